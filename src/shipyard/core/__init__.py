@@ -1,0 +1,1 @@
+"""Core domain: entities, errors, the filter language, states. Imports no heavy libraries."""

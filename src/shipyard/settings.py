@@ -1,0 +1,95 @@
+"""Typed settings. The only module that reads the environment: env → shipyard.toml → defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shipyard.core.errors import ValidationError
+
+__all__ = ["STATE_DIR", "Settings", "find_project_dir", "load_settings"]
+
+STATE_DIR = ".shipyard"
+CONFIG_FILE = "shipyard.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, resolved once at start-up."""
+
+    project_dir: Path
+    db_url: str
+    artifacts_url: str
+    storage_options: Mapping[str, object] = field(default_factory=dict)
+    tracking_uri: str | None = None
+    token: str | None = None
+    auth: str = "local"  # "local": loopback requests without a token act as the local admin
+    user: str | None = None
+    release: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.project_dir / STATE_DIR
+
+    @property
+    def is_remote(self) -> bool:
+        return bool(self.tracking_uri and self.tracking_uri.startswith(("http://", "https://")))
+
+
+def find_project_dir(start: Path) -> Path:
+    """The nearest folder upwards holding ``shipyard.toml`` or ``.shipyard/``; else ``start``."""
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file() or (folder / STATE_DIR).is_dir():
+            return folder
+    return start
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as e:
+        raise ValidationError(f"{path} is not valid TOML: {e}", field=CONFIG_FILE) from e
+
+
+def _storage_options(env: Mapping[str, str], toml_core: Mapping[str, object]) -> dict[str, object]:
+    endpoint = env.get("SHIPYARD_S3_ENDPOINT_URL") or toml_core.get("s3_endpoint_url")
+    if not endpoint:
+        return {}
+    return {"client_kwargs": {"endpoint_url": str(endpoint)}}
+
+
+def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Resolve settings from environment variables, then ``shipyard.toml``, then defaults."""
+    env = os.environ if env is None else env
+    start = Path(env.get("SHIPYARD_PROJECT_DIR") or cwd or Path.cwd()).resolve()
+    project = find_project_dir(start)
+    toml = _read_toml(project / CONFIG_FILE)
+    core = toml.get("core", {})
+    if not isinstance(core, dict):
+        raise ValidationError("[core] in shipyard.toml must be a table", field="core")
+    state = project / STATE_DIR
+    auth = env.get("SHIPYARD_AUTH") or str(core.get("auth", "local"))
+    if auth not in {"local", "token"}:
+        raise ValidationError(
+            f"SHIPYARD_AUTH must be 'local' or 'token', got {auth!r}", field="SHIPYARD_AUTH"
+        )
+    release = toml.get("release", {})
+    return Settings(
+        project_dir=project,
+        db_url=env.get("SHIPYARD_DB_URL")
+        or str(core.get("db_url") or f"sqlite:///{state / 'shipyard.db'}"),
+        artifacts_url=env.get("SHIPYARD_ARTIFACTS")
+        or str(core.get("artifacts") or (state / "objects")),
+        storage_options=_storage_options(env, core),
+        tracking_uri=env.get("SHIPYARD_TRACKING_URI") or core.get("tracking_uri"),  # type: ignore[arg-type]
+        token=env.get("SHIPYARD_TOKEN"),
+        auth=auth,
+        user=env.get("SHIPYARD_USER"),
+        release=release if isinstance(release, dict) else {},
+    )

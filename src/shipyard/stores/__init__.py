@@ -1,0 +1,1 @@
+"""Stores: the metadata database (SQLAlchemy) and the content-addressed object store."""

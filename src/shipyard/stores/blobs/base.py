@@ -1,0 +1,82 @@
+"""The few byte-level primitives a content store needs from a storage backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from shipyard.core.errors import NotFoundError, ShipyardError, StorageError, ValidationError
+
+__all__ = ["ByteBackend", "check_key", "storage_errors"]
+
+
+@runtime_checkable
+class ByteBackend(Protocol):
+    """Keys are ``/``-separated relative paths (``v1/blake3/ab/cdef...``).
+
+    Every method raises only Shipyard errors: ``NotFoundError`` for a missing key,
+    ``StorageError`` when the storage itself fails.
+    """
+
+    @property
+    def url(self) -> str:
+        """Where the backend stores its keys, for messages."""
+        ...
+
+    def staging_dir(self) -> Path | None:
+        """A local directory for temporary files that ``put_file(..., move=True)`` can
+        rename into place cheaply, or ``None`` for the system temp directory."""
+        ...
+
+    def put_file(self, local_path: Path, key: str, *, move: bool = False) -> None:
+        """Make the bytes of ``local_path`` visible at ``key`` atomically: readers see
+        the old object, no object, or the whole new one, never a partial one.
+
+        With ``move=True`` the caller hands ``local_path`` over: the backend may
+        rename it instead of copying, and removes it either way.
+        """
+        ...
+
+    def open_read(self, key: str) -> BinaryIO:
+        """A binary stream over the object at ``key``; read it sequentially."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int: ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; ``NotFoundError`` if it is not there."""
+        ...
+
+    def list(self, prefix: str) -> Iterator[str]:
+        """Every key under ``prefix`` (a key prefix, typically ``"v1/"``), any order."""
+        ...
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could escape a backend's root (defence in depth under digests)."""
+    parts = key.split("/")
+    if (
+        not key
+        or "\\" in key
+        or "\x00" in key
+        or any(part in {"", ".", ".."} or part.startswith(".") for part in parts)
+    ):
+        raise ValidationError(f"invalid storage key {key!r}", field="key")
+    return key
+
+
+@contextmanager
+def storage_errors(action: str, where: str) -> Iterator[None]:
+    """Translate third-party and OS exceptions into the Shipyard error tree."""
+    try:
+        yield
+    except ShipyardError:
+        raise
+    except FileNotFoundError as e:
+        raise NotFoundError(f"{where} does not exist") from e
+    except Exception as e:
+        raise StorageError(f"could not {action} {where}: {type(e).__name__}: {e}") from e

@@ -1,0 +1,239 @@
+"""``ContentStore``: immutable blobs addressed by the hash of their bytes.
+
+Writes stream the input in 1 MiB chunks into a local temporary file while hashing
+it, then hand the finished file to the backend, which publishes it atomically at
+``v1/<algo>/<hex[:2]>/<hex[2:]>`` (skipped when that object already exists). Reads
+stream through a ``VerifyingReader``, so corrupted bytes are always detected by
+the time a reader reaches the end of an object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from shipyard.core.errors import NotFoundError, StorageError, ValidationError
+from shipyard.stores.blobs.base import ByteBackend, storage_errors
+from shipyard.stores.blobs.digests import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    LAYOUT_VERSION,
+    new_hasher,
+    object_key,
+    parse_digest,
+)
+from shipyard.stores.blobs.reader import VerifyingReader
+
+__all__ = ["CAS_VERSION", "FORMAT_KEY", "ContentStore"]
+
+CHUNK = 1024 * 1024
+CAS_VERSION = 1
+FORMAT_KEY = "FORMAT.json"
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class ContentStore:
+    """A content-addressed object store over any ``ByteBackend``. Thread-safe."""
+
+    def __init__(self, backend: ByteBackend, *, algorithm: str = DEFAULT_ALGORITHM) -> None:
+        new_hasher(algorithm)  # ValidationError for an unknown algorithm
+        self._backend = backend
+        self._algorithm = algorithm
+        self._format_lock = threading.Lock()
+        self._format_checked = False
+
+    def __repr__(self) -> str:
+        return f"ContentStore({self._backend!r}, algorithm={self._algorithm!r})"
+
+    @property
+    def backend(self) -> ByteBackend:
+        return self._backend
+
+    @property
+    def algorithm(self) -> str:
+        """The algorithm of new writes; digests of every algorithm in ``ALGORITHMS`` read."""
+        return self._algorithm
+
+    @property
+    def url(self) -> str:
+        return self._backend.url
+
+    # ------------------------------------------------------------------ writes
+    def put_bytes(self, data: bytes | bytearray | memoryview) -> str:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ValidationError(f"put_bytes needs bytes, got {type(data).__name__}", field="data")
+        return self.put_stream(io.BytesIO(data))
+
+    def put_file(self, path: str | os.PathLike[str]) -> str:
+        with storage_errors("open", f"local file {os.fspath(path)}"):
+            f = open(path, "rb")  # noqa: SIM115 - closed below
+        with f:
+            return self.put_stream(f)
+
+    def put_stream(self, fileobj: _Readable) -> str:
+        """Store everything ``fileobj`` yields until EOF; returns its digest.
+
+        If ``fileobj`` raises, nothing is stored and the exception propagates.
+        """
+        self._ensure_format()
+        staged, digest = self._stage(fileobj)
+        try:
+            key = object_key(digest)
+            if not self._backend.exists(key):
+                self._backend.put_file(staged, key, move=True)
+        finally:
+            staged.unlink(missing_ok=True)
+        return digest
+
+    def _stage(self, fileobj: _Readable) -> tuple[Path, str]:
+        """Copy ``fileobj`` to a local temporary file, hashing on the way."""
+        staging = self._backend.staging_dir()
+        with storage_errors("create a temporary file in", f"{staging or tempfile.gettempdir()}"):
+            fd, name = tempfile.mkstemp(prefix="cas-", suffix=".tmp", dir=staging)
+        path = Path(name)
+        hasher = new_hasher(self._algorithm)
+        out = os.fdopen(fd, "wb")
+        try:
+            while True:
+                chunk = fileobj.read(CHUNK)  # the caller's exceptions pass through as they are
+                if not chunk:
+                    break
+                if not isinstance(chunk, bytes | bytearray | memoryview):
+                    raise ValidationError(
+                        f"put_stream needs a binary file object; read() returned "
+                        f"{type(chunk).__name__}",
+                        field="fileobj",
+                    )
+                hasher.update(chunk)
+                with storage_errors("write", f"temporary file {path}"):
+                    out.write(chunk)
+            with storage_errors("write", f"temporary file {path}"):
+                out.close()
+        except BaseException:
+            with contextlib.suppress(OSError):
+                out.close()
+            path.unlink(missing_ok=True)
+            raise
+        return path, f"{self._algorithm}:{hasher.hexdigest()}"
+
+    def _ensure_format(self) -> None:
+        """Write ``FORMAT.json`` on the first write, or check the one that is there."""
+        if self._format_checked:
+            return
+        with self._format_lock:
+            if self._format_checked:
+                return
+            if self._backend.exists(FORMAT_KEY):
+                with (
+                    self._backend.open_read(FORMAT_KEY) as f,
+                    storage_errors("read", f"{self.url}/{FORMAT_KEY}"),
+                ):
+                    raw = f.read(64 * 1024)
+                try:
+                    version = json.loads(raw)["cas_version"]
+                except (ValueError, KeyError, TypeError) as e:
+                    raise StorageError(
+                        f"{self.url}/{FORMAT_KEY} is not a valid content store marker"
+                    ) from e
+                if version != CAS_VERSION:
+                    raise StorageError(
+                        f"the content store at {self.url} has format version {version!r}; "
+                        f"this Shipyard reads and writes version {CAS_VERSION}"
+                    )
+            else:
+                marker = json.dumps({"cas_version": CAS_VERSION}).encode() + b"\n"
+                staged, _ = self._stage(io.BytesIO(marker))
+                try:
+                    self._backend.put_file(staged, FORMAT_KEY, move=True)
+                finally:
+                    staged.unlink(missing_ok=True)
+            self._format_checked = True
+
+    # ------------------------------------------------------------------- reads
+    def exists(self, digest: str) -> bool:
+        return self._backend.exists(object_key(digest))
+
+    def size(self, digest: str) -> int:
+        key = object_key(digest)
+        try:
+            return self._backend.size(key)
+        except NotFoundError as e:
+            raise self._not_found(digest) from e
+
+    def open(self, digest: str) -> BinaryIO:
+        """A buffered, verifying binary reader; use it as a context manager.
+
+        Reading it to the end raises ``ArtifactCorruptedError`` if the bytes do not
+        match ``digest``.
+        """
+        key = object_key(digest)
+        try:
+            raw = self._backend.open_read(key)
+        except NotFoundError as e:
+            raise self._not_found(digest) from e
+        return io.BufferedReader(VerifyingReader(raw, digest, self.url), buffer_size=CHUNK)
+
+    def get_bytes(self, digest: str) -> bytes:
+        """The whole (verified) object in memory: for small objects only."""
+        with self.open(digest) as f:
+            return f.read()
+
+    def copy_to(self, digest: str, dest_path: str | os.PathLike[str]) -> None:
+        """Stream the object to ``dest_path``; the file appears only once verified."""
+        dest = Path(dest_path)
+        with self.open(digest) as src:
+            with storage_errors("create", f"directory {dest.parent}"):
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+            tmp = Path(name)
+            try:
+                with storage_errors("write", f"{dest}"):
+                    with os.fdopen(fd, "wb") as out:
+                        shutil.copyfileobj(src, out, CHUNK)  # raises at EOF if corrupted
+                        out.flush()
+                        os.fsync(out.fileno())
+                    os.replace(tmp, dest)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+
+    def verify(self, digest: str) -> None:
+        """Read the whole object; ``ArtifactCorruptedError`` if it does not match."""
+        with self.open(digest) as f:
+            while f.read(CHUNK):
+                pass
+
+    # -------------------------------------------------------------- management
+    def delete(self, digest: str) -> None:
+        """Remove an object (garbage collection, or before re-uploading a corrupted one)."""
+        key = object_key(digest)
+        try:
+            self._backend.delete(key)
+        except NotFoundError as e:
+            raise self._not_found(digest) from e
+
+    def iter_digests(self) -> Iterator[str]:
+        """Every digest in the store, in no particular order."""
+        for key in self._backend.list(f"{LAYOUT_VERSION}/"):
+            parts = key.split("/")
+            if len(parts) == 4 and parts[1] in ALGORITHMS:
+                candidate = f"{parts[1]}:{parts[2]}{parts[3]}"
+                try:
+                    parse_digest(candidate)
+                except ValidationError:
+                    continue  # a stray file that is not an object
+                yield candidate
+
+    def _not_found(self, digest: str) -> NotFoundError:
+        return NotFoundError(f"no object {digest} in the content store at {self.url}")

@@ -1,0 +1,1 @@
+"""SQL metadata store: SQLite by default, PostgreSQL for teams."""
