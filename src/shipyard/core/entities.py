@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from shipyard.core.states import RunStatus
 
@@ -87,7 +87,7 @@ class FileInfo:
     digest: str | None = None
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """Roles in increasing order of power; a higher role may do what a lower one can."""
 
     VIEWER = "viewer"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from shipyard.core.errors import InvalidStateTransitionError, ValidationError
 
 __all__ = ["LifecycleStage", "RunStatus", "check_run_transition"]
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     """Status of a run; names match MLflow's ``RunStatus``."""
 
     SCHEDULED = "SCHEDULED"
@@ -58,6 +58,6 @@ def check_run_transition(current: RunStatus, new: RunStatus) -> None:
     )
 
 
-class LifecycleStage(str, Enum):
+class LifecycleStage(StrEnum):
     ACTIVE = "active"
     DELETED = "deleted"

@@ -54,7 +54,8 @@ class RunRepo:
         )
         if run_tags:
             conn.execute(
-                tags.insert(), [{"run_id": info.run_id, "key": k, "value": v} for k, v in run_tags.items()]
+                tags.insert(),
+                [{"run_id": info.run_id, "key": k, "value": v} for k, v in run_tags.items()],
             )
 
     def get_info(self, conn: Connection, run_id: str) -> RunInfo:
@@ -80,7 +81,9 @@ class RunRepo:
                 data[row.id] = ({}, {}, {})
             for row in conn.execute(sa.select(params).where(params.c.run_id.in_(chunk))):
                 data[row.run_id][0][row.key] = row.value
-            for row in conn.execute(sa.select(latest_metrics).where(latest_metrics.c.run_id.in_(chunk))):
+            for row in conn.execute(
+                sa.select(latest_metrics).where(latest_metrics.c.run_id.in_(chunk))
+            ):
                 data[row.run_id][1][row.key] = metric_from_row(row)
             for row in conn.execute(sa.select(tags).where(tags.c.run_id.in_(chunk))):
                 data[row.run_id][2][row.key] = row.value
@@ -142,7 +145,11 @@ class RunRepo:
                     f"immutable, so it cannot become {value!r} — start a new run instead",
                     field=f"params.{key}",
                 )
-        fresh = [{"run_id": run_id, "key": k, "value": v} for k, v in new_params.items() if k not in existing]
+        fresh = [
+            {"run_id": run_id, "key": k, "value": v}
+            for k, v in new_params.items()
+            if k not in existing
+        ]
         if fresh:
             conn.execute(params.insert(), fresh)
 
@@ -167,10 +174,17 @@ class RunRepo:
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[latest_metrics.c.run_id, latest_metrics.c.key],
-                set_={"step": ex.step, "timestamp": ex.timestamp, "value": ex.value, "is_nan": ex.is_nan},
+                set_={
+                    "step": ex.step,
+                    "timestamp": ex.timestamp,
+                    "value": ex.value,
+                    "is_nan": ex.is_nan,
+                },
                 where=sa.or_(
                     ex.step > latest_metrics.c.step,
-                    sa.and_(ex.step == latest_metrics.c.step, ex.timestamp >= latest_metrics.c.timestamp),
+                    sa.and_(
+                        ex.step == latest_metrics.c.step, ex.timestamp >= latest_metrics.c.timestamp
+                    ),
                 ),
             ),
             [
@@ -198,7 +212,9 @@ class RunRepo:
 
     def metric_keys(self, conn: Connection, run_id: str) -> list[str]:
         rows = conn.execute(
-            sa.select(latest_metrics.c.key).where(latest_metrics.c.run_id == run_id).order_by(latest_metrics.c.key)
+            sa.select(latest_metrics.c.key)
+            .where(latest_metrics.c.run_id == run_id)
+            .order_by(latest_metrics.c.key)
         )
         return [r.key for r in rows]
 
@@ -208,19 +224,26 @@ class RunRepo:
             raise NotFoundError(f"run {run_id} has no tag {key!r}", field="key")
 
     # ------------------------------------------------------------------ artifacts
-    def add_artifacts(self, conn: Connection, run_id: str, files: Sequence[tuple[str, str, int]], now: int) -> None:
+    def add_artifacts(
+        self, conn: Connection, run_id: str, files: Sequence[tuple[str, str, int]], now: int
+    ) -> None:
         stmt = _upsert(conn, run_artifacts)
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[run_artifacts.c.run_id, run_artifacts.c.path],
                 set_={"digest": stmt.excluded.digest, "size": stmt.excluded.size},
             ),
-            [{"run_id": run_id, "path": p, "digest": d, "size": s, "creation_time": now} for p, d, s in files],
+            [
+                {"run_id": run_id, "path": p, "digest": d, "size": s, "creation_time": now}
+                for p, d, s in files
+            ],
         )
 
     def artifact(self, conn: Connection, run_id: str, path: str) -> FileInfo:
         row = conn.execute(
-            sa.select(run_artifacts).where(run_artifacts.c.run_id == run_id, run_artifacts.c.path == path)
+            sa.select(run_artifacts).where(
+                run_artifacts.c.run_id == run_id, run_artifacts.c.path == path
+            )
         ).first()
         if row is None:
             raise NotFoundError(f"run {run_id} has no artifact file {path!r}", field="path")
@@ -241,7 +264,9 @@ class RunRepo:
             if sep:
                 children.setdefault(child, FileInfo(path=child, is_dir=True))
             else:
-                children[child] = FileInfo(path=child, is_dir=False, size=row.size, digest=row.digest)
+                children[child] = FileInfo(
+                    path=child, is_dir=False, size=row.size, digest=row.digest
+                )
         if prefix and not children:
             self.artifact(conn, run_id, prefix)  # a file path: raises NotFound unless it exists
             return []
@@ -261,4 +286,6 @@ def check_experiment_id(value: object) -> int:
     try:
         return int(str(value))
     except ValueError:
-        raise ValidationError(f"experiment_id must be a number, got {value!r}", field="experiment_id") from None
+        raise ValidationError(
+            f"experiment_id must be a number, got {value!r}", field="experiment_id"
+        ) from None

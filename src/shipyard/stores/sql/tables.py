@@ -67,7 +67,9 @@ runs = sa.Table(
 params = sa.Table(
     "params",
     metadata,
-    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.String(6000), nullable=False),
     sa.Index(None, "key", "run_id"),
@@ -76,7 +78,9 @@ params = sa.Table(
 tags = sa.Table(
     "tags",
     metadata,
-    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
     sa.Index(None, "key", "run_id"),
@@ -87,7 +91,9 @@ metrics = sa.Table(
     "metrics",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("key", sa.String(250), nullable=False),
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("timestamp", sa.BigInteger, nullable=False),
@@ -101,7 +107,9 @@ metrics = sa.Table(
 latest_metrics = sa.Table(
     "latest_metrics",
     metadata,
-    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("experiment_id", sa.BigInteger, nullable=False),
     sa.Column("step", sa.BigInteger, nullable=False),
@@ -115,7 +123,9 @@ latest_metrics = sa.Table(
 run_artifacts = sa.Table(
     "run_artifacts",
     metadata,
-    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("path", sa.String(1024), primary_key=True),
     sa.Column("digest", sa.String(80), nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
@@ -136,7 +146,9 @@ api_tokens = sa.Table(
     "api_tokens",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "user_id", sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("creation_time", sa.BigInteger, nullable=False),

@@ -1,0 +1,32 @@
+"""The composition root: builds the object graph from settings. No module-level singletons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shipyard.services.tracking import TrackingService
+from shipyard.settings import Settings
+from shipyard.stores.blobs import ContentStore, open_content_store
+from shipyard.stores.sql.engine import Database
+from shipyard.stores.sql.schema import ensure_schema
+
+__all__ = ["Services", "build_services"]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    blobs: ContentStore
+    tracking: TrackingService
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    """Open the metadata database (creating its schema when empty) and the object store."""
+    db = Database(settings.db_url)
+    ensure_schema(db)
+    blobs = open_content_store(settings.artifacts_url, dict(settings.storage_options) or None)
+    return Services(settings=settings, db=db, blobs=blobs, tracking=TrackingService(db, blobs))

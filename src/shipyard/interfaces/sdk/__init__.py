@@ -1,0 +1,1 @@
+"""The Python SDK (``import shipyard as sy``)."""

@@ -1,0 +1,256 @@
+"""The fluent tracking API: ``with sy.start_run(...)``, ``sy.log_metric`` and friends."""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import json
+import threading
+import traceback
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from shipyard.core.entities import Metric, Run
+from shipyard.core.errors import ValidationError
+from shipyard.core.states import RunStatus
+from shipyard.core.validation import check_metric
+from shipyard.interfaces.sdk.batcher import MetricBatcher
+from shipyard.services.tracking import DEFAULT_EXPERIMENT, now_ms
+
+if TYPE_CHECKING:
+    from shipyard.interfaces.bootstrap import Services
+
+__all__ = ["ActiveRun", "Session"]
+
+
+class ActiveRun:
+    """The run being logged to; a context manager that ends the run on exit."""
+
+    def __init__(self, session: Session, run: Run) -> None:
+        self._session = session
+        self.run_id = run.run_id
+        self.info = run.info
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self._session.end_run(RunStatus.FINISHED)
+        else:
+            error = "".join(traceback.format_exception(exc_type, exc, tb))
+            status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+            self._session.end_run(status, error=error)
+
+    @property
+    def data(self) -> Run:
+        return self._session.get_run(self.run_id)
+
+
+class Session:
+    """SDK state of one process: the services, the metric batcher and the active-run stack."""
+
+    def __init__(self, services: Services | None = None) -> None:
+        self._services = services
+        self._lock = threading.RLock()
+        self._stack: list[ActiveRun] = []
+        self._batcher: MetricBatcher | None = None
+        atexit.register(self.close)
+
+    @property
+    def services(self) -> Services:
+        with self._lock:
+            if self._services is None:
+                from shipyard.interfaces.bootstrap import build_services
+                from shipyard.settings import load_settings
+
+                self._services = build_services(load_settings())
+            return self._services
+
+    @property
+    def batcher(self) -> MetricBatcher:
+        with self._lock:
+            if self._batcher is None:
+                tracking = self.services.tracking
+                self._batcher = MetricBatcher(lambda rid, pts: tracking.log_batch(rid, pts))
+            return self._batcher
+
+    # ---------------------------------------------------------------- runs
+    def start_run(
+        self,
+        experiment: str | None = None,
+        run_name: str | None = None,
+        *,
+        nested: bool = False,
+        tags: Mapping[str, str] | None = None,
+        params: Mapping[str, object] | None = None,
+        log_environment: bool = True,
+    ) -> ActiveRun:
+        """Start a run (a child of the active run when ``nested=True``)."""
+        tracking = self.services.tracking
+        parent = self._stack[-1] if self._stack else None
+        if parent is not None and not nested:
+            raise ValidationError(
+                f"run {parent.run_id} is already active; end it or pass nested=True",
+                field="nested",
+            )
+        exp = tracking.get_or_create_experiment(experiment or DEFAULT_EXPERIMENT)
+        all_tags = dict(tags or {})
+        if log_environment:
+            from shipyard.services.provenance import code_version, environment_tags
+
+            all_tags = {
+                **environment_tags(),
+                **code_version(self.services.settings.project_dir),
+                **all_tags,
+            }
+        run = tracking.create_run(
+            exp.experiment_id,
+            run_name=run_name,
+            user=self.services.settings.user or getpass.getuser(),
+            tags=all_tags,
+            parent_run_id=parent.run_id if parent else None,
+        )
+        active = ActiveRun(self, run)
+        self._stack.append(active)
+        if log_environment:
+            from shipyard.services.provenance import environment_lock
+
+            tracking.log_artifact_bytes(
+                run.run_id, environment_lock(), "environment/requirements.txt"
+            )
+        if params:
+            self.log_params(params)
+        return active
+
+    def active_run(self) -> ActiveRun | None:
+        return self._stack[-1] if self._stack else None
+
+    def _run_id(self) -> str:
+        if not self._stack:
+            raise ValidationError(
+                "no active run: call sy.start_run() first (e.g. `with sy.start_run():`)",
+                field="run",
+            )
+        return self._stack[-1].run_id
+
+    def end_run(
+        self, status: RunStatus | str = RunStatus.FINISHED, error: str | None = None
+    ) -> None:
+        """Flush the active run's metrics and mark it ended. Logged data is never dropped."""
+        if not self._stack:
+            return
+        active = self._stack.pop()
+        flush_error: BaseException | None = None
+        try:
+            self.batcher.flush(active.run_id)
+        except BaseException as e:
+            flush_error = e
+            status, error = RunStatus.FAILED, error or f"metrics could not be written: {e}"
+        self.services.tracking.update_run(active.run_id, status=status, error=error)
+        if flush_error is not None:
+            raise flush_error
+
+    # ---------------------------------------------------------------- logging
+    def log_metric(
+        self, key: str, value: float, step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        point = check_metric(
+            key, value, timestamp if timestamp is not None else now_ms(), step or 0
+        )
+        self.batcher.add(self._run_id(), [point])
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        ts = now_ms()
+        points = [check_metric(k, v, ts, step or 0) for k, v in metrics.items()]
+        self.batcher.add(self._run_id(), points)
+
+    def log_param(self, key: str, value: object) -> None:
+        self.services.tracking.log_batch(self._run_id(), params={key: value})
+
+    def log_params(self, params: Mapping[str, object]) -> None:
+        self.services.tracking.log_batch(self._run_id(), params=params)
+
+    def set_tag(self, key: str, value: object) -> None:
+        self.services.tracking.log_batch(self._run_id(), tags={key: value})
+
+    def set_tags(self, tags: Mapping[str, object]) -> None:
+        self.services.tracking.log_batch(self._run_id(), tags=tags)
+
+    def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
+        self.services.tracking.log_artifact(self._run_id(), local_path, artifact_path)
+
+    def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
+        data = json.dumps(dictionary, indent=2, sort_keys=True, default=str).encode()
+        self.services.tracking.log_artifact_bytes(self._run_id(), data, artifact_file)
+
+    def flush(self) -> None:
+        if self._batcher is not None:
+            self._batcher.flush()
+
+    # ---------------------------------------------------------------- reading
+    def get_run(self, run_id: str) -> Run:
+        if self._batcher is not None:
+            self._batcher.flush(run_id)
+        return self.services.tracking.get_run(run_id)
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        if self._batcher is not None:
+            self._batcher.flush(run_id)
+        return self.services.tracking.metric_history(run_id, key)
+
+    def search_runs(
+        self,
+        experiment: str | Sequence[str] | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 1000,
+        output_format: str = "list",
+    ) -> Any:
+        """Runs matching ``filter``; ``output_format="pandas"`` returns a DataFrame."""
+        self.flush()
+        tracking = self.services.tracking
+        names = [experiment] if isinstance(experiment, str) else list(experiment or [])
+        ids = [tracking.get_experiment_by_name(n).experiment_id for n in names]
+        page = tracking.search_runs(ids, filter, order_by, max_results)
+        if output_format == "list":
+            return page.runs
+        if output_format == "pandas":
+            return _runs_frame(page.runs)
+        raise ValidationError(
+            f"output_format must be 'list' or 'pandas', got {output_format!r}",
+            field="output_format",
+        )
+
+    def close(self) -> None:
+        """Flush everything (also run at interpreter exit)."""
+        if self._batcher is not None:
+            self._batcher.close()
+
+
+def _runs_frame(runs: Sequence[Run]) -> Any:
+    import pandas as pd
+
+    rows = []
+    for r in runs:
+        row: dict[str, Any] = {
+            "run_id": r.run_id,
+            "experiment_id": r.info.experiment_id,
+            "run_name": r.info.run_name,
+            "status": r.info.status.value,
+            "start_time": pd.to_datetime(r.info.start_time, unit="ms", utc=True),
+            "end_time": pd.to_datetime(r.info.end_time, unit="ms", utc=True)
+            if r.info.end_time
+            else None,
+        }
+        row.update({f"metrics.{k}": m.value for k, m in r.metrics.items()})
+        row.update({f"params.{k}": v for k, v in r.params.items()})
+        row.update({f"tags.{k}": v for k, v in r.tags.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
