@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shipyard.services.access import AccessService
 from shipyard.services.tracking import TrackingService
 from shipyard.settings import Settings
 from shipyard.stores.blobs import ContentStore, open_content_store
@@ -19,6 +20,7 @@ class Services:
     db: Database
     blobs: ContentStore
     tracking: TrackingService
+    access: AccessService
 
     def close(self) -> None:
         self.db.dispose()
@@ -29,4 +31,10 @@ def build_services(settings: Settings) -> Services:
     db = Database(settings.db_url)
     ensure_schema(db)
     blobs = open_content_store(settings.artifacts_url, dict(settings.storage_options) or None)
-    return Services(settings=settings, db=db, blobs=blobs, tracking=TrackingService(db, blobs))
+    return Services(
+        settings=settings,
+        db=db,
+        blobs=blobs,
+        tracking=TrackingService(db, blobs),
+        access=AccessService(db),
+    )

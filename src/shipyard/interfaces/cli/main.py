@@ -1,0 +1,282 @@
+"""The ``shipyard`` command line (Typer + Rich). Errors are mapped to one line + exit code here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from shipyard.core.errors import ShipyardError
+
+app = typer.Typer(help="Shipyard: continuous delivery for machine learning.", no_args_is_help=True)
+experiments_app = typer.Typer(help="List experiments.", no_args_is_help=True)
+runs_app = typer.Typer(help="List, show and compare runs.", no_args_is_help=True)
+users_app = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
+db_app = typer.Typer(help="Metadata database maintenance.", no_args_is_help=True)
+app.add_typer(experiments_app, name="experiments")
+app.add_typer(runs_app, name="runs")
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+
+JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
+
+
+def _services() -> Any:
+    from shipyard.interfaces.bootstrap import build_services
+    from shipyard.settings import load_settings
+
+    return build_services(load_settings())
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def _ts(ms: int | None) -> str:
+    if not ms:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*[str(v) for v in r])
+    _console().print(table)
+
+
+@app.command()
+def init(path: Path = typer.Argument(Path("."), help="Project folder.")) -> None:
+    """Create a project: .shipyard/ with the metadata database, object store and local admin."""
+    import os
+
+    os.environ["SHIPYARD_PROJECT_DIR"] = str(path.resolve())
+    path.mkdir(parents=True, exist_ok=True)
+    (path / ".shipyard").mkdir(exist_ok=True)
+    toml = path / "shipyard.toml"
+    if not toml.exists():
+        toml.write_text(
+            '[core]\n# db_url = "postgresql://user@host/db"\n# artifacts = "s3://bucket/prefix"\n'
+        )
+    services = _services()
+    admin = services.access.ensure_local_admin()
+    _console().print(
+        f"[green]Initialised[/] {path.resolve()} (database {services.settings.db_url}); "
+        f"local admin user: {admin.name}"
+    )
+
+
+@app.command()
+def server(
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    port: int = typer.Option(5005, help="Port."),
+    auth: str = typer.Option(None, help="'local' (loopback needs no token) or 'token'."),
+) -> None:
+    """Run the API, the MLflow-compatible API and the web UI."""
+    import uvicorn
+
+    from shipyard.interfaces.server.app import create_app
+
+    services = _services()
+    mode = auth or services.settings.auth
+    if host not in ("127.0.0.1", "localhost", "::1") and mode == "local":
+        mode = "token"  # never serve tokenless outside loopback
+    _console().print(f"Shipyard server on [bold]http://{host}:{port}[/] (auth: {mode})")
+    uvicorn.run(create_app(services, auth_mode=mode), host=host, port=port, log_level="warning")
+
+
+@experiments_app.command("ls")
+def experiments_ls(as_json: bool = JSON_OPT) -> None:
+    """List active experiments."""
+    found, _ = _services().tracking.search_experiments()
+    if as_json:
+        from shipyard.interfaces.server.serialize import experiment_json
+
+        print(json.dumps([experiment_json(e) for e in found], indent=2))
+        return
+    _table(
+        "Experiments",
+        ["id", "name", "created"],
+        [[e.experiment_id, e.name, _ts(e.creation_time)] for e in found],
+    )
+
+
+@runs_app.command("ls")
+def runs_ls(
+    experiment: str = typer.Option(None, "--experiment", "-e", help="Experiment name."),
+    filter_: str = typer.Option(
+        None, "--filter", "-f", help="e.g. \"metrics.auc > 0.8 and params.model = 'rf'\""
+    ),
+    order_by: list[str] = typer.Option([], "--order-by", "-o", help="e.g. 'metrics.auc DESC'"),
+    max_results: int = typer.Option(50, "--max", help="Most runs to show."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Search runs with the filter language."""
+    t = _services().tracking
+    ids = [t.get_experiment_by_name(experiment).experiment_id] if experiment else []
+    runs = t.search_runs(ids, filter_, order_by, max_results).runs
+    if as_json:
+        from shipyard.interfaces.server.serialize import run_json
+
+        print(json.dumps([run_json(r) for r in runs], indent=2))
+        return
+    keys = sorted({k for r in runs for k in r.metrics})[:6]
+    rows = [
+        [r.run_id[:12], r.info.run_name, r.info.status.value, _ts(r.info.start_time)]
+        + [f"{r.metrics[k].value:.4g}" if k in r.metrics else "-" for k in keys]
+        for r in runs
+    ]
+    _table("Runs", ["run", "name", "status", "started", *keys], rows)
+
+
+def _resolve_run(t: Any, ref: str) -> Any:
+    from shipyard.core.errors import NotFoundError
+
+    if len(ref) == 32:
+        return t.get_run(ref)
+    matches = t.search_runs([], f"run_id LIKE '{ref.replace(chr(39), '')}%'", max_results=2).runs
+    if len(matches) != 1:
+        raise NotFoundError(f"no single run matches {ref!r}; give more of the run id", field="run")
+    return matches[0]
+
+
+@runs_app.command("show")
+def runs_show(
+    run: str = typer.Argument(..., help="Run id (or a unique prefix)."), as_json: bool = JSON_OPT
+) -> None:
+    """Show one run: info, params, latest metrics, tags and artifacts."""
+    t = _services().tracking
+    r = _resolve_run(t, run)
+    files = t.list_artifacts(r.run_id)
+    if as_json:
+        from shipyard.interfaces.server.serialize import file_json, run_json
+
+        print(json.dumps({**run_json(r), "artifacts": [file_json(f) for f in files]}, indent=2))
+        return
+    i = r.info
+    _table(
+        f"Run {i.run_id}",
+        ["field", "value"],
+        [
+            ["name", i.run_name],
+            ["experiment", i.experiment_id],
+            ["status", i.status.value],
+            ["user", i.user],
+            ["started", _ts(i.start_time)],
+            ["ended", _ts(i.end_time)],
+        ],
+    )
+    _table("Params", ["key", "value"], [[k, v] for k, v in sorted(r.params.items())])
+    _table(
+        "Metrics (latest)",
+        ["key", "value", "step"],
+        [[k, m.value, m.step] for k, m in sorted(r.metrics.items())],
+    )
+    _table("Tags", ["key", "value"], [[k, v] for k, v in sorted(r.tags.items())])
+    _table(
+        "Artifacts",
+        ["path", "size"],
+        [[f.path + ("/" if f.is_dir else ""), f.size or ""] for f in files],
+    )
+
+
+@runs_app.command("compare")
+def runs_compare(
+    runs: list[str] = typer.Argument(..., help="Two or more run ids."), as_json: bool = JSON_OPT
+) -> None:
+    """Params and metrics of 2+ runs side by side."""
+    from shipyard.core.errors import ValidationError
+
+    if len(runs) < 2:
+        raise ValidationError("compare needs at least two runs", field="runs")
+    t = _services().tracking
+    found = [_resolve_run(t, ref) for ref in runs]
+    params = sorted({k for r in found for k in r.params})
+    metrics = sorted({k for r in found for k in r.metrics})
+    if as_json:
+        print(
+            json.dumps(
+                {r.run_id: {"params": r.params, "metrics": r.metric_values} for r in found},
+                indent=2,
+            )
+        )
+        return
+    rows = [[f"params.{k}", *[r.params.get(k, "-") for r in found]] for k in params]
+    rows += [
+        [f"metrics.{k}", *[f"{r.metrics[k].value:.6g}" if k in r.metrics else "-" for r in found]]
+        for k in metrics
+    ]
+    _table("Compare", ["", *[r.info.run_name for r in found]], rows)
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: str = typer.Option(
+        "viewer", "--role", "-r", help="viewer|contributor|approver|deployer|admin"
+    ),
+) -> None:
+    """Add a user with a role."""
+    from shipyard.services.access import parse_role
+
+    user = _services().access.add_user(name, parse_role(role))
+    _console().print(f"added user {user.name} with role {user.role.value}")
+
+
+@users_app.command("token")
+def users_token(name: str, ttl_days: int = typer.Option(None, help="Expire after N days.")) -> None:
+    """Issue an API token for a user (printed once; only its hash is stored)."""
+    print(_services().access.issue_token(name, ttl_days=ttl_days))
+
+
+@users_app.command("ls")
+def users_ls(as_json: bool = JSON_OPT) -> None:
+    """List users and roles."""
+    users = _services().access.list_users()
+    if as_json:
+        print(json.dumps([{"name": u.name, "role": u.role.value} for u in users]))
+        return
+    _table(
+        "Users",
+        ["name", "role", "created"],
+        [[u.name, u.role.value, _ts(u.creation_time)] for u in users],
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations to the metadata database."""
+    from shipyard.settings import load_settings
+    from shipyard.stores.sql.engine import Database
+    from shipyard.stores.sql.schema import upgrade
+
+    upgrade(Database(load_settings().db_url))
+    _console().print("[green]database schema is up to date[/]")
+
+
+def run() -> None:
+    """Entry point: one clear line and a non-zero exit code on any Shipyard error."""
+    try:
+        app(standalone_mode=False)
+    except ShipyardError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        sys.exit(2 if e.http_status < 500 else 1)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as e:  # click usage errors
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        raise

@@ -1,0 +1,78 @@
+"""The FastAPI application: one error mapping, auth on every API route, routers mounted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from shipyard import __version__
+from shipyard.core.entities import Role
+from shipyard.core.errors import ShipyardError
+
+if TYPE_CHECKING:
+    from shipyard.interfaces.bootstrap import Services
+
+__all__ = ["create_app"]
+
+_PUBLIC = ("/api/v1/health", "/health", "/version", "/docs", "/openapi.json", "/login", "/static")
+
+
+def _error_response(err: ShipyardError) -> JSONResponse:
+    return JSONResponse(err.to_dict(), status_code=err.http_status)
+
+
+def _on_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    msg = f"{loc or 'request'}: {first.get('msg', 'invalid request')}"
+    return JSONResponse(
+        {"error_code": "INVALID_PARAMETER_VALUE", "message": msg, "field": loc},
+        status_code=400,
+    )
+
+
+def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
+    """Build the server app over already-built services."""
+    from shipyard.interfaces.server import api_v1, mlflow_compat
+    from shipyard.interfaces.server.auth import require
+
+    app = FastAPI(title="Shipyard", version=__version__, docs_url="/docs")
+    app.state.services = services
+    app.state.auth_mode = auth_mode
+    if auth_mode == "local":
+        services.access.ensure_local_admin()
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next):  # type: ignore[no-untyped-def]
+        path = request.url.path
+        if path.startswith(("/api/", "/ajax-api/")) and not path.startswith(_PUBLIC):
+            needed = Role.VIEWER if request.method in ("GET", "HEAD") else Role.CONTRIBUTOR
+            try:
+                request.state.user = require(request, needed)
+            except ShipyardError as e:
+                return _error_response(e)
+        return await call_next(request)
+
+    @app.exception_handler(ShipyardError)
+    async def on_shipyard_error(_request: Request, exc: ShipyardError) -> JSONResponse:
+        return _error_response(exc)
+
+    app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
+
+    @app.get("/health")
+    @app.get("/api/v1/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(api_v1.router)
+    mlflow_compat.mount(app)
+    try:
+        from shipyard.interfaces.web import routes as web_routes
+    except ImportError:  # the web UI is optional while it is being built
+        web_routes = None  # type: ignore[assignment]
+    if web_routes is not None:
+        web_routes.mount(app)
+    return app

@@ -1,0 +1,285 @@
+"""The subset of MLflow's REST API (/api/2.0/mlflow) that the stock mlflow client uses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from shipyard.core.errors import NotFoundError, ValidationError
+from shipyard.core.states import LifecycleStage
+from shipyard.core.validation import check_metric
+from shipyard.interfaces.server.serialize import experiment_json, file_json, metric_json, run_json
+
+__all__ = ["mount"]
+
+Handler = Callable[[Any, dict[str, Any], Request], dict[str, Any]]
+_ROUTES: list[tuple[str, str, Handler]] = []
+
+
+def _route(method: str, path: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _ROUTES.append((method, path, fn))
+        return fn
+
+    return register
+
+
+def _need(body: dict[str, Any], name: str, kind: type = str) -> Any:
+    value = body.get(name)
+    if value is None or value == "":
+        raise ValidationError(f"missing value for required parameter '{name}'", field=name)
+    if kind is str and not isinstance(value, str):
+        raise ValidationError(f"'{name}' must be a string, got {value!r}", field=name)
+    return value
+
+
+def _run_id(body: dict[str, Any]) -> str:
+    return _need(body, "run_id") if body.get("run_id") else _need(body, "run_uuid")
+
+
+def _tags(items: Any, field: str = "tags") -> dict[str, str]:
+    if items is None:
+        return {}
+    if not isinstance(items, list) or not all(isinstance(i, dict) and "key" in i for i in items):
+        raise ValidationError(f"'{field}' must be a list of {{key, value}} objects", field=field)
+    return {str(i["key"]): str(i.get("value", "")) for i in items}
+
+
+@_route("POST", "/experiments/create")
+def create_experiment(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    eid = t.create_experiment(
+        _need(b, "name"), _tags(b.get("tags")), b.get("artifact_location") or ""
+    )
+    return {"experiment_id": eid}
+
+
+@_route("GET", "/experiments/get")
+def get_experiment(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    return {"experiment": experiment_json(t.get_experiment(_need(b, "experiment_id")))}
+
+
+@_route("GET", "/experiments/get-by-name")
+def get_experiment_by_name(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    return {"experiment": experiment_json(t.get_experiment_by_name(_need(b, "experiment_name")))}
+
+
+@_route("POST", "/experiments/search")
+@_route("GET", "/experiments/search")
+def search_experiments(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    name_like = None
+    flt = (b.get("filter") or "").strip()
+    if flt:
+        key, _, value = flt.partition("=")
+        if key.strip().lower() not in ("name", "attribute.name") or not value.strip():
+            raise ValidationError(
+                f"unsupported experiment filter {flt!r}; use name = '...'", field="filter"
+            )
+        name_like = value.strip().strip("'\"")
+    found, token = t.search_experiments(
+        view_type=b.get("view_type") or "ACTIVE_ONLY",
+        name_like=name_like,
+        max_results=int(b.get("max_results") or 1000),
+        page_token=b.get("page_token"),
+    )
+    out: dict[str, Any] = {"experiments": [experiment_json(e) for e in found]}
+    if token:
+        out["next_page_token"] = token
+    return out
+
+
+@_route("POST", "/experiments/delete")
+def delete_experiment(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    t.set_experiment_lifecycle(_need(b, "experiment_id"), LifecycleStage.DELETED)
+    return {}
+
+
+@_route("POST", "/experiments/restore")
+def restore_experiment(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    t.set_experiment_lifecycle(_need(b, "experiment_id"), LifecycleStage.ACTIVE)
+    return {}
+
+
+@_route("POST", "/experiments/update")
+def update_experiment(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    t.rename_experiment(_need(b, "experiment_id"), _need(b, "new_name"))
+    return {}
+
+
+@_route("POST", "/experiments/set-experiment-tag")
+def set_experiment_tag(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    t.set_experiment_tag(_need(b, "experiment_id"), _need(b, "key"), b.get("value", ""))
+    return {}
+
+
+@_route("POST", "/runs/create")
+def create_run(t: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
+    tags = _tags(b.get("tags"))
+    run = t.create_run(
+        str(b.get("experiment_id") or "0") if b.get("experiment_id") else _default_experiment(t),
+        run_name=b.get("run_name") or None,
+        user=b.get("user_id") or r.state.user.name,
+        start_time=b.get("start_time"),
+        tags=tags,
+        parent_run_id=tags.get("mlflow.parentRunId"),
+    )
+    return {"run": run_json(run)}
+
+
+def _default_experiment(t: Any) -> str:
+    return t.get_or_create_experiment("Default").experiment_id
+
+
+@_route("POST", "/runs/update")
+def update_run(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    run = t.update_run(
+        _run_id(b), status=b.get("status"), end_time=b.get("end_time"), run_name=b.get("run_name")
+    )
+    return {"run_info": run_json(run)["info"]}
+
+
+@_route("POST", "/runs/delete")
+def delete_run(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    t.set_run_lifecycle(_run_id(b), LifecycleStage.DELETED)
+    return {}
+
+
+@_route("POST", "/runs/restore")
+def restore_run(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    t.set_run_lifecycle(_run_id(b), LifecycleStage.ACTIVE)
+    return {}
+
+
+@_route("GET", "/runs/get")
+def get_run(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    return {"run": run_json(t.get_run(_run_id(b)))}
+
+
+@_route("POST", "/runs/search")
+def search_runs(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    page = t.search_runs(
+        b.get("experiment_ids") or [],
+        b.get("filter") or None,
+        b.get("order_by") or None,
+        int(b.get("max_results") or 1000),
+        b.get("page_token") or None,
+        b.get("run_view_type") or "ACTIVE_ONLY",
+    )
+    out: dict[str, Any] = {"runs": [run_json(x) for x in page.runs]}
+    if page.next_page_token:
+        out["next_page_token"] = page.next_page_token
+    return out
+
+
+@_route("POST", "/runs/log-metric")
+def log_metric(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    point = check_metric(b.get("key"), b.get("value"), b.get("timestamp"), b.get("step") or 0)
+    t.log_batch(_run_id(b), [point])
+    return {}
+
+
+@_route("POST", "/runs/log-parameter")
+def log_param(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    t.log_batch(_run_id(b), params={_need(b, "key"): b.get("value", "")})
+    return {}
+
+
+@_route("POST", "/runs/set-tag")
+def set_tag(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    run_id, key, value = _run_id(b), _need(b, "key"), b.get("value", "")
+    if key == "mlflow.runName":
+        t.update_run(run_id, run_name=value)
+    else:
+        t.log_batch(run_id, tags={key: value})
+    return {}
+
+
+@_route("POST", "/runs/delete-tag")
+def delete_tag(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    t.delete_tag(_run_id(b), _need(b, "key"))
+    return {}
+
+
+@_route("POST", "/runs/log-batch")
+def log_batch(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    points = [
+        check_metric(m.get("key"), m.get("value"), m.get("timestamp"), m.get("step") or 0)
+        for m in b.get("metrics") or []
+    ]
+    t.log_batch(_run_id(b), points, _tags(b.get("params"), "params"), _tags(b.get("tags")))
+    return {}
+
+
+@_route("POST", "/runs/log-inputs")
+def log_inputs(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    t.get_run(_run_id(b))  # datasets arrive with the data catalog (issue #3)
+    return {}
+
+
+@_route("GET", "/metrics/get-history")
+def get_history(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    return {
+        "metrics": [metric_json(m) for m in t.metric_history(_run_id(b), _need(b, "metric_key"))]
+    }
+
+
+@_route("GET", "/artifacts/list")
+def list_artifacts(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+    run_id = _run_id(b)
+    files = t.list_artifacts(run_id, b.get("path") or "")
+    return {
+        "root_uri": f"shipyard-artifacts:/runs/{run_id}",
+        "files": [file_json(f) for f in files],
+    }
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        out: dict[str, Any] = {}
+        for key, value in request.query_params.multi_items():
+            if key in ("experiment_ids", "run_ids", "order_by"):
+                out.setdefault(key, []).append(value)
+            else:
+                out[key] = value
+        return out
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as e:
+        raise ValidationError(f"request body is not valid JSON: {e}", field="body") from e
+    if not isinstance(parsed, dict):
+        raise ValidationError("request body must be a JSON object", field="body")
+    return parsed
+
+
+def _endpoint(handler: Handler):  # type: ignore[no-untyped-def]
+    async def endpoint(request: Request) -> JSONResponse:
+        body = await _body(request)
+        tracking = request.app.state.services.tracking
+        from starlette.concurrency import run_in_threadpool
+
+        return JSONResponse(await run_in_threadpool(handler, tracking, body, request))
+
+    endpoint.__name__ = f"mlflow_{handler.__name__}"
+    return endpoint
+
+
+def mount(app: FastAPI) -> None:
+    for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):
+        for method, path, handler in _ROUTES:
+            app.add_api_route(
+                prefix + path,
+                _endpoint(handler),
+                methods=[method],
+                include_in_schema=prefix.startswith("/api"),
+                tags=["mlflow-compat"],
+            )
+
+    @app.api_route("/api/2.0/mlflow/{rest:path}", methods=["GET", "POST", "PATCH", "DELETE"])
+    def not_implemented(rest: str) -> JSONResponse:
+        raise NotFoundError(f"MLflow endpoint /{rest} is not supported by Shipyard yet")

@@ -1,0 +1,99 @@
+"""Users, roles and API tokens. Tokens are shown once and stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+
+from shipyard.core.entities import Role, User
+from shipyard.core.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from shipyard.services.tracking import now_ms
+from shipyard.stores.sql.access_repo import AccessRepo
+from shipyard.stores.sql.engine import Database
+
+__all__ = ["LOCAL_ADMIN", "AccessService", "hash_token", "parse_role"]
+
+LOCAL_ADMIN = "local-admin"
+TOKEN_PREFIX = "sy_"
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is safe: no dictionary to attack.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.lower())
+    except ValueError:
+        raise ValidationError(
+            f"role must be one of {', '.join(r.value for r in Role)}; got {value!r}", field="role"
+        ) from None
+
+
+class AccessService:
+    def __init__(self, db: Database, *, clock: Callable[[], int] = now_ms) -> None:
+        self.db = db
+        self.repo = AccessRepo()
+        self.clock = clock
+
+    def add_user(self, name: str, role: Role) -> User:
+        if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise ValidationError(
+                f"user name {name!r} may hold letters, digits, '-', '_' and '.'", field="name"
+            )
+        with self.db.write() as conn:
+            return self.repo.add_user(conn, name, role, self.clock())
+
+    def list_users(self) -> list[User]:
+        with self.db.read() as conn:
+            return self.repo.list_users(conn)
+
+    def get_user(self, name: str) -> User:
+        with self.db.read() as conn:
+            return self.repo.get_user(conn, name)
+
+    def issue_token(
+        self, user_name: str, *, name: str = "default", ttl_days: int | None = None
+    ) -> str:
+        """A new token for the user; the plain text is returned once and never stored."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = self.clock()
+        expires = now + ttl_days * 86_400_000 if ttl_days else None
+        with self.db.write() as conn:
+            user = self.repo.get_user(conn, user_name)
+            self.repo.add_token(conn, user.user_id, name, hash_token(token), now, expires)
+        return token
+
+    def authenticate(self, token: str | None) -> User:
+        if not token:
+            raise AuthenticationError(
+                "missing token: send 'Authorization: Bearer <token>' "
+                "(create one with `shipyard users token NAME`)"
+            )
+        with self.db.read() as conn:
+            user = self.repo.user_for_token(conn, hash_token(token), self.clock())
+        if user is None:
+            raise AuthenticationError("invalid, revoked or expired token")
+        return user
+
+    @staticmethod
+    def authorize(user: User, needed: Role) -> None:
+        if not user.role.allows(needed):
+            raise PermissionDeniedError(
+                f"user {user.name!r} has role {user.role.value}; "
+                f"this needs {needed.value} or higher"
+            )
+
+    def ensure_local_admin(self) -> User:
+        with self.db.write() as conn:
+            try:
+                return self.repo.get_user(conn, LOCAL_ADMIN)
+            except NotFoundError:
+                return self.repo.add_user(conn, LOCAL_ADMIN, Role.ADMIN, self.clock())
