@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from shipyard.core.entities import Experiment, FileInfo, Metric, Run, RunPage
-from shipyard.core.errors import NotFoundError, ValidationError
+from shipyard.core.errors import AlreadyExistsError, NotFoundError, ValidationError
 from shipyard.core.query import parse_filter, parse_order_by
 from shipyard.core.states import LifecycleStage, RunStatus, check_run_transition
 from shipyard.core.validation import (
@@ -107,7 +107,10 @@ class TrackingService:
             found = self.experiments.get_by_name(conn, name)
         if found is not None:
             return found
-        return self.get_experiment(self.create_experiment(name))
+        try:
+            return self.get_experiment(self.create_experiment(name))
+        except AlreadyExistsError:  # another process created it between our read and write
+            return self.get_experiment_by_name(name)
 
     def search_experiments(
         self,

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from shipyard.core.errors import StorageError, ValidationError
+from shipyard.core.errors import AlreadyExistsError, StorageError, ValidationError
 
 __all__ = ["Database", "normalize_db_url"]
 
@@ -92,6 +92,10 @@ class Database:
     def _translate(self) -> Iterator[None]:
         try:
             yield
+        except sa.exc.IntegrityError as e:
+            raise AlreadyExistsError(
+                f"a concurrent write created the same object first: {e.orig}"
+            ) from e
         except sa.exc.OperationalError as e:
             raise StorageError(
                 f"metadata database unavailable ({self.dialect}): {e.orig}; "
