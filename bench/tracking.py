@@ -340,8 +340,7 @@ def run_child(name: str, n: int) -> dict[str, Any]:
         if line.startswith(RESULT_MARKER):
             return json.loads(line[len(RESULT_MARKER) :])
     raise RuntimeError(
-        f"workload {name} (n={n}) failed with exit code {proc.returncode}:\n"
-        f"{proc.stderr[-4000:]}"
+        f"workload {name} (n={n}) failed with exit code {proc.returncode}:\n{proc.stderr[-4000:]}"
     )
 
 
@@ -428,10 +427,10 @@ def summarize(report: dict[str, Any]) -> list[dict[str, Any]]:
     ratio = ml["write_s"] / sy["write_s"]
     rows.append(
         _row(
-            f"1. log_metric loop ×{n:,} + end_run",
+            f"1. log_metric loop, {n:,} calls + end_run",
             sy["write_s"],
             ml["write_s"],
-            f"≥{TARGET_LOOP_RATIO:.0f}×",
+            f"≥{TARGET_LOOP_RATIO:.0f}x",
             ratio >= TARGET_LOOP_RATIO,
         )
     )
@@ -451,10 +450,10 @@ def summarize(report: dict[str, Any]) -> list[dict[str, Any]]:
     ratio = ml["write_s"] / sy["write_s"]
     rows.append(
         _row(
-            f"3. {n:,} runs × {N_PARAMS} params + {N_METRICS} metrics",
+            f"3. {n:,} runs x {N_PARAMS} params + {N_METRICS} metrics",
             sy["write_s"],
             ml["write_s"],
-            f"≥{TARGET_RUNS_RATIO:.0f}×",
+            f"≥{TARGET_RUNS_RATIO:.0f}x",
             ratio >= TARGET_RUNS_RATIO,
         )
     )
@@ -526,7 +525,7 @@ def _fmt_s(value: float | None) -> str:
 
 
 def _fmt_ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.1f}×"
+    return "—" if value is None else f"{value:,.1f}x"
 
 
 def render(report: dict[str, Any], rows: list[dict[str, Any]], notes: list[str]) -> None:
@@ -573,7 +572,8 @@ def render(report: dict[str, Any], rows: list[dict[str, Any]], notes: list[str])
         for c in cells:
             style = {"PASS": "green", "MISS": "red"}.get(c[5], "")
             table.add_row(*c[:5], f"[{style}]{c[5]}[/]" if style else c[5], c[6])
-        Console().print(table)
+        # Piped output (CI logs, files) would otherwise be squeezed to 80 columns.
+        Console(width=None if sys.stdout.isatty() else 150).print(table)
     print("HTTP: not yet available (Shipyard has no tracking server yet; local only).")
     if report["quick"]:
         print(

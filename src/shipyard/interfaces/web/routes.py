@@ -1,0 +1,174 @@
+"""Server-rendered web UI: experiments, runs table with filter, run page, comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from shipyard.core.entities import Role
+from shipyard.core.errors import ShipyardError, ValidationError
+from shipyard.interfaces.server.auth import require
+from shipyard.interfaces.web.charts import Series, line_chart
+
+__all__ = ["mount"]
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def _ts(ms: int | None) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"
+
+
+templates.env.filters["ts"] = _ts
+
+
+def _page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def _guard(request: Request) -> Response | None:
+    try:
+        require(request, Role.VIEWER)
+    except ShipyardError:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return None
+
+
+def mount(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/ui/experiments")
+
+    @app.get("/login", include_in_schema=False)
+    def login_form(request: Request, next: str = "/ui/experiments") -> HTMLResponse:
+        return _page(request, "login.html", next=next, error=None)
+
+    @app.post("/login", include_in_schema=False)
+    def login(
+        request: Request, token: str = Form(...), next: str = Form("/ui/experiments")
+    ) -> Response:
+        try:
+            request.app.state.services.access.authenticate(token)
+        except ShipyardError as e:
+            return _page(request, "login.html", status=401, next=next, error=e.message)
+        target = next if next.startswith("/ui/") else "/ui/experiments"
+        resp = RedirectResponse(target, status_code=303)
+        resp.set_cookie("shipyard_token", token, httponly=True, samesite="strict")
+        return resp
+
+    @app.get("/ui/experiments", include_in_schema=False)
+    def experiments(request: Request) -> Response:
+        if (r := _guard(request)) is not None:
+            return r
+        found, _ = request.app.state.services.tracking.search_experiments()
+        return _page(request, "experiments.html", experiments=found)
+
+    @app.get("/ui/experiments/{experiment_id}", include_in_schema=False)
+    def runs_table(
+        request: Request,
+        experiment_id: str,
+        filter: str = "",
+        order_by: str = "",
+    ) -> Response:
+        if (r := _guard(request)) is not None:
+            return r
+        t = request.app.state.services.tracking
+        exp = t.get_experiment(experiment_id)
+        error, runs = None, []
+        try:
+            runs = t.search_runs(
+                [exp.experiment_id], filter or None, [order_by] if order_by else None, 500
+            ).runs
+        except ValidationError as e:
+            error = e.message
+        metric_keys = sorted({k for r in runs for k in r.metrics})
+        param_keys = sorted({k for r in runs for k in r.params})
+        return _page(
+            request,
+            "runs.html",
+            status=400 if error else 200,
+            experiment=exp,
+            runs=runs,
+            metric_keys=metric_keys,
+            param_keys=param_keys,
+            filter=filter,
+            order_by=order_by,
+            error=error,
+        )
+
+    @app.get("/ui/runs/{run_id}", include_in_schema=False)
+    def run_page(request: Request, run_id: str) -> Response:
+        if (r := _guard(request)) is not None:
+            return r
+        t = request.app.state.services.tracking
+        run = t.get_run(run_id)
+        charts = [
+            Markup(line_chart(k, [Series(run.info.run_name, t.metric_history(run_id, k))]))
+            for k in sorted(run.metrics)
+        ]
+        files = _all_files(t, run_id)
+        return _page(request, "run.html", run=run, charts=charts, files=files)
+
+    @app.get("/ui/compare", include_in_schema=False)
+    def compare(request: Request, runs: list[str] = Query(default=[])) -> Response:
+        if (r := _guard(request)) is not None:
+            return r
+        if len(runs) < 2:
+            raise ValidationError("select at least two runs to compare", field="runs")
+        t = request.app.state.services.tracking
+        found = [t.get_run(rid) for rid in runs]
+        keys = sorted({k for x in found for k in x.metrics})
+        charts = [
+            Markup(
+                line_chart(
+                    k,
+                    [
+                        Series(x.info.run_name, t.metric_history(x.run_id, k))
+                        for x in found
+                        if k in x.metrics
+                    ],
+                )
+            )
+            for k in keys
+        ]
+        param_keys = sorted({k for x in found for k in x.params})
+        return _page(
+            request,
+            "compare.html",
+            runs=found,
+            charts=charts,
+            param_keys=param_keys,
+            metric_keys=keys,
+        )
+
+    @app.get("/ui/runs/{run_id}/artifact", include_in_schema=False)
+    def artifact(request: Request, run_id: str, path: str) -> Response:
+        if (r := _guard(request)) is not None:
+            return r
+        t = request.app.state.services.tracking
+        info, stream = t.open_artifact(run_id, path)
+        with stream:
+            data = stream.read()
+        return Response(
+            data,
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": f'attachment; filename="{info.path.rsplit("/", 1)[-1]}"'
+            },
+        )
+
+
+def _all_files(t: Any, run_id: str) -> list[Any]:
+    with t.db.read() as conn:
+        return t.runs.all_artifacts(conn, run_id, "")
