@@ -25,7 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/hashing.py
 
 run: $(STAMP)
-	$(BIN)/python -c "import shipyard; print('shipyard', shipyard.__version__, 'installed')"
+	$(BIN)/shipyard demo --path .demo --port $(or $(PORT),5005)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

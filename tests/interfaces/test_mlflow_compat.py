@@ -24,7 +24,8 @@ def test_mlflow_client_round_trip(live_server) -> None:
             mlflow.set_tags({"stage": "dev"})
         client = mlflow.MlflowClient()
         hist = [m.value for m in client.get_metric_history(run.info.run_id, "rmse")]
-        found = mlflow.search_runs(experiment_names=["mlflow-compat"], filter_string="metrics.r2 > 0.5",
+        found = mlflow.search_runs(experiment_names=["mlflow-compat"],
+                                   filter_string="metrics.r2 > 0.5",
                                    output_format="list")
         print(json.dumps({"run_id": run.info.run_id, "hist": hist, "found": len(found),
                           "status": client.get_run(run.info.run_id).info.status}))

@@ -26,7 +26,8 @@ def test_import_is_light(tmp_path: Path) -> None:
         tmp_path,
         """
         import sys, shipyard
-        heavy = [m for m in ("sqlalchemy", "pandas", "fastapi", "fsspec", "typer") if m in sys.modules]
+        mods = ("sqlalchemy", "pandas", "fastapi", "fsspec", "typer")
+        heavy = [m for m in mods if m in sys.modules]
         print(heavy)
         """,
     )

@@ -253,6 +253,22 @@ def users_ls(as_json: bool = JSON_OPT) -> None:
     )
 
 
+@app.command()
+def demo(
+    path: Path = typer.Option(Path("shipyard-demo"), help="Folder of the sample project."),
+    serve: bool = typer.Option(True, help="Start the server afterwards."),
+    port: int = typer.Option(5005, help="Server port."),
+) -> None:
+    """Create a sample project with tracked runs and open it in the server."""
+    from shipyard.interfaces.cli.demo import seed_demo
+
+    n = seed_demo(path)
+    _console().print(f"[green]{n} runs[/] logged in {path.resolve()}")
+    if serve:
+        _console().print(f"Open [bold]http://127.0.0.1:{port}/ui/experiments[/] (Ctrl-C to stop)")
+        server(host="127.0.0.1", port=port, auth=None)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending schema migrations to the metadata database."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from html import escape
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 
 from shipyard.core.entities import Metric
 
