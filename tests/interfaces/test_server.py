@@ -90,3 +90,53 @@ def test_artifact_upload_download_and_traversal(live_server) -> None:
 
 def test_local_mode_lets_loopback_in_without_token(local_server) -> None:
     assert httpx.get(local_server.url + "/api/v1/experiments").status_code == 200
+
+
+def test_sdk_through_the_server_behaves_like_local(live_server, tmp_path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import json, shipyard as sy
+        from shipyard.core.errors import ConflictError
+        with sy.start_run(experiment="remote", run_name="r1") as run:
+            sy.log_params({"model": "rf"})
+            for i in range(300):
+                sy.log_metric("loss", 1 / (i + 1), step=i)
+            sy.log_dict({"a": 1}, "cfg/a.json")
+            try:
+                sy.log_param("model", "gbm")
+            except ConflictError as e:
+                conflict = e.field
+        try:
+            with sy.start_run(experiment="remote", run_name="r2"):
+                sy.log_metric("loss", 5.0)
+                raise ValueError("bad data")
+        except ValueError:
+            pass
+        runs = sy.search_runs("remote", filter="metrics.loss < 1", order_by=["metrics.loss"])
+        print(json.dumps({"id": run.run_id, "conflict": conflict,
+                          "hist": len(sy.get_metric_history(run.run_id, "loss")),
+                          "found": [r.info.run_name for r in runs]}))
+        """
+    )
+    env = {
+        **os.environ,
+        "SHIPYARD_TRACKING_URI": live_server.url,
+        "SHIPYARD_TOKEN": live_server.admin_token,
+        "SHIPYARD_PROJECT_DIR": str(tmp_path / "client"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout)
+    assert got["conflict"] == "params.model" and got["hist"] == 300 and got["found"] == ["r1"]
+    runs = live_server.services.tracking.search_runs([], "attributes.status = 'FAILED'").runs
+    assert [r.info.run_name for r in runs] == ["r2"]
+    assert live_server.services.tracking.list_artifacts(got["id"], "cfg")[0].path == "cfg/a.json"
+    assert not (tmp_path / "client" / ".shipyard").exists()  # nothing was written locally

@@ -102,6 +102,12 @@ class TrackingService:
             raise NotFoundError(f"no experiment named {name!r}", field="experiment_name")
         return found
 
+    def experiments_by_name(self, name: str) -> list[Experiment]:
+        """Zero or one experiment with exactly this name."""
+        with self.db.read() as conn:
+            found = self.experiments.get_by_name(conn, name)
+        return [found] if found else []
+
     def get_or_create_experiment(self, name: str) -> Experiment:
         with self.db.read() as conn:
             found = self.experiments.get_by_name(conn, name)

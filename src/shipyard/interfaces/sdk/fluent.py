@@ -67,10 +67,19 @@ class Session:
     def services(self) -> Services:
         with self._lock:
             if self._services is None:
-                from shipyard.interfaces.bootstrap import build_services
                 from shipyard.settings import load_settings
 
-                self._services = build_services(load_settings())
+                settings = load_settings()
+                if settings.is_remote:
+                    from shipyard.interfaces.sdk.remote import RemoteServices, RemoteTracking
+
+                    assert settings.tracking_uri is not None
+                    remote = RemoteTracking(settings.tracking_uri, settings.token)
+                    self._services = RemoteServices(settings, remote)  # type: ignore[assignment]
+                else:
+                    from shipyard.interfaces.bootstrap import build_services
+
+                    self._services = build_services(settings)
             return self._services
 
     @property

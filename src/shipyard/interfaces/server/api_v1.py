@@ -64,8 +64,14 @@ class SearchIn(BaseModel):
 
 
 @router.get("/experiments")
-def list_experiments(request: Request, view_type: str = "ACTIVE_ONLY") -> dict[str, Any]:
-    found, token = _tracking(request).search_experiments(view_type=view_type)
+def list_experiments(
+    request: Request, view_type: str = "ACTIVE_ONLY", name: str | None = None
+) -> dict[str, Any]:
+    t = _tracking(request)
+    if name is not None:
+        found_one = t.experiments_by_name(name)
+        return {"experiments": [experiment_json(e) for e in found_one], "next_page_token": None}
+    found, token = t.search_experiments(view_type=view_type)
     return {"experiments": [experiment_json(e) for e in found], "next_page_token": token}
 
 

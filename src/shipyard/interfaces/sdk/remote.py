@@ -1,0 +1,202 @@
+"""The SDK's HTTP backend: the same calls as the local TrackingService, over /api/v1."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shipyard.core import errors
+from shipyard.core.entities import Experiment, FileInfo, Metric, Run, RunInfo, RunPage
+from shipyard.core.states import RunStatus
+from shipyard.settings import Settings
+
+__all__ = ["RemoteServices", "RemoteTracking"]
+
+_BY_STATUS: dict[int, type[errors.ShipyardError]] = {
+    400: errors.ValidationError,
+    401: errors.AuthenticationError,
+    403: errors.PermissionDeniedError,
+    404: errors.NotFoundError,
+    409: errors.ConflictError,
+}
+
+
+def _metric(d: Mapping[str, Any]) -> Metric:
+    return Metric(d["key"], float(d["value"]), d["timestamp"], d["step"])
+
+
+def _run(d: Mapping[str, Any]) -> Run:
+    i, data = d["info"], d["data"]
+    info = RunInfo(
+        run_id=i["run_id"],
+        experiment_id=i["experiment_id"],
+        run_name=i["run_name"],
+        user=i["user_id"],
+        status=RunStatus(i["status"]),
+        start_time=i["start_time"],
+        end_time=i.get("end_time"),
+        lifecycle_stage=i["lifecycle_stage"],
+        parent_run_id=i.get("parent_run_id"),
+    )
+    return Run(
+        info=info,
+        params={p["key"]: p["value"] for p in data["params"]},
+        metrics={m["key"]: _metric(m) for m in data["metrics"]},
+        tags={t["key"]: t["value"] for t in data["tags"]},
+    )
+
+
+def _experiment(d: Mapping[str, Any]) -> Experiment:
+    return Experiment(
+        experiment_id=d["experiment_id"],
+        name=d["name"],
+        artifact_location=d["artifact_location"],
+        lifecycle_stage=d["lifecycle_stage"],
+        creation_time=d["creation_time"],
+        last_update_time=d["last_update_time"],
+        tags={t["key"]: t["value"] for t in d["tags"]},
+    )
+
+
+class RemoteTracking:
+    """Talks to a Shipyard server; errors come back as the same ShipyardError classes."""
+
+    def __init__(self, base_url: str, token: str | None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=60)
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        try:
+            resp = self.http.request(method, "/api/v1" + path, **kw)
+        except httpx.HTTPError as e:
+            raise errors.StorageError(
+                f"cannot reach the Shipyard server at {self.http.base_url}: {e}; "
+                "check SHIPYARD_TRACKING_URI"
+            ) from e
+        if resp.status_code >= 400:
+            try:
+                body = resp.json()
+            except ValueError:
+                body = {"message": resp.text[:500]}
+            cls = _BY_STATUS.get(resp.status_code, errors.ShipyardError)
+            raise cls(body.get("message", f"HTTP {resp.status_code}"), field=body.get("field"))
+        return resp.json() if resp.content else {}
+
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        found = self._call("GET", "/experiments", params={"name": name})["experiments"]
+        if not found:
+            raise errors.NotFoundError(f"no experiment named {name!r}", field="experiment_name")
+        return _experiment(found[0])
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        try:
+            return self.get_experiment_by_name(name)
+        except errors.NotFoundError:
+            pass
+        try:
+            return _experiment(
+                self._call("POST", "/experiments", json={"name": name})["experiment"]
+            )
+        except errors.AlreadyExistsError:
+            return self.get_experiment_by_name(name)
+
+    def create_run(self, experiment_id: str, **kw: Any) -> Run:
+        body = {"experiment_id": experiment_id, **{k: v for k, v in kw.items() if k != "user"}}
+        return _run(self._call("POST", "/runs", json=body)["run"])
+
+    def get_run(self, run_id: str) -> Run:
+        return _run(self._call("GET", f"/runs/{run_id}")["run"])
+
+    def update_run(self, run_id: str, **kw: Any) -> Run:
+        body = {
+            k: (v.value if isinstance(v, RunStatus) else v) for k, v in kw.items() if v is not None
+        }
+        return _run(self._call("PATCH", f"/runs/{run_id}", json=body)["run"])
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Mapping[str, object] | None = None,
+        tags: Mapping[str, object] | None = None,
+    ) -> None:
+        body = {
+            "metrics": [
+                {
+                    "key": m.key,
+                    "value": m.value if m.value == m.value else "NaN",
+                    "timestamp": m.timestamp,
+                    "step": m.step,
+                }
+                for m in metrics
+            ],
+            "params": {k: str(v) for k, v in (params or {}).items()},
+            "tags": {k: str(v) for k, v in (tags or {}).items()},
+        }
+        self._call(
+            "POST",
+            f"/runs/{run_id}/batch",
+            content=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        return [_metric(m) for m in self._call("GET", f"/runs/{run_id}/metrics/{key}")["metrics"]]
+
+    def search_runs(
+        self,
+        experiment_ids: Iterable[str] = (),
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+        view_type: str = "ACTIVE_ONLY",
+    ) -> RunPage:
+        body = {
+            "experiment_ids": list(experiment_ids),
+            "filter": filter_string,
+            "order_by": list(order_by or []),
+            "max_results": max_results,
+            "page_token": page_token,
+            "view_type": view_type,
+        }
+        out = self._call("POST", "/runs/search", json=body)
+        return RunPage([_run(r) for r in out["runs"]], out.get("next_page_token"))
+
+    def log_artifact_bytes(self, run_id: str, data: bytes, artifact_path: str) -> FileInfo:
+        f = self._call("PUT", f"/runs/{run_id}/artifacts/{artifact_path}", content=data)["file"]
+        return FileInfo(path=f["path"], is_dir=False, size=f.get("file_size"))
+
+    def log_artifact(
+        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> list[FileInfo]:
+        source = Path(local_path)
+        pairs = (
+            [
+                (p, p.relative_to(source).as_posix())
+                for p in sorted(source.rglob("*"))
+                if p.is_file()
+            ]
+            if source.is_dir()
+            else [(source, source.name)]
+        )
+        base = (artifact_path or "").strip("/")
+        return [
+            self.log_artifact_bytes(run_id, p.read_bytes(), f"{base}/{rel}" if base else rel)
+            for p, rel in pairs
+        ]
+
+
+@dataclass
+class RemoteServices:
+    settings: Settings
+    tracking: RemoteTracking
+
+    def close(self) -> None:
+        self.tracking.http.close()
