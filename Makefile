@@ -20,9 +20,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/hashing.py
+	$(BIN)/python bench/tracking.py $(BENCH_ARGS)
 
 run: $(STAMP)
 	$(BIN)/shipyard demo --path .demo --port $(or $(PORT),5005)
