@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from shipyard.core.entities import FileInfo, Metric, Run, RunInfo
-from shipyard.core.errors import ConflictError, NotFoundError, ValidationError
+from shipyard.core.errors import ConflictError, NotFoundError
 from shipyard.core.states import LifecycleStage
 from shipyard.stores.sql.rows import metric_from_row, run_info_from_row
 from shipyard.stores.sql.tables import latest_metrics, metrics, params, run_artifacts, runs, tags
@@ -280,12 +280,3 @@ class RunRepo:
             for r in rows
             if not prefix or r.path == prefix or r.path.startswith(prefix + "/")
         ]
-
-
-def check_experiment_id(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise ValidationError(
-            f"experiment_id must be a number, got {value!r}", field="experiment_id"
-        ) from None
