@@ -200,7 +200,7 @@ class TrackingService:
                 parent_run_id=parent_run_id,
             )
             self.runs.create(conn, info, clean_tags)
-            return self.runs.get(conn, run_id)
+        return Run(info=info, tags=clean_tags)
 
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:
@@ -214,10 +214,15 @@ class TrackingService:
         end_time: int | None = None,
         run_name: str | None = None,
         error: str | None = None,
-    ) -> Run:
+        metrics: Sequence[Metric] = (),
+        load: bool = True,
+    ) -> Run | None:
+        """Change status/name/end time; ``metrics`` are appended in the same transaction."""
         check_run_id(run_id)
         with self.db.write() as conn:
             info = self.runs.get_info(conn, run_id)
+            if metrics:
+                self.runs.log_batch(conn, info, metrics, {}, {})
             values: dict[str, object] = {}
             if status is not None:
                 new = RunStatus.parse(status)
@@ -236,7 +241,7 @@ class TrackingService:
                 values["error"] = error[:65_536]
             if values:
                 self.runs.update(conn, run_id, **values)
-            return self.runs.get(conn, run_id)
+            return self.runs.get(conn, run_id) if load else None
 
     def set_run_lifecycle(self, run_id: str, stage: LifecycleStage) -> None:
         with self.db.write() as conn:

@@ -79,6 +79,23 @@ class MetricBatcher:
                         self._count += len(points)
                     raise
 
+    def take(self, run_id: str) -> list[Metric]:
+        """Remove and return the queued points of one run (the caller writes them)."""
+        with self._flush_lock, self._lock:
+            points = self._pending.pop(run_id, [])
+            self._count -= len(points)
+            return points
+
+    def put_back(self, run_id: str, points: Sequence[Metric]) -> None:
+        with self._lock:
+            self._pending[run_id][:0] = points
+            self._count += len(points)
+
+    def raise_pending_error(self) -> None:
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
     def flush(self, run_id: str | None = None) -> None:
         """Write everything queued (for one run, or all) now; raise a pending background error."""
         error, self._error = self._error, None

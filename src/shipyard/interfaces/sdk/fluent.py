@@ -61,6 +61,7 @@ class Session:
         self._lock = threading.RLock()
         self._stack: list[ActiveRun] = []
         self._batcher: MetricBatcher | None = None
+        self._experiment_ids: dict[str, str] = {}  # name → id; experiments are never renamed here
         atexit.register(self.close)
 
     @property
@@ -109,7 +110,11 @@ class Session:
                 f"run {parent.run_id} is already active; end it or pass nested=True",
                 field="nested",
             )
-        exp = tracking.get_or_create_experiment(experiment or DEFAULT_EXPERIMENT)
+        name = experiment or DEFAULT_EXPERIMENT
+        experiment_id = self._experiment_ids.get(name)
+        if experiment_id is None:
+            experiment_id = tracking.get_or_create_experiment(name).experiment_id
+            self._experiment_ids[name] = experiment_id
         all_tags = dict(tags or {})
         if log_environment:
             from shipyard.services.provenance import code_version, environment_tags
@@ -120,7 +125,7 @@ class Session:
                 **all_tags,
             }
         run = tracking.create_run(
-            exp.experiment_id,
+            experiment_id,
             run_name=run_name,
             user=self.services.settings.user or getpass.getuser(),
             tags=all_tags,
@@ -156,15 +161,20 @@ class Session:
         if not self._stack:
             return
         active = self._stack.pop()
-        flush_error: BaseException | None = None
+        batcher = self.batcher
+        points = batcher.take(active.run_id)
         try:
-            self.batcher.flush(active.run_id)
+            batcher.raise_pending_error()
         except BaseException as e:
-            flush_error = e
             status, error = RunStatus.FAILED, error or f"metrics could not be written: {e}"
-        self.services.tracking.update_run(active.run_id, status=status, error=error)
-        if flush_error is not None:
-            raise flush_error
+        try:
+            # The last metrics and the status change land in one transaction.
+            self.services.tracking.update_run(
+                active.run_id, status=status, error=error, metrics=points, load=False
+            )
+        except BaseException:
+            batcher.put_back(active.run_id, points)
+            raise
 
     # ---------------------------------------------------------------- logging
     def log_metric(

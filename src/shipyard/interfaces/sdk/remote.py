@@ -113,11 +113,16 @@ class RemoteTracking:
     def get_run(self, run_id: str) -> Run:
         return _run(self._call("GET", f"/runs/{run_id}")["run"])
 
-    def update_run(self, run_id: str, **kw: Any) -> Run:
+    def update_run(
+        self, run_id: str, *, metrics: Sequence[Metric] = (), load: bool = True, **kw: Any
+    ) -> Run | None:
+        if metrics:
+            self.log_batch(run_id, metrics)
         body = {
             k: (v.value if isinstance(v, RunStatus) else v) for k, v in kw.items() if v is not None
         }
-        return _run(self._call("PATCH", f"/runs/{run_id}", json=body)["run"])
+        run = _run(self._call("PATCH", f"/runs/{run_id}", json=body)["run"])
+        return run if load else None
 
     def log_batch(
         self,
