@@ -138,5 +138,6 @@ def test_sdk_through_the_server_behaves_like_local(live_server, tmp_path) -> Non
     assert got["conflict"] == "params.model" and got["hist"] == 300 and got["found"] == ["r1"]
     runs = live_server.services.tracking.search_runs([], "attributes.status = 'FAILED'").runs
     assert [r.info.run_name for r in runs] == ["r2"]
+    assert runs[0].metric_values == {"loss": 5.0}  # sent with the status change, not lost
     assert live_server.services.tracking.list_artifacts(got["id"], "cfg")[0].path == "cfg/a.json"
     assert not (tmp_path / "client" / ".shipyard").exists()  # nothing was written locally

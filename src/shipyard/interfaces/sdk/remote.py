@@ -27,6 +27,18 @@ _BY_STATUS: dict[int, type[errors.ShipyardError]] = {
 }
 
 
+def _metrics_json(metrics: Sequence[Metric]) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": m.key,
+            "value": m.value if m.value == m.value else "NaN",  # NaN is not valid JSON
+            "timestamp": m.timestamp,
+            "step": m.step,
+        }
+        for m in metrics
+    ]
+
+
 def _metric(d: Mapping[str, Any]) -> Metric:
     return Metric(d["key"], float(d["value"]), d["timestamp"], d["step"])
 
@@ -116,11 +128,11 @@ class RemoteTracking:
     def update_run(
         self, run_id: str, *, metrics: Sequence[Metric] = (), load: bool = True, **kw: Any
     ) -> Run | None:
-        if metrics:
-            self.log_batch(run_id, metrics)
-        body = {
+        body: dict[str, Any] = {
             k: (v.value if isinstance(v, RunStatus) else v) for k, v in kw.items() if v is not None
         }
+        if metrics:  # the last metrics and the status change travel in one request
+            body["metrics"] = _metrics_json(metrics)
         run = _run(self._call("PATCH", f"/runs/{run_id}", json=body)["run"])
         return run if load else None
 
@@ -132,15 +144,7 @@ class RemoteTracking:
         tags: Mapping[str, object] | None = None,
     ) -> None:
         body = {
-            "metrics": [
-                {
-                    "key": m.key,
-                    "value": m.value if m.value == m.value else "NaN",
-                    "timestamp": m.timestamp,
-                    "step": m.step,
-                }
-                for m in metrics
-            ],
+            "metrics": _metrics_json(metrics),
             "params": {k: str(v) for k, v in (params or {}).items()},
             "tags": {k: str(v) for k, v in (tags or {}).items()},
         }

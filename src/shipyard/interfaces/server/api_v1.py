@@ -34,18 +34,19 @@ class RunIn(BaseModel):
     parent_run_id: str | None = None
 
 
-class RunUpdate(BaseModel):
-    status: str | None = None
-    end_time: int | None = None
-    run_name: str | None = None
-    error: str | None = None
-
-
 class MetricIn(BaseModel):
     key: str
     value: float | str
     timestamp: int
     step: int = 0
+
+
+class RunUpdate(BaseModel):
+    status: str | None = None
+    end_time: int | None = None
+    run_name: str | None = None
+    error: str | None = None
+    metrics: list[MetricIn] = Field(default_factory=list)  # written in the same transaction
 
 
 class BatchIn(BaseModel):
@@ -108,8 +109,14 @@ def get_run(request: Request, run_id: str) -> dict[str, Any]:
 
 @router.patch("/runs/{run_id}")
 def update_run(request: Request, run_id: str, body: RunUpdate) -> dict[str, Any]:
+    points = [check_metric(m.key, m.value, m.timestamp, m.step) for m in body.metrics]
     run = _tracking(request).update_run(
-        run_id, status=body.status, end_time=body.end_time, run_name=body.run_name, error=body.error
+        run_id,
+        status=body.status,
+        end_time=body.end_time,
+        run_name=body.run_name,
+        error=body.error,
+        metrics=points,
     )
     return {"run": run_json(run)}
 
