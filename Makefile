@@ -25,6 +25,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/tracking.py $(BENCH_ARGS)
+	$(BIN)/python bench/tracking_http.py
 
 run: $(STAMP)
 	$(BIN)/shipyard demo --path .demo --port $(or $(PORT),5005)
