@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 
+from shipyard.core.clock import now_ms
 from shipyard.core.entities import Role, User
 from shipyard.core.errors import (
     AuthenticationError,
@@ -13,7 +14,6 @@ from shipyard.core.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from shipyard.services.tracking import now_ms
 from shipyard.stores.sql.access_repo import AccessRepo
 from shipyard.stores.sql.engine import Database
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from shipyard.core.entities import Experiment, FileInfo, Metric, Run, RunPage
+from shipyard.core.clock import now_ms
+from shipyard.core.entities import Experiment, FileInfo, Metric, Run, RunInfo, RunPage
 from shipyard.core.errors import AlreadyExistsError, NotFoundError, ValidationError
 from shipyard.core.query import parse_filter, parse_order_by
 from shipyard.core.states import LifecycleStage, RunStatus, check_run_transition
@@ -30,7 +30,7 @@ from shipyard.stores.sql.experiments_repo import ExperimentRepo
 from shipyard.stores.sql.run_search import RunQuery, search_run_ids
 from shipyard.stores.sql.runs_repo import RunRepo
 
-__all__ = ["DEFAULT_EXPERIMENT", "TrackingService", "now_ms"]
+__all__ = ["DEFAULT_EXPERIMENT", "TrackingService", "artifact_sources"]
 
 DEFAULT_EXPERIMENT = "Default"
 MAX_SEARCH_RESULTS = 50_000
@@ -39,10 +39,6 @@ _VIEWS = {
     "DELETED_ONLY": (LifecycleStage.DELETED.value,),
     "ALL": (LifecycleStage.ACTIVE.value, LifecycleStage.DELETED.value),
 }
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _decode_page_token(token: str | None) -> int:
@@ -59,6 +55,22 @@ def _decode_page_token(token: str | None) -> int:
 
 def _encode_page_token(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def artifact_sources(
+    local_path: str | os.PathLike[str], artifact_path: str | None
+) -> list[tuple[Path, str]]:
+    """(local file, artifact path) pairs for a file or a folder (recursively), paths checked."""
+    source = Path(local_path)
+    base = normalize_artifact_path(artifact_path, "artifact_path")
+    if source.is_dir():
+        files = sorted(p for p in source.rglob("*") if p.is_file())
+        pairs = [(p, p.relative_to(source).as_posix()) for p in files]
+    elif source.is_file():
+        pairs = [(source, source.name)]
+    else:
+        raise ValidationError(f"{local_path} is neither a file nor a folder", field="local_path")
+    return [(p, normalize_artifact_path(f"{base}/{rel}" if base else rel)) for p, rel in pairs]
 
 
 class TrackingService:
@@ -170,8 +182,6 @@ class TrackingService:
         tags: Mapping[str, str] | None = None,
         parent_run_id: str | None = None,
     ) -> Run:
-        from shipyard.core.entities import RunInfo
-
         clean_tags = {
             check_key(k, "tag key"): check_tag_value(k, v) for k, v in (tags or {}).items()
         }
@@ -334,23 +344,8 @@ class TrackingService:
     ) -> list[FileInfo]:
         """Store a file or a folder (recursively) under ``artifact_path`` of the run."""
         check_run_id(run_id)
-        source = Path(local_path)
-        base = normalize_artifact_path(artifact_path, "artifact_path")
-        if source.is_dir():
-            files = sorted(p for p in source.rglob("*") if p.is_file())
-            pairs = [(p, p.relative_to(source).as_posix()) for p in files]
-        elif source.is_file():
-            pairs = [(source, source.name)]
-        else:
-            raise ValidationError(
-                f"{local_path} is neither a file nor a folder", field="local_path"
-            )
-        stored = []
-        for path, rel in pairs:
-            dest = f"{base}/{rel}" if base else rel
-            stored.append(
-                (normalize_artifact_path(dest), self.blobs.put_file(path), path.stat().st_size)
-            )
+        pairs = artifact_sources(local_path, artifact_path)
+        stored = [(dest, self.blobs.put_file(path), path.stat().st_size) for path, dest in pairs]
         with self.db.write() as conn:
             self.runs.require_active(conn, run_id)
             self.runs.add_artifacts(conn, run_id, stored, self.clock())
@@ -372,6 +367,12 @@ class TrackingService:
             self.runs.get_info(conn, check_run_id(run_id))
             return self.runs.list_artifacts(conn, run_id, prefix)
 
+    def all_artifacts(self, run_id: str) -> list[FileInfo]:
+        """Every artifact file of a run, recursively, sorted by path."""
+        with self.db.read() as conn:
+            self.runs.get_info(conn, check_run_id(run_id))
+            return self.runs.all_artifacts(conn, run_id, "")
+
     def open_artifact(self, run_id: str, path: str) -> tuple[FileInfo, BinaryIO]:
         """A verifying stream of one artifact file (raises at EOF if its bytes were altered)."""
         clean = normalize_artifact_path(path)
@@ -391,13 +392,12 @@ class TrackingService:
             raise NotFoundError(f"run {run_id} has no artifact {prefix!r}", field="path")
         root = Path(dest)
         for f in files:
-            rel = (
-                f.path[len(prefix) :].lstrip("/")
-                if prefix and f.path != prefix
-                else Path(f.path).name
-                if prefix
-                else f.path
-            )
+            if not prefix:
+                rel = f.path
+            elif f.path == prefix:  # a single file was asked for
+                rel = Path(f.path).name
+            else:
+                rel = f.path[len(prefix) + 1 :]
             assert f.digest is not None
             self.blobs.copy_to(f.digest, root / rel)
         return root

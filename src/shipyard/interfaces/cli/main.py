@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from shipyard.core.clock import format_ms
 from shipyard.core.errors import ShipyardError
 
 app = typer.Typer(help="Shipyard: continuous delivery for machine learning.", no_args_is_help=True)
@@ -36,12 +36,6 @@ def _console() -> Any:
     from rich.console import Console
 
     return Console()
-
-
-def _ts(ms: int | None) -> str:
-    if not ms:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -107,7 +101,7 @@ def experiments_ls(as_json: bool = JSON_OPT) -> None:
     _table(
         "Experiments",
         ["id", "name", "created"],
-        [[e.experiment_id, e.name, _ts(e.creation_time)] for e in found],
+        [[e.experiment_id, e.name, format_ms(e.creation_time)] for e in found],
     )
 
 
@@ -132,7 +126,7 @@ def runs_ls(
         return
     keys = sorted({k for r in runs for k in r.metrics})[:6]
     rows = [
-        [r.run_id[:12], r.info.run_name, r.info.status.value, _ts(r.info.start_time)]
+        [r.run_id[:12], r.info.run_name, r.info.status.value, format_ms(r.info.start_time)]
         + [f"{r.metrics[k].value:.4g}" if k in r.metrics else "-" for k in keys]
         for r in runs
     ]
@@ -172,8 +166,8 @@ def runs_show(
             ["experiment", i.experiment_id],
             ["status", i.status.value],
             ["user", i.user],
-            ["started", _ts(i.start_time)],
-            ["ended", _ts(i.end_time)],
+            ["started", format_ms(i.start_time)],
+            ["ended", format_ms(i.end_time)],
         ],
     )
     _table("Params", ["key", "value"], [[k, v] for k, v in sorted(r.params.items())])
@@ -249,7 +243,7 @@ def users_ls(as_json: bool = JSON_OPT) -> None:
     _table(
         "Users",
         ["name", "role", "created"],
-        [[u.name, u.role.value, _ts(u.creation_time)] for u in users],
+        [[u.name, u.role.value, format_ms(u.creation_time)] for u in users],
     )
 
 

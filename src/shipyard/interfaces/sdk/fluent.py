@@ -11,12 +11,13 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from shipyard.core.clock import now_ms
 from shipyard.core.entities import Metric, Run
 from shipyard.core.errors import ValidationError
 from shipyard.core.states import RunStatus
 from shipyard.core.validation import check_metric
 from shipyard.interfaces.sdk.batcher import MetricBatcher
-from shipyard.services.tracking import DEFAULT_EXPERIMENT, now_ms
+from shipyard.services.tracking import DEFAULT_EXPERIMENT
 
 if TYPE_CHECKING:
     from shipyard.interfaces.bootstrap import Services

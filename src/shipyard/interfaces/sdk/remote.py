@@ -6,7 +6,6 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +13,7 @@ import httpx
 from shipyard.core import errors
 from shipyard.core.entities import Experiment, FileInfo, Metric, Run, RunInfo, RunPage
 from shipyard.core.states import RunStatus
+from shipyard.services.tracking import artifact_sources
 from shipyard.settings import Settings
 
 __all__ = ["RemoteServices", "RemoteTracking"]
@@ -185,20 +185,9 @@ class RemoteTracking:
     def log_artifact(
         self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
     ) -> list[FileInfo]:
-        source = Path(local_path)
-        pairs = (
-            [
-                (p, p.relative_to(source).as_posix())
-                for p in sorted(source.rglob("*"))
-                if p.is_file()
-            ]
-            if source.is_dir()
-            else [(source, source.name)]
-        )
-        base = (artifact_path or "").strip("/")
         return [
-            self.log_artifact_bytes(run_id, p.read_bytes(), f"{base}/{rel}" if base else rel)
-            for p, rel in pairs
+            self.log_artifact_bytes(run_id, p.read_bytes(), dest)
+            for p, dest in artifact_sources(local_path, artifact_path)
         ]
 
 

@@ -151,12 +151,14 @@ def list_artifacts(request: Request, run_id: str, path: str = "") -> dict[str, A
     return {"files": [file_json(f) for f in _tracking(request).list_artifacts(run_id, path)]}
 
 
-@router.get("/runs/{run_id}/artifacts/download")
-def download_artifact(request: Request, run_id: str, path: str) -> StreamingResponse:
-    t = _tracking(request)
-    info, stream = t.open_artifact(run_id, path)
-    assert info.digest is not None
-    t.blobs.verify(info.digest)  # verify first: a corrupted object never starts streaming
+def artifact_response(tracking: Any, run_id: str, path: str) -> StreamingResponse:
+    """Stream one artifact file as a download; verified before the first byte is sent."""
+    info, stream = tracking.open_artifact(run_id, path)
+    try:
+        tracking.blobs.verify(info.digest)  # a corrupted object never starts streaming
+    except BaseException:
+        stream.close()
+        raise
     name = info.path.rsplit("/", 1)[-1]
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "ETag": info.digest}
 
@@ -166,6 +168,11 @@ def download_artifact(request: Request, run_id: str, path: str) -> StreamingResp
                 yield block
 
     return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)
+
+
+@router.get("/runs/{run_id}/artifacts/download")
+def download_artifact(request: Request, run_id: str, path: str) -> StreamingResponse:
+    return artifact_response(_tracking(request), run_id, path)
 
 
 @router.put("/runs/{run_id}/artifacts/{path:path}")

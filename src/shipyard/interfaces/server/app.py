@@ -42,8 +42,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     app = FastAPI(title="Shipyard", version=__version__, docs_url="/docs")
     app.state.services = services
     app.state.auth_mode = auth_mode
-    if auth_mode == "local":
-        services.access.ensure_local_admin()
+    app.state.local_admin = services.access.ensure_local_admin() if auth_mode == "local" else None
 
     @app.middleware("http")
     async def authenticate(request: Request, call_next):  # type: ignore[no-untyped-def]

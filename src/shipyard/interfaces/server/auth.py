@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import Request
 
 from shipyard.core.entities import Role, User
-from shipyard.services.access import LOCAL_ADMIN
 
 __all__ = ["current_user", "require"]
 
@@ -22,12 +21,12 @@ def _token(request: Request) -> str | None:
 
 
 def current_user(request: Request) -> User:
-    services = request.app.state.services
     token = _token(request)
     client = request.client.host if request.client else ""
-    if token is None and request.app.state.auth_mode == "local" and client in _LOOPBACK:
-        return services.access.get_user(LOCAL_ADMIN)
-    return services.access.authenticate(token)
+    local_admin = request.app.state.local_admin  # set only in "local" auth mode
+    if token is None and local_admin is not None and client in _LOOPBACK:
+        return local_admin
+    return request.app.state.services.access.authenticate(token)
 
 
 def require(request: Request, role: Role) -> User:

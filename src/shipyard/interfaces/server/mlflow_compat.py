@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from shipyard.core.errors import NotFoundError, ValidationError
 from shipyard.core.states import LifecycleStage
@@ -261,8 +262,6 @@ def _endpoint(handler: Handler):  # type: ignore[no-untyped-def]
     async def endpoint(request: Request) -> JSONResponse:
         body = await _body(request)
         tracking = request.app.state.services.tracking
-        from starlette.concurrency import run_in_threadpool
-
         return JSONResponse(await run_in_threadpool(handler, tracking, body, request))
 
     endpoint.__name__ = f"mlflow_{handler.__name__}"

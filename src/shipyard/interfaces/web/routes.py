@@ -11,8 +11,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from shipyard.core.clock import format_ms
 from shipyard.core.entities import Role
 from shipyard.core.errors import ShipyardError, ValidationError
+from shipyard.interfaces.server.api_v1 import artifact_response
 from shipyard.interfaces.server.auth import require
 from shipyard.interfaces.web.charts import Series, line_chart
 
@@ -22,13 +24,7 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 
-def _ts(ms: int | None) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"
-
-
-templates.env.filters["ts"] = _ts
+templates.env.filters["ts"] = format_ms
 
 
 def _page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -117,7 +113,7 @@ def mount(app: FastAPI) -> None:
             Markup(line_chart(k, [Series(run.info.run_name, t.metric_history(run_id, k))]))
             for k in sorted(run.metrics)
         ]
-        files = _all_files(t, run_id)
+        files = t.all_artifacts(run_id)
         return _page(request, "run.html", run=run, charts=charts, files=files)
 
     @app.get("/ui/compare", include_in_schema=False)
@@ -156,19 +152,4 @@ def mount(app: FastAPI) -> None:
     def artifact(request: Request, run_id: str, path: str) -> Response:
         if (r := _guard(request)) is not None:
             return r
-        t = request.app.state.services.tracking
-        info, stream = t.open_artifact(run_id, path)
-        with stream:
-            data = stream.read()
-        return Response(
-            data,
-            media_type="application/octet-stream",
-            headers={
-                "Content-Disposition": f'attachment; filename="{info.path.rsplit("/", 1)[-1]}"'
-            },
-        )
-
-
-def _all_files(t: Any, run_id: str) -> list[Any]:
-    with t.db.read() as conn:
-        return t.runs.all_artifacts(conn, run_id, "")
+        return artifact_response(request.app.state.services.tracking, run_id, path)
