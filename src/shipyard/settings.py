@@ -29,6 +29,25 @@ class Settings:
     auth: str = "local"  # "local": loopback requests without a token act as the local admin
     user: str | None = None
     release: Mapping[str, object] = field(default_factory=dict)
+    data: Mapping[str, object] = field(default_factory=dict)  # [data.<dataset>] tables
+    pii_key: str | None = None  # hex; the tokenization key shared by a team
+
+    @property
+    def pii_key_file(self) -> Path:
+        """Where the embedded default keeps its tokenization key (outside the object store)."""
+        return self.state_dir / "keys" / "pii.key"
+
+    def data_checks(self, dataset: str) -> Mapping[str, object] | None:
+        """The ``[data.<dataset>.checks]`` table, if the project declares one."""
+        table = self.data.get(dataset)
+        checks = table.get("checks") if isinstance(table, Mapping) else None
+        return checks if isinstance(checks, Mapping) else None
+
+    def data_pii(self, dataset: str) -> Mapping[str, object] | None:
+        """The ``[data.<dataset>.pii]`` table: column → policy."""
+        table = self.data.get(dataset)
+        pii = table.get("pii") if isinstance(table, Mapping) else None
+        return pii if isinstance(pii, Mapping) else None
 
     @property
     def state_dir(self) -> Path:
@@ -80,6 +99,9 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
             f"SHIPYARD_AUTH must be 'local' or 'token', got {auth!r}", field="SHIPYARD_AUTH"
         )
     release = toml.get("release", {})
+    data = toml.get("data", {})
+    if not isinstance(data, dict):
+        raise ValidationError("[data] in shipyard.toml must be a table", field="data")
     return Settings(
         project_dir=project,
         db_url=env.get("SHIPYARD_DB_URL")
@@ -92,4 +114,6 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         auth=auth,
         user=env.get("SHIPYARD_USER"),
         release=release if isinstance(release, dict) else {},
+        data=data,
+        pii_key=env.get("SHIPYARD_PII_KEY"),
     )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shipyard.services.access import AccessService
+from shipyard.services.catalog import CatalogService
+from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.tracking import TrackingService
 from shipyard.settings import Settings
 from shipyard.stores.blobs import ContentStore, open_content_store
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.schema import ensure_schema
+from shipyard.stores.statcache import StatCache
 
 __all__ = ["Services", "build_services"]
 
@@ -21,8 +24,10 @@ class Services:
     blobs: ContentStore
     tracking: TrackingService
     access: AccessService
+    catalog: CatalogService
 
     def close(self) -> None:
+        self.catalog.stat_cache.close()
         self.db.dispose()
 
 
@@ -37,4 +42,11 @@ def build_services(settings: Settings) -> Services:
         blobs=blobs,
         tracking=TrackingService(db, blobs),
         access=AccessService(db),
+        catalog=CatalogService(
+            db,
+            blobs,
+            stat_cache=StatCache(settings.state_dir / "cache" / "stat.db"),
+            pii_key=lambda: load_or_create_key(settings.pii_key, settings.pii_key_file),
+            checkout_dir=settings.state_dir / "checkouts",
+        ),
     )

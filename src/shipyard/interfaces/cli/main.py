@@ -11,6 +11,7 @@ import typer
 
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ShipyardError
+from shipyard.interfaces.cli.data_cmds import data_app
 
 app = typer.Typer(help="Shipyard: continuous delivery for machine learning.", no_args_is_help=True)
 experiments_app = typer.Typer(help="List experiments.", no_args_is_help=True)
@@ -21,6 +22,8 @@ app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
+
+app.add_typer(data_app, name="data")
 
 JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
 
@@ -277,7 +280,7 @@ def db_upgrade() -> None:
 def run() -> None:
     """Entry point: one clear line and a non-zero exit code on any Shipyard error."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # typer.Exit(n) comes back as n here
     except ShipyardError as e:
         print(f"error: {e.message}", file=sys.stderr)
         sys.exit(2 if e.http_status < 500 else 1)
@@ -290,3 +293,5 @@ def run() -> None:
             e.show()
             sys.exit(e.exit_code)
         raise
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -21,6 +21,7 @@ from shipyard.services.tracking import DEFAULT_EXPERIMENT
 
 if TYPE_CHECKING:
     from shipyard.interfaces.bootstrap import Services
+    from shipyard.interfaces.sdk.data import DataAPI
 
 __all__ = ["ActiveRun", "Session"]
 
@@ -62,6 +63,7 @@ class Session:
         self._lock = threading.RLock()
         self._stack: list[ActiveRun] = []
         self._batcher: MetricBatcher | None = None
+        self._data: DataAPI | None = None
         self._experiment_ids: dict[str, str] = {}  # name → id; experiments are never renamed here
         atexit.register(self.close)
 
@@ -101,9 +103,13 @@ class Session:
         nested: bool = False,
         tags: Mapping[str, str] | None = None,
         params: Mapping[str, object] | None = None,
+        inputs: Sequence[str] = (),
         log_environment: bool = True,
     ) -> ActiveRun:
-        """Start a run (a child of the active run when ``nested=True``)."""
+        """Start a run (a child of the active run when ``nested=True``).
+
+        ``inputs`` names the dataset versions the run reads (``["loans@v2"]``): lineage.
+        """
         tracking = self.services.tracking
         parent = self._stack[-1] if self._stack else None
         if parent is not None and not nested:
@@ -142,7 +148,23 @@ class Session:
             )
         if params:
             self.log_params(params)
+        for ref in inputs:
+            self.data.log_input(ref)
         return active
+
+    @property
+    def data(self) -> DataAPI:
+        """The data catalog (``sy.data``)."""
+        with self._lock:
+            if self._data is None:
+                from shipyard.interfaces.sdk.data import DataAPI
+
+                self._data = DataAPI(self)
+            return self._data
+
+    def log_input(self, ref: str, context: str = "input") -> None:
+        """Record that the active run read the dataset version ``ref``."""
+        self.data.log_input(ref, context)
 
     def active_run(self) -> ActiveRun | None:
         return self._stack[-1] if self._stack else None

@@ -5,9 +5,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from shipyard.core.datasets import Dataset, DatasetVersion, ValidationRecord
 from shipyard.core.entities import Experiment, FileInfo, Metric, Run
 
-__all__ = ["experiment_json", "file_json", "metric_json", "run_json"]
+__all__ = [
+    "dataset_json",
+    "dataset_version_json",
+    "experiment_json",
+    "file_json",
+    "metric_json",
+    "run_json",
+    "validation_json",
+]
 
 
 def _kv(d: dict[str, str]) -> list[dict[str, str]]:
@@ -67,3 +76,53 @@ def file_json(f: FileInfo) -> dict[str, Any]:
     if not f.is_dir:
         out["file_size"] = f.size
     return out
+
+
+def dataset_json(d: Dataset) -> dict[str, Any]:
+    return {
+        "name": d.name,
+        "description": d.description,
+        "owner": d.owner,
+        "tags": dict(sorted(d.tags.items())),
+        "latest_version": d.latest_version,
+        "aliases": dict(sorted(d.aliases.items())),
+        "created_by": d.created_by,
+        "creation_time": d.creation_time,
+        "last_update_time": d.last_update_time,
+    }
+
+
+def validation_json(r: ValidationRecord | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {
+        "passed": r.passed,
+        "checks_run": r.checks_run,
+        "failed": r.failed,
+        "report": r.report,
+        "created_by": r.created_by,
+        "creation_time": r.creation_time,
+    }
+
+
+def dataset_version_json(v: DatasetVersion) -> dict[str, Any]:
+    return {
+        "name": v.name,
+        "version": v.version,
+        "ref": v.ref,
+        "content_id": v.content_id,
+        "kind": v.kind.value,
+        "size": v.size,
+        "file_count": v.file_count,
+        "row_count": v.row_count,
+        "schema": [{"name": n, "type": t} for n, t in v.columns],
+        "profile": v.profile,
+        "pii": v.pii,
+        "pii_allowed": v.pii_allowed,
+        "source": v.source,
+        "description": v.description,
+        "aliases": list(v.aliases),
+        "created_by": v.created_by,
+        "creation_time": v.creation_time,
+        "validation": validation_json(v.validation),
+    }

@@ -155,3 +155,131 @@ api_tokens = sa.Table(
     sa.Column("expires_time", sa.BigInteger, nullable=True),
     sa.Column("revoked", sa.Boolean, nullable=False),
 )
+
+# ---------------------------------------------------------------------------- data catalog
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("owner", sa.String(256), nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("last_update_time", sa.BigInteger, nullable=False),
+)
+
+dataset_tags = sa.Table(
+    "dataset_tags",
+    metadata,
+    sa.Column(
+        "dataset_id",
+        sa.BigInteger,
+        sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# Immutable versions. ``object_digest`` is the Parquet object (table) or the manifest (files).
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "dataset_id",
+        sa.BigInteger,
+        sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_id", sa.String(80), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("object_digest", sa.String(80), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("file_count", sa.Integer, nullable=False),
+    sa.Column("row_count", sa.BigInteger, nullable=True),
+    sa.Column("profile_json", sa.Text, nullable=False),
+    sa.Column("pii_json", sa.Text, nullable=False),
+    sa.Column("pii_allowed", sa.Boolean, nullable=False),
+    sa.Column("source", sa.String(1024), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("dataset_id", "version"),
+    sa.Index(None, "dataset_id", "content_id"),
+)
+
+# Column names and types per version: the catalog searches them.
+dataset_columns = sa.Table(
+    "dataset_columns",
+    metadata,
+    sa.Column(
+        "version_id",
+        sa.BigInteger,
+        sa.ForeignKey("dataset_versions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("dtype", sa.String(64), nullable=False),
+    sa.Index(None, "name"),
+)
+
+dataset_aliases = sa.Table(
+    "dataset_aliases",
+    metadata,
+    sa.Column(
+        "dataset_id",
+        sa.BigInteger,
+        sa.ForeignKey("datasets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("alias", sa.String(64), primary_key=True),
+    sa.Column(
+        "version_id",
+        sa.BigInteger,
+        sa.ForeignKey("dataset_versions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("updated_by", sa.String(256), nullable=False),
+    sa.Column("update_time", sa.BigInteger, nullable=False),
+)
+
+dataset_validations = sa.Table(
+    "dataset_validations",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "version_id",
+        sa.BigInteger,
+        sa.ForeignKey("dataset_versions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("checks_run", sa.Integer, nullable=False),
+    sa.Column("failed", sa.Integer, nullable=False),
+    sa.Column("report_json", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Index(None, "version_id", "creation_time"),
+)
+
+# Lineage: which dataset versions a run read.
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "version_id",
+        sa.BigInteger,
+        sa.ForeignKey("dataset_versions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("context", sa.String(64), nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Index(None, "version_id"),
+)

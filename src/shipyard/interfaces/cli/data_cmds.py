@@ -1,0 +1,359 @@
+"""``shipyard data …``: register, list, search, show, diff, validate, alias, lineage, status."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from shipyard.core.clock import format_ms
+from shipyard.core.errors import ValidationError
+
+__all__ = ["data_app"]
+
+data_app = typer.Typer(
+    help="Versioned datasets: register, search, inspect, compare, validate, trace.",
+    no_args_is_help=True,
+)
+JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts instead of tables.")
+
+
+def _services() -> Any:
+    from shipyard.interfaces.bootstrap import build_services
+    from shipyard.settings import load_settings
+
+    return build_services(load_settings())
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*["" if v is None else str(v) for v in r])
+    _console().print(table)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValidationError(f"{option} takes KEY=VALUE, got {item!r}", field=option)
+        out[key] = value
+    return out
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A Rich progress bar fed by ``(advance, total)`` callbacks; silent when not a TTY."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+        console=_console_err(),
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(n: int, total: int) -> None:
+            bar.update(task, advance=n, total=total)
+
+        yield advance
+
+
+def _console_err() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _user(services: Any) -> str:
+    return services.settings.user or getpass.getuser()
+
+
+def version_json(v: Any) -> dict[str, Any]:
+    from shipyard.interfaces.server.serialize import dataset_version_json
+
+    return dataset_version_json(v)
+
+
+@data_app.command("register")
+def register(
+    name: str = typer.Argument(..., help="Dataset name, e.g. loans."),
+    source: Path = typer.Argument(
+        ..., help="CSV / Parquet / JSON-lines file, any file, or a folder."
+    ),
+    description: str = typer.Option(None, "--description", "-d", help="What the data is."),
+    owner: str = typer.Option(None, "--owner", help="Owner (default: you)."),
+    tag: list[str] = typer.Option([], "--tag", "-t", help="KEY=VALUE, repeatable."),
+    pii: list[str] = typer.Option([], "--pii", help="COLUMN=keep|mask|tokenize|drop, repeatable."),
+    allow_pii: bool = typer.Option(
+        False, "--allow-pii", help="Keep detected personal data without a policy (recorded)."
+    ),
+    format: str = typer.Option("auto", "--format", help="auto | table | files."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Register a new immutable version (identical content returns the existing one)."""
+    services = _services()
+    policies = _pairs(pii, "--pii") or services.settings.data_pii(name)
+    with _progress(f"registering {name}") as progress:
+        v = services.catalog.register(
+            name,
+            source,
+            description=description,
+            owner=owner,
+            tags=_pairs(tag, "--tag"),
+            pii=policies,
+            allow_pii=allow_pii,
+            format=format,
+            user=_user(services),
+            progress=progress,
+        )
+    if as_json:
+        _print_json({**version_json(v), "created": v.created})
+        return
+    state = "[green]registered[/]" if v.created else "[yellow]unchanged, already[/]"
+    what = f"{v.row_count} rows" if v.row_count is not None else f"{v.file_count} files"
+    _console().print(f"{state} [bold]{v.ref}[/] ({what}, {v.size:,} bytes, {v.content_id[:19]}…)")
+    for column, rec in v.pii.items():
+        _console().print(f"  PII column [bold]{column}[/]: {rec['kind']} → {rec['policy']}")
+
+
+@data_app.command("ls")
+def ls(as_json: bool = JSON_OPT) -> None:
+    """List datasets."""
+    _list(_services().catalog.search(None, 10_000), as_json, "Datasets")
+
+
+@data_app.command("search")
+def search(
+    text: str = typer.Argument(..., help="Matches name, description, owner, tags, columns."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Search the catalog."""
+    _list(_services().catalog.search(text, 1000), as_json, f"Datasets matching {text!r}")
+
+
+def _list(found: list[Any], as_json: bool, title: str) -> None:
+    if as_json:
+        from shipyard.interfaces.server.serialize import dataset_json
+
+        _print_json([dataset_json(d) for d in found])
+        return
+    rows = [
+        [d.name, f"v{d.latest_version}", d.owner, d.description[:60], format_ms(d.last_update_time)]
+        for d in found
+    ]
+    _table(title, ["name", "latest", "owner", "description", "updated"], rows)
+
+
+@data_app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="name, name@vN or name@alias."), as_json: bool = JSON_OPT
+) -> None:
+    """Schema, profile, PII policies and validation of a version, and the version history."""
+    catalog = _services().catalog
+    v = catalog.get_version(ref)
+    versions = catalog.list_versions(v.name)
+    if as_json:
+        _print_json({**version_json(v), "versions": [version_json(x) for x in versions]})
+        return
+    _table(
+        f"{v.ref}  ({v.kind.value}, {v.size:,} bytes)",
+        ["field", "value"],
+        [
+            ["content id", v.content_id],
+            ["rows" if v.row_count is not None else "files", v.row_count or v.file_count],
+            ["registered", f"{format_ms(v.creation_time)} by {v.created_by}"],
+            ["source", v.source],
+            ["aliases", ", ".join(v.aliases) or "-"],
+            ["validation", _validation_text(v.validation)],
+        ],
+    )
+    columns = v.profile.get("columns", {})
+    if isinstance(columns, dict) and columns:
+        _table(
+            "Schema and profile",
+            ["column", "type", "nulls", "distinct", "min", "max", "mean", "PII"],
+            [
+                [
+                    c,
+                    t,
+                    p.get("nulls"),
+                    p.get("distinct"),
+                    _fmt(p.get("min")),
+                    _fmt(p.get("max")),
+                    _fmt(p.get("mean")),
+                    _pii_text(v.pii.get(c)),
+                ]
+                for c, t in v.columns
+                for p in [columns.get(c, {})]
+            ],
+        )
+    _table(
+        "Versions",
+        ["version", "content id", "size", "registered", "by", "aliases"],
+        [
+            [
+                x.ref,
+                x.content_id[:19],
+                f"{x.size:,}",
+                format_ms(x.creation_time),
+                x.created_by,
+                ", ".join(x.aliases),
+            ]
+            for x in versions
+        ],
+    )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _pii_text(rec: dict[str, Any] | None) -> str:
+    return f"{rec['kind']} → {rec['policy']}" if rec else ""
+
+
+def _validation_text(record: Any) -> str:
+    if record is None:
+        return "not validated (`shipyard data validate`)"
+    verdict = "passed" if record.passed else f"FAILED ({record.failed} failing)"
+    return f"{verdict}, {record.checks_run} checks, {format_ms(record.creation_time)}"
+
+
+@data_app.command("diff")
+def diff(
+    old: str = typer.Argument(..., help="e.g. loans@v1"),
+    new: str = typer.Argument(..., help="e.g. loans@v2"),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Schema changes, row counts and statistic shifts; for folders, files changed."""
+    body = _services().catalog.diff(old, new)
+    if as_json:
+        _print_json(body)
+        return
+    from shipyard.interfaces.cli.data_render import print_diff
+
+    print_diff(_console(), body)
+
+
+@data_app.command("validate")
+def validate(
+    ref: str = typer.Argument(..., help="Version to check, e.g. loans@v2."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Run the [data.NAME.checks] of shipyard.toml; the result is stored as evidence."""
+    services = _services()
+    v = services.catalog.get_version(ref)
+    record = services.catalog.validate(
+        v.ref, services.settings.data_checks(v.name), _user(services)
+    )
+    if as_json:
+        _print_json({"dataset": v.ref, "passed": record.passed, "report": record.report})
+    else:
+        from shipyard.interfaces.cli.data_render import print_validation
+
+        print_validation(_console(), v.ref, record)
+    if not record.passed:
+        raise typer.Exit(1)
+
+
+@data_app.command("alias")
+def alias(
+    ref: str = typer.Argument(..., help="Version, e.g. loans@v2."),
+    name: str = typer.Argument(..., help="Alias, e.g. training."),
+) -> None:
+    """Point NAME@ALIAS at a version (moves it if it exists)."""
+    services = _services()
+    v = services.catalog.set_alias(ref, name, _user(services))
+    _console().print(f"{v.name}@{name} → [bold]{v.ref}[/]")
+
+
+@data_app.command("get")
+def get(
+    ref: str = typer.Argument(..., help="Version to fetch."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Table: .parquet/.csv file; folder: destination."
+    ),
+    path: str = typer.Option(None, "--path", help="Folder datasets: one file or sub-folder only."),
+) -> None:
+    """Fetch a version: a table to a file, a folder (or part of it) to a local folder."""
+    catalog = _services().catalog
+    v = catalog.get_version(ref)
+    if v.kind.value == "table":
+        if output is None:
+            raise ValidationError("tables need --output FILE.parquet or FILE.csv", field="output")
+        frame = catalog.load_frame(v.ref)
+        if output.suffix.lower() == ".csv":
+            frame.to_csv(output, index=False)
+        else:
+            frame.to_parquet(output, index=False)
+        _console().print(f"{v.ref} → {output} ({len(frame)} rows)")
+        return
+    with _progress(f"fetching {v.ref}") as progress:
+        where = catalog.checkout(v.ref, path, output, progress=progress)
+    _console().print(f"{v.ref} → {where}")
+
+
+@data_app.command("status")
+def status(
+    name: str = typer.Argument(..., help="Dataset name."),
+    source: Path = typer.Argument(..., help="Folder or file to compare with the latest version."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Does a folder on disk differ from the latest version? (Nothing is stored.)"""
+    body = _services().catalog.status(name, source)
+    if as_json:
+        _print_json(body)
+        return
+    c = body["counts"]
+    verdict = "[green]up to date[/]" if body["up_to_date"] else "[yellow]changed[/]"
+    _console().print(
+        f"{source} vs {body['dataset']}: {verdict} — {c['added']} added, {c['removed']} removed, "
+        f"{c['changed']} changed, {c['unchanged']} unchanged"
+    )
+
+
+@data_app.command("lineage")
+def lineage(
+    ref: str = typer.Argument(..., help="A dataset version (loans@v2) or run:<id>."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """What read this dataset version (runs, later models and deployments), or what a run read."""
+    from shipyard.interfaces.lineage import lineage_graph
+
+    graph = lineage_graph(_services(), ref)
+    if as_json:
+        _print_json(graph)
+        return
+    _table(
+        f"Lineage of {graph['root']}",
+        ["direction", "from", "to", "relation"],
+        [[e["direction"], e["source"], e["target"], e["relation"]] for e in graph["edges"]],
+    )

@@ -1,0 +1,85 @@
+"""The lineage graph around one object, assembled from the catalog and tracking services.
+
+Objects are named ``dataset:loans@v2`` (or just ``loans@v2``) and ``run:<run id>``. The
+graph goes both ways: upstream (what an object was made from) and downstream (what used it).
+Model versions and deployments join the graph as their services arrive.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shipyard.core.errors import ValidationError
+
+__all__ = ["lineage_graph", "parse_object"]
+
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def parse_object(text: str) -> tuple[str, str]:
+    """``("dataset", "loans@v2")`` or ``("run", "<id>")``."""
+    kind, sep, ident = text.partition(":")
+    if not sep:
+        kind, ident = ("run", text) if _RUN_ID.match(text) else ("dataset", text)
+    if kind not in {"dataset", "run"} or not ident:
+        raise ValidationError(
+            f"lineage object must be 'dataset:NAME@vN' or 'run:RUN_ID', got {text!r}",
+            field="object",
+        )
+    return kind, ident
+
+
+def _run_node(tracking: Any, run_id: str) -> dict[str, Any]:
+    run = tracking.get_run(run_id)
+    return {
+        "id": f"run:{run_id}",
+        "kind": "run",
+        "label": run.info.run_name,
+        "status": run.info.status.value,
+        "experiment_id": run.info.experiment_id,
+    }
+
+
+def _dataset_node(version: Any) -> dict[str, Any]:
+    return {
+        "id": f"dataset:{version.ref}",
+        "kind": "dataset",
+        "label": version.ref,
+        "content_id": version.content_id,
+        "pii": {c: r["policy"] for c, r in version.pii.items()},
+    }
+
+
+def lineage_graph(services: Any, text: str) -> dict[str, Any]:
+    """Nodes and edges one hop upstream and downstream of the object (runs: also children)."""
+    kind, ident = parse_object(text)
+    catalog, tracking = services.catalog, services.tracking
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: list[dict[str, str]] = []
+
+    def edge(source: str, target: str, relation: str, direction: str) -> None:
+        edges.append(
+            {"source": source, "target": target, "relation": relation, "direction": direction}
+        )
+
+    if kind == "dataset":
+        version = catalog.get_version(ident)
+        root = f"dataset:{version.ref}"
+        nodes[root] = _dataset_node(version)
+        for link in catalog.runs_reading(version.ref):
+            nodes[f"run:{link.run_id}"] = _run_node(tracking, link.run_id)
+            edge(root, f"run:{link.run_id}", link.context, "downstream")
+    else:
+        run = tracking.get_run(ident)
+        root = f"run:{run.run_id}"
+        nodes[root] = _run_node(tracking, run.run_id)
+        for link in catalog.inputs_of_run(run.run_id):
+            version = catalog.get_version(link.ref)
+            nodes[f"dataset:{version.ref}"] = _dataset_node(version)
+            edge(f"dataset:{version.ref}", root, link.context, "upstream")
+        if run.info.parent_run_id:
+            parent = f"run:{run.info.parent_run_id}"
+            nodes[parent] = _run_node(tracking, run.info.parent_run_id)
+            edge(parent, root, "parent_of", "upstream")
+    return {"root": root, "nodes": list(nodes.values()), "edges": edges}

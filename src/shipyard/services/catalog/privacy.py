@@ -1,0 +1,143 @@
+"""PII on register: detect it, check it is declared, apply the policies before any write.
+
+Nothing here ever puts a raw value in a message: findings carry column, kind and ratios.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipyard.core.errors import StorageError, ValidationError
+from shipyard.core.pii import (
+    PiiFinding,
+    PiiPolicy,
+    classify_value,
+    detect_column,
+    mask_value,
+    tokenize_value,
+)
+
+__all__ = ["PiiPlan", "apply_plan", "load_or_create_key", "plan_pii"]
+
+SAMPLE = 1000
+
+
+@dataclass(frozen=True)
+class PiiPlan:
+    """What happens to each column holding (or declared to hold) personal data."""
+
+    findings: dict[str, PiiFinding]
+    policies: dict[str, PiiPolicy]
+    allowed: bool  # undeclared findings were kept because the caller passed allow_pii
+
+    def record(self) -> dict[str, dict[str, object]]:
+        """The per-column record stored on the version (no values, only kinds and policies)."""
+        out: dict[str, dict[str, object]] = {}
+        for column in sorted(set(self.findings) | set(self.policies)):
+            f = self.findings.get(column)
+            out[column] = {
+                "kind": f.kind.value if f else "declared",
+                "source": f.source if f else "declared",
+                "match_ratio": round(f.match_ratio, 3) if f else None,
+                "policy": self.policies.get(column, PiiPolicy.KEEP).value,
+                "declared": column in self.policies,
+            }
+        return out
+
+
+def _check_column_names(columns: list[str]) -> None:
+    for position, name in enumerate(columns):
+        kind = classify_value(name)
+        if kind is not None:
+            raise ValidationError(
+                f"the name of column #{position} looks like personal data ({kind.value}); "
+                "column names are stored in the catalog, so rename that column first",
+                field="source",
+            )
+
+
+def _sample(series: Any) -> list[object]:
+    non_null = series.dropna()
+    if len(non_null) > SAMPLE:
+        non_null = non_null.sample(SAMPLE, random_state=0)
+    return non_null.tolist()
+
+
+def plan_pii(df: Any, declared: Mapping[str, object] | None, allow_pii: bool) -> PiiPlan:
+    """Detect PII per column and match it against the declared policies.
+
+    Undeclared findings are refused unless ``allow_pii`` (then they are kept, and recorded).
+    """
+    columns = [str(c) for c in df.columns]
+    _check_column_names(columns)
+    policies: dict[str, PiiPolicy] = {}
+    for column, policy in (declared or {}).items():
+        if column not in columns:
+            raise ValidationError(
+                f"pii policy names column {column!r}, which the data does not have; "
+                f"columns are {columns[:20]}",
+                field=f"pii.{column}",
+            )
+        policies[column] = PiiPolicy.parse(policy, field=f"pii.{column}")
+    findings: dict[str, PiiFinding] = {}
+    for column in columns:
+        finding = detect_column(column, _sample(df[column]))
+        if finding is not None:
+            findings[column] = finding
+    undeclared = sorted(set(findings) - set(policies))
+    if undeclared and not allow_pii:
+        listed = ", ".join(f"{c} ({findings[c].kind.value})" for c in undeclared)
+        raise ValidationError(
+            f"likely personal data in undeclared column(s): {listed}. Declare a policy per "
+            "column (pii={'col': 'mask'|'tokenize'|'drop'|'keep'}) or pass allow_pii=True "
+            "(--allow-pii) to keep it as it is; that choice is recorded",
+            field="pii",
+        )
+    return PiiPlan(findings, policies, allowed=bool(undeclared) and allow_pii)
+
+
+def apply_plan(df: Any, plan: PiiPlan, key: bytes | None) -> Any:
+    """A new frame with every policy applied (mask, tokenize, drop); the input is untouched."""
+    out = df.copy()
+    for column, policy in plan.policies.items():
+        finding = plan.findings.get(column)
+        kind = finding.kind if finding else None
+        if policy is PiiPolicy.DROP:
+            out = out.drop(columns=[column])
+        elif policy is PiiPolicy.MASK:
+            out[column] = out[column].map(lambda v, k=kind: mask_value(v, k)).astype(object)
+        elif policy is PiiPolicy.TOKENIZE:
+            if key is None:
+                raise StorageError("no PII key available for tokenization")
+            out[column] = out[column].map(lambda v: tokenize_value(v, key)).astype(object)
+    if out.shape[1] == 0:
+        raise ValidationError("every column was dropped by the PII policies", field="pii")
+    return out
+
+
+def load_or_create_key(env_key: str | None, key_file: Path) -> bytes:
+    """The tokenization key: ``SHIPYARD_PII_KEY`` (hex) for teams, else a 0600 file in the
+    project's state folder — never in the object store, so tokens cannot be reversed from it."""
+    if env_key:
+        try:
+            key = bytes.fromhex(env_key)
+        except ValueError:
+            raise ValidationError(
+                "SHIPYARD_PII_KEY must be hex", field="SHIPYARD_PII_KEY"
+            ) from None
+        if len(key) < 16:
+            raise ValidationError("SHIPYARD_PII_KEY must hold at least 16 bytes (32 hex chars)")
+        return key
+    if key_file.is_file():
+        return bytes.fromhex(key_file.read_text().strip())
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key.hex())
+    return key

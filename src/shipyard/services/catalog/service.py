@@ -1,0 +1,371 @@
+"""``CatalogService``: register, find, fetch, validate, compare and trace dataset versions."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from shipyard.core.clock import now_ms
+from shipyard.core.datasets import (
+    Dataset,
+    DatasetKind,
+    DatasetRef,
+    DatasetVersion,
+    ManifestEntry,
+    ValidationRecord,
+    check_alias,
+    check_dataset_name,
+    parse_ref,
+)
+from shipyard.core.errors import AlreadyExistsError, ValidationError
+from shipyard.core.pii import PiiPolicy
+from shipyard.core.validation import check_key, check_run_id, check_tag_value
+from shipyard.services.catalog import files as folder
+from shipyard.services.catalog import tabular
+from shipyard.services.catalog.diff import diff_manifests, diff_tables
+from shipyard.services.catalog.privacy import apply_plan, load_or_create_key, plan_pii
+from shipyard.stores.blobs import ContentStore
+from shipyard.stores.sql.datasets_repo import DatasetRepo, NewVersion, RunInput
+from shipyard.stores.sql.engine import Database
+from shipyard.stores.statcache import StatCache, stamp_of
+
+__all__ = ["CatalogService", "Progress"]
+
+Progress = Callable[[int, int], None]  # (files just done, files in all)
+FORMATS = ("auto", "table", "files")
+
+
+class CatalogService:
+    """One unit of work per call over the metadata database and the content store."""
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: ContentStore,
+        *,
+        stat_cache: StatCache | None = None,
+        pii_key: Callable[[], bytes] | None = None,
+        checkout_dir: Path | None = None,
+        clock: Callable[[], int] = now_ms,
+        repo: DatasetRepo | None = None,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.stat_cache = stat_cache or StatCache(None)
+        self._pii_key = pii_key or (lambda: load_or_create_key(None, Path(".shipyard/keys/pii")))
+        self.checkout_dir = checkout_dir or Path(".shipyard") / "checkouts"
+        self.clock = clock
+        self.repo = repo or DatasetRepo()
+
+    # ------------------------------------------------------------------ register
+    def register(
+        self,
+        name: str,
+        source: Any,
+        *,
+        description: str | None = None,
+        owner: str | None = None,
+        tags: Mapping[str, object] | None = None,
+        pii: Mapping[str, object] | None = None,
+        allow_pii: bool = False,
+        format: str = "auto",
+        user: str = "unknown",
+        progress: Progress | None = None,
+    ) -> DatasetVersion:
+        """Store ``source`` (DataFrame, table file, any file, or folder) as an immutable version.
+
+        Identical content returns the existing version (``created`` is False).
+        """
+        check_dataset_name(name)
+        if format not in FORMATS:
+            raise ValidationError(
+                f"format must be one of {FORMATS}, got {format!r}", field="format"
+            )
+        clean_tags = {
+            check_key(k, "tag key"): check_tag_value(k, v) for k, v in (tags or {}).items()
+        }
+        if isinstance(source, str | os.PathLike):
+            path = Path(source)
+            if not path.exists():
+                raise ValidationError(f"{path} does not exist", field="source")
+            as_table = format == "table" or (
+                format == "auto" and path.is_file() and tabular.is_table_file(path)
+            )
+            if as_table:
+                new = self._table_from_file(path, pii, allow_pii, user)
+            else:
+                if pii:
+                    raise ValidationError(
+                        "pii policies apply to tables, not raw files", field="pii"
+                    )
+                new = self._files(path, user, progress)
+        else:
+            if format == "files":
+                raise ValidationError("format='files' needs a file or folder path", field="format")
+            new = self._table(source, pii, allow_pii, user, source_label="DataFrame")
+        return self._record(name, new, description, owner or user, clean_tags)
+
+    def _table_from_file(
+        self, path: Path, pii: Mapping[str, object] | None, allow_pii: bool, user: str
+    ) -> NewVersion:
+        before = stamp_of(path.stat())
+        df = tabular.read_table_file(path)
+        if stamp_of(path.stat())[:2] != before[:2]:
+            raise ValidationError(
+                f"{path.name} changed while it was being registered; register again once "
+                "nothing is writing to it",
+                field="source",
+            )
+        return self._table(df, pii, allow_pii, user, source_label=str(path))
+
+    def _table(
+        self,
+        df: Any,
+        pii: Mapping[str, object] | None,
+        allow_pii: bool,
+        user: str,
+        *,
+        source_label: str,
+    ) -> NewVersion:
+        frame = tabular.normalize_frame(df)
+        plan = plan_pii(frame, pii, allow_pii)
+        needs_key = PiiPolicy.TOKENIZE in plan.policies.values()
+        clean = apply_plan(frame, plan, self._pii_key() if needs_key else None)
+        data, schema = tabular.to_parquet(clean)
+        digest = self.blobs.put_bytes(data)  # objects first: metadata never points at nothing
+        return NewVersion(
+            content_id=digest,
+            kind=DatasetKind.TABLE,
+            object_digest=digest,
+            size=len(data),
+            file_count=1,
+            row_count=len(clean),
+            columns=tuple(schema),
+            profile=tabular.profile_frame(clean, schema),
+            pii=plan.record(),
+            pii_allowed=plan.allowed,
+            source=source_label,
+            description="",
+            created_by=user,
+            creation_time=self.clock(),
+        )
+
+    def _files(self, path: Path, user: str, progress: Progress | None) -> NewVersion:
+        scanned = folder.scan_source(path)
+        entries = folder.ingest_files(self.blobs, self.stat_cache, scanned, progress=progress)
+        manifest = folder.encode_manifest(entries)
+        digest = self.blobs.put_bytes(manifest)
+        return NewVersion(
+            content_id=digest,
+            kind=DatasetKind.FILES,
+            object_digest=digest,
+            size=sum(e.size for e in entries),
+            file_count=len(entries),
+            row_count=None,
+            columns=(),
+            profile=_files_profile(entries),
+            pii={},
+            pii_allowed=False,
+            source=str(path),
+            description="",
+            created_by=user,
+            creation_time=self.clock(),
+        )
+
+    def _record(
+        self,
+        name: str,
+        new: NewVersion,
+        description: str | None,
+        owner: str,
+        tags: dict[str, str],
+    ) -> DatasetVersion:
+        for attempt in range(5):  # a concurrent first register of the name may win the insert
+            try:
+                return self._record_once(name, new, description, owner, tags)
+            except AlreadyExistsError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_once(
+        self, name: str, new: NewVersion, description: str | None, owner: str, tags: dict[str, str]
+    ) -> DatasetVersion:
+        now = self.clock()
+        with self.db.write() as conn:
+            ds = self.repo.ensure_dataset(
+                conn, name, description=description or "", owner=owner, user=new.created_by, now=now
+            )
+            if description is not None and description != ds.description:
+                self.repo.update_dataset(conn, ds.id, now, description=description)
+            if tags:
+                self.repo.set_tags(conn, ds.id, tags)
+            existing = self.repo.find_content(conn, ds.id, new.content_id)
+            if existing is not None:
+                return self.repo.get_version(conn, DatasetRef(name, version=existing))
+            number = self.repo.add_version(conn, ds.id, new)
+            self.repo.update_dataset(conn, ds.id, now)
+            found = self.repo.get_version(conn, DatasetRef(name, version=number))
+        return _with_created(found)
+
+    # ------------------------------------------------------------------ read
+    def get_version(self, ref: str | DatasetRef) -> DatasetVersion:
+        parsed = ref if isinstance(ref, DatasetRef) else parse_ref(ref)
+        with self.db.read() as conn:
+            return self.repo.get_version(conn, parsed)
+
+    def get_dataset(self, name: str) -> Dataset:
+        with self.db.read() as conn:
+            return self.repo.get_dataset(conn, check_dataset_name(name))
+
+    def list_versions(self, name: str) -> list[DatasetVersion]:
+        with self.db.read() as conn:
+            return self.repo.list_versions(conn, check_dataset_name(name))
+
+    def search(self, text: str | None = None, limit: int = 100, offset: int = 0) -> list[Dataset]:
+        if not (0 < limit <= 10_000) or offset < 0:
+            raise ValidationError("limit must be in 1..10000 and offset ≥ 0", field="limit")
+        with self.db.read() as conn:
+            return self.repo.search(conn, (text or "").strip() or None, limit, offset)
+
+    def load_frame(self, ref: str | DatasetRef, columns: list[str] | None = None) -> Any:
+        """The DataFrame of a table version (bytes verified against the content id first)."""
+        version = self.get_version(ref)
+        if version.kind is not DatasetKind.TABLE:
+            raise ValidationError(
+                f"{version.ref} is a folder dataset; use checkout() for a local path",
+                field="dataset",
+            )
+        data = self.blobs.get_bytes(version.content_id)
+        return tabular.frame_from_parquet(data, version.ref, columns)
+
+    def manifest(self, ref: str | DatasetRef) -> list[ManifestEntry]:
+        version = self.get_version(ref)
+        if version.kind is not DatasetKind.FILES:
+            raise ValidationError(f"{version.ref} is a table, not a folder", field="dataset")
+        return folder.decode_manifest(self.blobs.get_bytes(version.content_id), version.ref)
+
+    def checkout(
+        self,
+        ref: str | DatasetRef,
+        path: str | None = None,
+        dest: str | os.PathLike[str] | None = None,
+        progress: Progress | None = None,
+    ) -> Path:
+        """Copy a folder version (or one file / sub-folder of it) to a local folder."""
+        version = self.get_version(ref)
+        chosen = folder.select_entries(self.manifest(ref), path)
+        target = Path(dest) if dest else self.checkout_dir / version.name / f"v{version.version}"
+        root = folder.materialize(self.blobs, chosen, target, progress=progress)
+        if path and len(chosen) == 1 and chosen[0].path == path.strip("/"):
+            return root / chosen[0].path
+        return root
+
+    # ------------------------------------------------------------------ aliases
+    def set_alias(self, ref: str, alias: str, user: str = "unknown") -> DatasetVersion:
+        parsed = parse_ref(ref)
+        check_alias(alias)
+        with self.db.write() as conn:
+            self.repo.set_alias(conn, parsed, alias, user, self.clock())
+            return self.repo.get_version(conn, DatasetRef(parsed.name, alias=alias))
+
+    # ------------------------------------------------------------------ evidence
+    def record_validation(self, ref: str | DatasetRef, record: ValidationRecord) -> None:
+        parsed = ref if isinstance(ref, DatasetRef) else parse_ref(ref)
+        with self.db.write() as conn:
+            row = self.repo.version_row(conn, parsed)
+            self.repo.add_validation(conn, row.id, record)
+
+    def validate(
+        self, ref: str | DatasetRef, spec: Mapping[str, object] | None, user: str = "unknown"
+    ) -> ValidationRecord:
+        """Run declarative checks on a table version and store the result as its evidence."""
+        from shipyard.services.catalog.validation import validate_frame
+
+        version = self.get_version(ref)
+        if not spec:
+            raise ValidationError(
+                f"no checks declared for {version.name!r}: add [data.{version.name}.checks] "
+                "to shipyard.toml or pass checks",
+                field="checks",
+            )
+        # Offending values of personal-data columns are reported by row, never by value.
+        report = validate_frame(self.load_frame(version.ref), spec, redact=tuple(version.pii))
+        record = ValidationRecord(
+            passed=report.passed,
+            checks_run=report.checks_run,
+            failed=len(report.failures),
+            report={**report.to_dict(), "spec": dict(spec)},
+            created_by=user,
+            creation_time=self.clock(),
+        )
+        self.record_validation(version.ref, record)
+        return record
+
+    # ------------------------------------------------------------------ compare
+    def diff(self, old_ref: str, new_ref: str) -> dict[str, Any]:
+        """Schema, row-count and statistic changes (tables) or file changes (folders)."""
+        old, new = self.get_version(old_ref), self.get_version(new_ref)
+        if old.kind is not new.kind:
+            raise ValidationError(
+                f"cannot compare a {old.kind.value} version with a {new.kind.value} version",
+                field="dataset",
+            )
+        if old.kind is DatasetKind.TABLE:
+            body = diff_tables(old, new)
+        else:
+            body = diff_manifests(self.manifest(old.ref), self.manifest(new.ref))
+        return {
+            "old": old.ref,
+            "new": new.ref,
+            "identical": old.content_id == new.content_id,
+            **body,
+        }
+
+    def status(self, name: str, source: str | os.PathLike[str]) -> dict[str, Any]:
+        """How a folder on disk differs from the latest version of ``name`` (nothing stored)."""
+        latest = self.get_version(DatasetRef(check_dataset_name(name)))
+        scanned = folder.scan_source(Path(source))
+        entries = folder.hash_files(self.blobs, self.stat_cache, scanned)
+        if latest.kind is DatasetKind.FILES:
+            old = self.manifest(latest.ref)
+        else:
+            old = [ManifestEntry("(table)", latest.content_id, latest.size)]
+        body = diff_manifests(old, entries)
+        counts = body["counts"]
+        body["up_to_date"] = not (counts["added"] or counts["removed"] or counts["changed"])
+        return {"dataset": latest.ref, **body}
+
+    # ------------------------------------------------------------------ lineage
+    def record_input(self, run_id: str, ref: str, context: str = "input") -> DatasetVersion:
+        """Link a run to the dataset version it read (resolving aliases and ``latest`` now)."""
+        parsed = parse_ref(ref)
+        check_run_id(run_id)
+        context = check_key(context, "context")
+        with self.db.write() as conn:
+            return self.repo.add_run_input(conn, run_id, parsed, context, self.clock())
+
+    def runs_reading(self, ref: str) -> list[RunInput]:
+        with self.db.read() as conn:
+            return self.repo.runs_reading(conn, parse_ref(ref))
+
+    def inputs_of_run(self, run_id: str) -> list[RunInput]:
+        with self.db.read() as conn:
+            return self.repo.inputs_of_run(conn, check_run_id(run_id))
+
+
+def _files_profile(entries: list[ManifestEntry]) -> dict[str, object]:
+    suffixes: dict[str, int] = {}
+    for e in entries:
+        suffix = Path(e.path).suffix.lower() or "(none)"
+        suffixes[suffix] = suffixes.get(suffix, 0) + 1
+    top = sorted(suffixes.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    return {"files": len(entries), "bytes": sum(e.size for e in entries), "suffixes": top}
+
+
+def _with_created(version: DatasetVersion) -> DatasetVersion:
+    from dataclasses import replace
+
+    return replace(version, created=True)

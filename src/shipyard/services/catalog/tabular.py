@@ -1,0 +1,175 @@
+"""Table datasets: read a source into a frame, write canonical Parquet, profile columns.
+
+pandas and pyarrow are imported inside the functions: ``import shipyard`` stays light.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+from shipyard.core.errors import ArtifactCorruptedError, ValidationError
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "frame_from_parquet",
+    "is_table_file",
+    "normalize_frame",
+    "profile_frame",
+    "read_table_file",
+    "to_parquet",
+]
+
+TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
+TABLE_SUFFIXES |= {".ndjson": "jsonl"}
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+TOP_CATEGORIES = 10
+
+
+def is_table_file(path: Path) -> bool:
+    return path.suffix.lower() in TABLE_SUFFIXES
+
+
+def read_table_file(path: Path) -> Any:
+    """A DataFrame from CSV, Parquet or JSON lines; unreadable files name the problem."""
+    import pandas as pd
+
+    fmt = TABLE_SUFFIXES[path.suffix.lower()]
+    try:
+        if fmt == "csv":
+            return pd.read_csv(path, low_memory=False)
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        return pd.read_json(path, lines=True)
+    except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError) as e:
+        # The message of a parser error may quote file content: keep only its type and a
+        # short, value-free description so that personal data never reaches logs.
+        raise ValidationError(
+            f"cannot read {path.name} as {fmt}: {type(e).__name__}; check that the file is "
+            f"valid {fmt} (pass format='files' to store it as raw bytes)",
+            field="source",
+        ) from None
+    except Exception as e:  # pyarrow's own errors for broken Parquet
+        raise ValidationError(
+            f"cannot read {path.name} as {fmt}: {type(e).__name__}", field="source"
+        ) from None
+
+
+def normalize_frame(df: Any) -> Any:
+    """A copy with a default index (a meaningful index becomes columns) and str column names."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise ValidationError(
+            f"expected a pandas DataFrame, got {type(df).__name__}", field="source"
+        )
+    if isinstance(df.columns, pd.MultiIndex):
+        raise ValidationError(
+            "columns with several levels (MultiIndex) are not supported; flatten them first",
+            field="source",
+        )
+    out = df
+    if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:
+        out = df.reset_index()  # the index may hold data (even personal data): keep it visible
+    names = [str(c) for c in out.columns]
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise ValidationError(f"duplicate column names: {dupes}", field="source")
+    out = out.set_axis(names, axis=1)
+    if out.shape[1] == 0 or out.shape[0] == 0:
+        raise ValidationError(
+            f"the frame is empty ({out.shape[0]} rows x {out.shape[1]} columns); "
+            "a dataset version needs at least one row and one column",
+            field="source",
+        )
+    return out.reset_index(drop=True)
+
+
+def to_parquet(df: Any) -> tuple[bytes, list[tuple[str, str]]]:
+    """Canonical Parquet bytes (same frame → same bytes → same content id) and the schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        raise ValidationError(_mixed_column_message(df), field="source") from None
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd", write_statistics=True)
+    schema = [(f.name, str(f.type)) for f in table.schema]
+    return buf.getvalue(), schema
+
+
+def _mixed_column_message(df: Any) -> str:
+    """Name the first column Arrow cannot store, and the Python types found in it."""
+    import pyarrow as pa
+
+    for name in df.columns:
+        try:
+            pa.array(df[name], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            kinds = sorted({type(v).__name__ for v in df[name].dropna().head(10_000)})
+            return (
+                f"column {name!r} mixes value types {kinds}; convert it to one type first, "
+                f"e.g. df[{name!r}] = df[{name!r}].astype(str)"
+            )
+    return "the frame cannot be stored as Parquet; check its column types"
+
+
+def frame_from_parquet(data: bytes, where: str, columns: list[str] | None = None) -> Any:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(io.BytesIO(data), columns=columns).to_pandas()
+    except (KeyError, ValueError) as e:
+        if columns:
+            raise ValidationError(
+                f"{where} has no column(s) {columns}: {e}", field="columns"
+            ) from e
+        raise ArtifactCorruptedError(f"the Parquet object of {where} is not readable") from e
+
+
+def _num(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) or math.isinf(f) else f
+
+
+def _column_profile(series: Any, dtype: str) -> dict[str, object]:
+    import pandas as pd
+
+    prof: dict[str, object] = {
+        "type": dtype,
+        "nulls": int(series.isna().sum()),
+        "distinct": int(series.nunique(dropna=True)),
+    }
+    non_null = series.dropna()
+    is_bool = pd.api.types.is_bool_dtype(series)
+    if pd.api.types.is_numeric_dtype(series) and not is_bool and len(non_null):
+        values = non_null.astype("float64")
+        prof.update(
+            min=_num(values.min()),
+            max=_num(values.max()),
+            mean=_num(values.mean()),
+            std=_num(values.std()) if len(values) > 1 else 0.0,
+            quantiles={str(q): _num(values.quantile(q)) for q in QUANTILES},
+        )
+    elif pd.api.types.is_datetime64_any_dtype(series) and len(non_null):
+        prof.update(min=str(non_null.min()), max=str(non_null.max()))
+    if not pd.api.types.is_float_dtype(series) and len(non_null):
+        counts = non_null.astype(str).value_counts().head(TOP_CATEGORIES)
+        prof["top"] = [[str(k), int(v)] for k, v in counts.items()]
+    return prof
+
+
+def profile_frame(df: Any, schema: list[tuple[str, str]]) -> dict[str, object]:
+    """Row count and per-column statistics (computed after PII policies were applied)."""
+    types = dict(schema)
+    return {
+        "rows": len(df),
+        "columns": {name: _column_profile(df[name], types.get(name, "?")) for name in df.columns},
+    }

@@ -1,0 +1,321 @@
+"""The data-catalog contract on SQLite and PostgreSQL (``db_url``), local and S3 object stores."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shipyard.core.datasets import DatasetKind
+from shipyard.core.errors import ArtifactCorruptedError, NotFoundError, ValidationError
+from shipyard.services.catalog import CatalogService
+from shipyard.services.catalog import files as folder
+from shipyard.services.catalog.privacy import load_or_create_key
+from shipyard.services.tracking import TrackingService
+from shipyard.stores.blobs import open_content_store
+from shipyard.stores.sql.engine import Database
+from shipyard.stores.sql.schema import ensure_schema
+from shipyard.stores.statcache import StatCache
+
+
+def _catalog(db_url: str, tmp_path: Path, blobs=None) -> tuple[CatalogService, TrackingService]:
+    db = Database(db_url)
+    ensure_schema(db)
+    blobs = blobs or open_content_store(str(tmp_path / "objects"))
+    catalog = CatalogService(
+        db,
+        blobs,
+        stat_cache=StatCache(tmp_path / "state" / "stat.db"),
+        pii_key=lambda: load_or_create_key(None, tmp_path / "state" / "pii.key"),
+        checkout_dir=tmp_path / "checkouts",
+    )
+    return catalog, TrackingService(db, blobs)
+
+
+@pytest.fixture
+def services(db_url: str, tmp_path: Path):
+    catalog, tracking = _catalog(db_url, tmp_path)
+    yield catalog, tracking
+    catalog.stat_cache.close()
+    catalog.db.dispose()
+
+
+@pytest.fixture
+def catalog(services) -> CatalogService:
+    return services[0]
+
+
+def loans(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n),
+            "income": rng.normal(50_000, 8_000, n).round(2),
+            "grade": rng.choice(["A", "B", "C"], n),
+            "defaulted": rng.random(n) < 0.2,
+        }
+    )
+
+
+def make_tree(root: Path, n: int = 30) -> Path:
+    for i in range(n):
+        sub = root / f"part{i % 3}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i}.bin").write_bytes(os.urandom(512))
+    return root
+
+
+# ------------------------------------------------------------------------ versions
+def test_register_frame_versions_dedup_and_get(catalog: CatalogService) -> None:
+    df = loans()
+    v1 = catalog.register("loans", df, description="loan book", tags={"team": "risk"}, user="ana")
+    assert (v1.ref, v1.created, v1.kind, v1.row_count) == ("loans@v1", True, DatasetKind.TABLE, 200)
+    assert [c for c, _ in v1.columns] == ["age", "income", "grade", "defaulted"]
+    again = catalog.register("loans", df.copy(), user="bob")
+    assert (again.ref, again.created, again.content_id) == ("loans@v1", False, v1.content_id)
+    v2 = catalog.register("loans", loans(seed=1), user="bob")
+    assert (v2.ref, v2.created) == ("loans@v2", True) and v2.content_id != v1.content_id
+    pd.testing.assert_frame_equal(catalog.load_frame("loans@v1"), df)
+    assert catalog.get_version("loans").version == 2
+    assert catalog.get_version("loans@1").content_id == v1.content_id
+    catalog.set_alias("loans@v1", "training", user="ana")
+    assert catalog.get_version("loans@training").version == 1
+    catalog.set_alias("loans@v2", "training", user="ana")  # moving an alias
+    assert catalog.get_version("loans@training").version == 2
+    assert [v.version for v in catalog.list_versions("loans")] == [2, 1]
+    ds = catalog.get_dataset("loans")
+    assert (ds.latest_version, ds.owner, ds.tags, ds.aliases) == (
+        2,
+        "ana",
+        {"team": "risk"},
+        {"training": 2},
+    )
+    assert catalog.load_frame("loans@v2", columns=["age"]).columns.tolist() == ["age"]
+
+
+def test_profile_holds_the_statistics(catalog: CatalogService) -> None:
+    df = loans()
+    df.loc[:9, "income"] = np.nan
+    v = catalog.register("loans", df)
+    cols = v.profile["columns"]
+    assert v.profile["rows"] == 200
+    assert cols["income"]["nulls"] == 10
+    assert cols["age"]["min"] == df["age"].min() and cols["age"]["max"] == df["age"].max()
+    assert cols["income"]["mean"] == pytest.approx(df["income"].mean())
+    assert cols["income"]["quantiles"]["0.5"] == pytest.approx(df["income"].median())
+    assert {k for k, _ in cols["grade"]["top"]} == {"A", "B", "C"}
+    assert cols["grade"]["distinct"] == 3
+
+
+def test_table_files_csv_parquet_jsonl(catalog: CatalogService, tmp_path: Path) -> None:
+    df = loans(50)
+    df.to_csv(tmp_path / "l.csv", index=False)
+    df.to_parquet(tmp_path / "l.parquet", index=False)
+    df.to_json(tmp_path / "l.jsonl", orient="records", lines=True)
+    for name in ("l.csv", "l.parquet", "l.jsonl"):
+        v = catalog.register(name.replace(".", "-"), tmp_path / name)
+        assert v.kind is DatasetKind.TABLE and v.row_count == 50
+        back = catalog.load_frame(v.ref)
+        assert back["age"].tolist() == df["age"].tolist()
+        assert v.source.endswith(name)
+
+
+def test_search_by_name_description_owner_tags_and_columns(catalog: CatalogService) -> None:
+    catalog.register("loans", loans(), description="Retail loan book", owner="risk-team")
+    frame = pd.DataFrame({"customer_segment": ["a", "b"], "spend": [1.0, 2.0]})
+    catalog.register("marketing", frame, tags={"domain": "growth"})
+
+    def names(text: str | None) -> list[str]:
+        return [d.name for d in catalog.search(text)]
+
+    assert names(None) == ["loans", "marketing"]
+    assert names("RETAIL") == ["loans"]
+    assert names("risk-team") == ["loans"]
+    assert names("growth") == ["marketing"]
+    assert names("segment") == ["marketing"]
+    assert names("income") == ["loans"]
+    assert names("100%_") == []  # LIKE wildcards are matched literally
+    with pytest.raises(ValidationError, match="limit"):
+        catalog.search(None, limit=0)
+
+
+# ------------------------------------------------------------------------ folders
+def test_folder_versions_store_only_changed_files(catalog: CatalogService, tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "tree")
+    v1 = catalog.register("images", tree)
+    assert (v1.kind, v1.file_count, v1.size) == (DatasetKind.FILES, 30, 30 * 512)
+    before = set(catalog.blobs.iter_digests())
+    assert catalog.register("images", tree).created is False  # a no-op re-add
+    (tree / "part0" / "f0.bin").write_bytes(b"changed")
+    (tree / "new.txt").write_text("hello")
+    (tree / "part1" / "f1.bin").unlink()
+    v2 = catalog.register("images", tree)
+    added = set(catalog.blobs.iter_digests()) - before
+    assert v2.ref == "images@v2" and len(added) == 3  # two new files + the new manifest
+    d = catalog.diff("images@v1", "images@v2")
+    assert d["counts"] == {"added": 1, "removed": 1, "changed": 1, "unchanged": 28}
+    assert [f["path"] for f in d["changed"]] == ["part0/f0.bin"]
+
+
+def test_partial_checkout_of_a_file_and_a_subfolder(
+    catalog: CatalogService, tmp_path: Path
+) -> None:
+    tree = make_tree(tmp_path / "tree")
+    catalog.register("images", tree)
+    one = catalog.checkout("images@v1", "part2/f2.bin", tmp_path / "one")
+    assert one.read_bytes() == (tree / "part2" / "f2.bin").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "one").rglob("*") if p.is_file()) == ["f2.bin"]
+    sub = catalog.checkout("images@v1", "part1", tmp_path / "sub")
+    assert len([p for p in sub.rglob("*") if p.is_file()]) == 10
+    whole = catalog.checkout("images")
+    assert len([p for p in whole.rglob("*") if p.is_file()]) == 30
+    with pytest.raises(ValidationError, match="no file or folder"):
+        catalog.checkout("images@v1", "part9")
+    with pytest.raises(ValidationError, match="path"):
+        catalog.checkout("images@v1", "../../etc/passwd")
+
+
+def test_single_raw_file_and_status(catalog: CatalogService, tmp_path: Path) -> None:
+    blob = tmp_path / "weights.bin"
+    blob.write_bytes(os.urandom(4096))
+    v = catalog.register("weights", blob)
+    assert (v.kind, v.file_count) == (DatasetKind.FILES, 1)
+    assert catalog.status("weights", blob)["up_to_date"] is True
+    blob.write_bytes(os.urandom(4096))
+    status = catalog.status("weights", blob)
+    assert status["up_to_date"] is False and status["counts"]["changed"] == 1
+
+
+# ------------------------------------------------------------------------ bad input
+def test_unreadable_and_mixed_type_files(catalog: CatalogService, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(ValidationError, match=r"cannot read bad\.parquet as parquet"):
+        catalog.register("bad", bad)
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text('{"a": 1, "b": 1}\n{"a": "x", "b": 2}\n{"a": [1], "b": 3}\n')
+    with pytest.raises(ValidationError, match="column 'a' mixes value types"):
+        catalog.register("mixed", mixed)
+    with pytest.raises(ValidationError, match="does not exist"):
+        catalog.register("ghost", tmp_path / "ghost.csv")
+    with pytest.raises(NotFoundError):
+        catalog.get_dataset("bad")  # nothing half-registered
+
+
+def test_empty_frames_and_bad_names(catalog: CatalogService) -> None:
+    with pytest.raises(ValidationError, match="empty"):
+        catalog.register("empty", pd.DataFrame({"a": []}))
+    with pytest.raises(ValidationError, match="empty"):
+        catalog.register("empty", pd.DataFrame(index=range(3)))
+    with pytest.raises(ValidationError, match="dataset name"):
+        catalog.register("../etc", loans())
+    with pytest.raises(ValidationError, match="DataFrame"):
+        catalog.register("x", [1, 2, 3])
+    with pytest.raises(ValidationError, match="format"):
+        catalog.register("x", loans(), format="csv")
+
+
+def test_unknown_refs(catalog: CatalogService) -> None:
+    catalog.register("loans", loans())
+    with pytest.raises(NotFoundError, match="no version v9"):
+        catalog.get_version("loans@v9")
+    with pytest.raises(NotFoundError, match="no version training"):
+        catalog.get_version("loans@training")
+    with pytest.raises(NotFoundError, match="no dataset named 'nope'"):
+        catalog.get_version("nope@v1")
+    for ref in ("loans@@x", "loans@v0", "", "lo ans", "loans@latest@x"):
+        with pytest.raises(ValidationError):
+            catalog.get_version(ref)
+    with pytest.raises(ValidationError, match="reserved"):
+        catalog.set_alias("loans@v1", "latest")
+
+
+def test_file_changed_while_being_registered(catalog: CatalogService, tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "tree", 3)
+    scanned = folder.scan_source(tree)  # the stamps of the files as the walk saw them
+    victim = scanned[0][1]
+    victim.write_bytes(os.urandom(2048))  # a writer changes the file before it is copied
+    with pytest.raises(ValidationError, match="changed while it was being registered"):
+        folder.ingest_files(catalog.blobs, catalog.stat_cache, scanned)
+
+
+def test_corrupted_stored_object_is_a_clear_error(catalog: CatalogService) -> None:
+    v = catalog.register("loans", loans())
+    algo, hexdigest = v.content_id.split(":")
+    path = Path(catalog.blobs.url) / "v1" / algo / hexdigest[:2] / hexdigest[2:]
+    os.chmod(path, 0o644)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactCorruptedError):
+        catalog.load_frame("loans@v1")
+
+
+def test_symlink_out_of_the_folder_is_refused(catalog: CatalogService, tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "tree", 2)
+    (tmp_path / "secret.txt").write_text("s3cret")
+    (tree / "link.txt").symlink_to(tmp_path / "secret.txt")
+    with pytest.raises(ValidationError, match="outside the folder"):
+        catalog.register("tree", tree)
+
+
+# ------------------------------------------------------------------------ lineage
+def test_run_inputs_both_directions(services) -> None:
+    catalog, tracking = services
+    catalog.register("loans", loans())
+    catalog.register("loans", loans(seed=3))
+    catalog.set_alias("loans@v1", "training")
+    run_id = tracking.create_run(tracking.create_experiment("exp")).run_id
+    assert catalog.record_input(run_id, "loans@training", "training").ref == "loans@v1"
+    catalog.record_input(run_id, "loans@training", "training")  # idempotent
+    catalog.record_input(run_id, "loans", "holdout")
+    assert [(i.ref, i.context) for i in catalog.inputs_of_run(run_id)] == [
+        ("loans@v1", "training"),
+        ("loans@v2", "holdout"),
+    ]
+    assert [r.run_id for r in catalog.runs_reading("loans@v1")] == [run_id]
+    with pytest.raises(NotFoundError):
+        catalog.record_input(run_id, "loans@v7")
+
+
+def test_concurrent_registers_of_one_name(catalog: CatalogService) -> None:
+    errors: list[BaseException] = []
+    results = []
+
+    def register(seed: int) -> None:
+        try:
+            results.append(catalog.register("loans", loans(seed=seed)))
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=register, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(v.version for v in results) == [1, 2, 3, 4]
+
+
+def test_catalog_on_s3(s3_bucket: str, moto_endpoint: str, tmp_path: Path) -> None:
+    blobs = open_content_store(
+        f"s3://{s3_bucket}/objects", {"client_kwargs": {"endpoint_url": moto_endpoint}}
+    )
+    catalog, _ = _catalog(f"sqlite:///{tmp_path / 'meta.db'}", tmp_path, blobs)
+    df = loans()
+    v = catalog.register("loans", df)
+    pd.testing.assert_frame_equal(catalog.load_frame(v.ref), df)
+    tree = make_tree(tmp_path / "tree", 6)
+    catalog.register("tree", tree)
+    (tree / "part0" / "f0.bin").write_bytes(b"new")
+    before = set(blobs.iter_digests())
+    assert catalog.register("tree", tree).ref == "tree@v2"
+    assert len(set(blobs.iter_digests()) - before) == 2  # the changed file + the manifest
+    out = catalog.checkout("tree@v2", "part0/f0.bin", tmp_path / "out")
+    assert out.read_bytes() == b"new"
+    catalog.stat_cache.close()
+    catalog.db.dispose()
