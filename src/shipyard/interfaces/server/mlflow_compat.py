@@ -215,9 +215,32 @@ def log_batch(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
 
 
 @_route("POST", "/runs/log-inputs")
-def log_inputs(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
-    t.get_run(_run_id(b))  # datasets arrive with the data catalog (issue #3)
+def log_inputs(t: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
+    """Inputs naming a Shipyard dataset version become lineage; other datasets are ignored."""
+    run_id = _run_id(b)
+    t.get_run(run_id)
+    catalog = r.app.state.services.catalog
+    for item in b.get("datasets") or []:
+        ds = item.get("dataset") if isinstance(item, dict) else None
+        ref = _catalog_ref(catalog, ds) if isinstance(ds, dict) else None
+        if ref is not None:
+            context = _tags(item.get("tags")).get("mlflow.data.context") or "input"
+            catalog.record_input(run_id, ref, context)
     return {}
+
+
+def _catalog_ref(catalog: Any, ds: dict[str, Any]) -> str | None:
+    """``loans@v2``, or ``loans`` whose digest is a version's content id; else None."""
+    name, digest = ds.get("name"), ds.get("digest")
+    try:
+        if isinstance(name, str) and "@" in name:
+            return str(catalog.get_version(name).ref)
+        if digest:
+            found = [v.ref for v in catalog.list_versions(name) if v.content_id == digest]
+            return found[0] if found else None
+    except (NotFoundError, ValidationError):
+        pass  # an MLflow dataset that is not in the catalog
+    return None
 
 
 @_route("GET", "/metrics/get-history")

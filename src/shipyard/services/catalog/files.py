@@ -73,9 +73,8 @@ def scan_source(source: Path) -> list[ScannedFile]:
     return found
 
 
-def _store_one(blobs: ContentStore, rel: str, path: Path, stamp: FileStamp) -> str:
+def _check_unchanged(rel: str, path: Path, stamp: FileStamp) -> None:
     try:
-        digest = blobs.put_file(path)
         after = stamp_of(path.stat())
     except FileNotFoundError as e:
         raise ValidationError(
@@ -87,7 +86,9 @@ def _store_one(blobs: ContentStore, rel: str, path: Path, stamp: FileStamp) -> s
             "register again once nothing is writing to it",
             field="source",
         )
-    return digest
+
+
+BATCH = 512  # files published per batch: bounds staged bytes and makes progress visible
 
 
 def ingest_files(
@@ -95,7 +96,6 @@ def ingest_files(
     cache: StatCache,
     files: Sequence[ScannedFile],
     *,
-    workers: int = 4,
     progress: Progress | None = None,
 ) -> list[ManifestEntry]:
     """Store every file not already known by its stamp; returns the manifest entries."""
@@ -105,14 +105,15 @@ def ingest_files(
     if progress:
         progress(len(files) - len(todo), len(files))
     digests: dict[str, str] = {}
-    if todo:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(_store_one, blobs, rel, path, st) for rel, path, st in todo]
-            for (_, path, _), future in zip(todo, futures, strict=True):
-                digests[str(path)] = future.result()
-                if progress:
-                    progress(1, len(files))
-        cache.store(blobs.url, ((str(path), st, digests[str(path)]) for _, path, st in todo))
+    for start in range(0, len(todo), BATCH):
+        batch = todo[start : start + BATCH]
+        for (_, path, _), digest in zip(batch, blobs.put_files([f[1] for f in batch]), strict=True):
+            digests[str(path)] = digest
+        for rel, path, stamp in batch:  # after the copy: a writer must not have been at work
+            _check_unchanged(rel, path, stamp)
+        cache.store(blobs.url, ((str(p), st, digests[str(p)]) for _, p, st in batch))
+        if progress:
+            progress(len(batch), len(files))
     return [
         ManifestEntry(rel, known.get(str(path)) or digests[str(path)], st[0])
         for rel, path, st in files

@@ -9,7 +9,7 @@ from typing import BinaryIO, Protocol, runtime_checkable
 
 from shipyard.core.errors import NotFoundError, ShipyardError, StorageError, ValidationError
 
-__all__ = ["ByteBackend", "check_key", "storage_errors"]
+__all__ = ["BatchPublisher", "ByteBackend", "check_key", "storage_errors"]
 
 
 @runtime_checkable
@@ -53,6 +53,17 @@ class ByteBackend(Protocol):
 
     def list(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix`` (a key prefix, typically ``"v1/"``), any order."""
+        ...
+
+
+@runtime_checkable
+class BatchPublisher(Protocol):
+    """A backend that can publish many staged files at once more cheaply than one by one
+    (the local backend: two filesystem syncs for the whole batch instead of two per file)."""
+
+    def put_many(self, items: list[tuple[Path, str]]) -> None:
+        """Publish each staged ``(local_path, key)`` as ``put_file(..., move=True)`` would:
+        atomically, durably once this returns, the staged files removed."""
         ...
 
 

@@ -16,12 +16,13 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from shipyard.core.errors import NotFoundError, StorageError, ValidationError
-from shipyard.stores.blobs.base import ByteBackend, storage_errors
+from shipyard.stores.blobs.base import BatchPublisher, ByteBackend, storage_errors
 from shipyard.stores.blobs.digests import (
     ALGORITHMS,
     DEFAULT_ALGORITHM,
@@ -80,6 +81,43 @@ class ContentStore:
             f = open(path, "rb")  # noqa: SIM115 - closed below
         with f:
             return self.put_stream(f)
+
+    def put_files(self, paths: Sequence[str | os.PathLike[str]], *, workers: int = 4) -> list[str]:
+        """Store many local files; returns their digests in order.
+
+        Each file is staged (copied and hashed in one pass), so the digest is always that of
+        the bytes stored. Backends that publish batches (``BatchPublisher``) make the whole
+        batch durable with a few syncs instead of two per file.
+        """
+        self._ensure_format()
+        # Measured on a 2-vCPU VM: threads help remote stores (latency-bound) but slow a
+        # local batch down (GIL and directory-lock contention), so local staging runs inline.
+        if not isinstance(self._backend, BatchPublisher):
+            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                return list(pool.map(self.put_file, paths))
+        staged: list[tuple[Path, str]] = []
+        try:
+            staged.extend(self._stage_path(p) for p in paths)
+            todo: list[tuple[Path, str]] = []
+            seen: set[str] = set()
+            for tmp, digest in staged:
+                key = object_key(digest)
+                if digest in seen or self._backend.exists(key):
+                    tmp.unlink(missing_ok=True)
+                else:
+                    seen.add(digest)
+                    todo.append((tmp, key))
+            self._backend.put_many(todo)
+        finally:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+        return [digest for _, digest in staged]
+
+    def _stage_path(self, path: str | os.PathLike[str]) -> tuple[Path, str]:
+        with storage_errors("open", f"local file {os.fspath(path)}"):
+            f = open(path, "rb")  # noqa: SIM115 - closed below
+        with f:
+            return self._stage(f)
 
     def put_stream(self, fileobj: _Readable) -> str:
         """Store everything ``fileobj`` yields until EOF; returns its digest.

@@ -9,6 +9,7 @@ file that ``list`` ignores.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import tempfile
@@ -51,6 +52,32 @@ def make_dirs(path: Path) -> None:
         fsync_dir(directory.parent)
 
 
+def _load_syncfs():  # type: ignore[no-untyped-def]
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.syncfs
+    except (OSError, AttributeError):  # not Linux/glibc: fall back to per-file fsync
+        return None
+
+
+_SYNCFS = _load_syncfs()
+
+
+def syncfs(path: Path) -> bool:
+    """Flush every dirty page and directory entry of the filesystem holding ``path``
+    (Linux ``syncfs(2)``); ``False`` when the platform has no such call."""
+    if _SYNCFS is None:
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _SYNCFS(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), str(path))
+    finally:
+        os.close(fd)
+    return True
+
+
 class LocalBackend:
     """Keys map to files under ``root``; the root is created on first write."""
 
@@ -90,6 +117,27 @@ class LocalBackend:
                 if move:
                     Path(local_path).unlink(missing_ok=True)
             fsync_dir(dest.parent)
+
+    def put_many(self, items: list[tuple[Path, str]]) -> None:
+        """Publish staged files (in ``staging_dir()``) with two syncs for the whole batch:
+        one makes every file's bytes durable before any rename, one makes the renames
+        durable. Atomicity is the same as ``put_file``: each key shows all or nothing."""
+        staging = self.staging_dir()
+        if not items:
+            return
+        with storage_errors("write", f"{self._root}"):
+            if any(p.parent != staging for p, _ in items) or not syncfs(staging):
+                for path, key in items:
+                    self.put_file(path, key, move=True)
+                return
+            made: set[Path] = set()
+            for path, key in items:
+                dest = self.path(key)
+                if dest.parent not in made:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(dest.parent)
+                os.replace(path, dest)
+            syncfs(self._root)
 
     @staticmethod
     def _move(src: Path, dest: Path) -> bool:

@@ -1,0 +1,168 @@
+"""REST API of the data catalog under /api/v1: find, inspect, download, validate, trace.
+
+Registering is not offered over HTTP: PII policies are applied on the client before any
+byte leaves it, so the SDK registers against the shared stores itself.
+"""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from shipyard.core.datasets import DatasetKind, check_alias, check_dataset_name, parse_ref
+from shipyard.core.entities import FileInfo
+from shipyard.core.errors import ValidationError
+from shipyard.core.validation import normalize_artifact_path
+from shipyard.interfaces.lineage import lineage_graph
+from shipyard.interfaces.server.api_v1 import artifact_response
+from shipyard.interfaces.server.serialize import dataset_json, dataset_version_json
+from shipyard.services.catalog.files import select_entries
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["data"])
+
+
+def _catalog(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state.services.catalog
+
+
+def _ref(name: str, version: str, field: str = "version") -> str:
+    """``name@version`` (``v2``, ``2``, an alias or ``latest``); errors name the bad part."""
+    check_dataset_name(name, "name")
+    return str(parse_ref(f"{name}@{version}", field))
+
+
+def _download(blobs: Any, digest: str, name: str, size: int) -> StreamingResponse:
+    """One stored object as a download, through the artifacts' verify-then-stream response."""
+    safe = re.sub(r'[^\x20-\x7e]|["\\]', "_", name)  # a header value must be plain ASCII
+    info = FileInfo(safe, is_dir=False, size=size, digest=digest)
+    source = SimpleNamespace(blobs=blobs, open_artifact=lambda *_: (info, blobs.open(digest)))
+    return artifact_response(source, "", safe)
+
+
+class ValidateIn(BaseModel):
+    checks: dict[str, Any] | None = None  # None: the project's [data.NAME.checks]
+
+
+class AliasIn(BaseModel):
+    version: str
+
+
+class InputIn(BaseModel):
+    dataset: str
+    context: str = "input"
+
+
+@router.get("/datasets")
+def search_datasets(
+    request: Request,
+    q: str | None = None,
+    limit: int = Query(100, ge=1, le=10_000),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    found = _catalog(request).search(q, limit=limit, offset=offset)
+    return {"datasets": [dataset_json(d) for d in found]}
+
+
+@router.get("/datasets/diff")  # before /datasets/{name}, which would otherwise match "diff"
+def diff_versions(request: Request, old: str, new: str) -> dict[str, Any]:
+    return _catalog(request).diff(str(parse_ref(old, "old")), str(parse_ref(new, "new")))
+
+
+@router.get("/datasets/{name}")
+def get_dataset(request: Request, name: str) -> dict[str, Any]:
+    catalog = _catalog(request)
+    dataset = catalog.get_dataset(check_dataset_name(name))
+    return {
+        "dataset": dataset_json(dataset),
+        "versions": [dataset_version_json(v) for v in catalog.list_versions(name)],
+    }
+
+
+@router.get("/datasets/{name}/versions/{version}")
+def get_version(request: Request, name: str, version: str) -> dict[str, Any]:
+    return {"version": dataset_version_json(_catalog(request).get_version(_ref(name, version)))}
+
+
+@router.get("/datasets/{name}/versions/{version}/files")
+def list_files(
+    request: Request, name: str, version: str, path: str | None = None
+) -> dict[str, Any]:
+    entries = select_entries(_catalog(request).manifest(_ref(name, version)), path)
+    return {"files": [{"path": e.path, "digest": e.digest, "size": e.size} for e in entries]}
+
+
+@router.get("/datasets/{name}/versions/{version}/download")
+def download(
+    request: Request, name: str, version: str, path: str | None = None
+) -> StreamingResponse:
+    catalog = _catalog(request)
+    found = catalog.get_version(_ref(name, version))
+    clean = normalize_artifact_path(path, "path")
+    if found.kind is DatasetKind.TABLE:
+        if clean:
+            raise ValidationError(
+                f"{found.ref} is a table: it downloads as one Parquet file; drop 'path'",
+                field="path",
+            )
+        filename = f"{found.name}-v{found.version}.parquet"
+        return _download(catalog.blobs, found.content_id, filename, found.size)
+    if not clean:
+        raise ValidationError(
+            f"{found.ref} is a folder: name one of its files with 'path' (…/files lists them)",
+            field="path",
+        )
+    chosen = select_entries(catalog.manifest(found.ref), clean)
+    entry = next((e for e in chosen if e.path == clean), None)
+    if entry is None:
+        raise ValidationError(
+            f"{clean!r} is a sub-folder of {found.ref}; download its files one by one or use "
+            "`shipyard data checkout`",
+            field="path",
+        )
+    return _download(catalog.blobs, entry.digest, entry.path.rsplit("/", 1)[-1], entry.size)
+
+
+@router.post("/datasets/{name}/versions/{version}/validate")
+def validate(
+    request: Request, name: str, version: str, body: ValidateIn | None = None
+) -> dict[str, Any]:
+    ref = _ref(name, version)
+    checks = body.checks if body is not None else None
+    if checks is None:
+        checks = request.app.state.services.settings.data_checks(name)
+    elif checks.get("custom"):  # importing and calling named code is for the project's own TOML
+        raise ValidationError(
+            "custom checks run code on the server: declare them in the project's "
+            f"[data.{name}.checks] instead of the request",
+            field="checks.custom",
+        )
+    record = _catalog(request).validate(ref, checks, user=request.state.user.name)
+    return {"passed": record.passed, "report": record.report}
+
+
+@router.put("/datasets/{name}/aliases/{alias}")
+def set_alias(request: Request, name: str, alias: str, body: AliasIn) -> dict[str, Any]:
+    ref = _ref(name, body.version)
+    moved = _catalog(request).set_alias(ref, check_alias(alias), user=request.state.user.name)
+    return {"version": dataset_version_json(moved)}
+
+
+@router.post("/runs/{run_id}/inputs")
+def record_input(request: Request, run_id: str, body: InputIn) -> dict[str, Any]:
+    services = request.app.state.services
+    ref = str(parse_ref(body.dataset, "dataset"))
+    services.tracking.get_run(run_id)  # an unknown run is a 404, not a foreign-key failure
+    version = services.catalog.record_input(run_id, ref, body.context)
+    return {"version": dataset_version_json(version)}
+
+
+@router.get("/lineage/{obj:path}")
+def lineage(request: Request, obj: str) -> dict[str, Any]:
+    return lineage_graph(request.app.state.services, obj)
