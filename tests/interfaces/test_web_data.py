@@ -341,7 +341,8 @@ def test_personal_data_kept_as_is_is_hidden(browser, local_server) -> None:
         assert page.locator("#sample tr.sample-row").count() == 2
         assert "(hidden)" in page.inner_text("#sample")
         assert "(hidden)" in page.inner_text("#validation-failures")
-        assert "(hidden)" in page.inner_text("tr.diff-column[data-column='contact_email']")
+        # the stored profile of a kept column quotes no values, so the diff has none to show
+        assert page.locator("tr.diff-column[data-column='contact_email']").count() == 1
         html = page.content()
         assert not [v for v in kept if v in html]
     finally:

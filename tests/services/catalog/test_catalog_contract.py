@@ -319,3 +319,25 @@ def test_catalog_on_s3(s3_bucket: str, moto_endpoint: str, tmp_path: Path) -> No
     assert out.read_bytes() == b"new"
     catalog.stat_cache.close()
     catalog.db.dispose()
+
+
+def test_lineage_bad_input(services) -> None:
+    catalog, tracking = services
+    catalog.register("loans", loans())
+    with pytest.raises(NotFoundError, match="no run with id"):
+        catalog.record_input("0" * 32, "loans@v1")
+    run_id = tracking.create_run(tracking.create_experiment("exp")).run_id
+    with pytest.raises(ValidationError, match="64 characters"):
+        catalog.record_input(run_id, "loans@v1", "x" * 65)
+    with pytest.raises(ValidationError, match="run_id"):
+        catalog.record_input("not-a-run", "loans@v1")
+
+
+def test_kept_personal_data_is_not_profiled(catalog: CatalogService) -> None:
+    df = pd.DataFrame({"email": ["ann@example.com", "bo@example.org"], "n": [1, 2]})
+    v = catalog.register("contacts", df, allow_pii=True)
+    stats = v.profile["columns"]["email"]
+    assert "top" not in stats and "min" not in stats and "hidden" in stats
+    masked = catalog.register("contacts", df, pii={"email": "mask"})
+    assert dict(masked.columns)["email"] == dict(v.columns)["email"] == "string"
+    assert catalog.diff(v.ref, masked.ref)["schema"]["type_changed"] == []

@@ -143,7 +143,7 @@ class CatalogService:
             file_count=1,
             row_count=len(clean),
             columns=tuple(schema),
-            profile=tabular.profile_frame(clean, schema),
+            profile=_hide_kept_values(tabular.profile_frame(clean, schema), plan.record()),
             pii=plan.record(),
             pii_allowed=plan.allowed,
             source=source_label,
@@ -225,8 +225,10 @@ class CatalogService:
             return self.repo.list_versions(conn, check_dataset_name(name))
 
     def search(self, text: str | None = None, limit: int = 100, offset: int = 0) -> list[Dataset]:
-        if not (0 < limit <= 10_000) or offset < 0:
-            raise ValidationError("limit must be in 1..10000 and offset ≥ 0", field="limit")
+        if not (0 < limit <= 10_000):
+            raise ValidationError(f"limit must be in 1..10000, got {limit}", field="limit")
+        if offset < 0:
+            raise ValidationError(f"offset must be 0 or more, got {offset}", field="offset")
         with self.db.read() as conn:
             return self.repo.search(conn, (text or "").strip() or None, limit, offset)
 
@@ -344,6 +346,8 @@ class CatalogService:
         parsed = parse_ref(ref)
         check_run_id(run_id)
         context = check_key(context, "context")
+        if len(context) > 64:
+            raise ValidationError("context must be at most 64 characters", field="context")
         with self.db.write() as conn:
             return self.repo.add_run_input(conn, run_id, parsed, context, self.clock())
 
@@ -363,6 +367,22 @@ def _files_profile(entries: list[ManifestEntry]) -> dict[str, object]:
         suffixes[suffix] = suffixes.get(suffix, 0) + 1
     top = sorted(suffixes.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     return {"files": len(entries), "bytes": sum(e.size for e in entries), "suffixes": top}
+
+
+def _hide_kept_values(
+    profile: dict[str, object], pii: dict[str, dict[str, object]]
+) -> dict[str, object]:
+    """Personal data kept as it is must not leak into catalog metadata: drop the statistics
+    that quote values (top categories, min, max, quantiles) of those columns."""
+    columns = profile.get("columns")
+    assert isinstance(columns, dict)
+    for column, rec in pii.items():
+        if rec.get("policy") == PiiPolicy.KEEP.value and column in columns:
+            stats = columns[column]
+            for key in ("top", "min", "max", "quantiles", "mean", "std"):
+                stats.pop(key, None)
+            stats["hidden"] = "personal data kept as is: values are not profiled"
+    return profile
 
 
 def _with_created(version: DatasetVersion) -> DatasetVersion:

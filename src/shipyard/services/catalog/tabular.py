@@ -96,6 +96,12 @@ def to_parquet(df: Any) -> tuple[bytes, list[tuple[str, str]]]:
         table = pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         raise ValidationError(_mixed_column_message(df), field="source") from None
+    # One spelling per logical type, whatever pandas produced (object columns become
+    # large_string, masked ones string): diffs then show real type changes only.
+    fields = [
+        f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f for f in table.schema
+    ]
+    table = table.cast(pa.schema(fields, metadata=table.schema.metadata))
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd", write_statistics=True)
     schema = [(f.name, str(f.type)) for f in table.schema]

@@ -356,6 +356,8 @@ class DatasetRepo:
     def add_run_input(
         self, conn: Connection, run_id: str, ref: DatasetRef, context: str, now: int
     ) -> DatasetVersion:
+        if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+            raise NotFoundError(f"no run with id {run_id}", field="run_id")
         row = self.version_row(conn, ref)
         exists = conn.execute(
             sa.select(run_inputs.c.run_id).where(
