@@ -260,9 +260,11 @@ def demo(
     from shipyard.interfaces.cli.demo import seed_demo
 
     n = seed_demo(path)
+    _console().print("[green]diabetes@v1, @v2[/] registered (PII tokenized/masked, validated)")
     _console().print(f"[green]{n} runs[/] logged in {path.resolve()}")
     if serve:
         _console().print(f"Open [bold]http://127.0.0.1:{port}/ui/experiments[/] (Ctrl-C to stop)")
+        _console().print(f"Data catalog: [bold]http://127.0.0.1:{port}/ui/data/diabetes[/]")
         server(host="127.0.0.1", port=port, auth=None)
 
 
