@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from shipyard.core.errors import SchemaVersionError
@@ -51,3 +52,23 @@ def test_sqlite_pragmas(tmp_path) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
     db.dispose()
+
+
+def test_upgrade_from_the_previous_revision_equals_a_fresh_schema(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from shipyard.stores.sql.schema import upgrade
+
+    db = Database(db_url)
+    upgrade(db, "0001")
+    with pytest.raises(SchemaVersionError, match="shipyard db upgrade"):
+        ensure_schema(db)
+    upgrade(db)
+    assert current_revision(db) == LATEST_REVISION
+    with db.engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+        )
+    db.dispose()
+    assert diff == []
