@@ -6,8 +6,6 @@ byte leaves it, so the SDK registers against the shared stores itself.
 
 from __future__ import annotations
 
-import re
-from types import SimpleNamespace
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -15,11 +13,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from shipyard.core.datasets import DatasetKind, check_alias, check_dataset_name, parse_ref
-from shipyard.core.entities import FileInfo
 from shipyard.core.errors import ValidationError
 from shipyard.core.validation import normalize_artifact_path
 from shipyard.interfaces.lineage import lineage_graph
-from shipyard.interfaces.server.api_v1 import artifact_response
+from shipyard.interfaces.server.api_v1 import stream_verified
 from shipyard.interfaces.server.serialize import dataset_json, dataset_version_json
 from shipyard.services.catalog.files import select_entries
 
@@ -36,14 +33,6 @@ def _ref(name: str, version: str, field: str = "version") -> str:
     """``name@version`` (``v2``, ``2``, an alias or ``latest``); errors name the bad part."""
     check_dataset_name(name, "name")
     return str(parse_ref(f"{name}@{version}", field))
-
-
-def _download(blobs: Any, digest: str, name: str, size: int) -> StreamingResponse:
-    """One stored object as a download, through the artifacts' verify-then-stream response."""
-    safe = re.sub(r'[^\x20-\x7e]|["\\]', "_", name)  # a header value must be plain ASCII
-    info = FileInfo(safe, is_dir=False, size=size, digest=digest)
-    source = SimpleNamespace(blobs=blobs, open_artifact=lambda *_: (info, blobs.open(digest)))
-    return artifact_response(source, "", safe)
 
 
 class ValidateIn(BaseModel):
@@ -112,7 +101,7 @@ def download(
                 field="path",
             )
         filename = f"{found.name}-v{found.version}.parquet"
-        return _download(catalog.blobs, found.content_id, filename, found.size)
+        return stream_verified(catalog.blobs, found.content_id, filename)
     if not clean:
         raise ValidationError(
             f"{found.ref} is a folder: name one of its files with 'path' (…/files lists them)",
@@ -126,7 +115,7 @@ def download(
             "`shipyard data checkout`",
             field="path",
         )
-    return _download(catalog.blobs, entry.digest, entry.path.rsplit("/", 1)[-1], entry.size)
+    return stream_verified(catalog.blobs, entry.digest, entry.path.rsplit("/", 1)[-1])
 
 
 @router.post("/datasets/{name}/versions/{version}/validate")

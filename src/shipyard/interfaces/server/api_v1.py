@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -151,16 +152,13 @@ def list_artifacts(request: Request, run_id: str, path: str = "") -> dict[str, A
     return {"files": [file_json(f) for f in _tracking(request).list_artifacts(run_id, path)]}
 
 
-def artifact_response(tracking: Any, run_id: str, path: str) -> StreamingResponse:
-    """Stream one artifact file as a download; verified before the first byte is sent."""
-    info, stream = tracking.open_artifact(run_id, path)
-    try:
-        tracking.blobs.verify(info.digest)  # a corrupted object never starts streaming
-    except BaseException:
-        stream.close()
-        raise
-    name = info.path.rsplit("/", 1)[-1]
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', "ETag": info.digest}
+def stream_verified(blobs: Any, digest: str, filename: str) -> StreamingResponse:
+    """Stream one stored object as a download; verified before the first byte is sent, so a
+    corrupted object is a clean 409 and never a truncated or altered download."""
+    blobs.verify(digest)
+    stream = blobs.open(digest)
+    safe = re.sub(r'[^\x20-\x7e]|["\\]', "_", filename)  # header values must be plain ASCII
+    headers = {"Content-Disposition": f'attachment; filename="{safe}"', "ETag": digest}
 
     def chunks():  # type: ignore[no-untyped-def]
         with stream:
@@ -168,6 +166,13 @@ def artifact_response(tracking: Any, run_id: str, path: str) -> StreamingRespons
                 yield block
 
     return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)
+
+
+def artifact_response(tracking: Any, run_id: str, path: str) -> StreamingResponse:
+    """Stream one artifact file of a run as a download."""
+    info, stream = tracking.open_artifact(run_id, path)
+    stream.close()  # resolves the path (404s) first; stream_verified opens its own
+    return stream_verified(tracking.blobs, info.digest, info.path.rsplit("/", 1)[-1])
 
 
 @router.get("/runs/{run_id}/artifacts/download")
