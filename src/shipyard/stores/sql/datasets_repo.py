@@ -69,6 +69,17 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _validation_from_row(row: Any) -> ValidationRecord:
+    return ValidationRecord(
+        passed=row.passed,
+        checks_run=row.checks_run,
+        failed=row.failed,
+        report=json.loads(row.report_json),
+        created_by=row.created_by,
+        creation_time=row.creation_time,
+    )
+
+
 class DatasetRepo:
     """Stateless: every method takes the connection of the caller's unit of work."""
 
@@ -259,7 +270,7 @@ class DatasetRepo:
         return row
 
     def get_version(self, conn: Connection, ref: DatasetRef) -> DatasetVersion:
-        return self._version(conn, self.version_row(conn, ref), ref.name)
+        return self._versions(conn, [self.version_row(conn, ref)], ref.name)[0]
 
     def list_versions(self, conn: Connection, name: str) -> list[DatasetVersion]:
         ds = self.dataset_row(conn, name)
@@ -267,39 +278,59 @@ class DatasetRepo:
             sa.select(dataset_versions)
             .where(dataset_versions.c.dataset_id == ds.id)
             .order_by(dataset_versions.c.version.desc())
-        )
-        return [self._version(conn, r, name) for r in rows]
-
-    def _version(self, conn: Connection, row: Any, name: str) -> DatasetVersion:
-        cols = conn.execute(
-            sa.select(dataset_columns.c.name, dataset_columns.c.dtype)
-            .where(dataset_columns.c.version_id == row.id)
-            .order_by(dataset_columns.c.position)
         ).all()
-        aliases = conn.execute(
-            sa.select(dataset_aliases.c.alias)
-            .where(dataset_aliases.c.version_id == row.id)
-            .order_by(dataset_aliases.c.alias)
-        ).scalars()
-        return DatasetVersion(
-            name=name,
-            version=row.version,
-            content_id=row.content_id,
-            kind=DatasetKind(row.kind),
-            size=row.size,
-            file_count=row.file_count,
-            row_count=row.row_count,
-            columns=tuple((c.name, c.dtype) for c in cols),
-            profile=json.loads(row.profile_json),
-            pii=json.loads(row.pii_json),
-            pii_allowed=row.pii_allowed,
-            source=row.source,
-            created_by=row.created_by,
-            creation_time=row.creation_time,
-            description=row.description,
-            aliases=tuple(aliases),
-            validation=self.latest_validation(conn, row.id),
-        )
+        return self._versions(conn, rows, name)
+
+    def _versions(self, conn: Connection, rows: Sequence[Any], name: str) -> list[DatasetVersion]:
+        """Entities for version rows: three queries whatever the number of versions."""
+        ids = [r.id for r in rows]
+        columns: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
+        aliases: dict[int, list[str]] = {i: [] for i in ids}
+        checks: dict[int, ValidationRecord] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for c in conn.execute(
+                sa.select(dataset_columns)
+                .where(dataset_columns.c.version_id.in_(chunk))
+                .order_by(dataset_columns.c.version_id, dataset_columns.c.position)
+            ):
+                columns[c.version_id].append((c.name, c.dtype))
+            for a in conn.execute(
+                sa.select(dataset_aliases)
+                .where(dataset_aliases.c.version_id.in_(chunk))
+                .order_by(dataset_aliases.c.alias)
+            ):
+                aliases[a.version_id].append(a.alias)
+            for v in conn.execute(
+                sa.select(dataset_validations)
+                .where(dataset_validations.c.version_id.in_(chunk))
+                .order_by(
+                    dataset_validations.c.creation_time.desc(), dataset_validations.c.id.desc()
+                )
+            ):
+                checks.setdefault(v.version_id, _validation_from_row(v))
+        return [
+            DatasetVersion(
+                name=name,
+                version=row.version,
+                content_id=row.content_id,
+                kind=DatasetKind(row.kind),
+                size=row.size,
+                file_count=row.file_count,
+                row_count=row.row_count,
+                columns=tuple(columns[row.id]),
+                profile=json.loads(row.profile_json),
+                pii=json.loads(row.pii_json),
+                pii_allowed=row.pii_allowed,
+                source=row.source,
+                created_by=row.created_by,
+                creation_time=row.creation_time,
+                description=row.description,
+                aliases=tuple(aliases[row.id]),
+                validation=checks.get(row.id),
+            )
+            for row in rows
+        ]
 
     # ------------------------------------------------------------------ aliases
     def set_alias(self, conn: Connection, ref: DatasetRef, alias: str, user: str, now: int) -> None:
@@ -334,24 +365,6 @@ class DatasetRepo:
             )
         )
 
-    def latest_validation(self, conn: Connection, version_id: int) -> ValidationRecord | None:
-        row = conn.execute(
-            sa.select(dataset_validations)
-            .where(dataset_validations.c.version_id == version_id)
-            .order_by(dataset_validations.c.creation_time.desc(), dataset_validations.c.id.desc())
-            .limit(1)
-        ).first()
-        if row is None:
-            return None
-        return ValidationRecord(
-            passed=row.passed,
-            checks_run=row.checks_run,
-            failed=row.failed,
-            report=json.loads(row.report_json),
-            created_by=row.created_by,
-            creation_time=row.creation_time,
-        )
-
     # ------------------------------------------------------------------ lineage
     def add_run_input(
         self, conn: Connection, run_id: str, ref: DatasetRef, context: str, now: int
@@ -370,7 +383,7 @@ class DatasetRepo:
                     run_id=run_id, version_id=row.id, context=context, creation_time=now
                 )
             )
-        return self._version(conn, row, ref.name)
+        return self._versions(conn, [row], ref.name)[0]
 
     def runs_reading(self, conn: Connection, ref: DatasetRef) -> list[RunInput]:
         """Runs that declared this dataset version as an input."""
