@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ import typer
 
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ValidationError
+from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
 
 __all__ = ["data_app"]
 
@@ -21,35 +21,6 @@ data_app = typer.Typer(
     help="Versioned datasets: register, search, inspect, compare, validate, trace.",
     no_args_is_help=True,
 )
-JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts instead of tables.")
-
-
-def _services() -> Any:
-    from shipyard.interfaces.bootstrap import build_services
-    from shipyard.settings import load_settings
-
-    return build_services(load_settings())
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    return Console()
-
-
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for c in columns:
-        table.add_column(c)
-    for r in rows:
-        table.add_row(*["" if v is None else str(v) for v in r])
-    _console().print(table)
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, default=str))
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:
@@ -74,7 +45,7 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
         TimeElapsedColumn(),
         transient=True,
         disable=not sys.stderr.isatty(),
-        console=_console_err(),
+        console=console(stderr=True),
     ) as bar:
         task = bar.add_task(label, total=None)
 
@@ -82,12 +53,6 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
             bar.update(task, advance=n, total=total)
 
         yield advance
-
-
-def _console_err() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
 
 
 def _user(services: Any) -> str:
@@ -117,10 +82,10 @@ def register(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Register a new immutable version (identical content returns the existing one)."""
-    services = _services()
-    policies = _pairs(pii, "--pii") or services.settings.data_pii(name)
+    svc = services()
+    policies = _pairs(pii, "--pii") or svc.settings.data_pii(name)
     with _progress(f"registering {name}") as progress:
-        v = services.catalog.register(
+        v = svc.catalog.register(
             name,
             source,
             description=description,
@@ -129,23 +94,23 @@ def register(
             pii=policies,
             allow_pii=allow_pii,
             format=format,
-            user=_user(services),
+            user=_user(svc),
             progress=progress,
         )
     if as_json:
-        _print_json({**version_json(v), "created": v.created})
+        print_json({**version_json(v), "created": v.created})
         return
     state = "[green]registered[/]" if v.created else "[yellow]unchanged, already[/]"
     what = f"{v.row_count} rows" if v.row_count is not None else f"{v.file_count} files"
-    _console().print(f"{state} [bold]{v.ref}[/] ({what}, {v.size:,} bytes, {v.content_id[:19]}…)")
+    console().print(f"{state} [bold]{v.ref}[/] ({what}, {v.size:,} bytes, {v.content_id[:19]}…)")
     for column, rec in v.pii.items():
-        _console().print(f"  PII column [bold]{column}[/]: {rec['kind']} → {rec['policy']}")
+        console().print(f"  PII column [bold]{column}[/]: {rec['kind']} → {rec['policy']}")
 
 
 @data_app.command("ls")
 def ls(as_json: bool = JSON_OPT) -> None:
     """List datasets."""
-    _list(_services().catalog.search(None, 10_000), as_json, "Datasets")
+    _list(services().catalog.search(None, 10_000), as_json, "Datasets")
 
 
 @data_app.command("search")
@@ -154,20 +119,20 @@ def search(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Search the catalog."""
-    _list(_services().catalog.search(text, 1000), as_json, f"Datasets matching {text!r}")
+    _list(services().catalog.search(text, 1000), as_json, f"Datasets matching {text!r}")
 
 
 def _list(found: list[Any], as_json: bool, title: str) -> None:
     if as_json:
         from shipyard.interfaces.server.serialize import dataset_json
 
-        _print_json([dataset_json(d) for d in found])
+        print_json([dataset_json(d) for d in found])
         return
     rows = [
         [d.name, f"v{d.latest_version}", d.owner, d.description[:60], format_ms(d.last_update_time)]
         for d in found
     ]
-    _table(title, ["name", "latest", "owner", "description", "updated"], rows)
+    table(title, ["name", "latest", "owner", "description", "updated"], rows)
 
 
 @data_app.command("show")
@@ -175,13 +140,13 @@ def show(
     ref: str = typer.Argument(..., help="name, name@vN or name@alias."), as_json: bool = JSON_OPT
 ) -> None:
     """Schema, profile, PII policies and validation of a version, and the version history."""
-    catalog = _services().catalog
+    catalog = services().catalog
     v = catalog.get_version(ref)
     versions = catalog.list_versions(v.name)
     if as_json:
-        _print_json({**version_json(v), "versions": [version_json(x) for x in versions]})
+        print_json({**version_json(v), "versions": [version_json(x) for x in versions]})
         return
-    _table(
+    table(
         f"{v.ref}  ({v.kind.value}, {v.size:,} bytes)",
         ["field", "value"],
         [
@@ -195,7 +160,7 @@ def show(
     )
     columns = v.profile.get("columns", {})
     if isinstance(columns, dict) and columns:
-        _table(
+        table(
             "Schema and profile",
             ["column", "type", "nulls", "distinct", "min", "max", "mean", "PII"],
             [
@@ -213,7 +178,7 @@ def show(
                 for p in [columns.get(c, {})]
             ],
         )
-    _table(
+    table(
         "Versions",
         ["version", "content id", "size", "registered", "by", "aliases"],
         [
@@ -254,13 +219,13 @@ def diff(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Schema changes, row counts and statistic shifts; for folders, files changed."""
-    body = _services().catalog.diff(old, new)
+    body = services().catalog.diff(old, new)
     if as_json:
-        _print_json(body)
+        print_json(body)
         return
     from shipyard.interfaces.cli.data_render import print_diff
 
-    print_diff(_console(), body)
+    print_diff(console(), body)
 
 
 @data_app.command("validate")
@@ -269,17 +234,15 @@ def validate(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Run the [data.NAME.checks] of shipyard.toml; the result is stored as evidence."""
-    services = _services()
-    v = services.catalog.get_version(ref)
-    record = services.catalog.validate(
-        v.ref, services.settings.data_checks(v.name), _user(services)
-    )
+    svc = services()
+    v = svc.catalog.get_version(ref)
+    record = svc.catalog.validate(v.ref, svc.settings.data_checks(v.name), _user(svc))
     if as_json:
-        _print_json({"dataset": v.ref, "passed": record.passed, "report": record.report})
+        print_json({"dataset": v.ref, "passed": record.passed, "report": record.report})
     else:
         from shipyard.interfaces.cli.data_render import print_validation
 
-        print_validation(_console(), v.ref, record)
+        print_validation(console(), v.ref, record)
     if not record.passed:
         raise typer.Exit(1)
 
@@ -290,9 +253,9 @@ def alias(
     name: str = typer.Argument(..., help="Alias, e.g. training."),
 ) -> None:
     """Point NAME@ALIAS at a version (moves it if it exists)."""
-    services = _services()
-    v = services.catalog.set_alias(ref, name, _user(services))
-    _console().print(f"{v.name}@{name} → [bold]{v.ref}[/]")
+    svc = services()
+    v = svc.catalog.set_alias(ref, name, _user(svc))
+    console().print(f"{v.name}@{name} → [bold]{v.ref}[/]")
 
 
 @data_app.command("get")
@@ -304,7 +267,7 @@ def get(
     path: str = typer.Option(None, "--path", help="Folder datasets: one file or sub-folder only."),
 ) -> None:
     """Fetch a version: a table to a file, a folder (or part of it) to a local folder."""
-    catalog = _services().catalog
+    catalog = services().catalog
     v = catalog.get_version(ref)
     if v.kind.value == "table":
         if output is None:
@@ -314,11 +277,11 @@ def get(
             frame.to_csv(output, index=False)
         else:
             frame.to_parquet(output, index=False)
-        _console().print(f"{v.ref} → {output} ({len(frame)} rows)")
+        console().print(f"{v.ref} → {output} ({len(frame)} rows)")
         return
     with _progress(f"fetching {v.ref}") as progress:
         where = catalog.checkout(v.ref, path, output, progress=progress)
-    _console().print(f"{v.ref} → {where}")
+    console().print(f"{v.ref} → {where}")
 
 
 @data_app.command("status")
@@ -328,13 +291,13 @@ def status(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Does a folder on disk differ from the latest version? (Nothing is stored.)"""
-    body = _services().catalog.status(name, source)
+    body = services().catalog.status(name, source)
     if as_json:
-        _print_json(body)
+        print_json(body)
         return
     c = body["counts"]
     verdict = "[green]up to date[/]" if body["up_to_date"] else "[yellow]changed[/]"
-    _console().print(
+    console().print(
         f"{source} vs {body['dataset']}: {verdict} — {c['added']} added, {c['removed']} removed, "
         f"{c['changed']} changed, {c['unchanged']} unchanged"
     )
@@ -348,11 +311,11 @@ def lineage(
     """What read this dataset version (runs, later models and deployments), or what a run read."""
     from shipyard.interfaces.lineage import lineage_graph
 
-    graph = lineage_graph(_services(), ref)
+    graph = lineage_graph(services(), ref)
     if as_json:
-        _print_json(graph)
+        print_json(graph)
         return
-    _table(
+    table(
         f"Lineage of {graph['root']}",
         ["direction", "from", "to", "relation"],
         [[e["direction"], e["source"], e["target"], e["relation"]] for e in graph["edges"]],

@@ -11,6 +11,10 @@ import typer
 
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ShipyardError
+from shipyard.interfaces.cli.common import JSON_OPT
+from shipyard.interfaces.cli.common import console as _console
+from shipyard.interfaces.cli.common import services as _services
+from shipyard.interfaces.cli.common import table as _table
 from shipyard.interfaces.cli.data_cmds import data_app
 
 app = typer.Typer(help="Shipyard: continuous delivery for machine learning.", no_args_is_help=True)
@@ -24,32 +28,6 @@ app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 
 app.add_typer(data_app, name="data")
-
-JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
-
-
-def _services() -> Any:
-    from shipyard.interfaces.bootstrap import build_services
-    from shipyard.settings import load_settings
-
-    return build_services(load_settings())
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    return Console()
-
-
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    from rich.table import Table
-
-    table = Table(title=title)
-    for c in columns:
-        table.add_column(c)
-    for r in rows:
-        table.add_row(*[str(v) for v in r])
-    _console().print(table)
 
 
 @app.command()

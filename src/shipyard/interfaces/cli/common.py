@@ -1,0 +1,42 @@
+"""What every command group shares: the services, Rich output, ``--json``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+__all__ = ["JSON_OPT", "console", "print_json", "services", "table"]
+
+JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
+
+
+def services() -> Any:
+    """The object graph for the project of the current folder (or SHIPYARD_PROJECT_DIR)."""
+    from shipyard.interfaces.bootstrap import build_services
+    from shipyard.settings import load_settings
+
+    return build_services(load_settings())
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A Rich table; ``None`` cells print empty."""
+    from rich.table import Table
+
+    out = Table(title=title, title_justify="left")
+    for c in columns:
+        out.add_column(c)
+    for r in rows:
+        out.add_row(*["" if v is None else str(v) for v in r])
+    console().print(out)
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
