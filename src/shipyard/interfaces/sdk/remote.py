@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 from shipyard.core import errors
 from shipyard.core.entities import Experiment, FileInfo, Metric, Run, RunInfo, RunPage
 from shipyard.core.states import RunStatus
+from shipyard.interfaces.sdk.remote_data import RemoteCatalog
 from shipyard.services.tracking import artifact_sources
 from shipyard.settings import Settings
 
@@ -76,6 +78,17 @@ def _experiment(d: Mapping[str, Any]) -> Experiment:
     )
 
 
+def _raise_for_error(resp: httpx.Response) -> None:
+    if resp.status_code < 400:
+        return
+    try:
+        body = resp.json()
+    except ValueError:
+        body = {"message": resp.text[:500]}
+    cls = _BY_STATUS.get(resp.status_code, errors.ShipyardError)
+    raise cls(body.get("message", f"HTTP {resp.status_code}"), field=body.get("field"))
+
+
 class RemoteTracking:
     """Talks to a Shipyard server; errors come back as the same ShipyardError classes."""
 
@@ -84,21 +97,29 @@ class RemoteTracking:
         self.http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=60)
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
-        try:
+        with self._unreachable():
             resp = self.http.request(method, "/api/v1" + path, **kw)
+        _raise_for_error(resp)
+        return resp.json() if resp.content else {}
+
+    @contextmanager
+    def stream(self, path: str, params: Mapping[str, Any]) -> Iterator[Iterator[bytes]]:
+        """A GET under /api/v1 whose body arrives in chunks (downloads)."""
+        with self._unreachable(), self.http.stream("GET", "/api/v1" + path, params=params) as resp:
+            if resp.status_code >= 400:
+                resp.read()
+                _raise_for_error(resp)
+            yield resp.iter_bytes(1 << 20)
+
+    @contextmanager
+    def _unreachable(self) -> Iterator[None]:
+        try:
+            yield
         except httpx.HTTPError as e:
             raise errors.StorageError(
                 f"cannot reach the Shipyard server at {self.http.base_url}: {e}; "
                 "check SHIPYARD_TRACKING_URI"
             ) from e
-        if resp.status_code >= 400:
-            try:
-                body = resp.json()
-            except ValueError:
-                body = {"message": resp.text[:500]}
-            cls = _BY_STATUS.get(resp.status_code, errors.ShipyardError)
-            raise cls(body.get("message", f"HTTP {resp.status_code}"), field=body.get("field"))
-        return resp.json() if resp.content else {}
 
     def get_experiment_by_name(self, name: str) -> Experiment:
         found = self._call("GET", "/experiments", params={"name": name})["experiments"]
@@ -195,6 +216,7 @@ class RemoteTracking:
 class RemoteServices:
     settings: Settings
     tracking: RemoteTracking
+    catalog: RemoteCatalog
 
     def close(self) -> None:
         self.tracking.http.close()
