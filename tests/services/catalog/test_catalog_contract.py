@@ -341,3 +341,19 @@ def test_kept_personal_data_is_not_profiled(catalog: CatalogService) -> None:
     masked = catalog.register("contacts", df, pii={"email": "mask"})
     assert dict(masked.columns)["email"] == dict(v.columns)["email"] == "string"
     assert catalog.diff(v.ref, masked.ref)["schema"]["type_changed"] == []
+
+
+def test_racily_clean_file_is_not_trusted_by_its_stamp(
+    catalog: CatalogService, tmp_path: Path
+) -> None:
+    """A same-size rewrite that keeps the mtime must not be served from the stat cache."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    f = tree / "a.bin"
+    f.write_bytes(b"A" * 100)
+    st = f.stat()
+    catalog.register("racy", tree)  # mtime is "now": the stamp must not be cached
+    f.write_bytes(b"B" * 100)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same mtime, new bytes
+    v2 = catalog.register("racy", tree)
+    assert v2.created and catalog.diff("racy@v1", "racy@v2")["counts"]["changed"] == 1

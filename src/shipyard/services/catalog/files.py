@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
@@ -88,6 +89,7 @@ def _check_unchanged(rel: str, path: Path, stamp: FileStamp) -> None:
         )
 
 
+RACY_NS = 50_000_000  # well above the coarse kernel clock tick (1-10 ms) that stamps mtime
 BATCH = 512  # files published per batch: bounds staged bytes and makes progress visible
 
 
@@ -105,13 +107,20 @@ def ingest_files(
     if progress:
         progress(len(files) - len(todo), len(files))
     digests: dict[str, str] = {}
+    # "Racily clean" files (as git calls them): a file modified within one tick of the
+    # filesystem clock before we read it could change again without its mtime moving, so
+    # its stamp is not trusted for later runs; it is simply hashed again next time.
+    trusted_before = time.time_ns() - RACY_NS
     for start in range(0, len(todo), BATCH):
         batch = todo[start : start + BATCH]
         for (_, path, _), digest in zip(batch, blobs.put_files([f[1] for f in batch]), strict=True):
             digests[str(path)] = digest
         for rel, path, stamp in batch:  # after the copy: a writer must not have been at work
             _check_unchanged(rel, path, stamp)
-        cache.store(blobs.url, ((str(p), st, digests[str(p)]) for _, p, st in batch))
+        cache.store(
+            blobs.url,
+            ((str(p), st, digests[str(p)]) for _, p, st in batch if st[1] < trusted_before),
+        )
         if progress:
             progress(len(batch), len(files))
     return [
