@@ -37,6 +37,7 @@ from shipyard.stores.blobs import (
     object_key,
     open_content_store,
 )
+from shipyard.stores.blobs.cas import KERNEL_COPY_MIN
 
 MIB = 1024 * 1024
 DIGEST_RE = re.compile(r"blake3:[0-9a-f]{64}")
@@ -557,3 +558,20 @@ def test_concurrent_stores_share_one_location(backend: Backend) -> None:
         t.join(timeout=60)
     assert results == [b3(data)] * 4
     assert len(object_keys(stores[0])) == 1
+
+
+@pytest.mark.parametrize("size", [KERNEL_COPY_MIN - 1, KERNEL_COPY_MIN, 3 * KERNEL_COPY_MIN + 7])
+def test_put_file_and_put_files_on_both_sides_of_the_kernel_copy_threshold(
+    store: ContentStore, tmp_path: Path, size: int
+) -> None:
+    data = os.urandom(size)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    expected = "blake3:" + blake3.blake3(data).hexdigest()
+    assert store.put_file(src) == expected
+    twin = tmp_path / "twin.bin"
+    twin.write_bytes(data[::-1])
+    digests = store.put_files([src, twin, src])
+    assert digests == [expected, "blake3:" + blake3.blake3(data[::-1]).hexdigest(), expected]
+    assert store.get_bytes(expected) == data
+    assert leftovers(store) == []
