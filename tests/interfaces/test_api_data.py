@@ -444,7 +444,7 @@ def test_not_json_body_is_400(catalog_server) -> None:
 # ---------------------------------------------------------------------------- corruption
 
 
-def _corrupt(server, digest: str) -> Path:
+def _corrupt(server, digest: str, at: int | None = None) -> Path:
     algorithm, hexpart = digest.split(":")
     root = Path(server.services.settings.artifacts_url)
     assert root == Path(server.services.settings.project_dir) / ".shipyard" / "objects"
@@ -452,7 +452,7 @@ def _corrupt(server, digest: str) -> Path:
     assert path.is_file()
     os.chmod(path, 0o644)
     data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF  # same size, one byte flipped
+    data[len(data) // 2 if at is None else at] ^= 0xFF  # same size, one byte flipped
     path.write_bytes(bytes(data))
     return path
 
@@ -460,7 +460,9 @@ def _corrupt(server, digest: str) -> Path:
 def test_corrupted_objects_are_refused_with_409(catalog_server) -> None:
     c = _client(catalog_server)
     files = c.get("/api/v1/datasets/images/versions/v1/files", params={"path": "sub/b.bin"})
-    _corrupt(catalog_server, files.json()["files"][0]["digest"])
+    entry = files.json()["files"][0]  # a small file: a blob inside a pack object
+    assert entry["pack"] and entry["pack"] != entry["digest"]
+    _corrupt(catalog_server, entry["pack"], at=entry["offset"] + entry["size"] // 2)
     got = c.get("/api/v1/datasets/images/versions/v1/download", params={"path": "sub/b.bin"})
     assert got.status_code == 409, got.text
     assert got.json()["error_code"] == "ARTIFACT_CORRUPTED" and "bravo" not in got.text
@@ -474,7 +476,7 @@ def test_corrupted_objects_are_refused_with_409(catalog_server) -> None:
     checked = c.post("/api/v1/datasets/loans/versions/v1/validate", json={"checks": CHECKS_PASS})
     assert checked.status_code == 409
 
-    manifest = c.get("/api/v1/datasets/images/versions/v2").json()["version"]["content_id"]
+    manifest = c.get("/api/v1/datasets/images/versions/v2").json()["version"]["object_digest"]
     _corrupt(catalog_server, manifest)
     listing = c.get("/api/v1/datasets/images/versions/v2/files")
     assert listing.status_code == 409 and listing.json()["error_code"] == "ARTIFACT_CORRUPTED"

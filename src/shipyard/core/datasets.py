@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 LATEST = "latest"
-MANIFEST_VERSION = 1  # the on-disk format of a directory manifest
+MANIFEST_VERSION = 2  # the on-disk format of a folder manifest (2: small files in packs)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 _ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
 _VERSION_RE = re.compile(r"^v?([0-9]{1,9})$")
@@ -97,11 +97,14 @@ def parse_ref(ref: object, field: str = "dataset") -> DatasetRef:
 
 @dataclass(frozen=True)
 class ManifestEntry:
-    """One file of a ``files`` dataset version."""
+    """One file of a ``files`` dataset version: a loose object, or a blob inside a pack
+    object (``pack`` is then the pack's digest and ``offset`` where the blob starts)."""
 
     path: str
     digest: str
     size: int
+    pack: str | None = None
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ class DatasetVersion:
     aliases: tuple[str, ...] = ()
     validation: ValidationRecord | None = None
     created: bool = False
+    object_digest: str = ""  # the stored object: the Parquet (tables) or the manifest (folders)
 
     @property
     def ref(self) -> str:

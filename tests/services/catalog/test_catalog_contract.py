@@ -154,8 +154,10 @@ def test_folder_versions_store_only_changed_files(catalog: CatalogService, tmp_p
     (tree / "new.txt").write_text("hello")
     (tree / "part1" / "f1.bin").unlink()
     v2 = catalog.register("images", tree)
-    added = set(catalog.blobs.iter_digests()) - before
-    assert v2.ref == "images@v2" and len(added) == 3  # two new files + the new manifest
+    added = set(catalog.blobs.iter_digests()) - before - {v2.object_digest}
+    assert v2.ref == "images@v2"
+    # one pack object holding exactly the two new contents, nothing else
+    assert sum(catalog.blobs.size(d) for d in added) == len(b"changed") + len(b"hello")
     d = catalog.diff("images@v1", "images@v2")
     assert d["counts"] == {"added": 1, "removed": 1, "changed": 1, "unchanged": 28}
     assert [f["path"] for f in d["changed"]] == ["part0/f0.bin"]
@@ -234,13 +236,19 @@ def test_unknown_refs(catalog: CatalogService) -> None:
         catalog.set_alias("loans@v1", "latest")
 
 
-def test_file_changed_while_being_registered(catalog: CatalogService, tmp_path: Path) -> None:
-    tree = make_tree(tmp_path / "tree", 3)
+@pytest.mark.parametrize("size", [512, 300 * 1024])  # packed, and loose
+def test_file_changed_while_being_registered(
+    catalog: CatalogService, tmp_path: Path, size: int
+) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(3):
+        (tree / f"{i}.bin").write_bytes(os.urandom(size))
     scanned = folder.scan_source(tree)  # the stamps of the files as the walk saw them
-    victim = scanned[0][1]
-    victim.write_bytes(os.urandom(2048))  # a writer changes the file before it is copied
+    victim = Path(scanned[0][1])
+    victim.write_bytes(os.urandom(size + 1))  # a writer changes the file before it is read
     with pytest.raises(ValidationError, match="changed while it was being registered"):
-        folder.ingest_files(catalog.blobs, catalog.stat_cache, scanned)
+        folder.ingest_files(catalog.blobs, catalog.stat_cache, scanned, lambda digests: {})
 
 
 def test_corrupted_stored_object_is_a_clear_error(catalog: CatalogService) -> None:

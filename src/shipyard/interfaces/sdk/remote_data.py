@@ -59,6 +59,7 @@ def _version(d: Mapping[str, Any]) -> DatasetVersion:
         description=d["description"],
         aliases=tuple(d["aliases"]),
         validation=_validation(d.get("validation")),
+        object_digest=d["object_digest"],
     )
 
 
@@ -140,7 +141,7 @@ class RemoteCatalog:
             raise ValidationError(f"{version.ref} is a folder dataset", field="dataset")
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / "table.parquet"
-            self._download(parse_ref(version.ref), None, version.content_id, target)
+            self._download(parse_ref(version.ref), None, version.object_digest, target)
             return frame_from_parquet(target.read_bytes(), version.ref, columns)
 
     def checkout(

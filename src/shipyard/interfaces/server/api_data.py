@@ -18,7 +18,7 @@ from shipyard.core.validation import normalize_artifact_path
 from shipyard.interfaces.lineage import lineage_graph
 from shipyard.interfaces.server.api_v1 import stream_verified
 from shipyard.interfaces.server.serialize import dataset_json, dataset_version_json
-from shipyard.services.catalog.files import select_entries
+from shipyard.services.catalog.files import read_entry, select_entries
 
 __all__ = ["router"]
 
@@ -84,7 +84,12 @@ def list_files(
     request: Request, name: str, version: str, path: str | None = None
 ) -> dict[str, Any]:
     entries = select_entries(_catalog(request).manifest(_ref(name, version)), path)
-    return {"files": [{"path": e.path, "digest": e.digest, "size": e.size} for e in entries]}
+    return {
+        "files": [
+            {"path": e.path, "digest": e.digest, "size": e.size, "pack": e.pack, "offset": e.offset}
+            for e in entries
+        ]
+    }
 
 
 @router.get("/datasets/{name}/versions/{version}/download")
@@ -101,7 +106,7 @@ def download(
                 field="path",
             )
         filename = f"{found.name}-v{found.version}.parquet"
-        return stream_verified(catalog.blobs, found.content_id, filename)
+        return stream_verified(catalog.blobs, found.object_digest, filename)
     if not clean:
         raise ValidationError(
             f"{found.ref} is a folder: name one of its files with 'path' (…/files lists them)",
@@ -112,10 +117,14 @@ def download(
     if entry is None:
         raise ValidationError(
             f"{clean!r} is a sub-folder of {found.ref}; download its files one by one or use "
-            "`shipyard data checkout`",
+            "`shipyard data get REF --path FOLDER`",
             field="path",
         )
-    return stream_verified(catalog.blobs, entry.digest, entry.path.rsplit("/", 1)[-1])
+    name = entry.path.rsplit("/", 1)[-1]
+    if entry.pack is not None:
+        data = read_entry(catalog.blobs, entry)  # verified against the blob's own digest
+        return stream_verified(catalog.blobs, entry.digest, name, verified=data)
+    return stream_verified(catalog.blobs, entry.digest, name)
 
 
 @router.post("/datasets/{name}/versions/{version}/validate")

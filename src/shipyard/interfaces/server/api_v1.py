@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -152,13 +153,19 @@ def list_artifacts(request: Request, run_id: str, path: str = "") -> dict[str, A
     return {"files": [file_json(f) for f in _tracking(request).list_artifacts(run_id, path)]}
 
 
-def stream_verified(blobs: Any, digest: str, filename: str) -> StreamingResponse:
+def stream_verified(
+    blobs: Any, digest: str, filename: str, *, verified: bytes | None = None
+) -> StreamingResponse:
     """Stream one stored object as a download; verified before the first byte is sent, so a
-    corrupted object is a clean 409 and never a truncated or altered download."""
-    blobs.verify(digest)
-    stream = blobs.open(digest)
+    corrupted object is a clean 409 and never a truncated or altered download. ``verified``
+    sends bytes the caller already checked against ``digest`` (a blob read from a pack)."""
     safe = re.sub(r'[^\x20-\x7e]|["\\]', "_", filename)  # header values must be plain ASCII
     headers = {"Content-Disposition": f'attachment; filename="{safe}"', "ETag": digest}
+    if verified is None:
+        blobs.verify(digest)
+        stream = blobs.open(digest)
+    else:
+        stream = io.BytesIO(verified)
 
     def chunks():  # type: ignore[no-untyped-def]
         with stream:

@@ -111,6 +111,7 @@ def dataset_version_json(v: DatasetVersion) -> dict[str, Any]:
         "version": v.version,
         "ref": v.ref,
         "content_id": v.content_id,
+        "object_digest": v.object_digest,
         "kind": v.kind.value,
         "size": v.size,
         "file_count": v.file_count,

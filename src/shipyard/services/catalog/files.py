@@ -9,43 +9,54 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from shipyard.core.datasets import MANIFEST_VERSION, ManifestEntry
 from shipyard.core.errors import ArtifactCorruptedError, ValidationError
 from shipyard.core.validation import normalize_artifact_path
+from shipyard.services.catalog.packs import PACK_MAX_FILE, PackWriter
 from shipyard.stores.blobs import ContentStore
 from shipyard.stores.blobs.digests import new_hasher
 from shipyard.stores.statcache import FileStamp, StatCache, stamp_of
 
 __all__ = [
+    "Ingested",
     "ScannedFile",
     "decode_manifest",
     "encode_manifest",
     "hash_files",
     "ingest_files",
+    "listing_bytes",
     "materialize",
+    "read_entry",
     "scan_source",
     "select_entries",
 ]
 
 SKIPPED_DIRS = {".git", ".shipyard", ".dvc", "__pycache__"}
 Progress = Callable[[int, int], None]  # (files just done, files in all)
-ScannedFile = tuple[str, Path, FileStamp]  # manifest path, file on disk, stamp at scan time
+ScannedFile = tuple[str, str, FileStamp]  # manifest path, file on disk, stamp at scan time
+Locate = Callable[[Sequence[str]], dict[str, tuple[str, int]]]  # digests → (pack, offset)
 
 
 def scan_source(source: Path) -> list[ScannedFile]:
-    """Every file under a folder (or the one file), sorted by manifest path."""
+    """Every file under a folder (or the one file), sorted by manifest path.
+
+    Plain strings and ``os.scandir`` rather than ``pathlib``: on 10,000 files the walk is
+    what a no-op re-register costs, and pathlib tripled it.
+    """
     if source.is_file():
-        return [(source.name, source, stamp_of(source.stat()))]
-    root = source.resolve()
+        return [(source.name, str(source), stamp_of(source.stat()))]
+    root = str(source.resolve())
     found: list[ScannedFile] = []
-    stack = [root]
+    stack = [("", root)]
     while stack:
-        folder = stack.pop()
+        prefix, folder = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError as e:
@@ -53,30 +64,33 @@ def scan_source(source: Path) -> list[ScannedFile]:
                 f"cannot read folder {folder}: {e.strerror}", field="source"
             ) from e
         for entry in entries:
-            path = Path(entry.path)
             if entry.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(root):
-                    raise ValidationError(
-                        f"{path} is a symbolic link to {target}, outside the folder being "
-                        "registered; copy the file in or register its folder instead",
-                        field="source",
-                    )
+                _check_link(entry.path, root)
+            rel = prefix + entry.name
             if entry.is_dir():
                 if entry.name not in SKIPPED_DIRS:
-                    stack.append(path)
+                    stack.append((rel + "/", entry.path))
             elif entry.is_file():
-                rel = path.relative_to(root).as_posix()
-                found.append((rel, path, stamp_of(entry.stat())))
+                found.append((rel, entry.path, stamp_of(entry.stat())))
     if not found:
         raise ValidationError(f"folder {source} holds no files to register", field="source")
     found.sort(key=lambda f: f[0])
     return found
 
 
-def _check_unchanged(rel: str, path: Path, stamp: FileStamp) -> None:
+def _check_link(path: str, root: str) -> None:
+    target = Path(path).resolve()
+    if not target.is_relative_to(root):
+        raise ValidationError(
+            f"{path} is a symbolic link to {target}, outside the folder being registered; "
+            "copy the file in or register its folder instead",
+            field="source",
+        )
+
+
+def _check_unchanged(rel: str, path: str, stamp: FileStamp) -> None:
     try:
-        after = stamp_of(path.stat())
+        after = stamp_of(os.stat(path))
     except FileNotFoundError as e:
         raise ValidationError(
             f"{rel} disappeared while it was being registered", field="source"
@@ -90,46 +104,124 @@ def _check_unchanged(rel: str, path: Path, stamp: FileStamp) -> None:
 
 
 RACY_NS = 50_000_000  # well above the coarse kernel clock tick (1-10 ms) that stamps mtime
-BATCH = 512  # files published per batch: bounds staged bytes and makes progress visible
+BATCH = 512  # loose files published per batch: bounds staged bytes and shows progress
+CHUNK_BYTES = 16 * 1024 * 1024  # small files read per round trip to the pack index
+
+
+@dataclass
+class Ingested:
+    """The manifest entries of a folder, and the pack rows this registration created."""
+
+    entries: list[ManifestEntry]
+    packed: list[tuple[str, str, int, int]] = field(default_factory=list)
 
 
 def ingest_files(
     blobs: ContentStore,
     cache: StatCache,
     files: Sequence[ScannedFile],
+    locate: Locate,
     *,
     progress: Progress | None = None,
-) -> list[ManifestEntry]:
-    """Store every file not already known by its stamp; returns the manifest entries."""
-    stamps = {str(path): stamp for _, path, stamp in files}
-    known = cache.lookup(blobs.url, stamps)
-    todo = [f for f in files if str(f[1]) not in known]
-    if progress:
-        progress(len(files) - len(todo), len(files))
-    digests: dict[str, str] = {}
-    # "Racily clean" files (as git calls them): a file modified within one tick of the
-    # filesystem clock before we read it could change again without its mtime moving, so
-    # its stamp is not trusted for later runs; it is simply hashed again next time.
+) -> Ingested:
+    """Store every file not stored yet: small ones into packs, large ones as loose objects.
+
+    ``locate`` answers where already-packed blobs are (any dataset's earlier registration).
+    A file that changes while it is read is refused; "racily clean" files (modified within
+    one tick of the filesystem clock before being read) are not trusted by stamp next time.
+    """
     trusted_before = time.time_ns() - RACY_NS
+    known = cache.lookup(blobs.url, {path: stamp for _, path, stamp in files})
+    small = [f for f in files if f[2][0] <= PACK_MAX_FILE]
+    large = [f for f in files if f[2][0] > PACK_MAX_FILE]
+    digests: dict[str, str] = {}
+    where: dict[str, tuple[str, int]] = {}
+    writer = PackWriter(blobs)
+    for chunk in _chunks(small):
+        _pack_chunk(chunk, known, locate, writer, digests, where)
+        if progress:
+            progress(len(chunk), len(files))
+    writer.flush()
+    for digest in set(digests.values()) - set(where):
+        where[digest] = writer.location(digest)
+    todo = [f for f in large if str(f[1]) not in known]
+    digests.update({p: known[p] for _, p, _ in large if p in known})
     for start in range(0, len(todo), BATCH):
         batch = todo[start : start + BATCH]
         for (_, path, _), digest in zip(batch, blobs.put_files([f[1] for f in batch]), strict=True):
-            digests[str(path)] = digest
+            digests[path] = digest
         for rel, path, stamp in batch:  # after the copy: a writer must not have been at work
             _check_unchanged(rel, path, stamp)
-        cache.store(
-            blobs.url,
-            ((str(p), st, digests[str(p)]) for _, p, st in batch if st[1] < trusted_before),
-        )
         if progress:
             progress(len(batch), len(files))
-    return [
-        ManifestEntry(rel, known.get(str(path)) or digests[str(path)], st[0])
-        for rel, path, st in files
-    ]
+    cache.store(
+        blobs.url,
+        ((p, st, digests[p]) for _, p, st in files if p not in known and st[1] < trusted_before),
+    )
+    entries = []
+    for rel, path, st in files:
+        digest = digests[path]
+        pack, offset = where.get(digest, (None, 0))
+        entries.append(ManifestEntry(rel, digest, st[0], pack, offset))
+    return Ingested(entries, writer.rows)
 
 
-def _hash_one(algorithm: str, path: Path) -> str:
+def _chunks(files: Sequence[ScannedFile]) -> Iterator[list[ScannedFile]]:
+    chunk: list[ScannedFile] = []
+    size = 0
+    for f in files:
+        chunk.append(f)
+        size += f[2][0]
+        if size >= CHUNK_BYTES or len(chunk) >= 4096:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _read_small(rel: str, path: str, stamp: FileStamp, algorithm: str) -> tuple[str, bytes]:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError as e:
+        raise ValidationError(
+            f"{rel} disappeared while it was being registered", field="source"
+        ) from e
+    _check_unchanged(rel, path, stamp)
+    hasher = new_hasher(algorithm)
+    hasher.update(data)
+    return f"{algorithm}:{hasher.hexdigest()}", data
+
+
+def _pack_chunk(
+    chunk: list[ScannedFile],
+    known: dict[str, str],
+    locate: Locate,
+    writer: PackWriter,
+    digests: dict[str, str],
+    where: dict[str, tuple[str, int]],
+) -> None:
+    """Find where the chunk's blobs already are; pack the others."""
+    algorithm = writer.algorithm
+    data: dict[str, bytes] = {}
+    for rel, path, stamp in chunk:
+        if path in known:
+            digests[path] = known[path]
+        else:
+            digests[path], data[path] = _read_small(rel, path, stamp, algorithm)
+    where.update(locate([digests[p] for _, p, _ in chunk]))
+    for rel, path, stamp in chunk:
+        digest = digests[path]
+        if digest in where:
+            continue
+        blob = data.get(path)
+        if blob is None:  # known by stamp, but its pack was never recorded: read it again
+            digest, blob = _read_small(rel, path, stamp, algorithm)
+            digests[path] = digest
+        writer.add(digest, blob)
+
+
+def _hash_one(algorithm: str, path: str) -> str:
     hasher = new_hasher(algorithm)
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -142,25 +234,31 @@ def hash_files(
 ) -> list[ManifestEntry]:
     """Manifest entries of files on disk without storing anything (for ``status``)."""
     algorithm = blobs.algorithm
-    known = cache.lookup(blobs.url, {str(path): stamp for _, path, stamp in files})
+    known = cache.lookup(blobs.url, {path: stamp for _, path, stamp in files})
     todo = [f for f in files if str(f[1]) not in known]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         hashed = dict(
             zip(
-                [str(p) for _, p, _ in todo],
+                [p for _, p, _ in todo],
                 pool.map(lambda f: _hash_one(algorithm, f[1]), todo),
                 strict=True,
             )
         )
-    return [
-        ManifestEntry(rel, known.get(str(path)) or hashed[str(path)], st[0])
-        for rel, path, st in files
-    ]
+    return [ManifestEntry(rel, known.get(path) or hashed[path], st[0]) for rel, path, st in files]
+
+
+def listing_bytes(entries: Sequence[ManifestEntry]) -> bytes:
+    """Canonical JSON of (path, digest, size), sorted: the content id of a folder version is
+    its hash, so equal folders get equal ids however their files are stored."""
+    rows = sorted([e.path, e.digest, e.size] for e in entries)
+    return json.dumps({"listing_version": 1, "files": rows}, separators=(",", ":")).encode()
 
 
 def encode_manifest(entries: Sequence[ManifestEntry]) -> bytes:
-    """Canonical JSON (sorted paths): equal folders give equal bytes and so equal ids."""
-    rows = sorted([e.path, e.digest, e.size] for e in entries)
+    """The stored manifest: the listing plus where each file is (a pack and offset or loose)."""
+    rows = sorted(
+        [e.path, e.digest, e.size] + ([e.pack, e.offset] if e.pack else []) for e in entries
+    )
     body = {"manifest_version": MANIFEST_VERSION, "files": rows}
     return json.dumps(body, separators=(",", ":")).encode()
 
@@ -170,9 +268,20 @@ def decode_manifest(data: bytes, where: str) -> list[ManifestEntry]:
         body = json.loads(data)
         if body["manifest_version"] != MANIFEST_VERSION:
             raise ValueError(f"manifest version {body['manifest_version']!r}")
-        return [ManifestEntry(str(p), str(d), int(s)) for p, d, s in body["files"]]
-    except (ValueError, KeyError, TypeError) as e:
+        return [
+            ManifestEntry(
+                str(r[0]), str(r[1]), int(r[2]), *((str(r[3]), int(r[4])) if len(r) == 5 else ())
+            )
+            for r in body["files"]
+        ]
+    except (ValueError, KeyError, TypeError, IndexError) as e:
         raise ArtifactCorruptedError(f"the manifest of {where} is not readable: {e}") from e
+
+
+def read_entry(blobs: ContentStore, entry: ManifestEntry) -> bytes:
+    """The bytes of one packed file, verified (loose files are streamed with ``open``)."""
+    assert entry.pack is not None
+    return blobs.read_blob(entry.pack, entry.offset, entry.size, entry.digest)
 
 
 def select_entries(entries: Sequence[ManifestEntry], path: str | None) -> list[ManifestEntry]:
@@ -199,7 +308,22 @@ def materialize(
         target = (root / PurePosixPath(e.path)).resolve()
         if not target.is_relative_to(root):  # defence in depth: manifests are ours
             raise ArtifactCorruptedError(f"manifest path {e.path!r} escapes the checkout")
-        blobs.copy_to(e.digest, target)
+        if e.pack is None:
+            blobs.copy_to(e.digest, target)
+        else:
+            _write_atomically(target, read_entry(blobs, e))
         if progress:
             progress(1, len(entries))
     return root
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(name, target)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from shipyard.core.datasets import (
     check_dataset_name,
     parse_ref,
 )
-from shipyard.core.errors import AlreadyExistsError, ValidationError
+from shipyard.core.errors import AlreadyExistsError, NotFoundError, ValidationError
 from shipyard.core.pii import PiiPolicy
 from shipyard.core.validation import check_key, check_run_id, check_tag_value
 from shipyard.services.catalog import files as folder
@@ -27,6 +27,7 @@ from shipyard.services.catalog import tabular
 from shipyard.services.catalog.diff import diff_manifests, diff_tables
 from shipyard.services.catalog.privacy import apply_plan, load_or_create_key, plan_pii
 from shipyard.stores.blobs import ContentStore
+from shipyard.stores.blobs.digests import new_hasher
 from shipyard.stores.sql.datasets_repo import DatasetRepo, NewVersion, RunInput
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.statcache import StatCache, stamp_of
@@ -100,7 +101,7 @@ class CatalogService:
                     raise ValidationError(
                         "pii policies apply to tables, not raw files", field="pii"
                     )
-                new = self._files(path, user, progress)
+                new = self._files(name, path, user, progress)
         else:
             if format == "files":
                 raise ValidationError("format='files' needs a file or folder path", field="format")
@@ -152,27 +153,53 @@ class CatalogService:
             creation_time=self.clock(),
         )
 
-    def _files(self, path: Path, user: str, progress: Progress | None) -> NewVersion:
+    def _files(self, name: str, path: Path, user: str, progress: Progress | None) -> NewVersion:
         scanned = folder.scan_source(path)
-        entries = folder.ingest_files(self.blobs, self.stat_cache, scanned, progress=progress)
-        manifest = folder.encode_manifest(entries)
-        digest = self.blobs.put_bytes(manifest)
+        done = folder.ingest_files(
+            self.blobs, self.stat_cache, scanned, self._locator(name), progress=progress
+        )
+        listing = folder.listing_bytes(done.entries)
+        hasher = new_hasher(self.blobs.algorithm)
+        hasher.update(listing)
+        manifest = self.blobs.put_bytes(folder.encode_manifest(done.entries))
         return NewVersion(
-            content_id=digest,
+            content_id=f"{self.blobs.algorithm}:{hasher.hexdigest()}",
             kind=DatasetKind.FILES,
-            object_digest=digest,
-            size=sum(e.size for e in entries),
-            file_count=len(entries),
+            object_digest=manifest,
+            size=sum(e.size for e in done.entries),
+            file_count=len(done.entries),
             row_count=None,
             columns=(),
-            profile=_files_profile(entries),
+            profile=_files_profile(done.entries),
             pii={},
             pii_allowed=False,
             source=str(path),
             description="",
             created_by=user,
             creation_time=self.clock(),
+            packed=tuple(done.packed),
         )
+
+    def _locator(self, name: str) -> Callable[[Sequence[str]], dict[str, tuple[str, int]]]:
+        """Where packed blobs are: first the latest version of this dataset (one manifest
+        read covers every unchanged file), then the global pack index in the database."""
+        prior: dict[str, tuple[str, int]] = {}
+        try:
+            latest = self.get_version(DatasetRef(name))
+        except NotFoundError:
+            latest = None
+        if latest is not None and latest.kind is DatasetKind.FILES:
+            prior = {e.digest: (e.pack, e.offset) for e in self.manifest(latest.ref) if e.pack}
+
+        def locate(digests: Sequence[str]) -> dict[str, tuple[str, int]]:
+            found = {d: prior[d] for d in digests if d in prior}
+            missing = [d for d in digests if d not in found]
+            if missing:
+                with self.db.read() as conn:
+                    found.update(self.repo.locate_packed(conn, missing))
+            return found
+
+        return locate
 
     def _record(
         self,
@@ -204,7 +231,11 @@ class CatalogService:
                 self.repo.set_tags(conn, ds.id, tags)
             existing = self.repo.find_content(conn, ds.id, new.content_id)
             if existing is not None:
+                self.repo.add_packed(conn, new.packed)
                 return self.repo.get_version(conn, DatasetRef(name, version=existing))
+            # Pack rows land with the version, even when identical content already existed:
+            # the packs were written, and later registrations should find their blobs.
+            self.repo.add_packed(conn, new.packed)
             number = self.repo.add_version(conn, ds.id, new)
             self.repo.update_dataset(conn, ds.id, now)
             found = self.repo.get_version(conn, DatasetRef(name, version=number))
@@ -240,14 +271,14 @@ class CatalogService:
                 f"{version.ref} is a folder dataset; use checkout() for a local path",
                 field="dataset",
             )
-        data = self.blobs.get_bytes(version.content_id)
+        data = self.blobs.get_bytes(version.object_digest)
         return tabular.frame_from_parquet(data, version.ref, columns)
 
     def manifest(self, ref: str | DatasetRef) -> list[ManifestEntry]:
         version = self.get_version(ref)
         if version.kind is not DatasetKind.FILES:
             raise ValidationError(f"{version.ref} is a table, not a folder", field="dataset")
-        return folder.decode_manifest(self.blobs.get_bytes(version.content_id), version.ref)
+        return folder.decode_manifest(self.blobs.get_bytes(version.object_digest), version.ref)
 
     def checkout(
         self,
@@ -363,7 +394,7 @@ class CatalogService:
 def _files_profile(entries: list[ManifestEntry]) -> dict[str, object]:
     suffixes: dict[str, int] = {}
     for e in entries:
-        suffix = Path(e.path).suffix.lower() or "(none)"
+        suffix = os.path.splitext(e.path)[1].lower() or "(none)"
         suffixes[suffix] = suffixes.get(suffix, 0) + 1
     top = sorted(suffixes.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     return {"files": len(entries), "bytes": sum(e.size for e in entries), "suffixes": top}

@@ -21,7 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from shipyard.core.errors import NotFoundError, StorageError, ValidationError
+from shipyard.core.errors import (
+    ArtifactCorruptedError,
+    NotFoundError,
+    StorageError,
+    ValidationError,
+)
 from shipyard.stores.blobs.base import BatchPublisher, ByteBackend, storage_errors
 from shipyard.stores.blobs.digests import (
     ALGORITHMS,
@@ -248,6 +253,27 @@ class ContentStore:
         except NotFoundError as e:
             raise self._not_found(digest) from e
         return io.BufferedReader(VerifyingReader(raw, digest, self.url), buffer_size=CHUNK)
+
+    def read_blob(self, container: str, offset: int, size: int, digest: str) -> bytes:
+        """``size`` bytes at ``offset`` of the object ``container`` (a pack), verified
+        against the blob's own ``digest``: a corrupted blob raises, never returns."""
+        key = object_key(container)
+        algorithm, expected = parse_digest(digest)
+        try:
+            raw = self._backend.open_read(key)
+        except NotFoundError as e:
+            raise self._not_found(container) from e
+        with raw, storage_errors("read", f"{self.url}/{key}"):
+            raw.seek(offset)
+            data = raw.read(size)
+        hasher = new_hasher(algorithm)
+        hasher.update(data)
+        if len(data) != size or hasher.hexdigest() != expected:
+            raise ArtifactCorruptedError(
+                f"blob {digest} at offset {offset} of pack {container} in {self.url} does not "
+                "match its content address: the pack is corrupted"
+            )
+        return data
 
     def get_bytes(self, digest: str) -> bytes:
         """The whole (verified) object in memory: for small objects only."""

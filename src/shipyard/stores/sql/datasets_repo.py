@@ -25,6 +25,7 @@ from shipyard.stores.sql.tables import (
     dataset_validations,
     dataset_versions,
     datasets,
+    packed_blobs,
     run_inputs,
     runs,
 )
@@ -50,6 +51,7 @@ class NewVersion:
     description: str
     created_by: str
     creation_time: int
+    packed: tuple[tuple[str, str, int, int], ...] = ()  # new (digest, pack, offset, size)
 
 
 @dataclass(frozen=True)
@@ -328,9 +330,38 @@ class DatasetRepo:
                 description=row.description,
                 aliases=tuple(aliases[row.id]),
                 validation=checks.get(row.id),
+                object_digest=row.object_digest,
             )
             for row in rows
         ]
+
+    # ------------------------------------------------------------------ packs
+    def locate_packed(self, conn: Connection, digests: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """digest → (pack digest, offset) for the blobs already stored in a pack."""
+        found: dict[str, tuple[str, int]] = {}
+        unique = sorted(set(digests))
+        for start in range(0, len(unique), 500):
+            rows = conn.execute(
+                sa.select(packed_blobs).where(
+                    packed_blobs.c.digest.in_(unique[start : start + 500])
+                )
+            )
+            for r in rows:
+                found[r.digest] = (r.pack_digest, r.offset)
+        return found
+
+    def add_packed(self, conn: Connection, rows: Sequence[tuple[str, str, int, int]]) -> None:
+        """Record (digest, pack, offset, size); a blob some other writer recorded first wins."""
+        if not rows:
+            return
+        known = self.locate_packed(conn, [r[0] for r in rows])
+        fresh = [
+            {"digest": d, "pack_digest": p, "offset": o, "size": n}
+            for d, p, o, n in rows
+            if d not in known
+        ]
+        for start in range(0, len(fresh), 500):
+            conn.execute(packed_blobs.insert(), fresh[start : start + 500])
 
     # ------------------------------------------------------------------ aliases
     def set_alias(self, conn: Connection, ref: DatasetRef, alias: str, user: str, now: int) -> None:

@@ -266,6 +266,17 @@ dataset_validations = sa.Table(
     sa.Index(None, "version_id", "creation_time"),
 )
 
+# Small files live inside pack objects: where each blob is, so that any later registration
+# (of any dataset) finds it and stores it only once.
+packed_blobs = sa.Table(
+    "packed_blobs",
+    metadata,
+    sa.Column("digest", sa.String(80), primary_key=True),
+    sa.Column("pack_digest", sa.String(80), nullable=False),
+    sa.Column("offset", sa.BigInteger, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+)
+
 # Lineage: which dataset versions a run read.
 run_inputs = sa.Table(
     "run_inputs",

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 13:05:08.327343
+Create Date: 2026-11-25 13:36:40.538915
 """
 
 import sqlalchemy as sa
@@ -32,6 +32,14 @@ def upgrade() -> None:
         sa.Column("last_update_time", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_datasets")),
         sa.UniqueConstraint("name", name=op.f("uq_datasets_name")),
+    )
+    op.create_table(
+        "packed_blobs",
+        sa.Column("digest", sa.String(length=80), nullable=False),
+        sa.Column("pack_digest", sa.String(length=80), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("digest", name=op.f("pk_packed_blobs")),
     )
     op.create_table(
         "dataset_tags",
@@ -198,5 +206,6 @@ def downgrade() -> None:
 
     op.drop_table("dataset_versions")
     op.drop_table("dataset_tags")
+    op.drop_table("packed_blobs")
     op.drop_table("datasets")
     # ### end Alembic commands ###
