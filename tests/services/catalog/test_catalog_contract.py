@@ -219,6 +219,10 @@ def test_empty_frames_and_bad_names(catalog: CatalogService) -> None:
         catalog.register("x", [1, 2, 3])
     with pytest.raises(ValidationError, match="format"):
         catalog.register("x", loans(), format="csv")
+    with pytest.raises(ValidationError, match="not a table file"):
+        catalog.register("x", Path(__file__), format="table")
+    with pytest.raises(ValidationError, match="not a table file"):
+        catalog.register("x", Path(__file__).parent, format="table")
 
 
 def test_unknown_refs(catalog: CatalogService) -> None:

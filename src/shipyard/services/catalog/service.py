@@ -25,7 +25,7 @@ from shipyard.core.validation import check_key, check_run_id, check_tag_value
 from shipyard.services.catalog import files as folder
 from shipyard.services.catalog import tabular
 from shipyard.services.catalog.diff import diff_manifests, diff_tables
-from shipyard.services.catalog.privacy import apply_plan, load_or_create_key, plan_pii
+from shipyard.services.catalog.privacy import apply_plan, plan_pii
 from shipyard.stores.blobs import ContentStore
 from shipyard.stores.blobs.digests import new_hasher
 from shipyard.stores.sql.datasets_repo import DatasetRepo, NewVersion, RunInput
@@ -46,17 +46,17 @@ class CatalogService:
         db: Database,
         blobs: ContentStore,
         *,
+        pii_key: Callable[[], bytes],
+        checkout_dir: Path,
         stat_cache: StatCache | None = None,
-        pii_key: Callable[[], bytes] | None = None,
-        checkout_dir: Path | None = None,
         clock: Callable[[], int] = now_ms,
         repo: DatasetRepo | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
         self.stat_cache = stat_cache or StatCache(None)
-        self._pii_key = pii_key or (lambda: load_or_create_key(None, Path(".shipyard/keys/pii")))
-        self.checkout_dir = checkout_dir or Path(".shipyard") / "checkouts"
+        self._pii_key = pii_key  # called only when a column is tokenized
+        self.checkout_dir = checkout_dir
         self.clock = clock
         self.repo = repo or DatasetRepo()
 

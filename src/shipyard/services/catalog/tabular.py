@@ -36,7 +36,13 @@ def read_table_file(path: Path) -> Any:
     """A DataFrame from CSV, Parquet or JSON lines; unreadable files name the problem."""
     import pandas as pd
 
-    fmt = TABLE_SUFFIXES[path.suffix.lower()]
+    fmt = TABLE_SUFFIXES.get(path.suffix.lower())
+    if fmt is None or not path.is_file():
+        raise ValidationError(
+            f"{path.name} is not a table file: format='table' reads .csv, .parquet/.pq and "
+            ".jsonl/.ndjson files (leave format='auto' to store anything else as files)",
+            field="format",
+        )
     try:
         if fmt == "csv":
             return pd.read_csv(path, low_memory=False)
