@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 
 from shipyard.core.datasets import DatasetKind
-from shipyard.core.errors import ArtifactCorruptedError, NotFoundError, ValidationError
+from shipyard.core.errors import (
+    ArtifactCorruptedError,
+    NotFoundError,
+    StorageError,
+    ValidationError,
+)
 from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog import files as folder
 from shipyard.services.catalog.privacy import load_or_create_key
@@ -369,3 +374,16 @@ def test_racily_clean_file_is_not_trusted_by_its_stamp(
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same mtime, new bytes
     v2 = catalog.register("racy", tree)
     assert v2.created and catalog.diff("racy@v1", "racy@v2")["counts"]["changed"] == 1
+
+
+def test_pii_key_file_is_created_once_and_a_broken_one_is_a_clear_error(tmp_path: Path) -> None:
+    key_file = tmp_path / "keys" / "pii.key"
+    first = load_or_create_key(None, key_file)
+    assert load_or_create_key(None, key_file) == first and len(first) == 32
+    assert (key_file.stat().st_mode & 0o777) == 0o600
+    assert load_or_create_key("ab" * 16, key_file) == bytes.fromhex("ab" * 16)  # env wins
+    with pytest.raises(ValidationError, match="hex"):
+        load_or_create_key("not hex", key_file)
+    key_file.write_text("zz-not-hex")
+    with pytest.raises(StorageError, match="restore it from a backup"):
+        load_or_create_key(None, key_file)

@@ -133,11 +133,26 @@ def load_or_create_key(env_key: str | None, key_file: Path) -> bytes:
         if len(key) < 16:
             raise ValidationError("SHIPYARD_PII_KEY must hold at least 16 bytes (32 hex chars)")
         return key
-    if key_file.is_file():
-        return bytes.fromhex(key_file.read_text().strip())
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key.hex())
+    if not key_file.is_file():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            fd = -1  # another process created it first: read theirs
+        if fd >= 0:
+            key = secrets.token_bytes(32)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(key.hex())
+                fh.flush()
+                os.fsync(fh.fileno())
+            return key
+    try:
+        key = bytes.fromhex(key_file.read_text().strip())
+    except (OSError, ValueError) as e:
+        raise StorageError(
+            f"the PII key {key_file} cannot be read ({type(e).__name__}); restore it from a "
+            "backup: tokens of registered data depend on it"
+        ) from e
+    if len(key) < 16:
+        raise StorageError(f"the PII key {key_file} is too short; restore it from a backup")
     return key
