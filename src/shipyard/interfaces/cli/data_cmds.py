@@ -233,7 +233,7 @@ def validate(
     ref: str = typer.Argument(..., help="Version to check, e.g. loans@v2."),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Run the [data.NAME.checks] of shipyard.toml; the result is stored as evidence."""
+    """Run the checks declared for the dataset in shipyard.toml; stored as evidence."""
     svc = services()
     v = svc.catalog.get_version(ref)
     record = svc.catalog.validate(v.ref, svc.settings.data_checks(v.name), _user(svc))
