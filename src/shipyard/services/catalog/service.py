@@ -28,8 +28,10 @@ from shipyard.services.catalog.diff import diff_manifests, diff_tables
 from shipyard.services.catalog.privacy import apply_plan, plan_pii
 from shipyard.stores.blobs import ContentStore
 from shipyard.stores.blobs.digests import new_hasher
-from shipyard.stores.sql.datasets_repo import DatasetRepo, NewVersion, RunInput
+from shipyard.stores.sql.datasets_repo import DatasetRepo, NewVersion
 from shipyard.stores.sql.engine import Database
+from shipyard.stores.sql.lineage_repo import LineageRepo, RunInput
+from shipyard.stores.sql.packs_repo import PackRepo
 from shipyard.stores.statcache import StatCache, stamp_of
 
 __all__ = ["CatalogService", "Progress"]
@@ -59,6 +61,8 @@ class CatalogService:
         self.checkout_dir = checkout_dir
         self.clock = clock
         self.repo = repo or DatasetRepo()
+        self.packs = PackRepo()
+        self.lineage = LineageRepo()
 
     # ------------------------------------------------------------------ register
     def register(
@@ -196,7 +200,7 @@ class CatalogService:
             missing = [d for d in digests if d not in found]
             if missing:
                 with self.db.read() as conn:
-                    found.update(self.repo.locate_packed(conn, missing))
+                    found.update(self.packs.locate(conn, missing))
             return found
 
         return locate
@@ -231,11 +235,11 @@ class CatalogService:
                 self.repo.set_tags(conn, ds.id, tags)
             existing = self.repo.find_content(conn, ds.id, new.content_id)
             if existing is not None:
-                self.repo.add_packed(conn, new.packed)
+                self.packs.add(conn, new.packed)
                 return self.repo.get_version(conn, DatasetRef(name, version=existing))
             # Pack rows land with the version, even when identical content already existed:
             # the packs were written, and later registrations should find their blobs.
-            self.repo.add_packed(conn, new.packed)
+            self.packs.add(conn, new.packed)
             number = self.repo.add_version(conn, ds.id, new)
             self.repo.update_dataset(conn, ds.id, now)
             found = self.repo.get_version(conn, DatasetRef(name, version=number))
@@ -384,11 +388,12 @@ class CatalogService:
 
     def runs_reading(self, ref: str) -> list[RunInput]:
         with self.db.read() as conn:
-            return self.repo.runs_reading(conn, parse_ref(ref))
+            row = self.repo.version_row(conn, parse_ref(ref))
+            return self.lineage.runs_reading(conn, row.id, f"{parse_ref(ref).name}@v{row.version}")
 
     def inputs_of_run(self, run_id: str) -> list[RunInput]:
         with self.db.read() as conn:
-            return self.repo.inputs_of_run(conn, check_run_id(run_id))
+            return self.lineage.inputs_of_run(conn, check_run_id(run_id))
 
 
 def _files_profile(entries: list[ManifestEntry]) -> dict[str, object]:

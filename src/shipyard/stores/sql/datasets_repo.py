@@ -25,12 +25,11 @@ from shipyard.stores.sql.tables import (
     dataset_validations,
     dataset_versions,
     datasets,
-    packed_blobs,
     run_inputs,
     runs,
 )
 
-__all__ = ["DatasetRepo", "NewVersion", "RunInput"]
+__all__ = ["DatasetRepo", "NewVersion"]
 
 
 @dataclass(frozen=True)
@@ -52,19 +51,6 @@ class NewVersion:
     created_by: str
     creation_time: int
     packed: tuple[tuple[str, str, int, int], ...] = ()  # new (digest, pack, offset, size)
-
-
-@dataclass(frozen=True)
-class RunInput:
-    """A lineage edge: a run read a dataset version."""
-
-    run_id: str
-    run_name: str
-    experiment_id: str
-    status: str
-    ref: str
-    context: str
-    creation_time: int
 
 
 def _escape_like(text: str) -> str:
@@ -335,34 +321,6 @@ class DatasetRepo:
             for row in rows
         ]
 
-    # ------------------------------------------------------------------ packs
-    def locate_packed(self, conn: Connection, digests: Sequence[str]) -> dict[str, tuple[str, int]]:
-        """digest → (pack digest, offset) for the blobs already stored in a pack."""
-        found: dict[str, tuple[str, int]] = {}
-        unique = sorted(set(digests))
-        for start in range(0, len(unique), 500):
-            rows = conn.execute(
-                sa.select(packed_blobs).where(
-                    packed_blobs.c.digest.in_(unique[start : start + 500])
-                )
-            )
-            for r in rows:
-                found[r.digest] = (r.pack_digest, r.offset)
-        return found
-
-    def add_packed(self, conn: Connection, rows: Sequence[tuple[str, str, int, int]]) -> None:
-        """Record (digest, pack, offset, size); a blob some other writer recorded first wins."""
-        if not rows:
-            return
-        known = self.locate_packed(conn, [r[0] for r in rows])
-        fresh = [
-            {"digest": d, "pack_digest": p, "offset": o, "size": n}
-            for d, p, o, n in rows
-            if d not in known
-        ]
-        for start in range(0, len(fresh), 500):
-            conn.execute(packed_blobs.insert(), fresh[start : start + 500])
-
     # ------------------------------------------------------------------ aliases
     def set_alias(self, conn: Connection, ref: DatasetRef, alias: str, user: str, now: int) -> None:
         row = self.version_row(conn, ref)
@@ -415,56 +373,3 @@ class DatasetRepo:
                 )
             )
         return self._versions(conn, [row], ref.name)[0]
-
-    def runs_reading(self, conn: Connection, ref: DatasetRef) -> list[RunInput]:
-        """Runs that declared this dataset version as an input."""
-        row = self.version_row(conn, ref)
-        found = conn.execute(
-            sa.select(runs, run_inputs.c.context, run_inputs.c.creation_time.label("linked"))
-            .join(run_inputs, run_inputs.c.run_id == runs.c.id)
-            .where(run_inputs.c.version_id == row.id)
-            .order_by(run_inputs.c.creation_time)
-        )
-        return [
-            RunInput(
-                run_id=r.id,
-                run_name=r.name,
-                experiment_id=str(r.experiment_id),
-                status=r.status,
-                ref=f"{ref.name}@v{row.version}",
-                context=r.context,
-                creation_time=r.linked,
-            )
-            for r in found
-        ]
-
-    def inputs_of_run(self, conn: Connection, run_id: str) -> list[RunInput]:
-        """Dataset versions a run read."""
-        found = conn.execute(
-            sa.select(
-                datasets.c.name,
-                dataset_versions.c.version,
-                run_inputs.c.context,
-                run_inputs.c.creation_time,
-                runs.c.name.label("run_name"),
-                runs.c.experiment_id,
-                runs.c.status,
-            )
-            .join(dataset_versions, dataset_versions.c.id == run_inputs.c.version_id)
-            .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
-            .join(runs, runs.c.id == run_inputs.c.run_id)
-            .where(run_inputs.c.run_id == run_id)
-            .order_by(datasets.c.name, dataset_versions.c.version)
-        )
-        return [
-            RunInput(
-                run_id=run_id,
-                run_name=r.run_name,
-                experiment_id=str(r.experiment_id),
-                status=r.status,
-                ref=f"{r.name}@v{r.version}",
-                context=r.context,
-                creation_time=r.creation_time,
-            )
-            for r in found
-        ]
