@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -387,3 +388,38 @@ def test_pii_key_file_is_created_once_and_a_broken_one_is_a_clear_error(tmp_path
     key_file.write_text("zz-not-hex")
     with pytest.raises(StorageError, match="restore it from a backup"):
         load_or_create_key(None, key_file)
+
+
+def test_deleted_objects_are_stored_again_not_trusted_by_stamp(
+    catalog: CatalogService, tmp_path: Path
+) -> None:
+    """Repair: after a corrupted object is deleted, registering the folder stores it again."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "big.bin").write_bytes(os.urandom(300 * 1024))  # a loose object
+    (tree / "small.txt").write_text("small")  # a blob in a pack
+    old = time.time() - 10  # not "racily clean": the stat cache will trust these stamps
+    for f in tree.iterdir():
+        os.utime(f, (old, old))
+    catalog.register("tree", tree)
+    entries = {e.path: e for e in catalog.manifest("tree@v1")}
+    catalog.blobs.delete(entries["big.bin"].digest)
+    catalog.blobs.delete(entries["small.txt"].pack)
+    (tree / "other.txt").write_text("new")
+    v2 = catalog.register("tree", tree)
+    out = catalog.checkout(v2.ref, dest=tmp_path / "out")
+    assert (out / "big.bin").read_bytes() == (tree / "big.bin").read_bytes()
+    assert (out / "small.txt").read_text() == "small"
+    (tree / "third.txt").write_text("3")  # the pack index points at the new pack now
+    v3 = catalog.register("tree", tree)
+    assert (catalog.checkout(v3.ref, "small.txt", tmp_path / "o3")).read_text() == "small"
+
+
+def test_file_names_that_are_not_utf8_are_refused(catalog: CatalogService, tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "ok.txt").write_text("ok")
+    with open(os.path.join(os.fsencode(tree), b"bad\xff.txt"), "wb") as fh:
+        fh.write(b"x")
+    with pytest.raises(ValidationError, match="not printable UTF-8"):
+        catalog.register("tree", tree)

@@ -67,6 +67,12 @@ def scan_source(source: Path) -> list[ScannedFile]:
             if entry.is_symlink():
                 _check_link(entry.path, root)
             rel = prefix + entry.name
+            if not rel.isprintable() or _undecodable(rel):
+                raise ValidationError(
+                    f"folder {folder} holds a file name that is not printable UTF-8 "
+                    f"({rel.encode('utf-8', 'backslashreplace').decode()!r}); rename it first",
+                    field="source",
+                )
             if entry.is_dir():
                 if entry.name not in SKIPPED_DIRS:
                     stack.append((rel + "/", entry.path))
@@ -76,6 +82,14 @@ def scan_source(source: Path) -> list[ScannedFile]:
         raise ValidationError(f"folder {source} holds no files to register", field="source")
     found.sort(key=lambda f: f[0])
     return found
+
+
+def _undecodable(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # os.fsdecode's surrogate escapes of non-UTF-8 bytes
+        return True
+    return False
 
 
 def _check_link(path: str, root: str) -> None:
@@ -104,6 +118,7 @@ def _check_unchanged(rel: str, path: str, stamp: FileStamp) -> None:
 
 
 RACY_NS = 50_000_000  # well above the coarse kernel clock tick (1-10 ms) that stamps mtime
+COARSE_RACY_NS = 2_000_000_000  # filesystems that keep whole seconds (FAT: two)
 BATCH = 512  # loose files published per batch: bounds staged bytes and shows progress
 CHUNK_BYTES = 16 * 1024 * 1024  # small files read per round trip to the pack index
 
@@ -132,6 +147,7 @@ def ingest_files(
     """
     trusted_before = time.time_ns() - RACY_NS
     known = cache.lookup(blobs.url, {path: stamp for _, path, stamp in files})
+    locate = _existing_only(blobs, locate)
     small = [f for f in files if f[2][0] <= PACK_MAX_FILE]
     large = [f for f in files if f[2][0] > PACK_MAX_FILE]
     digests: dict[str, str] = {}
@@ -144,8 +160,11 @@ def ingest_files(
     writer.flush()
     for digest in set(digests.values()) - set(where):
         where[digest] = writer.location(digest)
-    todo = [f for f in large if str(f[1]) not in known]
-    digests.update({p: known[p] for _, p, _ in large if p in known})
+    # A stamp says the bytes are unchanged, not that the store still has them (an object
+    # deleted to repair a corruption, another store): check, and store again when missing.
+    present = {p for _, p, _ in large if p in known and blobs.exists(known[p])}
+    todo = [f for f in large if f[1] not in present]
+    digests.update({p: known[p] for p in present})
     for start in range(0, len(todo), BATCH):
         batch = todo[start : start + BATCH]
         for (_, path, _), digest in zip(batch, blobs.put_files([f[1] for f in batch]), strict=True):
@@ -156,7 +175,11 @@ def ingest_files(
             progress(len(batch), len(files))
     cache.store(
         blobs.url,
-        ((p, st, digests[p]) for _, p, st in files if p not in known and st[1] < trusted_before),
+        (
+            (p, st, digests[p])
+            for _, p, st in files
+            if p not in known and _trusted(st, trusted_before)
+        ),
     )
     entries = []
     for rel, path, st in files:
@@ -164,6 +187,29 @@ def ingest_files(
         pack, offset = where.get(digest, (None, 0))
         entries.append(ManifestEntry(rel, digest, st[0], pack, offset))
     return Ingested(entries, writer.rows)
+
+
+def _existing_only(blobs: ContentStore, locate: Locate) -> Locate:
+    """``locate`` restricted to packs the store still holds (one check per pack)."""
+    exists: dict[str, bool] = {}
+
+    def checked(digests: Sequence[str]) -> dict[str, tuple[str, int]]:
+        found = locate(digests)
+        for pack, _ in found.values():
+            if pack not in exists:
+                exists[pack] = blobs.exists(pack)
+        return {d: loc for d, loc in found.items() if exists[loc[0]]}
+
+    return checked
+
+
+def _trusted(stamp: FileStamp, trusted_before: int) -> bool:
+    """May a later run trust this stamp? Not when the file may have changed within one tick
+    of the filesystem's clock after we read it (whole-second clocks need a wider margin)."""
+    mtime = stamp[1]
+    if mtime % 1_000_000_000 == 0:
+        return mtime < trusted_before + RACY_NS - COARSE_RACY_NS
+    return mtime < trusted_before
 
 
 def _chunks(files: Sequence[ScannedFile]) -> Iterator[list[ScannedFile]]:
@@ -235,7 +281,7 @@ def hash_files(
     """Manifest entries of files on disk without storing anything (for ``status``)."""
     algorithm = blobs.algorithm
     known = cache.lookup(blobs.url, {path: stamp for _, path, stamp in files})
-    todo = [f for f in files if str(f[1]) not in known]
+    todo = [f for f in files if f[1] not in known]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         hashed = dict(
             zip(

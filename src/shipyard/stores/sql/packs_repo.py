@@ -29,10 +29,11 @@ class PackRepo:
         return found
 
     def add(self, conn: Connection, rows: Sequence[tuple[str, str, int, int]]) -> None:
-        """Record (digest, pack, offset, size); a blob another writer recorded first wins.
+        """Record (digest, pack, offset, size) of blobs just written into packs.
 
-        Rows go in digest order with ON CONFLICT DO NOTHING, so two registrations sharing
-        blobs take their row locks in the same order and cannot deadlock (PostgreSQL).
+        A row already there is replaced: callers only pack blobs they could not find in an
+        existing pack, so the old row names a pack that is gone. Rows go in digest order, so
+        two registrations sharing blobs lock them in the same order (no deadlock).
         """
         ordered = sorted({r[0]: r for r in rows}.values())
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -41,4 +42,10 @@ class PackRepo:
                 {"digest": d, "pack_digest": p, "offset": o, "size": n}
                 for d, p, o, n in ordered[start : start + _CHUNK]
             ]
-            conn.execute(dialect.insert(packed_blobs).values(values).on_conflict_do_nothing())
+            stmt = dialect.insert(packed_blobs).values(values)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[packed_blobs.c.digest],
+                    set_={"pack_digest": stmt.excluded.pack_digest, "offset": stmt.excluded.offset},
+                )
+            )
