@@ -423,3 +423,14 @@ def test_file_names_that_are_not_utf8_are_refused(catalog: CatalogService, tmp_p
         fh.write(b"x")
     with pytest.raises(ValidationError, match="not printable UTF-8"):
         catalog.register("tree", tree)
+
+
+def test_nested_cells_are_stored_and_profiled(catalog: CatalogService, tmp_path: Path) -> None:
+    df = pd.DataFrame({"tags": [["a", "b"], ["a"], None], "meta": [{"k": 1}, {"k": 2}, {"k": 1}]})
+    v = catalog.register("nested", df)
+    assert v.profile["columns"]["tags"]["distinct"] == 2
+    assert v.profile["columns"]["tags"]["nulls"] == 1
+    lines = tmp_path / "n.jsonl"
+    lines.write_text('{"xs": [1, 2], "n": 1}\n{"xs": [3], "n": 2}\n')
+    assert catalog.register("nested-lines", lines).row_count == 2
+    assert catalog.load_frame("nested-lines")["xs"].map(list).tolist() == [[1, 2], [3]]

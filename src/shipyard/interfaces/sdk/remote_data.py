@@ -128,10 +128,8 @@ class RemoteCatalog:
         """Run checks on the server (``spec`` None: the server project's declared checks)."""
         parsed = parse_ref(ref)
         body = {"checks": dict(spec)} if spec else {}
-        self._call("POST", _url(parsed) + "/validate", json=body)
-        record = self.get_version(parsed).validation
-        assert record is not None
-        return record
+        got = self._call("POST", _url(parsed) + "/validate", json=body)
+        return _validation(got)  # type: ignore[return-value]
 
     def load_frame(self, ref: str, columns: list[str] | None = None) -> Any:
         from shipyard.services.catalog.tabular import frame_from_parquet

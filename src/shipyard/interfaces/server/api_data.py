@@ -135,14 +135,36 @@ def validate(
     checks = body.checks if body is not None else None
     if checks is None:
         checks = request.app.state.services.settings.data_checks(name)
-    elif checks.get("custom"):  # importing and calling named code is for the project's own TOML
+    else:
+        _refuse_server_side_code(name, checks)
+    record = _catalog(request).validate(ref, checks, user=request.state.user.name)
+    return {
+        "passed": record.passed,
+        "report": record.report,
+        "checks_run": record.checks_run,
+        "failed": record.failed,
+        "created_by": record.created_by,
+        "creation_time": record.creation_time,
+    }
+
+
+def _refuse_server_side_code(name: str, checks: dict[str, Any]) -> None:
+    """Custom checks import and call code, and regular expressions can be written to
+    backtrack for minutes: both belong to the project's own TOML, not to any request."""
+    if checks.get("custom"):
         raise ValidationError(
             "custom checks run code on the server: declare them in the project's "
             f"[data.{name}.checks] instead of the request",
             field="checks.custom",
         )
-    record = _catalog(request).validate(ref, checks, user=request.state.user.name)
-    return {"passed": record.passed, "report": record.report}
+    columns = checks.get("columns")
+    for column, spec in (columns or {}).items() if isinstance(columns, dict) else ():
+        if isinstance(spec, dict) and "regex" in spec:
+            raise ValidationError(
+                "regex checks run on the server and can be made to backtrack for minutes: "
+                f"declare them in the project's [data.{name}.checks] instead of the request",
+                field=f"checks.columns.{column}.regex",
+            )
 
 
 @router.put("/datasets/{name}/aliases/{alias}")

@@ -293,7 +293,7 @@ class CatalogService:
     ) -> Path:
         """Copy a folder version (or one file / sub-folder of it) to a local folder."""
         version = self.get_version(ref)
-        chosen = folder.select_entries(self.manifest(ref), path)
+        chosen = folder.select_entries(self.manifest(version.ref), path)  # that version only
         target = Path(dest) if dest else self.checkout_dir / version.name / f"v{version.version}"
         root = folder.materialize(self.blobs, chosen, target, progress=progress)
         if path and len(chosen) == 1 and chosen[0].path == path.strip("/"):

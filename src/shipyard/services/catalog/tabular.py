@@ -154,9 +154,12 @@ def _num(value: Any) -> float | None:
 def _column_profile(series: Any, dtype: str) -> dict[str, object]:
     import pandas as pd
 
+    nulls = int(series.isna().sum())
+    if series.dtype == object:  # lists and dicts cannot be counted: count their text
+        series = series.map(lambda v: str(v) if isinstance(v, list | dict | set | tuple) else v)
     prof: dict[str, object] = {
         "type": dtype,
-        "nulls": int(series.isna().sum()),
+        "nulls": nulls,
         "distinct": int(series.nunique(dropna=True)),
     }
     non_null = series.dropna()
