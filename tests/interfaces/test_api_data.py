@@ -144,7 +144,7 @@ def test_download_folder_file_and_table_parquet(catalog_server) -> None:
     frame = pd.read_parquet(io.BytesIO(table.content))
     pd.testing.assert_frame_equal(frame, _frame(4), check_dtype=False)
     version = c.get("/api/v1/datasets/loans/versions/v2").json()["version"]
-    assert table.headers["etag"] == version["content_id"]
+    assert table.headers["etag"] == version["object_digest"]
 
 
 def test_download_file_with_a_non_ascii_name(live_server, tmp_path: Path) -> None:
@@ -478,7 +478,7 @@ def test_corrupted_objects_are_refused_with_409(catalog_server) -> None:
     assert fine.status_code == 200 and fine.content == b"alpha"
 
     table = c.get("/api/v1/datasets/loans/versions/v1").json()["version"]
-    _corrupt(catalog_server, table["content_id"])
+    _corrupt(catalog_server, table["object_digest"])
     parquet = c.get("/api/v1/datasets/loans/versions/v1/download")
     assert parquet.status_code == 409 and parquet.json()["error_code"] == "ARTIFACT_CORRUPTED"
     checked = c.post("/api/v1/datasets/loans/versions/v1/validate", json={"checks": CHECKS_PASS})

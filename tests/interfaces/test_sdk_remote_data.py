@@ -85,7 +85,7 @@ def test_remote_reads_lineage_alias_and_validate(live_server, tmp_path: Path) ->
 def test_remote_read_of_a_corrupted_object_fails_cleanly(live_server, tmp_path: Path) -> None:
     _seed(live_server, tmp_path)
     version = live_server.services.catalog.get_version("loans@v2")
-    algo, hexdigest = version.content_id.split(":")
+    algo, hexdigest = version.object_digest.split(":")
     stored = Path(live_server.services.blobs.url) / "v1" / algo / hexdigest[:2] / hexdigest[2:]
     os.chmod(stored, 0o644)
     stored.write_bytes(b"garbage" + stored.read_bytes()[7:])

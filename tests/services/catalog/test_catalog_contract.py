@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
@@ -18,7 +19,7 @@ from shipyard.core.errors import (
     StorageError,
     ValidationError,
 )
-from shipyard.services.catalog import CatalogService
+from shipyard.services.catalog import CatalogService, tabular
 from shipyard.services.catalog import files as folder
 from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.tracking import TrackingService
@@ -263,7 +264,7 @@ def test_file_changed_while_being_registered(
 
 def test_corrupted_stored_object_is_a_clear_error(catalog: CatalogService) -> None:
     v = catalog.register("loans", loans())
-    algo, hexdigest = v.content_id.split(":")
+    algo, hexdigest = v.object_digest.split(":")
     path = Path(catalog.blobs.url) / "v1" / algo / hexdigest[:2] / hexdigest[2:]
     os.chmod(path, 0o644)
     data = bytearray(path.read_bytes())
@@ -434,3 +435,37 @@ def test_nested_cells_are_stored_and_profiled(catalog: CatalogService, tmp_path:
     lines.write_text('{"xs": [1, 2], "n": 1}\n{"xs": [3], "n": 2}\n')
     assert catalog.register("nested-lines", lines).row_count == 2
     assert catalog.load_frame("nested-lines")["xs"].map(list).tolist() == [[1, 2], [3]]
+
+
+def test_reregistering_older_content_makes_it_latest_without_new_storage(
+    catalog: CatalogService,
+) -> None:
+    a, b = loans(seed=1), loans(seed=2)
+    v1 = catalog.register("t", a)
+    catalog.register("t", b)
+    objects = set(catalog.blobs.iter_digests())
+    v3 = catalog.register("t", a)
+    assert (v3.ref, v3.created, v3.content_id) == ("t@v3", True, v1.content_id)
+    assert set(catalog.blobs.iter_digests()) == objects  # same Parquet object, stored once
+    pd.testing.assert_frame_equal(catalog.load_frame("t"), a)
+    assert catalog.register("t", a.copy()).ref == "t@v3"  # identical to latest: no new version
+
+
+def test_table_content_id_ignores_library_metadata(catalog: CatalogService) -> None:
+    """The Parquet bytes embed pyarrow's and pandas' versions; the content id must not."""
+    import pyarrow.parquet as pq
+
+    v = catalog.register("loans", loans())
+    meta = pq.ParquetFile(io.BytesIO(catalog.blobs.get_bytes(v.object_digest))).metadata
+    assert "parquet-cpp-arrow" in meta.created_by  # the stored object does carry versions
+    assert v.content_id != v.object_digest
+    encoded = tabular.encode_table(loans(), catalog.blobs.algorithm)
+    assert encoded.content_id == v.content_id
+    renamed = tabular.encode_table(loans().rename(columns={"age": "years"}), "blake3")
+    assert renamed.content_id != v.content_id
+
+
+def test_status_is_for_folders(catalog: CatalogService, tmp_path: Path) -> None:
+    catalog.register("loans", loans())
+    with pytest.raises(ValidationError, match="is a table: status compares folders"):
+        catalog.status("loans", tmp_path)

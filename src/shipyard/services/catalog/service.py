@@ -138,13 +138,14 @@ class CatalogService:
         plan = plan_pii(frame, pii, allow_pii)
         needs_key = PiiPolicy.TOKENIZE in plan.policies.values()
         clean = apply_plan(frame, plan, self._pii_key() if needs_key else None)
-        data, schema = tabular.to_parquet(clean)
-        digest = self.blobs.put_bytes(data)  # objects first: metadata never points at nothing
+        encoded = tabular.encode_table(clean, self.blobs.algorithm)
+        schema = encoded.schema
+        digest = self.blobs.put_bytes(encoded.parquet)  # objects first: never point at nothing
         return NewVersion(
-            content_id=digest,
+            content_id=encoded.content_id,
             kind=DatasetKind.TABLE,
             object_digest=digest,
-            size=len(data),
+            size=len(encoded.parquet),
             file_count=1,
             row_count=len(clean),
             columns=tuple(schema),
@@ -233,7 +234,7 @@ class CatalogService:
                 self.repo.update_dataset(conn, ds.id, now, description=description)
             if tags:
                 self.repo.set_tags(conn, ds.id, tags)
-            existing = self.repo.find_content(conn, ds.id, new.content_id)
+            existing = self.repo.latest_if_same(conn, ds.id, new.content_id)
             if existing is not None:
                 self.packs.add(conn, new.packed)
                 return self.repo.get_version(conn, DatasetRef(name, version=existing))
@@ -364,13 +365,15 @@ class CatalogService:
     def status(self, name: str, source: str | os.PathLike[str]) -> dict[str, Any]:
         """How a folder on disk differs from the latest version of ``name`` (nothing stored)."""
         latest = self.get_version(DatasetRef(check_dataset_name(name)))
+        if latest.kind is not DatasetKind.FILES:
+            raise ValidationError(
+                f"{latest.ref} is a table: status compares folders. Register the file again "
+                "(identical data returns the existing version) and `shipyard data diff` them",
+                field="dataset",
+            )
         scanned = folder.scan_source(Path(source))
         entries = folder.hash_files(self.blobs, self.stat_cache, scanned)
-        if latest.kind is DatasetKind.FILES:
-            old = self.manifest(latest.ref)
-        else:
-            old = [ManifestEntry("(table)", latest.content_id, latest.size)]
-        body = diff_manifests(old, entries)
+        body = diff_manifests(self.manifest(latest.ref), entries)
         counts = body["counts"]
         body["up_to_date"] = not (counts["added"] or counts["removed"] or counts["changed"])
         return {"dataset": latest.ref, **body}

@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shipyard.core.errors import ArtifactCorruptedError, ValidationError
+from shipyard.stores.blobs.digests import new_hasher
 
 __all__ = [
     "TABLE_SUFFIXES",
+    "EncodedTable",
+    "encode_table",
     "frame_from_parquet",
     "is_table_file",
     "normalize_frame",
     "profile_frame",
     "read_table_file",
-    "to_parquet",
 ]
 
 TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl"}
@@ -93,8 +96,36 @@ def normalize_frame(df: Any) -> Any:
     return out.reset_index(drop=True)
 
 
-def to_parquet(df: Any) -> tuple[bytes, list[tuple[str, str]]]:
-    """Canonical Parquet bytes (same frame → same bytes → same content id) and the schema."""
+@dataclass(frozen=True)
+class EncodedTable:
+    """A frame as stored: Parquet bytes, its schema, and its content id."""
+
+    parquet: bytes
+    schema: list[tuple[str, str]]
+    content_id: str
+
+
+class _HashingSink(io.RawIOBase):
+    """A write-only file that only hashes what is written to it."""
+
+    def __init__(self, algorithm: str) -> None:
+        self.hasher = new_hasher(algorithm)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.hasher.update(data)
+        return len(data)
+
+
+def encode_table(df: Any, algorithm: str) -> EncodedTable:
+    """Parquet bytes plus a content id that depends on the data only.
+
+    The id hashes the Arrow IPC stream of the table with its schema metadata removed: the
+    Parquet bytes also carry the writer's and pandas' versions, which must not make the
+    same data a new version after an upgrade or on a colleague's machine.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -107,11 +138,15 @@ def to_parquet(df: Any) -> tuple[bytes, list[tuple[str, str]]]:
     fields = [
         f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f for f in table.schema
     ]
-    table = table.cast(pa.schema(fields, metadata=table.schema.metadata))
+    table = table.cast(pa.schema(fields, metadata=table.schema.metadata)).combine_chunks()
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd", write_statistics=True)
+    sink = _HashingSink(algorithm)
+    bare = table.replace_schema_metadata(None)
+    with pa.ipc.new_stream(sink, bare.schema) as writer:
+        writer.write_table(bare)
     schema = [(f.name, str(f.type)) for f in table.schema]
-    return buf.getvalue(), schema
+    return EncodedTable(buf.getvalue(), schema, f"{algorithm}:{sink.hasher.hexdigest()}")
 
 
 def _mixed_column_message(df: Any) -> str:

@@ -188,14 +188,19 @@ class DatasetRepo:
         ]
 
     # ------------------------------------------------------------------ versions
-    def find_content(self, conn: Connection, dataset_id: int, content_id: str) -> int | None:
-        """The version number holding exactly this content, if any."""
-        return conn.execute(
-            sa.select(sa.func.min(dataset_versions.c.version)).where(
-                (dataset_versions.c.dataset_id == dataset_id)
-                & (dataset_versions.c.content_id == content_id)
-            )
-        ).scalar()
+    def latest_if_same(self, conn: Connection, dataset_id: int, content_id: str) -> int | None:
+        """The latest version number if it holds exactly this content, else None.
+
+        Only the latest counts: registering v1's content again after v2 makes a v3 (it costs
+        no storage), so that "latest" is what was registered last.
+        """
+        row = conn.execute(
+            sa.select(dataset_versions.c.version, dataset_versions.c.content_id)
+            .where(dataset_versions.c.dataset_id == dataset_id)
+            .order_by(dataset_versions.c.version.desc())
+            .limit(1)
+        ).first()
+        return row.version if row is not None and row.content_id == content_id else None
 
     def add_version(self, conn: Connection, dataset_id: int, new: NewVersion) -> int:
         """Insert the next version number; returns it."""
