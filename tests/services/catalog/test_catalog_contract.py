@@ -6,6 +6,7 @@ import io
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -226,6 +227,10 @@ def test_empty_frames_and_bad_names(catalog: CatalogService) -> None:
         catalog.register("x", [1, 2, 3])
     with pytest.raises(ValidationError, match="format"):
         catalog.register("x", loans(), format="csv")
+    with pytest.raises(ValidationError, match="owner must be text of at most 256"):
+        catalog.register("x", loans(), owner="o" * 300)
+    with pytest.raises(ValidationError, match="description"):
+        catalog.register("x", loans(), description=42)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="not a table file"):
         catalog.register("x", Path(__file__), format="table")
     with pytest.raises(ValidationError, match="not a table file"):
@@ -386,6 +391,13 @@ def test_pii_key_file_is_created_once_and_a_broken_one_is_a_clear_error(tmp_path
     assert load_or_create_key("ab" * 16, key_file) == bytes.fromhex("ab" * 16)  # env wins
     with pytest.raises(ValidationError, match="hex"):
         load_or_create_key("not hex", key_file)
+    shared = tmp_path / "shared" / "pii.key"
+    with ThreadPoolExecutor(8) as pool:  # concurrent first use: everyone gets the same key
+        keys = set(pool.map(lambda _: load_or_create_key(None, shared), range(16)))
+    assert len(keys) == 1 and not [p for p in shared.parent.iterdir() if p != shared]
+    key_file.write_text("")
+    with pytest.raises(StorageError, match="too short"):
+        load_or_create_key(None, key_file)
     key_file.write_text("zz-not-hex")
     with pytest.raises(StorageError, match="restore it from a backup"):
         load_or_create_key(None, key_file)
@@ -469,3 +481,13 @@ def test_status_is_for_folders(catalog: CatalogService, tmp_path: Path) -> None:
     catalog.register("loans", loans())
     with pytest.raises(ValidationError, match="is a table: status compares folders"):
         catalog.status("loans", tmp_path)
+
+
+def test_a_value_too_long_for_its_column_is_a_400_not_a_crash(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL enforces VARCHAR lengths (SQLite does not): a clear error, not a 500."""
+    catalog, tracking = _catalog(postgres_url, tmp_path)
+    with pytest.raises(ValidationError, match="does not fit the metadata database"):
+        tracking.create_experiment("e" * 300)
+    catalog.db.dispose()

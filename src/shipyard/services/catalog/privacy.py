@@ -5,8 +5,10 @@ Nothing here ever puts a raw value in a message: findings carry column, kind and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,21 +133,13 @@ def load_or_create_key(env_key: str | None, key_file: Path) -> bytes:
                 "SHIPYARD_PII_KEY must be hex", field="SHIPYARD_PII_KEY"
             ) from None
         if len(key) < 16:
-            raise ValidationError("SHIPYARD_PII_KEY must hold at least 16 bytes (32 hex chars)")
+            raise ValidationError(
+                "SHIPYARD_PII_KEY must hold at least 16 bytes (32 hex chars)",
+                field="SHIPYARD_PII_KEY",
+            )
         return key
     if not key_file.is_file():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            fd = -1  # another process created it first: read theirs
-        if fd >= 0:
-            key = secrets.token_bytes(32)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(key.hex())
-                fh.flush()
-                os.fsync(fh.fileno())
-            return key
+        _create_key_file(key_file)
     try:
         key = bytes.fromhex(key_file.read_text().strip())
     except (OSError, ValueError) as e:
@@ -156,3 +150,25 @@ def load_or_create_key(env_key: str | None, key_file: Path) -> bytes:
     if len(key) < 16:
         raise StorageError(f"the PII key {key_file} is too short; restore it from a backup")
     return key
+
+
+def _create_key_file(key_file: Path) -> None:
+    """Write a new key completely (temp file, fsync) and link it into place: readers never
+    see a half-written key, and a concurrent creator's key wins if it got there first."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".pii-key-", dir=key_file.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_bytes(32).hex())
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileExistsError):  # another process's key won: use it
+            os.link(tmp, key_file)  # atomic create-if-absent
+        dir_fd = os.open(key_file.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        os.unlink(tmp)

@@ -84,6 +84,9 @@ class CatalogService:
         Identical content returns the existing version (``created`` is False).
         """
         check_dataset_name(name)
+        _check_text(owner, "owner", 256)
+        _check_text(user, "user", 256)
+        _check_text(description, "description", 10_000)
         if format not in FORMATS:
             raise ValidationError(
                 f"format must be one of {FORMATS}, got {format!r}", field="format"
@@ -406,6 +409,16 @@ def _files_profile(entries: list[ManifestEntry]) -> dict[str, object]:
         suffixes[suffix] = suffixes.get(suffix, 0) + 1
     top = sorted(suffixes.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     return {"files": len(entries), "bytes": sum(e.size for e in entries), "suffixes": top}
+
+
+def _check_text(value: object, field: str, limit: int) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or len(value) > limit:
+        shown = f"{len(value)} characters" if isinstance(value, str) else type(value).__name__
+        raise ValidationError(
+            f"{field} must be text of at most {limit} characters, got {shown}", field=field
+        )
 
 
 def _hide_kept_values(

@@ -96,6 +96,10 @@ class Database:
             raise AlreadyExistsError(
                 f"a concurrent write created the same object first: {e.orig}"
             ) from e
+        except sa.exc.DataError as e:  # e.g. a string longer than its column (PostgreSQL)
+            raise ValidationError(
+                f"a value does not fit the metadata database: {str(e.orig).splitlines()[0]}"
+            ) from e
         except sa.exc.OperationalError as e:
             raise StorageError(
                 f"metadata database unavailable ({self.dialect}): {e.orig}; "
