@@ -237,24 +237,105 @@ def _version_ref(name: str, version: str) -> str:
 
 
 # ---------------------------------------------------------------- routes
-def mount(app: FastAPI) -> None:
-    # Imported here: routes.mount() calls this function, so routes is fully loaded by now.
-    from shipyard.interfaces.web import routes as web
+def _web() -> Any:
+    # Imported late: routes.mount() calls mount() below, so routes is fully loaded by then.
+    from shipyard.interfaces.web import routes
 
+    return routes
+
+
+def _error_page(request: Request, err: ShipyardError, title: str) -> Response:
+    status = err.http_status if 400 <= err.http_status < 600 else 400
+    return _web()._page(
+        request,
+        "dataset.html",
+        status=status,
+        error=err.message,
+        error_title=title,
+        error_code=err.code,
+    )
+
+
+def _contents(catalog: Any, version: DatasetVersion) -> dict[str, Any]:
+    """What the version holds: schema, profile and sample rows, or its files."""
+    ctx: dict[str, Any] = {}
+    if version.kind is DatasetKind.TABLE:
+        ctx["schema"] = _schema_rows(version)
+        ctx["dropped"] = _dropped(version)
+        try:
+            ctx["sample"] = _sample(catalog, version)
+        except ShipyardError as e:
+            ctx["sample_error"] = e.message
+        return ctx
+    try:
+        entries = catalog.manifest(version.ref)
+        ctx["files"] = entries[:MANIFEST_ROWS]
+        ctx["files_total"] = len(entries)
+    except ShipyardError as e:
+        ctx["files_error"] = e.message
+    return ctx
+
+
+def _diff_context(
+    catalog: Any, name: str, version: DatasetVersion, versions: list[Any], diff: str, to: str
+) -> tuple[dict[str, Any], int]:
+    """The compare form's defaults and, with ``?diff=OLD[&to=NEW]``, the diff itself."""
+    older = [v for v in versions if v.version < version.version]
+    ctx: dict[str, Any] = {
+        "diff_from": diff or (f"v{older[0].version}" if older else ""),
+        "diff_to": to or f"v{version.version}",
+    }
+    if not diff:
+        return ctx, 200
+    try:
+        old_ref = _version_ref(name, diff)
+        new_ref = _version_ref(name, to) if to else version.ref
+        body = catalog.diff(old_ref, new_ref)
+        hidden = _hidden_columns(catalog.get_version(body["old"]))
+        hidden |= _hidden_columns(catalog.get_version(body["new"]))
+        ctx["diff"] = _diff_view(body, hidden)
+    except ShipyardError as e:
+        ctx["diff_error"] = e.message
+        return ctx, e.http_status if 400 <= e.http_status < 500 else 400
+    return ctx, 200
+
+
+def _dataset_page(
+    request: Request, name: str, version_text: str | None, diff: str, to: str
+) -> Response:
+    services = request.app.state.services
+    catalog = services.catalog
+    try:
+        dataset = catalog.get_dataset(name)
+        # the path names a version of *this* dataset: "loans/v/other@v1" is a bad ref
+        version = catalog.get_version(parse_ref(f"{name}@{version_text or 'latest'}"))
+        versions = catalog.list_versions(name)
+    except ShipyardError as e:
+        title = "Not found" if e.http_status == 404 else "Cannot show this dataset"
+        return _error_page(request, e, title)
+    diff_ctx, status = _diff_context(catalog, name, version, versions, diff, to)
+    ctx: dict[str, Any] = {
+        "dataset": dataset,
+        "version": version,
+        "versions": versions,
+        "is_table": version.kind is DatasetKind.TABLE,
+        "pii_word": POLICY_WORDS,
+        "validation": _validation(version),
+        **_contents(catalog, version),
+        **diff_ctx,
+    }
+    try:
+        ctx["lineage"] = _lineage(services, version)
+    except ShipyardError as e:
+        ctx["lineage_error"] = e.message
+    return _web()._page(request, "dataset.html", status=status, **ctx)
+
+
+def mount(app: FastAPI) -> None:
+    web = _web()
     web.templates.env.filters.update(
         sy_num=fmt_num, sy_signed=fmt_signed, sy_bytes=fmt_bytes, sy_short=short_id
     )
-
-    def error_page(request: Request, err: ShipyardError, title: str) -> Response:
-        status = err.http_status if 400 <= err.http_status < 600 else 400
-        return web._page(
-            request,
-            "dataset.html",
-            status=status,
-            error=err.message,
-            error_title=title,
-            error_code=err.code,
-        )
 
     @app.get("/ui/data", include_in_schema=False)
     def data_list(request: Request, q: str = "") -> Response:
@@ -282,7 +363,7 @@ def mount(app: FastAPI) -> None:
             try:
                 parsed = parse_ref(name)
             except ShipyardError as e:
-                return error_page(request, e, "Bad dataset reference")
+                return _error_page(request, e, "Bad dataset reference")
             tail = str(parsed.version) if parsed.version is not None else (parsed.alias or "")
             target = f"/ui/data/{parsed.name}" + (f"/v/{tail}" if tail else "")
             return RedirectResponse(target, status_code=303)
@@ -295,63 +376,3 @@ def mount(app: FastAPI) -> None:
         if (r := web._guard(request)) is not None:
             return r
         return _dataset_page(request, name, version, diff, to)
-
-    def _dataset_page(
-        request: Request, name: str, version_text: str | None, diff: str, to: str
-    ) -> Response:
-        services = request.app.state.services
-        catalog = services.catalog
-        try:
-            dataset = catalog.get_dataset(name)
-            # the path names a version of *this* dataset: "loans/v/other@v1" is a bad ref
-            version = catalog.get_version(parse_ref(f"{name}@{version_text or 'latest'}"))
-            versions = catalog.list_versions(name)
-        except ShipyardError as e:
-            title = "Not found" if e.http_status == 404 else "Cannot show this dataset"
-            return error_page(request, e, title)
-
-        ctx: dict[str, Any] = {
-            "dataset": dataset,
-            "version": version,
-            "versions": versions,
-            "is_table": version.kind is DatasetKind.TABLE,
-            "pii_word": POLICY_WORDS,
-        }
-        status = 200
-        if version.kind is DatasetKind.TABLE:
-            ctx["schema"] = _schema_rows(version)
-            ctx["dropped"] = _dropped(version)
-            try:
-                ctx["sample"] = _sample(catalog, version)
-            except ShipyardError as e:
-                ctx["sample_error"] = e.message
-        else:
-            try:
-                entries = catalog.manifest(version.ref)
-                ctx["files"] = entries[:MANIFEST_ROWS]
-                ctx["files_total"] = len(entries)
-            except ShipyardError as e:
-                ctx["files_error"] = e.message
-        ctx["validation"] = _validation(version)
-
-        # diff: ?diff=OLD[&to=NEW]; NEW defaults to the version shown
-        older = [v for v in versions if v.version < version.version]
-        ctx["diff_from"] = diff or (f"v{older[0].version}" if older else "")
-        ctx["diff_to"] = to or f"v{version.version}"
-        if diff:
-            try:
-                old_ref = _version_ref(name, diff)
-                new_ref = _version_ref(name, to) if to else version.ref
-                body = catalog.diff(old_ref, new_ref)
-                hidden = _hidden_columns(catalog.get_version(body["old"]))
-                hidden |= _hidden_columns(catalog.get_version(body["new"]))
-                ctx["diff"] = _diff_view(body, hidden)
-            except ShipyardError as e:
-                ctx["diff_error"] = e.message
-                status = e.http_status if 400 <= e.http_status < 500 else 400
-
-        try:
-            ctx["lineage"] = _lineage(services, version)
-        except ShipyardError as e:
-            ctx["lineage_error"] = e.message
-        return web._page(request, "dataset.html", status=status, **ctx)
