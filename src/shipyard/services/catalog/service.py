@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +21,16 @@ from shipyard.core.datasets import (
     parse_ref,
 )
 from shipyard.core.errors import AlreadyExistsError, NotFoundError, ValidationError
-from shipyard.core.pii import PiiPolicy
 from shipyard.core.validation import check_key, check_run_id, check_tag_value
+from shipyard.services.catalog import builders, tabular
 from shipyard.services.catalog import files as folder
-from shipyard.services.catalog import tabular
 from shipyard.services.catalog.diff import diff_manifests, diff_tables
-from shipyard.services.catalog.privacy import apply_plan, plan_pii
 from shipyard.stores.blobs import ContentStore
-from shipyard.stores.blobs.digests import new_hasher
 from shipyard.stores.sql.datasets_repo import DatasetRepo, NewVersion
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.lineage_repo import LineageRepo, RunInput
 from shipyard.stores.sql.packs_repo import PackRepo
-from shipyard.stores.statcache import StatCache, stamp_of
+from shipyard.stores.statcache import StatCache
 
 __all__ = ["CatalogService", "Progress"]
 
@@ -102,91 +100,24 @@ class CatalogService:
                 format == "auto" and path.is_file() and tabular.is_table_file(path)
             )
             if as_table:
-                new = self._table_from_file(path, pii, allow_pii, user)
+                new = builders.table_file_version(
+                    self.blobs, path, pii, allow_pii, user, self._pii_key
+                )
             else:
                 if pii:
                     raise ValidationError(
                         "pii policies apply to tables, not raw files", field="pii"
                     )
-                new = self._files(name, path, user, progress)
+                new = builders.folder_version(
+                    self.blobs, self.stat_cache, path, self._locator(name), user, progress
+                )
         else:
             if format == "files":
                 raise ValidationError("format='files' needs a file or folder path", field="format")
-            new = self._table(source, pii, allow_pii, user, source_label="DataFrame")
-        return self._record(name, new, description, owner or user, clean_tags)
-
-    def _table_from_file(
-        self, path: Path, pii: Mapping[str, object] | None, allow_pii: bool, user: str
-    ) -> NewVersion:
-        before = stamp_of(path.stat())
-        df = tabular.read_table_file(path)
-        if stamp_of(path.stat())[:2] != before[:2]:
-            raise ValidationError(
-                f"{path.name} changed while it was being registered; register again once "
-                "nothing is writing to it",
-                field="source",
+            new = builders.table_version(
+                self.blobs, source, pii, allow_pii, user, self._pii_key, source_label="DataFrame"
             )
-        return self._table(df, pii, allow_pii, user, source_label=str(path))
-
-    def _table(
-        self,
-        df: Any,
-        pii: Mapping[str, object] | None,
-        allow_pii: bool,
-        user: str,
-        *,
-        source_label: str,
-    ) -> NewVersion:
-        frame = tabular.normalize_frame(df)
-        plan = plan_pii(frame, pii, allow_pii)
-        needs_key = PiiPolicy.TOKENIZE in plan.policies.values()
-        clean = apply_plan(frame, plan, self._pii_key() if needs_key else None)
-        encoded = tabular.encode_table(clean, self.blobs.algorithm)
-        schema = encoded.schema
-        digest = self.blobs.put_bytes(encoded.parquet)  # objects first: never point at nothing
-        return NewVersion(
-            content_id=encoded.content_id,
-            kind=DatasetKind.TABLE,
-            object_digest=digest,
-            size=len(encoded.parquet),
-            file_count=1,
-            row_count=len(clean),
-            columns=tuple(schema),
-            profile=_hide_kept_values(tabular.profile_frame(clean, schema), plan.record()),
-            pii=plan.record(),
-            pii_allowed=plan.allowed,
-            source=source_label,
-            description="",
-            created_by=user,
-            creation_time=self.clock(),
-        )
-
-    def _files(self, name: str, path: Path, user: str, progress: Progress | None) -> NewVersion:
-        scanned = folder.scan_source(path)
-        done = folder.ingest_files(
-            self.blobs, self.stat_cache, scanned, self._locator(name), progress=progress
-        )
-        listing = folder.listing_bytes(done.entries)
-        hasher = new_hasher(self.blobs.algorithm)
-        hasher.update(listing)
-        manifest = self.blobs.put_bytes(folder.encode_manifest(done.entries))
-        return NewVersion(
-            content_id=f"{self.blobs.algorithm}:{hasher.hexdigest()}",
-            kind=DatasetKind.FILES,
-            object_digest=manifest,
-            size=sum(e.size for e in done.entries),
-            file_count=len(done.entries),
-            row_count=None,
-            columns=(),
-            profile=_files_profile(done.entries),
-            pii={},
-            pii_allowed=False,
-            source=str(path),
-            description="",
-            created_by=user,
-            creation_time=self.clock(),
-            packed=tuple(done.packed),
-        )
+        return self._record(name, new, description, owner or user, clean_tags)
 
     def _locator(self, name: str) -> Callable[[Sequence[str]], dict[str, tuple[str, int]]]:
         """Where packed blobs are: first the latest version of this dataset (one manifest
@@ -229,6 +160,7 @@ class CatalogService:
         self, name: str, new: NewVersion, description: str | None, owner: str, tags: dict[str, str]
     ) -> DatasetVersion:
         now = self.clock()
+        new = replace(new, creation_time=now, description=description or "")
         with self.db.write() as conn:
             ds = self.repo.ensure_dataset(
                 conn, name, description=description or "", owner=owner, user=new.created_by, now=now
@@ -402,15 +334,6 @@ class CatalogService:
             return self.lineage.inputs_of_run(conn, check_run_id(run_id))
 
 
-def _files_profile(entries: list[ManifestEntry]) -> dict[str, object]:
-    suffixes: dict[str, int] = {}
-    for e in entries:
-        suffix = os.path.splitext(e.path)[1].lower() or "(none)"
-        suffixes[suffix] = suffixes.get(suffix, 0) + 1
-    top = sorted(suffixes.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
-    return {"files": len(entries), "bytes": sum(e.size for e in entries), "suffixes": top}
-
-
 def _check_text(value: object, field: str, limit: int) -> None:
     if value is None:
         return
@@ -421,23 +344,5 @@ def _check_text(value: object, field: str, limit: int) -> None:
         )
 
 
-def _hide_kept_values(
-    profile: dict[str, object], pii: dict[str, dict[str, object]]
-) -> dict[str, object]:
-    """Personal data kept as it is must not leak into catalog metadata: drop the statistics
-    that quote values (top categories, min, max, quantiles) of those columns."""
-    columns = profile.get("columns")
-    assert isinstance(columns, dict)
-    for column, rec in pii.items():
-        if rec.get("policy") == PiiPolicy.KEEP.value and column in columns:
-            stats = columns[column]
-            for key in ("top", "min", "max", "quantiles", "mean", "std"):
-                stats.pop(key, None)
-            stats["hidden"] = "personal data kept as is: values are not profiled"
-    return profile
-
-
 def _with_created(version: DatasetVersion) -> DatasetVersion:
-    from dataclasses import replace
-
     return replace(version, created=True)
