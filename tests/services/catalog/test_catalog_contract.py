@@ -103,6 +103,8 @@ def test_register_frame_versions_dedup_and_get(catalog: CatalogService) -> None:
         {"training": 2},
     )
     assert catalog.load_frame("loans@v2", columns=["age"]).columns.tolist() == ["age"]
+    head = catalog.load_frame("loans@v1", rows=3)
+    pd.testing.assert_frame_equal(head, df.head(3))
 
 
 def test_profile_holds_the_statistics(catalog: CatalogService) -> None:

@@ -143,7 +143,7 @@ def _dropped(version: DatasetVersion) -> list[dict[str, str]]:
 
 
 def _sample(catalog: Any, version: DatasetVersion) -> dict[str, Any]:
-    frame = catalog.load_frame(version.ref).head(SAMPLE_ROWS)
+    frame = catalog.load_frame(version.ref, rows=SAMPLE_ROWS)
     hidden = _hidden_columns(version)
     columns = [str(c) for c in frame.columns][:SAMPLE_COLUMNS]
     rows = [

@@ -203,8 +203,11 @@ class CatalogService:
         with self.db.read() as conn:
             return self.repo.search(conn, (text or "").strip() or None, limit, offset)
 
-    def load_frame(self, ref: str | DatasetRef, columns: list[str] | None = None) -> Any:
-        """The DataFrame of a table version (bytes verified against the content id first)."""
+    def load_frame(
+        self, ref: str | DatasetRef, columns: list[str] | None = None, rows: int | None = None
+    ) -> Any:
+        """The DataFrame of a table version (its bytes verified first); ``rows`` reads only
+        the first rows (a preview) without converting the whole table."""
         version = self.get_version(ref)
         if version.kind is not DatasetKind.TABLE:
             raise ValidationError(
@@ -212,7 +215,7 @@ class CatalogService:
                 field="dataset",
             )
         data = self.blobs.get_bytes(version.object_digest)
-        return tabular.frame_from_parquet(data, version.ref, columns)
+        return tabular.frame_from_parquet(data, version.ref, columns, rows)
 
     def manifest(self, ref: str | DatasetRef) -> list[ManifestEntry]:
         version = self.get_version(ref)

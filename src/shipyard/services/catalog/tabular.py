@@ -165,11 +165,23 @@ def _mixed_column_message(df: Any) -> str:
     return "the frame cannot be stored as Parquet; check its column types"
 
 
-def frame_from_parquet(data: bytes, where: str, columns: list[str] | None = None) -> Any:
+def frame_from_parquet(
+    data: bytes, where: str, columns: list[str] | None = None, rows: int | None = None
+) -> Any:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_table(io.BytesIO(data), columns=columns).to_pandas()
+        if rows is None:
+            return pq.read_table(io.BytesIO(data), columns=columns).to_pandas()
+        parquet = pq.ParquetFile(io.BytesIO(data))
+        first = next(parquet.iter_batches(batch_size=max(1, rows), columns=columns), None)
+        table = (
+            pa.Table.from_batches([first])
+            if first is not None
+            else parquet.schema_arrow.empty_table()
+        )
+        return table.to_pandas().head(rows)
     except (KeyError, ValueError) as e:
         if columns:
             raise ValidationError(
