@@ -149,6 +149,8 @@ def test_search_by_name_description_owner_tags_and_columns(catalog: CatalogServi
     assert names("segment") == ["marketing"]
     assert names("income") == ["loans"]
     assert names("100%_") == []  # LIKE wildcards are matched literally
+    catalog.register("pastry", frame, description="Éclair sales")
+    assert names("éCLAIR") == ["pastry"]  # case folding beyond ASCII, on both databases
     with pytest.raises(ValidationError, match="limit"):
         catalog.search(None, limit=0)
 

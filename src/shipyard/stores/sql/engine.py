@@ -25,6 +25,10 @@ def normalize_db_url(url: str) -> str:
     return url
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_engine(url: sa.URL) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +47,8 @@ def _sqlite_engine(url: sa.URL) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA case_sensitive_like=ON")  # LIKE as on PostgreSQL; ILIKE ignores case
         cur.close()
+        # SQLite's lower() folds ASCII only; PostgreSQL's folds all of Unicode (É → é).
+        dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
