@@ -495,3 +495,37 @@ def test_a_value_too_long_for_its_column_is_a_400_not_a_crash(
     with pytest.raises(ValidationError, match="does not fit the metadata database"):
         tracking.create_experiment("e" * 300)
     catalog.db.dispose()
+
+
+def test_link_mode_hard_links_large_files_read_only(
+    catalog: CatalogService, tmp_path: Path
+) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    big = tree / "weights.bin"
+    big.write_bytes(os.urandom(5 * 1024 * 1024))
+    (tree / "note.txt").write_text("small files are packed either way")
+    v = catalog.register("model-files", tree, link=True)
+    entry = next(e for e in catalog.manifest(v.ref) if e.path == "weights.bin")
+    algo, hexdigest = entry.digest.split(":")
+    stored = Path(catalog.blobs.url) / "v1" / algo / hexdigest[:2] / hexdigest[2:]
+    assert stored.stat().st_ino == big.stat().st_ino  # no copy was made
+    assert (big.stat().st_mode & 0o777) == 0o444  # protected, like DVC's hardlink cache
+    out = catalog.checkout(v.ref, "weights.bin", tmp_path / "out")
+    assert out.read_bytes() == big.read_bytes()
+    assert catalog.register("model-files", tree, link=True).created is False
+
+
+def test_a_linked_file_edited_in_place_is_detected_on_read(
+    catalog: CatalogService, tmp_path: Path
+) -> None:
+    """The cost of link mode, made safe: the store never returns the altered bytes."""
+    big = tmp_path / "data.bin"
+    big.write_bytes(os.urandom(5 * 1024 * 1024))
+    v = catalog.register("raw", big, link=True)
+    os.chmod(big, 0o644)
+    with open(big, "r+b") as fh:  # in place: the inode the store shares
+        fh.write(b"tampered")
+    with pytest.raises(ArtifactCorruptedError):
+        catalog.checkout(v.ref, dest=tmp_path / "out")
+    assert not (tmp_path / "out" / "data.bin").exists()

@@ -79,6 +79,9 @@ def register(
         False, "--allow-pii", help="Keep detected personal data without a policy (recorded)."
     ),
     format: str = typer.Option("auto", "--format", help="auto | table | files."),
+    link: bool = typer.Option(
+        False, "--link", help="Hard-link large files into the store (instant; made read-only)."
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Register a new immutable version (identical content returns the existing one)."""
@@ -95,6 +98,7 @@ def register(
             allow_pii=allow_pii,
             format=format,
             user=_user(svc),
+            link=link,
             progress=progress,
         )
     if as_json:

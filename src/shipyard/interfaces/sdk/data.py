@@ -42,12 +42,15 @@ class DataAPI:
         pii: Mapping[str, object] | None = None,
         allow_pii: bool = False,
         format: str = "auto",
+        link: bool = False,
     ) -> DatasetVersion:
         """Store a DataFrame, a CSV/Parquet/JSON-lines file, any file or a folder as ``name@vN``.
 
         ``pii`` maps columns to ``keep|mask|tokenize|drop``; policies from ``[data.<name>.pii]``
         in shipyard.toml apply when not given. Likely personal data in a column without a
         policy is refused unless ``allow_pii=True`` (recorded on the version).
+        ``link=True`` hard-links large files into a local store instead of copying them
+        (instant; the files become read-only, as with DVC's ``cache.type = hardlink``).
         """
         settings = self._session.services.settings
         declared = pii if pii is not None else settings.data_pii(name)
@@ -61,6 +64,7 @@ class DataAPI:
             allow_pii=allow_pii,
             format=format,
             user=self._user(),
+            link=link,
         )
 
     def get(

@@ -93,10 +93,11 @@ def folder_version(
     locate: folder.Locate,
     user: str,
     progress: folder.Progress | None,
+    link: bool = False,
 ) -> NewVersion:
-    """A folder version: small files packed, large ones loose, one manifest."""
+    """A folder version: small files packed, large ones loose (or hard-linked), a manifest."""
     scanned = folder.scan_source(path)
-    done = folder.ingest_files(blobs, cache, scanned, locate, progress=progress)
+    done = folder.ingest_files(blobs, cache, scanned, locate, link=link, progress=progress)
     listing = folder.listing_bytes(done.entries)
     hasher = new_hasher(blobs.algorithm)
     hasher.update(listing)

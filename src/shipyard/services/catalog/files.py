@@ -137,6 +137,7 @@ def ingest_files(
     files: Sequence[ScannedFile],
     locate: Locate,
     *,
+    link: bool = False,
     progress: Progress | None = None,
 ) -> Ingested:
     """Store every file not stored yet: small ones into packs, large ones as loose objects.
@@ -167,7 +168,9 @@ def ingest_files(
     digests.update({p: known[p] for p in present})
     for start in range(0, len(todo), BATCH):
         batch = todo[start : start + BATCH]
-        for (_, path, _), digest in zip(batch, blobs.put_files([f[1] for f in batch]), strict=True):
+        for (_, path, _), digest in zip(
+            batch, blobs.put_files([f[1] for f in batch], link=link), strict=True
+        ):
             digests[path] = digest
         for rel, path, stamp in batch:  # after the copy: a writer must not have been at work
             _check_unchanged(rel, path, stamp)
@@ -301,11 +304,14 @@ def listing_bytes(entries: Sequence[ManifestEntry]) -> bytes:
 
 
 def encode_manifest(entries: Sequence[ManifestEntry]) -> bytes:
-    """The stored manifest: the listing plus where each file is (a pack and offset or loose)."""
+    """The stored manifest: the listing plus where each file is (loose, or a pack and an
+    offset; packs are listed once and referred to by position, to keep manifests small)."""
+    packs = sorted({e.pack for e in entries if e.pack})
+    index = {p: i for i, p in enumerate(packs)}
     rows = sorted(
-        [e.path, e.digest, e.size] + ([e.pack, e.offset] if e.pack else []) for e in entries
+        [e.path, e.digest, e.size] + ([index[e.pack], e.offset] if e.pack else []) for e in entries
     )
-    body = {"manifest_version": MANIFEST_VERSION, "files": rows}
+    body = {"manifest_version": MANIFEST_VERSION, "packs": packs, "files": rows}
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -314,14 +320,19 @@ def decode_manifest(data: bytes, where: str) -> list[ManifestEntry]:
         body = json.loads(data)
         if body["manifest_version"] != MANIFEST_VERSION:
             raise ValueError(f"manifest version {body['manifest_version']!r}")
-        return [
-            ManifestEntry(
-                str(r[0]), str(r[1]), int(r[2]), *((str(r[3]), int(r[4])) if len(r) == 5 else ())
-            )
-            for r in body["files"]
-        ]
+        packs = [str(p) for p in body["packs"]]
+        return [_entry(row, packs) for row in body["files"]]
     except (ValueError, KeyError, TypeError, IndexError) as e:
         raise ArtifactCorruptedError(f"the manifest of {where} is not readable: {e}") from e
+
+
+def _entry(row: list[object], packs: list[str]) -> ManifestEntry:
+    path, digest, size = str(row[0]), str(row[1]), int(row[2])  # type: ignore[call-overload]
+    if len(row) == 5:
+        return ManifestEntry(path, digest, size, packs[int(row[3])], int(row[4]))  # type: ignore[call-overload]
+    if len(row) != 3:
+        raise ValueError(f"a manifest row has {len(row)} fields")
+    return ManifestEntry(path, digest, size)
 
 
 def read_entry(blobs: ContentStore, entry: ManifestEntry) -> bytes:

@@ -75,11 +75,13 @@ class CatalogService:
         allow_pii: bool = False,
         format: str = "auto",
         user: str = "unknown",
+        link: bool = False,
         progress: Progress | None = None,
     ) -> DatasetVersion:
         """Store ``source`` (DataFrame, table file, any file, or folder) as an immutable version.
 
-        Identical content returns the existing version (``created`` is False).
+        Content identical to the latest version returns it (``created`` is False).
+        ``link=True`` hard-links large raw files into a local store (read-only afterwards).
         """
         check_dataset_name(name)
         _check_text(owner, "owner", 256)
@@ -109,7 +111,7 @@ class CatalogService:
                         "pii policies apply to tables, not raw files", field="pii"
                     )
                 new = builders.folder_version(
-                    self.blobs, self.stat_cache, path, self._locator(name), user, progress
+                    self.blobs, self.stat_cache, path, self._locator(name), user, progress, link
                 )
         else:
             if format == "files":

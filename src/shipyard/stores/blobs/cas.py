@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -86,12 +87,19 @@ class ContentStore:
         self._ensure_format()
         return self._publish(*self._stage_path(path))
 
-    def put_files(self, paths: Sequence[str | os.PathLike[str]], *, workers: int = 4) -> list[str]:
+    def put_files(
+        self, paths: Sequence[str | os.PathLike[str]], *, workers: int = 4, link: bool = False
+    ) -> list[str]:
         """Store many local files; returns their digests in order.
 
-        Each file is staged (copied and hashed in one pass), so the digest is always that of
-        the bytes stored. Backends that publish batches (``BatchPublisher``) make the whole
-        batch durable with a few syncs instead of two per file.
+        Each file is staged (copied, then hashed), so the digest is always that of the bytes
+        stored. Backends that publish batches (``BatchPublisher``) make the whole batch
+        durable with a few syncs instead of two per file.
+
+        ``link=True`` (local stores only, like DVC's ``cache.type = hardlink``): large files
+        are hard-linked instead of copied, which is instant, and made read-only, since the
+        store and the workspace then share their bytes. Editing such a file in place (as
+        root, or after chmod) would alter the stored object; reads detect it and refuse.
         """
         self._ensure_format()
         # Measured on a 2-vCPU VM: threads help remote stores (latency-bound) but slow a
@@ -101,7 +109,8 @@ class ContentStore:
                 return list(pool.map(self.put_file, paths))
         staged: list[tuple[Path, str]] = []
         try:
-            staged.extend(self._stage_path(p) for p in paths)
+            stage = self._link_path if link else self._stage_path
+            staged.extend(stage(p) for p in paths)
             todo: list[tuple[Path, str]] = []
             seen: set[str] = set()
             for tmp, digest in staged:
@@ -111,6 +120,8 @@ class ContentStore:
                 else:
                     seen.add(digest)
                     todo.append((tmp, key))
+                    if link:  # a linked inode is shared with the workspace: protect it
+                        os.chmod(tmp, 0o444)
             self._backend.put_many(todo)
         finally:
             for tmp, _ in staged:
@@ -135,6 +146,30 @@ class ContentStore:
                 hasher = new_hasher(self._algorithm)
                 with open(tmp, "rb") as copy:
                     while chunk := copy.read(CHUNK):
+                        hasher.update(chunk)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp, f"{self._algorithm}:{hasher.hexdigest()}"
+
+    def _link_path(self, path: str | os.PathLike[str]) -> tuple[Path, str]:
+        """Stage a large file as a read-only hard link (a copy when linking is impossible:
+        another filesystem, a small file, a filesystem without links)."""
+        with storage_errors("open", f"local file {os.fspath(path)}"):
+            size = os.stat(path).st_size
+        staging = self._backend.staging_dir()
+        if size < KERNEL_COPY_MIN or staging is None:
+            return self._stage_path(path)
+        tmp = staging / f"link-{uuid.uuid4().hex}.tmp"
+        try:
+            os.link(path, tmp)
+        except OSError:
+            return self._stage_path(path)
+        try:
+            with storage_errors("read", f"local file {os.fspath(path)}"):
+                hasher = new_hasher(self._algorithm)
+                with open(tmp, "rb") as f:
+                    while chunk := f.read(CHUNK):
                         hasher.update(chunk)
         except BaseException:
             tmp.unlink(missing_ok=True)
