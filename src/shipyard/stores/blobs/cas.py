@@ -143,14 +143,23 @@ class ContentStore:
         try:
             with storage_errors("copy", f"local file {os.fspath(path)}"):
                 shutil.copyfile(path, tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp, self._hash_staged(tmp, path)
+
+    def _hash_staged(self, tmp: Path, source: str | os.PathLike[str]) -> str:
+        """The digest of a staged file (removed again if it cannot be read)."""
+        try:
+            with storage_errors("read", f"local file {os.fspath(source)}"):
                 hasher = new_hasher(self._algorithm)
-                with open(tmp, "rb") as copy:
-                    while chunk := copy.read(CHUNK):
+                with open(tmp, "rb") as f:
+                    while chunk := f.read(CHUNK):
                         hasher.update(chunk)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return tmp, f"{self._algorithm}:{hasher.hexdigest()}"
+        return f"{self._algorithm}:{hasher.hexdigest()}"
 
     def _link_path(self, path: str | os.PathLike[str]) -> tuple[Path, str]:
         """Stage a large file as a read-only hard link (a copy when linking is impossible:
@@ -165,16 +174,7 @@ class ContentStore:
             os.link(path, tmp)
         except OSError:
             return self._stage_path(path)
-        try:
-            with storage_errors("read", f"local file {os.fspath(path)}"):
-                hasher = new_hasher(self._algorithm)
-                with open(tmp, "rb") as f:
-                    while chunk := f.read(CHUNK):
-                        hasher.update(chunk)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return tmp, f"{self._algorithm}:{hasher.hexdigest()}"
+        return tmp, self._hash_staged(tmp, path)
 
     def _temp_file(self) -> Path:
         staging = self._backend.staging_dir()
