@@ -529,3 +529,22 @@ def test_a_linked_file_edited_in_place_is_detected_on_read(
     with pytest.raises(ArtifactCorruptedError):
         catalog.checkout(v.ref, dest=tmp_path / "out")
     assert not (tmp_path / "out" / "data.bin").exists()
+
+
+def test_personal_data_in_table_files_of_a_folder(catalog: CatalogService, tmp_path: Path) -> None:
+    """Folder files are stored byte for byte, so PII in their tables is refused unless allowed."""
+    tree = tmp_path / "export"
+    tree.mkdir()
+    (tree / "readme.txt").write_text("monthly export")
+    (tree / "orders.csv").write_text("id,amount\n1,10\n2,12\n")
+    (tree / "broken.csv").write_bytes(b"\xff\xfe not a table \x00")
+    assert catalog.register("export", tree).pii == {}
+    (tree / "customers.csv").write_text(
+        "id,contact\n1,ann.lee@example.com\n2,bo.chan@example.org\n"
+    )
+    with pytest.raises(ValidationError, match=r"customers\.csv:contact \(email\)") as e:
+        catalog.register("export", tree)
+    assert "ann.lee" not in e.value.message
+    assert catalog.get_version("export").version == 1  # nothing registered
+    v2 = catalog.register("export", tree, allow_pii=True)
+    assert v2.pii_allowed and v2.pii["customers.csv:contact"]["kind"] == "email"

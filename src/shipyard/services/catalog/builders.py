@@ -15,7 +15,7 @@ from shipyard.core.errors import ValidationError
 from shipyard.core.pii import PiiPolicy
 from shipyard.services.catalog import files as folder
 from shipyard.services.catalog import tabular
-from shipyard.services.catalog.privacy import apply_plan, plan_pii
+from shipyard.services.catalog.privacy import apply_plan, plan_pii, scan_folder_tables
 from shipyard.stores.blobs import ContentStore
 from shipyard.stores.blobs.digests import new_hasher
 from shipyard.stores.sql.datasets_repo import NewVersion
@@ -94,9 +94,15 @@ def folder_version(
     user: str,
     progress: folder.Progress | None,
     link: bool = False,
+    allow_pii: bool = False,
 ) -> NewVersion:
-    """A folder version: small files packed, large ones loose (or hard-linked), a manifest."""
+    """A folder version: small files packed, large ones loose (or hard-linked), a manifest.
+
+    Table files in it are scanned for personal data first (nothing is stored if refused).
+    """
     scanned = folder.scan_source(path)
+    tables = [(rel, p) for rel, p, _ in scanned if tabular.is_table_file(Path(rel))]
+    pii = scan_folder_tables(tables, tabular.read_sample, allow_pii)
     done = folder.ingest_files(blobs, cache, scanned, locate, link=link, progress=progress)
     listing = folder.listing_bytes(done.entries)
     hasher = new_hasher(blobs.algorithm)
@@ -111,8 +117,8 @@ def folder_version(
         row_count=None,
         columns=(),
         profile=files_profile(done.entries),
-        pii={},
-        pii_allowed=False,
+        pii=pii,
+        pii_allowed=bool(pii),
         source=str(path),
         description="",  # description and time are set when the version is recorded
         created_by=user,

@@ -24,7 +24,7 @@ from shipyard.core.pii import (
     tokenize_value,
 )
 
-__all__ = ["PiiPlan", "apply_plan", "load_or_create_key", "plan_pii"]
+__all__ = ["PiiPlan", "apply_plan", "load_or_create_key", "plan_pii", "scan_folder_tables"]
 
 SAMPLE = 1000
 
@@ -101,6 +101,42 @@ def plan_pii(df: Any, declared: Mapping[str, object] | None, allow_pii: bool) ->
             field="pii",
         )
     return PiiPlan(findings, policies, allowed=bool(undeclared) and allow_pii)
+
+
+def scan_folder_tables(
+    files: list[tuple[str, Any]], read_sample: Any, allow_pii: bool
+) -> dict[str, dict[str, object]]:
+    """Look for personal data in the table files of a folder (CSV, Parquet, JSON lines).
+
+    Files in a folder are stored byte for byte, so no policy can mask them: findings are
+    refused unless ``allow_pii`` (and then recorded, as ``"path:column"`` entries).
+    ``files`` holds (manifest path, file path); ``read_sample`` gives a frame of the first
+    rows, or None for a file that is not readable as a table (it is stored as bytes).
+    """
+    found: dict[str, dict[str, object]] = {}
+    for rel, path in files:
+        frame = read_sample(path)
+        if frame is None:
+            continue
+        for position, column in enumerate(str(c) for c in frame.columns):
+            kind = classify_value(column)
+            finding = detect_column(column, _sample(frame[frame.columns[position]]))
+            if kind is not None:
+                found[f"{rel}:#{position}"] = {"kind": kind.value, "source": "column name"}
+            elif finding is not None:
+                found[f"{rel}:{column}"] = {"kind": finding.kind.value, "source": finding.source}
+    if found and not allow_pii:
+        listed = ", ".join(f"{k} ({v['kind']})" for k, v in list(found.items())[:10])
+        raise ValidationError(
+            f"likely personal data in table files of the folder: {listed}"
+            f"{' …' if len(found) > 10 else ''}. Files in a folder are stored as they are: "
+            "register each table on its own to mask or tokenize it, or pass allow_pii=True "
+            "(--allow-pii) to keep the folder as it is; that choice is recorded",
+            field="pii",
+        )
+    for record in found.values():
+        record.update(policy=PiiPolicy.KEEP.value, declared=False)
+    return found
 
 
 def apply_plan(df: Any, plan: PiiPlan, key: bytes | None) -> Any:

@@ -111,7 +111,14 @@ class CatalogService:
                         "pii policies apply to tables, not raw files", field="pii"
                     )
                 new = builders.folder_version(
-                    self.blobs, self.stat_cache, path, self._locator(name), user, progress, link
+                    self.blobs,
+                    self.stat_cache,
+                    path,
+                    self._locator(name),
+                    user,
+                    progress,
+                    link=link,
+                    allow_pii=allow_pii,
                 )
         else:
             if format == "files":

@@ -22,6 +22,7 @@ __all__ = [
     "is_table_file",
     "normalize_frame",
     "profile_frame",
+    "read_sample",
     "read_table_file",
 ]
 
@@ -64,6 +65,27 @@ def read_table_file(path: Path) -> Any:
         raise ValidationError(
             f"cannot read {path.name} as {fmt}: {type(e).__name__}", field="source"
         ) from None
+
+
+def read_sample(path: str | Path, rows: int = 1000) -> Any:
+    """The first ``rows`` of a table file as text columns, or None if it does not parse."""
+    import pandas as pd
+
+    fmt = TABLE_SUFFIXES.get(Path(path).suffix.lower())
+    try:
+        if fmt == "csv":
+            return pd.read_csv(path, nrows=rows, dtype=str)
+        if fmt == "jsonl":
+            return pd.read_json(path, lines=True, nrows=rows, dtype=False)
+        if fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            first = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
+            return pa.Table.from_batches([first]).to_pandas() if first is not None else None
+    except Exception:  # a file that is not a table is stored as bytes anyway
+        return None
+    return None
 
 
 def normalize_frame(df: Any) -> Any:
