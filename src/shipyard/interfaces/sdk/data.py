@@ -78,17 +78,19 @@ class DataAPI:
         """A table version as a DataFrame, or a folder version (or one file / sub-folder of it,
         with ``path=``) as a local path. Inside a run the version read is recorded as input."""
         catalog = self._catalog
-        version = catalog.get_version(ref)
-        active = self._session.active_run()
-        if active is not None:
-            catalog.record_input(active.run_id, version.ref)
+        version = catalog.get_version(ref)  # resolved once: the data and the lineage agree
         if version.kind is DatasetKind.TABLE:
             if path is not None:
                 raise ValidationError(
                     f"{version.ref} is a table: 'path' is for folders", field="path"
                 )
-            return catalog.load_frame(version.ref, columns)
-        return catalog.checkout(version.ref, path, dest)
+            data = catalog.load_frame(version.ref, columns)
+        else:
+            data = catalog.checkout(version.ref, path, dest)
+        active = self._session.active_run()
+        if active is not None:  # recorded once the data was actually read (and verified)
+            catalog.record_input(active.run_id, version.ref)
+        return data
 
     def version(self, ref: str) -> DatasetVersion:
         """The metadata of a version (schema, profile, PII policies, validation evidence)."""
