@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.core.datasets import DatasetKind, ManifestEntry
-from shipyard.core.errors import ValidationError
 from shipyard.core.pii import PiiPolicy
 from shipyard.services.catalog import files as folder
 from shipyard.services.catalog import tabular
 from shipyard.services.catalog.privacy import apply_plan, plan_pii, scan_folder_tables
 from shipyard.stores.blobs import ContentStore
-from shipyard.stores.blobs.digests import new_hasher
+from shipyard.stores.blobs.digests import digest_bytes
 from shipyard.stores.sql.datasets_repo import NewVersion
 from shipyard.stores.statcache import StatCache, stamp_of
 
@@ -41,12 +40,7 @@ def table_file_version(
     """A table version from a CSV, Parquet or JSON-lines file (refused if it changes meanwhile)."""
     before = stamp_of(path.stat())
     df = tabular.read_table_file(path)
-    if stamp_of(path.stat())[:2] != before[:2]:
-        raise ValidationError(
-            f"{path.name} changed while it was being registered; register again once "
-            "nothing is writing to it",
-            field="source",
-        )
+    folder.check_unchanged(path.name, str(path), before)
     return table_version(blobs, df, pii, allow_pii, user, pii_key, source_label=str(path))
 
 
@@ -65,6 +59,7 @@ def table_version(
     plan = plan_pii(frame, pii, allow_pii)
     needs_key = PiiPolicy.TOKENIZE in plan.policies.values()
     clean = apply_plan(frame, plan, pii_key() if needs_key else None)
+    record = plan.record()
     encoded = tabular.encode_table(clean, blobs.algorithm)
     schema = encoded.schema
     digest = blobs.put_bytes(encoded.parquet)  # objects first: never point at nothing
@@ -76,8 +71,8 @@ def table_version(
         file_count=1,
         row_count=len(clean),
         columns=tuple(schema),
-        profile=hide_kept_values(tabular.profile_frame(clean, schema), plan.record()),
-        pii=plan.record(),
+        profile=hide_kept_values(tabular.profile_frame(clean, schema), record),
+        pii=record,
         pii_allowed=plan.allowed,
         source=source_label,
         description="",  # description and time are set when the version is recorded
@@ -104,12 +99,10 @@ def folder_version(
     tables = [(rel, p) for rel, p, _ in scanned if tabular.is_table_file(Path(rel))]
     pii = scan_folder_tables(tables, tabular.read_sample, allow_pii)
     done = folder.ingest_files(blobs, cache, scanned, locate, link=link, progress=progress)
-    listing = folder.listing_bytes(done.entries)
-    hasher = new_hasher(blobs.algorithm)
-    hasher.update(listing)
+    content_id = digest_bytes(blobs.algorithm, folder.listing_bytes(done.entries))
     manifest = blobs.put_bytes(folder.encode_manifest(done.entries))
     return NewVersion(
-        content_id=f"{blobs.algorithm}:{hasher.hexdigest()}",
+        content_id=content_id,
         kind=DatasetKind.FILES,
         object_digest=manifest,
         size=sum(e.size for e in done.entries),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,12 +20,13 @@ from shipyard.core.errors import ArtifactCorruptedError, ValidationError
 from shipyard.core.validation import normalize_artifact_path
 from shipyard.services.catalog.packs import PACK_MAX_FILE, PackWriter
 from shipyard.stores.blobs import ContentStore
-from shipyard.stores.blobs.digests import new_hasher
+from shipyard.stores.blobs.digests import digest_bytes, digest_file
 from shipyard.stores.statcache import FileStamp, StatCache, stamp_of
 
 __all__ = [
     "Ingested",
     "ScannedFile",
+    "check_unchanged",
     "decode_manifest",
     "encode_manifest",
     "hash_files",
@@ -102,7 +102,7 @@ def _check_link(path: str, root: str) -> None:
         )
 
 
-def _check_unchanged(rel: str, path: str, stamp: FileStamp) -> None:
+def check_unchanged(rel: str, path: str, stamp: FileStamp) -> None:
     try:
         after = stamp_of(os.stat(path))
     except FileNotFoundError as e:
@@ -173,7 +173,7 @@ def ingest_files(
         ):
             digests[path] = digest
         for rel, path, stamp in batch:  # after the copy: a writer must not have been at work
-            _check_unchanged(rel, path, stamp)
+            check_unchanged(rel, path, stamp)
         if progress:
             progress(len(batch), len(files))
     cache.store(
@@ -232,14 +232,10 @@ def _read_small(rel: str, path: str, stamp: FileStamp, algorithm: str) -> tuple[
     try:
         with open(path, "rb") as fh:
             data = fh.read()
-    except FileNotFoundError as e:
-        raise ValidationError(
-            f"{rel} disappeared while it was being registered", field="source"
-        ) from e
-    _check_unchanged(rel, path, stamp)
-    hasher = new_hasher(algorithm)
-    hasher.update(data)
-    return f"{algorithm}:{hasher.hexdigest()}", data
+    except FileNotFoundError:
+        data = b""  # check_unchanged names the file that disappeared
+    check_unchanged(rel, path, stamp)
+    return digest_bytes(algorithm, data), data
 
 
 def _pack_chunk(
@@ -270,14 +266,6 @@ def _pack_chunk(
         writer.add(digest, blob)
 
 
-def _hash_one(algorithm: str, path: str) -> str:
-    hasher = new_hasher(algorithm)
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            hasher.update(chunk)
-    return f"{algorithm}:{hasher.hexdigest()}"
-
-
 def hash_files(
     blobs: ContentStore, cache: StatCache, files: Sequence[ScannedFile], workers: int = 4
 ) -> list[ManifestEntry]:
@@ -289,7 +277,7 @@ def hash_files(
         hashed = dict(
             zip(
                 [p for _, p, _ in todo],
-                pool.map(lambda f: _hash_one(algorithm, f[1]), todo),
+                pool.map(lambda f: digest_file(algorithm, f[1]), todo),
                 strict=True,
             )
         )
@@ -368,19 +356,7 @@ def materialize(
         if e.pack is None:
             blobs.copy_to(e.digest, target)
         else:
-            _write_atomically(target, read_entry(blobs, e))
+            blobs.copy_blob_to(e.pack, e.offset, e.size, e.digest, target)
         if progress:
             progress(1, len(entries))
     return root
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(name, target)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise

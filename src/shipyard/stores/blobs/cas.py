@@ -33,6 +33,8 @@ from shipyard.stores.blobs.digests import (
     ALGORITHMS,
     DEFAULT_ALGORITHM,
     LAYOUT_VERSION,
+    digest_bytes,
+    digest_file,
     new_hasher,
     object_key,
     parse_digest,
@@ -152,14 +154,10 @@ class ContentStore:
         """The digest of a staged file (removed again if it cannot be read)."""
         try:
             with storage_errors("read", f"local file {os.fspath(source)}"):
-                hasher = new_hasher(self._algorithm)
-                with open(tmp, "rb") as f:
-                    while chunk := f.read(CHUNK):
-                        hasher.update(chunk)
+                return digest_file(self._algorithm, tmp, CHUNK)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return f"{self._algorithm}:{hasher.hexdigest()}"
 
     def _link_path(self, path: str | os.PathLike[str]) -> tuple[Path, str]:
         """Stage a large file as a read-only hard link (a copy when linking is impossible:
@@ -293,7 +291,7 @@ class ContentStore:
         """``size`` bytes at ``offset`` of the object ``container`` (a pack), verified
         against the blob's own ``digest``: a corrupted blob raises, never returns."""
         key = object_key(container)
-        algorithm, expected = parse_digest(digest)
+        algorithm, _ = parse_digest(digest)
         try:
             raw = self._backend.open_read(key)
         except NotFoundError as e:
@@ -301,9 +299,7 @@ class ContentStore:
         with raw, storage_errors("read", f"{self.url}/{key}"):
             raw.seek(offset)
             data = raw.read(size)
-        hasher = new_hasher(algorithm)
-        hasher.update(data)
-        if len(data) != size or hasher.hexdigest() != expected:
+        if len(data) != size or digest_bytes(algorithm, data) != digest:
             raise ArtifactCorruptedError(
                 f"blob {digest} at offset {offset} of pack {container} in {self.url} does not "
                 "match its content address: the pack is corrupted"
@@ -317,22 +313,20 @@ class ContentStore:
 
     def copy_to(self, digest: str, dest_path: str | os.PathLike[str]) -> None:
         """Stream the object to ``dest_path``; the file appears only once verified."""
-        dest = Path(dest_path)
         with self.open(digest) as src:
-            with storage_errors("create", f"directory {dest.parent}"):
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-            tmp = Path(name)
-            try:
-                with storage_errors("write", f"{dest}"):
-                    with os.fdopen(fd, "wb") as out:
-                        shutil.copyfileobj(src, out, CHUNK)  # raises at EOF if corrupted
-                        out.flush()
-                        os.fsync(out.fileno())
-                    os.replace(tmp, dest)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            _write_atomically(Path(dest_path), src)  # the reader raises at EOF if corrupted
+
+    def copy_blob_to(
+        self,
+        container: str,
+        offset: int,
+        size: int,
+        digest: str,
+        dest_path: str | os.PathLike[str],
+    ) -> None:
+        """``read_blob`` to ``dest_path``: the file appears only once verified."""
+        data = self.read_blob(container, offset, size, digest)
+        _write_atomically(Path(dest_path), io.BytesIO(data))
 
     def verify(self, digest: str) -> None:
         """Read the whole object; ``ArtifactCorruptedError`` if it does not match."""
@@ -363,3 +357,21 @@ class ContentStore:
 
     def _not_found(self, digest: str) -> NotFoundError:
         return NotFoundError(f"no object {digest} in the content store at {self.url}")
+
+
+def _write_atomically(dest: Path, src: _Readable) -> None:
+    """Copy ``src`` to a temporary file beside ``dest``, fsync it, then rename it into place."""
+    with storage_errors("create", f"directory {dest.parent}"):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    tmp = Path(name)
+    try:
+        with storage_errors("write", f"{dest}"):
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(src, out, CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

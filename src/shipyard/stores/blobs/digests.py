@@ -9,6 +9,7 @@ objects written with any supported algorithm; new writes use ``DEFAULT_ALGORITHM
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from typing import Protocol
 
@@ -20,6 +21,8 @@ __all__ = [
     "ALGORITHMS",
     "DEFAULT_ALGORITHM",
     "Hasher",
+    "digest_bytes",
+    "digest_file",
     "new_hasher",
     "object_key",
     "parse_digest",
@@ -53,6 +56,22 @@ def new_hasher(algorithm: str) -> Hasher:
         f"unknown hash algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}",
         field="algorithm",
     )
+
+
+def digest_bytes(algorithm: str, data: bytes | bytearray | memoryview) -> str:
+    """The content address of ``data``: ``"<algorithm>:<hex>"``."""
+    hasher = new_hasher(algorithm)
+    hasher.update(data)
+    return f"{algorithm}:{hasher.hexdigest()}"
+
+
+def digest_file(algorithm: str, path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """The content address of a local file, read in ``chunk``-sized pieces."""
+    hasher = new_hasher(algorithm)
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            hasher.update(block)
+    return f"{algorithm}:{hasher.hexdigest()}"
 
 
 def parse_digest(digest: object) -> tuple[str, str]:
