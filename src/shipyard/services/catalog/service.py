@@ -34,7 +34,7 @@ from shipyard.stores.statcache import StatCache
 
 __all__ = ["CatalogService", "Progress"]
 
-Progress = Callable[[int, int], None]  # (files just done, files in all)
+Progress = folder.Progress
 FORMATS = ("auto", "table", "files")
 
 
@@ -94,39 +94,48 @@ class CatalogService:
         clean_tags = {
             check_key(k, "tag key"): check_tag_value(k, v) for k, v in (tags or {}).items()
         }
-        if isinstance(source, str | os.PathLike):
-            path = Path(source)
-            if not path.exists():
-                raise ValidationError(f"{path} does not exist", field="source")
-            as_table = format == "table" or (
-                format == "auto" and path.is_file() and tabular.is_table_file(path)
-            )
-            if as_table:
-                new = builders.table_file_version(
-                    self.blobs, path, pii, allow_pii, user, self._pii_key
-                )
-            else:
-                if pii:
-                    raise ValidationError(
-                        "pii policies apply to tables, not raw files", field="pii"
-                    )
-                new = builders.folder_version(
-                    self.blobs,
-                    self.stat_cache,
-                    path,
-                    self._locator(name),
-                    user,
-                    progress,
-                    link=link,
-                    allow_pii=allow_pii,
-                )
-        else:
+        new = self._build(name, source, pii, allow_pii, format, user, link, progress)
+        return self._record(name, new, description, owner or user, clean_tags)
+
+    def _build(
+        self,
+        name: str,
+        source: Any,
+        pii: Mapping[str, object] | None,
+        allow_pii: bool,
+        format: str,
+        user: str,
+        link: bool,
+        progress: Progress | None,
+    ) -> NewVersion:
+        """Store the objects of ``source`` and describe the version they make."""
+        if not isinstance(source, str | os.PathLike):
             if format == "files":
                 raise ValidationError("format='files' needs a file or folder path", field="format")
-            new = builders.table_version(
+            return builders.table_version(
                 self.blobs, source, pii, allow_pii, user, self._pii_key, source_label="DataFrame"
             )
-        return self._record(name, new, description, owner or user, clean_tags)
+        path = Path(source)
+        if not path.exists():
+            raise ValidationError(f"{path} does not exist", field="source")
+        if format == "table" or (
+            format == "auto" and path.is_file() and tabular.is_table_file(path)
+        ):
+            return builders.table_file_version(
+                self.blobs, path, pii, allow_pii, user, self._pii_key
+            )
+        if pii:
+            raise ValidationError("pii policies apply to tables, not raw files", field="pii")
+        return builders.folder_version(
+            self.blobs,
+            self.stat_cache,
+            path,
+            self._locator(name),
+            user,
+            progress,
+            link=link,
+            allow_pii=allow_pii,
+        )
 
     def _locator(self, name: str) -> Callable[[Sequence[str]], dict[str, tuple[str, int]]]:
         """Where packed blobs are: first the latest version of this dataset (one manifest
@@ -137,7 +146,7 @@ class CatalogService:
         except NotFoundError:
             latest = None
         if latest is not None and latest.kind is DatasetKind.FILES:
-            prior = {e.digest: (e.pack, e.offset) for e in self.manifest(latest.ref) if e.pack}
+            prior = {e.digest: (e.pack, e.offset) for e in self._manifest(latest) if e.pack}
 
         def locate(digests: Sequence[str]) -> dict[str, tuple[str, int]]:
             found = {d: prior[d] for d in digests if d in prior}
@@ -178,17 +187,16 @@ class CatalogService:
                 self.repo.update_dataset(conn, ds.id, now, description=description)
             if tags:
                 self.repo.set_tags(conn, ds.id, tags)
+            # Pack rows land even when identical content already existed: the packs were
+            # written, and later registrations should find their blobs.
+            self.packs.add(conn, new.packed)
             existing = self.repo.latest_if_same(conn, ds.id, new.content_id)
             if existing is not None:
-                self.packs.add(conn, new.packed)
                 return self.repo.get_version(conn, DatasetRef(name, version=existing))
-            # Pack rows land with the version, even when identical content already existed:
-            # the packs were written, and later registrations should find their blobs.
-            self.packs.add(conn, new.packed)
             number = self.repo.add_version(conn, ds.id, new)
             self.repo.update_dataset(conn, ds.id, now)
             found = self.repo.get_version(conn, DatasetRef(name, version=number))
-        return _with_created(found)
+        return replace(found, created=True)
 
     # ------------------------------------------------------------------ read
     def get_version(self, ref: str | DatasetRef) -> DatasetVersion:
@@ -217,7 +225,15 @@ class CatalogService:
     ) -> Any:
         """The DataFrame of a table version (its bytes verified first); ``rows`` reads only
         the first rows (a preview) without converting the whole table."""
-        version = self.get_version(ref)
+        return self._frame(self.get_version(ref), columns, rows)
+
+    def manifest(self, ref: str | DatasetRef) -> list[ManifestEntry]:
+        """The files of a folder version, with where each is stored."""
+        return self._manifest(self.get_version(ref))
+
+    def _frame(
+        self, version: DatasetVersion, columns: list[str] | None = None, rows: int | None = None
+    ) -> Any:
         if version.kind is not DatasetKind.TABLE:
             raise ValidationError(
                 f"{version.ref} is a folder dataset; use checkout() for a local path",
@@ -226,8 +242,7 @@ class CatalogService:
         data = self.blobs.get_bytes(version.object_digest)
         return tabular.frame_from_parquet(data, version.ref, columns, rows)
 
-    def manifest(self, ref: str | DatasetRef) -> list[ManifestEntry]:
-        version = self.get_version(ref)
+    def _manifest(self, version: DatasetVersion) -> list[ManifestEntry]:
         if version.kind is not DatasetKind.FILES:
             raise ValidationError(f"{version.ref} is a table, not a folder", field="dataset")
         return folder.decode_manifest(self.blobs.get_bytes(version.object_digest), version.ref)
@@ -241,7 +256,7 @@ class CatalogService:
     ) -> Path:
         """Copy a folder version (or one file / sub-folder of it) to a local folder."""
         version = self.get_version(ref)
-        chosen = folder.select_entries(self.manifest(version.ref), path)  # that version only
+        chosen = folder.select_entries(self._manifest(version), path)
         target = Path(dest) if dest else self.checkout_dir / version.name / f"v{version.version}"
         root = folder.materialize(self.blobs, chosen, target, progress=progress)
         if path and len(chosen) == 1 and chosen[0].path == path.strip("/"):
@@ -277,7 +292,7 @@ class CatalogService:
                 field="checks",
             )
         # Offending values of personal-data columns are reported by row, never by value.
-        report = validate_frame(self.load_frame(version.ref), spec, redact=tuple(version.pii))
+        report = validate_frame(self._frame(version), spec, redact=tuple(version.pii))
         record = ValidationRecord(
             passed=report.passed,
             checks_run=report.checks_run,
@@ -301,7 +316,7 @@ class CatalogService:
         if old.kind is DatasetKind.TABLE:
             body = diff_tables(old, new)
         else:
-            body = diff_manifests(self.manifest(old.ref), self.manifest(new.ref))
+            body = diff_manifests(self._manifest(old), self._manifest(new))
         return {
             "old": old.ref,
             "new": new.ref,
@@ -320,7 +335,7 @@ class CatalogService:
             )
         scanned = folder.scan_source(Path(source))
         entries = folder.hash_files(self.blobs, self.stat_cache, scanned)
-        body = diff_manifests(self.manifest(latest.ref), entries)
+        body = diff_manifests(self._manifest(latest), entries)
         counts = body["counts"]
         body["up_to_date"] = not (counts["added"] or counts["removed"] or counts["changed"])
         return {"dataset": latest.ref, **body}
@@ -337,9 +352,10 @@ class CatalogService:
             return self.repo.add_run_input(conn, run_id, parsed, context, self.clock())
 
     def runs_reading(self, ref: str) -> list[RunInput]:
+        parsed = parse_ref(ref)
         with self.db.read() as conn:
-            row = self.repo.version_row(conn, parse_ref(ref))
-            return self.lineage.runs_reading(conn, row.id, f"{parse_ref(ref).name}@v{row.version}")
+            row = self.repo.version_row(conn, parsed)
+            return self.lineage.runs_reading(conn, row.id, f"{parsed.name}@v{row.version}")
 
     def inputs_of_run(self, run_id: str) -> list[RunInput]:
         with self.db.read() as conn:
@@ -354,7 +370,3 @@ def _check_text(value: object, field: str, limit: int) -> None:
         raise ValidationError(
             f"{field} must be text of at most {limit} characters, got {shown}", field=field
         )
-
-
-def _with_created(version: DatasetVersion) -> DatasetVersion:
-    return replace(version, created=True)
