@@ -75,15 +75,9 @@ class Session:
 
                 settings = load_settings()
                 if settings.is_remote:
-                    from shipyard.interfaces.sdk.remote import RemoteServices, RemoteTracking
-                    from shipyard.interfaces.sdk.remote_data import RemoteCatalog
+                    from shipyard.interfaces.sdk.remote import RemoteServices
 
-                    assert settings.tracking_uri is not None
-                    remote = RemoteTracking(settings.tracking_uri, settings.token)
-                    catalog = RemoteCatalog(
-                        remote._call, remote.stream, settings.state_dir / "checkouts"
-                    )
-                    self._services = RemoteServices(settings, remote, catalog)  # type: ignore[assignment]
+                    self._services = RemoteServices.connect(settings)  # type: ignore[assignment]
                 else:
                     from shipyard.interfaces.bootstrap import build_services
 

@@ -218,5 +218,13 @@ class RemoteServices:
     tracking: RemoteTracking
     catalog: RemoteCatalog
 
+    @classmethod
+    def connect(cls, settings: Settings) -> RemoteServices:
+        """Tracking and catalog sharing one HTTP client to ``settings.tracking_uri``."""
+        assert settings.tracking_uri is not None
+        tracking = RemoteTracking(settings.tracking_uri, settings.token)
+        catalog = RemoteCatalog(tracking._call, tracking.stream, settings.state_dir / "checkouts")
+        return cls(settings, tracking, catalog)
+
     def close(self) -> None:
         self.tracking.http.close()

@@ -38,8 +38,6 @@ def is_table_file(path: Path) -> bool:
 
 def read_table_file(path: Path) -> Any:
     """A DataFrame from CSV, Parquet or JSON lines; unreadable files name the problem."""
-    import pandas as pd
-
     fmt = TABLE_SUFFIXES.get(path.suffix.lower())
     if fmt is None or not path.is_file():
         raise ValidationError(
@@ -48,44 +46,44 @@ def read_table_file(path: Path) -> Any:
             field="format",
         )
     try:
-        if fmt == "csv":
-            return pd.read_csv(path, low_memory=False)
-        if fmt == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_json(path, lines=True)
-    except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError) as e:
-        # The message of a parser error may quote file content: keep only its type and a
-        # short, value-free description so that personal data never reaches logs.
+        return _read(path, fmt)
+    except Exception as e:
+        # A parser's message may quote file content: keep only the error's type, so that
+        # personal data never reaches logs or responses.
         raise ValidationError(
             f"cannot read {path.name} as {fmt}: {type(e).__name__}; check that the file is "
             f"valid {fmt} (pass format='files' to store it as raw bytes)",
             field="source",
         ) from None
-    except Exception as e:  # pyarrow's own errors for broken Parquet
-        raise ValidationError(
-            f"cannot read {path.name} as {fmt}: {type(e).__name__}", field="source"
-        ) from None
 
 
 def read_sample(path: str | Path, rows: int = 1000) -> Any:
     """The first ``rows`` of a table file as text columns, or None if it does not parse."""
-    import pandas as pd
-
     fmt = TABLE_SUFFIXES.get(Path(path).suffix.lower())
+    if fmt is None:
+        return None
     try:
-        if fmt == "csv":
-            return pd.read_csv(path, nrows=rows, dtype=str)
-        if fmt == "jsonl":
-            return pd.read_json(path, lines=True, nrows=rows, dtype=False)
-        if fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            first = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
-            return pa.Table.from_batches([first]).to_pandas() if first is not None else None
+        return _read(Path(path), fmt, rows=rows, as_text=True)
     except Exception:  # a file that is not a table is stored as bytes anyway
         return None
-    return None
+
+
+def _read(path: Path, fmt: str, *, rows: int | None = None, as_text: bool = False) -> Any:
+    """One reader per format; ``rows`` reads only the first rows, ``as_text`` keeps CSV and
+    JSON values as written (a card number stays a string of digits)."""
+    import pandas as pd
+
+    if fmt == "csv":
+        return pd.read_csv(path, nrows=rows, low_memory=False, dtype=str if as_text else None)
+    if fmt == "jsonl":
+        return pd.read_json(path, lines=True, nrows=rows, dtype=False if as_text else None)
+    if rows is None:
+        return pd.read_parquet(path)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    first = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
+    return pa.Table.from_batches([first]).to_pandas() if first is not None else None
 
 
 def normalize_frame(df: Any) -> Any:
