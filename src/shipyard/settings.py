@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import tomllib
 from collections.abc import Mapping
@@ -31,6 +32,11 @@ class Settings:
     release: Mapping[str, object] = field(default_factory=dict)
     data: Mapping[str, object] = field(default_factory=dict)  # [data.<dataset>] tables
     pii_key: str | None = None  # hex; the tokenization key shared by a team
+
+    @property
+    def actor(self) -> str:
+        """Who acts locally: ``SHIPYARD_USER``, else the login name."""
+        return self.user or getpass.getuser()
 
     @property
     def pii_key_file(self) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ import typer
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ValidationError
 from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
+from shipyard.interfaces.server.serialize import dataset_version_json
 
 __all__ = ["data_app"]
 
@@ -55,16 +55,6 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
         yield advance
 
 
-def _user(services: Any) -> str:
-    return services.settings.user or getpass.getuser()
-
-
-def version_json(v: Any) -> dict[str, Any]:
-    from shipyard.interfaces.server.serialize import dataset_version_json
-
-    return dataset_version_json(v)
-
-
 @data_app.command("register")
 def register(
     name: str = typer.Argument(..., help="Dataset name, e.g. loans."),
@@ -97,12 +87,12 @@ def register(
             pii=policies,
             allow_pii=allow_pii,
             format=format,
-            user=_user(svc),
+            user=svc.settings.actor,
             link=link,
             progress=progress,
         )
     if as_json:
-        print_json({**version_json(v), "created": v.created})
+        print_json({**dataset_version_json(v), "created": v.created})
         return
     state = "[green]registered[/]" if v.created else "[yellow]unchanged, already[/]"
     what = f"{v.row_count} rows" if v.row_count is not None else f"{v.file_count} files"
@@ -148,7 +138,9 @@ def show(
     v = catalog.get_version(ref)
     versions = catalog.list_versions(v.name)
     if as_json:
-        print_json({**version_json(v), "versions": [version_json(x) for x in versions]})
+        print_json(
+            {**dataset_version_json(v), "versions": [dataset_version_json(x) for x in versions]}
+        )
         return
     table(
         f"{v.ref}  ({v.kind.value}, {v.size:,} bytes)",
@@ -240,7 +232,7 @@ def validate(
     """Run the checks declared for the dataset in shipyard.toml; stored as evidence."""
     svc = services()
     v = svc.catalog.get_version(ref)
-    record = svc.catalog.validate(v.ref, svc.settings.data_checks(v.name), _user(svc))
+    record = svc.catalog.validate(v.ref, svc.settings.data_checks(v.name), svc.settings.actor)
     if as_json:
         print_json({"dataset": v.ref, "passed": record.passed, "report": record.report})
     else:
@@ -258,7 +250,7 @@ def alias(
 ) -> None:
     """Point NAME@ALIAS at a version (moves it if it exists)."""
     svc = services()
-    v = svc.catalog.set_alias(ref, name, _user(svc))
+    v = svc.catalog.set_alias(ref, name, svc.settings.actor)
     console().print(f"{v.name}@{name} → [bold]{v.ref}[/]")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,7 @@ class DataAPI:
         return self._session.services.catalog  # type: ignore[no-any-return]
 
     def _user(self) -> str:
-        return self._session.services.settings.user or getpass.getuser()
+        return self._session.services.settings.actor  # type: ignore[no-any-return]
 
     def register(
         self,

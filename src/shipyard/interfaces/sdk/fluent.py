@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import getpass
 import json
 import threading
 import traceback
@@ -132,7 +131,7 @@ class Session:
         run = tracking.create_run(
             experiment_id,
             run_name=run_name,
-            user=self.services.settings.user or getpass.getuser(),
+            user=self.services.settings.actor,
             tags=all_tags,
             parent_run_id=parent.run_id if parent else None,
         )
