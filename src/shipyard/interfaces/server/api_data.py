@@ -17,7 +17,11 @@ from shipyard.core.errors import ValidationError
 from shipyard.core.validation import normalize_artifact_path
 from shipyard.interfaces.lineage import lineage_graph
 from shipyard.interfaces.server.api_v1 import stream_verified
-from shipyard.interfaces.server.serialize import dataset_json, dataset_version_json
+from shipyard.interfaces.server.serialize import (
+    dataset_json,
+    dataset_version_json,
+    validation_json,
+)
 from shipyard.services.catalog.files import read_entry, select_entries
 
 __all__ = ["router"]
@@ -138,14 +142,7 @@ def validate(
     else:
         _refuse_server_side_code(name, checks)
     record = _catalog(request).validate(ref, checks, user=request.state.user.name)
-    return {
-        "passed": record.passed,
-        "report": record.report,
-        "checks_run": record.checks_run,
-        "failed": record.failed,
-        "created_by": record.created_by,
-        "creation_time": record.creation_time,
-    }
+    return validation_json(record)
 
 
 def _refuse_server_side_code(name: str, checks: dict[str, Any]) -> None:
