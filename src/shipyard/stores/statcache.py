@@ -33,33 +33,44 @@ class StatCache:
 
     def __init__(self, path: Path | None) -> None:
         self._lock = threading.Lock()
+        self._path = path
         self._conn: sqlite3.Connection | None = None
-        if path is None:
-            return
+        self._opened = path is None  # opened on first use: most commands never need it
+
+    def _connection(self) -> sqlite3.Connection | None:
+        """The cache database, opened (and created) once; None if it cannot be."""
+        if self._opened:
+            return self._conn
+        self._opened = True
+        assert self._path is not None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self._path, check_same_thread=False, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
             conn.commit()
             self._conn = conn
-        except sqlite3.Error:
+        except (OSError, sqlite3.Error):
             self._conn = None
+        return self._conn
 
     def lookup(self, scope: str, stamps: dict[str, FileStamp]) -> dict[str, str]:
         """Digests of the paths whose stamp still matches, for files known to be stored in
         ``scope`` (the content store's URL: switching stores must not trust old entries)."""
-        if self._conn is None or not stamps:
+        if not stamps:
             return {}
         found: dict[str, str] = {}
         paths = list(stamps)
         with self._lock:
+            conn = self._connection()
+            if conn is None:
+                return {}
             try:
                 for start in range(0, len(paths), 900):  # SQLite's bound-parameter limit
                     chunk = paths[start : start + 900]
                     marks = ",".join("?" * len(chunk))
-                    rows = self._conn.execute(
+                    rows = conn.execute(
                         "SELECT path, size, mtime_ns, inode, digest FROM stat_cache_v1 "
                         f"WHERE scope = ? AND path IN ({marks})",
                         [scope, *chunk],
@@ -73,21 +84,21 @@ class StatCache:
 
     def store(self, scope: str, entries: Iterable[tuple[str, FileStamp, str]]) -> None:
         """Remember digests of files now stored in ``scope``."""
-        if self._conn is None:
-            return
         rows = [(scope, p, s[0], s[1], s[2], d) for p, s, d in entries]
         if not rows:
             return
         with self._lock:
+            conn = self._connection()
+            if conn is None:
+                return
             try:
-                self._conn.executemany(
-                    "INSERT OR REPLACE INTO stat_cache_v1 VALUES (?,?,?,?,?,?)", rows
-                )
-                self._conn.commit()
+                conn.executemany("INSERT OR REPLACE INTO stat_cache_v1 VALUES (?,?,?,?,?,?)", rows)
+                conn.commit()
             except sqlite3.Error:
-                self._conn.rollback()
+                conn.rollback()
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
