@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from shipyard.core.errors import NotFoundError, ShipyardError, StorageError, ValidationError
 
-__all__ = ["BatchPublisher", "ByteBackend", "check_key", "storage_errors"]
+__all__ = ["BatchPublisher", "ByteBackend", "check_key", "storage_errors", "write_atomically"]
 
 
 @runtime_checkable
@@ -78,6 +81,22 @@ def check_key(key: str) -> str:
     ):
         raise ValidationError(f"invalid storage key {key!r}", field="key")
     return key
+
+
+def write_atomically(dest: Path, src: BinaryIO | Any, chunk: int = 1 << 20) -> None:
+    """Copy the stream ``src`` to a temporary file beside ``dest``, fsync it and rename it
+    into place: readers of ``dest`` see the old file, no file, or the whole new one."""
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(src, out, chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 @contextmanager

@@ -28,7 +28,12 @@ from shipyard.core.errors import (
     StorageError,
     ValidationError,
 )
-from shipyard.stores.blobs.base import BatchPublisher, ByteBackend, storage_errors
+from shipyard.stores.blobs.base import (
+    BatchPublisher,
+    ByteBackend,
+    storage_errors,
+    write_atomically,
+)
 from shipyard.stores.blobs.digests import (
     ALGORITHMS,
     DEFAULT_ALGORITHM,
@@ -360,18 +365,7 @@ class ContentStore:
 
 
 def _write_atomically(dest: Path, src: _Readable) -> None:
-    """Copy ``src`` to a temporary file beside ``dest``, fsync it, then rename it into place."""
     with storage_errors("create", f"directory {dest.parent}"):
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    tmp = Path(name)
-    try:
-        with storage_errors("write", f"{dest}"):
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(src, out, CHUNK)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with storage_errors("write", f"{dest}"):
+        write_atomically(dest, src, CHUNK)

@@ -12,13 +12,12 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from shipyard.core.errors import NotFoundError
-from shipyard.stores.blobs.base import check_key, storage_errors
+from shipyard.stores.blobs.base import check_key, storage_errors, write_atomically
 
 __all__ = ["LocalBackend"]
 
@@ -155,18 +154,8 @@ class LocalBackend:
 
     @staticmethod
     def _copy(src: Path, dest: Path) -> None:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-                while chunk := inp.read(CHUNK):
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with open(src, "rb") as inp:
+            write_atomically(dest, inp, CHUNK)
 
     def open_read(self, key: str) -> BinaryIO:
         path = self.path(key)
