@@ -10,11 +10,15 @@ from typing import Any
 __all__ = [
     "__version__",
     "active_run",
+    "choice",
+    "current_step",
     "data",
+    "dataset",
     "end_run",
     "flush",
     "get_metric_history",
     "get_run",
+    "integer",
     "log_artifact",
     "log_dict",
     "log_input",
@@ -22,10 +26,15 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "loguniform",
+    "pipeline",
     "search_runs",
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
+    "sweep",
+    "uniform",
 ]
 
 __version__ = "0.1.0"
@@ -49,6 +58,21 @@ _FACADE = {
     "set_tags": "set_tags",
     "start_run": "start_run",
 }
+# Module-level SDK names (no session needed to use them): name → module.
+_MODULE_FACADE = {
+    name: "shipyard.interfaces.sdk.pipelines"
+    for name in (
+        "choice",
+        "current_step",
+        "dataset",
+        "integer",
+        "loguniform",
+        "pipeline",
+        "step",
+        "sweep",
+        "uniform",
+    )
+}
 _session: Any = None
 
 
@@ -65,4 +89,8 @@ def _get_session() -> Any:
 def __getattr__(name: str) -> Any:
     if name in _FACADE:
         return getattr(_get_session(), _FACADE[name])
+    if name in _MODULE_FACADE:
+        import importlib
+
+        return getattr(importlib.import_module(_MODULE_FACADE[name]), name)
     raise AttributeError(f"module 'shipyard' has no attribute {name!r}")

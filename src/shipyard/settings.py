@@ -32,6 +32,9 @@ class Settings:
     release: Mapping[str, object] = field(default_factory=dict)
     data: Mapping[str, object] = field(default_factory=dict)  # [data.<dataset>] tables
     pii_key: str | None = None  # hex; the tokenization key shared by a team
+    executor: str = "local"  # default pipeline executor: local | process | dask | ray
+    dask_scheduler_address: str | None = None
+    ray_address: str | None = None
 
     @property
     def actor(self) -> str:
@@ -122,4 +125,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         release=release if isinstance(release, dict) else {},
         data=data,
         pii_key=env.get("SHIPYARD_PII_KEY"),
+        executor=env.get("SHIPYARD_EXECUTOR") or str(core.get("executor", "local")),
+        dask_scheduler_address=env.get("DASK_SCHEDULER_ADDRESS") or None,
+        ray_address=env.get("RAY_ADDRESS") or None,
     )

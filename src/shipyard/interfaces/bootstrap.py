@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from shipyard.services.access import AccessService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog.privacy import load_or_create_key
+from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.tracking import TrackingService
 from shipyard.settings import Settings
 from shipyard.stores.blobs import ContentStore, open_content_store
@@ -25,6 +26,7 @@ class Services:
     tracking: TrackingService
     access: AccessService
     catalog: CatalogService
+    pipelines: PipelineService
 
     def close(self) -> None:
         self.catalog.stat_cache.close()
@@ -36,17 +38,32 @@ def build_services(settings: Settings) -> Services:
     db = Database(settings.db_url)
     ensure_schema(db)
     blobs = open_content_store(settings.artifacts_url, dict(settings.storage_options) or None)
+    tracking = TrackingService(db, blobs)
+    catalog = CatalogService(
+        db,
+        blobs,
+        stat_cache=StatCache(settings.state_dir / "cache" / "stat.db"),
+        pii_key=lambda: load_or_create_key(settings.pii_key, settings.pii_key_file),
+        checkout_dir=settings.state_dir / "checkouts",
+    )
+    pipelines = PipelineService(
+        db,
+        tracking,
+        catalog,
+        blobs,
+        storage_options=dict(settings.storage_options),
+        executors=ExecutorConfig(
+            default=settings.executor,
+            dask_address=settings.dask_scheduler_address,
+            ray_address=settings.ray_address,
+        ),
+    )
     return Services(
         settings=settings,
         db=db,
         blobs=blobs,
-        tracking=TrackingService(db, blobs),
+        tracking=tracking,
         access=AccessService(db),
-        catalog=CatalogService(
-            db,
-            blobs,
-            stat_cache=StatCache(settings.state_dir / "cache" / "stat.db"),
-            pii_key=lambda: load_or_create_key(settings.pii_key, settings.pii_key_file),
-            checkout_dir=settings.state_dir / "checkouts",
-        ),
+        catalog=catalog,
+        pipelines=pipelines,
     )

@@ -9,7 +9,13 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["code_version", "environment_lock", "environment_tags"]
+__all__ = [
+    "code_version",
+    "environment_lock",
+    "environment_tags",
+    "git_toplevel",
+    "uncommitted_diff",
+]
 
 
 def _git(args: list[str], cwd: Path) -> str | None:
@@ -58,3 +64,20 @@ def environment_lock() -> bytes:
     )
     header = f"# python {sys.version.split()[0]} on {platform.platform()}\n"
     return (header + "\n".join(lines) + "\n").encode()
+
+
+def git_toplevel(cwd: Path) -> Path | None:
+    """The root of the git work tree holding ``cwd``, if any."""
+    top = _git(["rev-parse", "--show-toplevel"], cwd)
+    return Path(top.strip()) if top and top.strip() else None
+
+
+def uncommitted_diff(cwd: Path) -> bytes:
+    """``git diff HEAD`` as bytes (tracked files only): what a dirty checkout adds."""
+    try:
+        out = subprocess.run(
+            ["git", "diff", "HEAD", "--binary"], cwd=cwd, capture_output=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return b""
+    return out.stdout if out.returncode == 0 else b""

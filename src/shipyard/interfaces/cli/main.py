@@ -16,6 +16,7 @@ from shipyard.interfaces.cli.common import console as _console
 from shipyard.interfaces.cli.common import services as _services
 from shipyard.interfaces.cli.common import table as _table
 from shipyard.interfaces.cli.data_cmds import data_app
+from shipyard.interfaces.cli.pipeline_cmds import pipeline_app, reproduce
 
 app = typer.Typer(help="Shipyard: continuous delivery for machine learning.", no_args_is_help=True)
 experiments_app = typer.Typer(help="List experiments.", no_args_is_help=True)
@@ -28,6 +29,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 
 app.add_typer(data_app, name="data")
+app.add_typer(pipeline_app, name="pipeline")
+app.command("reproduce")(reproduce)
 
 
 @app.command()

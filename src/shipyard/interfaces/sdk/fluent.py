@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard.core.clock import now_ms
 from shipyard.core.entities import Metric, Run
 from shipyard.core.errors import ValidationError
+from shipyard.core.pipelines.context import current_step
 from shipyard.core.states import RunStatus
 from shipyard.core.validation import check_metric
 from shipyard.interfaces.sdk.batcher import MetricBatcher
@@ -200,20 +201,33 @@ class Session:
     def log_metric(
         self, key: str, value: float, step: int | None = None, timestamp: int | None = None
     ) -> None:
+        if (context := current_step()) is not None:  # inside a pipeline step, on any worker
+            context.log_metric(key, value, step or 0)
+            return
         point = check_metric(
             key, value, timestamp if timestamp is not None else now_ms(), step or 0
         )
         self.batcher.add(self._run_id(), [point])
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        if (context := current_step()) is not None:
+            context.log_metrics(dict(metrics), step or 0)
+            return
         ts = now_ms()
         points = [check_metric(k, v, ts, step or 0) for k, v in metrics.items()]
         self.batcher.add(self._run_id(), points)
 
     def log_param(self, key: str, value: object) -> None:
+        if (context := current_step()) is not None:
+            context.log_param(key, value)
+            return
         self.services.tracking.log_batch(self._run_id(), params={key: value})
 
     def log_params(self, params: Mapping[str, object]) -> None:
+        if (context := current_step()) is not None:
+            for key, value in params.items():
+                context.log_param(key, value)
+            return
         self.services.tracking.log_batch(self._run_id(), params=params)
 
     def set_tag(self, key: str, value: object) -> None:

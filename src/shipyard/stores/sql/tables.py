@@ -294,3 +294,50 @@ run_inputs = sa.Table(
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.Index(None, "version_id"),
 )
+
+# Pipelines: a pipeline run is a run; its DAG and how it was started live here.
+pipeline_runs = sa.Table(
+    "pipeline_runs",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("pipeline", sa.String(512), nullable=False),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("params_json", sa.Text, nullable=False),
+    sa.Column("executor", sa.String(32), nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Index(None, "pipeline", "creation_time"),
+)
+
+# One execution of a step (a child run), or its reuse from the cache; several attempts per
+# node when a run is resumed. The fingerprint index answers cache lookups.
+step_executions = sa.Table(
+    "step_executions",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(32), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "pipeline_run_id",
+        sa.String(32),
+        sa.ForeignKey("pipeline_runs.run_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("node", sa.String(300), nullable=False),
+    sa.Column("step", sa.String(255), nullable=False),
+    sa.Column("map_index", sa.Integer, nullable=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("cached_from", sa.String(32), nullable=True),
+    sa.Column("output_json", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("worker", sa.String(255), nullable=True),
+    sa.Column("start_time", sa.BigInteger, nullable=False),
+    sa.Column("end_time", sa.BigInteger, nullable=True),
+    sa.Index(None, "pipeline_run_id", "node"),
+    sa.Index(None, "fingerprint", "status"),
+)

@@ -1,0 +1,257 @@
+"""``shipyard pipeline run|show|ls|resume`` and ``shipyard reproduce``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+from shipyard.core.clock import format_ms
+from shipyard.core.errors import ValidationError
+from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
+from shipyard.interfaces.cli.pipeline_live import LiveView
+
+__all__ = ["pipeline_app", "reproduce"]
+
+pipeline_app = typer.Typer(
+    help="Reproducible, cached pipelines: run, inspect, resume.", no_args_is_help=True
+)
+EXECUTOR_OPT = typer.Option(
+    None, "--executor", "-e", help="local | process | dask | ray (default: SHIPYARD_EXECUTOR)."
+)
+
+
+def _params(items: list[str], params_json: str | None) -> dict[str, Any]:
+    """``k=v`` pairs; values parse as JSON when they can (``C=0.5`` is a float)."""
+    out: dict[str, Any] = {}
+    if params_json:
+        try:
+            loaded = json.loads(params_json)
+        except json.JSONDecodeError as e:
+            raise ValidationError(f"--params-json is not JSON: {e}", field="params") from None
+        if not isinstance(loaded, dict):
+            raise ValidationError("--params-json must be a JSON object", field="params")
+        out.update(loaded)
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValidationError(f"--param takes KEY=VALUE, got {item!r}", field="param")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _pins(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        ref, sep, pinned = item.partition("=")
+        if not sep or not ref or not pinned:
+            raise ValidationError(f"--pin-data takes REF=NAME@vN, got {item!r}", field="pin")
+        out[ref] = pinned
+    return out
+
+
+def _result_json(result: Any) -> dict[str, Any]:
+    return {
+        "run_id": result.run_id,
+        "status": result.status,
+        "error": result.error,
+        "steps": result.node_status,
+        "outputs": {k: v.to_dict() for k, v in result.outputs.items()},
+    }
+
+
+def _finish(result: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(_result_json(result))
+    elif result.ok:
+        console().print(f"[green]pipeline run {result.run_id} finished[/]")
+    else:
+        console(stderr=True).print(
+            f"[red]pipeline run {result.run_id} failed[/]: {result.error}\n"
+            f"fix the step, then: shipyard pipeline resume {result.run_id}"
+        )
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@pipeline_app.command("run")
+def run(
+    target: str = typer.Argument(..., help="The pipeline as module:function."),
+    param: list[str] = typer.Option([], "--param", "-p", help="KEY=VALUE (repeatable)."),
+    executor: str = EXECUTOR_OPT,
+    workers: int = typer.Option(None, help="Parallel workers (default: CPU count)."),
+    seed: int = typer.Option(0, help="Pipeline seed; every step gets one derived from it."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Run every step again."),
+    from_step: list[str] = typer.Option([], "--from", help="Force this step and downstream."),
+    experiment: str = typer.Option(None, help="Experiment (default: the pipeline's name)."),
+    params_json: str = typer.Option(None, "--params-json", hidden=True),
+    pin_data: list[str] = typer.Option([], "--pin-data", hidden=True),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Run a pipeline: steps become child runs; unchanged steps come from the cache."""
+    from shipyard.services.pipelines.service import load_pipeline
+
+    pipeline = load_pipeline(target)
+    svc = services()
+    graph = pipeline.build(_params(param, params_json))
+    with LiveView(graph, enabled=not as_json and sys.stdout.isatty()) as view:
+        result = svc.pipelines.run(
+            pipeline,
+            graph.params,
+            actor=svc.settings.actor,
+            executor=executor,
+            workers=workers,
+            experiment=experiment,
+            seed=seed,
+            cache=not no_cache,
+            from_steps=from_step,
+            on_event=view.update,
+            data_pins=_pins(pin_data),
+        )
+    if not as_json and not sys.stdout.isatty():
+        view.print_summary()
+    _finish(result, as_json)
+
+
+@pipeline_app.command("resume")
+def resume(
+    run_id: str = typer.Argument(..., help="A failed pipeline run."),
+    executor: str = EXECUTOR_OPT,
+    workers: int = typer.Option(None, help="Parallel workers."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Re-run only the failed steps of a run and what depends on them."""
+    from shipyard.services.pipelines.service import load_pipeline
+
+    svc = services()
+    row = svc.pipelines.get_run(run_id)
+    graph = load_pipeline(row.pipeline).build(row.params)
+    with LiveView(graph, enabled=not as_json and sys.stdout.isatty()) as view:
+        result = svc.pipelines.resume(
+            run_id,
+            actor=svc.settings.actor,
+            executor=executor,
+            workers=workers,
+            on_event=view.update,
+        )
+    if not as_json and not sys.stdout.isatty():
+        view.print_summary()
+    _finish(result, as_json)
+
+
+@pipeline_app.command("show")
+def show(
+    target: str = typer.Argument(..., help="module:function (the DAG) or a pipeline run id."),
+    param: list[str] = typer.Option([], "--param", "-p", help="KEY=VALUE (repeatable)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Show a pipeline's DAG without running it, or a run's steps."""
+    if ":" in target:
+        from shipyard.services.pipelines.service import load_pipeline
+
+        graph = load_pipeline(target).build(_params(param, None))
+        if as_json:
+            print_json(graph.spec())
+            return
+        from shipyard.interfaces.cli.pipeline_live import print_dag
+
+        print_dag(graph)
+        return
+    svc = services()
+    row = svc.pipelines.get_run(target)
+    latest = svc.pipelines.latest_executions(target)
+    if as_json:
+        print_json(
+            {
+                "run_id": row.run_id,
+                "pipeline": row.pipeline,
+                "status": row.status,
+                "params": row.params,
+                "seed": row.seed,
+                "executor": row.executor,
+                "dag": row.spec,
+                "steps": [e.__dict__ for e in latest.values()],
+            }
+        )
+        return
+    rows = [
+        [
+            e.node if e.map_index is None else f"{e.node}[{e.map_index}]",
+            e.status.lower(),
+            "" if e.duration_ms is None else f"{e.duration_ms / 1000:.2f}s",
+            (e.output or {}).get("summary", ""),
+            e.run_id,
+        ]
+        for e in latest.values()
+    ]
+    title = f"{row.pipeline} · run {row.run_id} · {row.status.lower()} · executor {row.executor}"
+    table(title, ["step", "status", "duration", "output", "step run"], rows)
+
+
+@pipeline_app.command("ls")
+def ls(
+    pipeline: str = typer.Option(None, "--pipeline", help="Only runs of this pipeline."),
+    limit: int = typer.Option(20, help="How many runs."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """List pipeline runs, newest first."""
+    runs = services().pipelines.list_runs(pipeline, limit)
+    if as_json:
+        print_json([{**r.__dict__} for r in runs])
+        return
+    table(
+        "Pipeline runs",
+        ["run", "pipeline", "status", "executor", "started", "params"],
+        [
+            [
+                r.run_id,
+                r.pipeline,
+                r.status.lower(),
+                r.executor,
+                format_ms(r.creation_time),
+                json.dumps(r.params)[:60],
+            ]
+            for r in runs
+        ],
+    )
+
+
+def reproduce(
+    run_id: str = typer.Argument(..., help="The pipeline run to reproduce."),
+    rtol: float = typer.Option(1e-6, help="Relative tolerance for numbers."),
+    atol: float = typer.Option(1e-9, help="Absolute tolerance for numbers."),
+    executor: str = EXECUTOR_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Re-run a pipeline run from its recorded code, data versions and params; compare."""
+    from shipyard.services.pipelines.reproduce import reproduce_run
+
+    svc = services()
+    report = reproduce_run(
+        svc,
+        run_id,
+        rtol=rtol,
+        atol=atol,
+        executor=executor,
+        log=lambda m: console(stderr=True).print(m),
+    )
+    if as_json:
+        print_json(report)
+    else:
+        table(
+            f"Reproduction of {run_id} as {report['new_run_id']}",
+            ["output", "verdict", "recorded", "reproduced"],
+            [
+                [o["node"], o["verdict"], o["recorded"][:24], (o["reproduced"] or "")[:24]]
+                for o in report["outputs"]
+            ],
+        )
+        colour = "green" if report["ok"] else "red"
+        console().print(f"[{colour}]{report['summary']}[/]")
+    if not report["ok"]:
+        raise typer.Exit(1)

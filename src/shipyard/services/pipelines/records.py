@@ -1,0 +1,227 @@
+"""What a pipeline run writes: the pipeline run, a child run per step execution, evidence.
+
+Cache hits are written in one batch (one transaction for all of them), so a fully cached
+re-run costs a handful of transactions whatever the number of steps.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipyard.core.clock import now_ms
+from shipyard.core.entities import Metric
+from shipyard.services.pipelines.tasks import Task
+from shipyard.services.pipelines.worker import TaskResult
+from shipyard.services.tracking import TrackingService
+from shipyard.stores.sql.engine import Database
+from shipyard.stores.sql.pipelines_repo import PipelineRunRow, PipelinesRepo, StepExecution
+
+__all__ = ["RunRecorder"]
+
+MAX_PARAM_CHARS = 6000
+
+
+@dataclass
+class RunRecorder:
+    db: Database
+    tracking: TrackingService
+    actor: str
+    run_id: str
+    experiment_id: str
+    attempt: int = 1
+    repo: PipelinesRepo = field(default_factory=PipelinesRepo)
+    _pending_hits: list[tuple[Task, StepExecution]] = field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls,
+        db: Database,
+        tracking: TrackingService,
+        *,
+        actor: str,
+        experiment_id: str,
+        row: PipelineRunRow,
+        tags: dict[str, str],
+        run_name: str,
+    ) -> RunRecorder:
+        run = tracking.create_run(experiment_id, run_name=run_name, user=actor, tags=tags)
+        row = PipelineRunRow(**{**row.__dict__, "run_id": run.run_id})
+        with db.write() as conn:
+            PipelinesRepo().create_run(conn, row)
+        params = {k: _param(v) for k, v in row.params.items()}
+        params["seed"] = str(row.seed)
+        tracking.log_batch(run.run_id, params=params)
+        return cls(db, tracking, actor, run.run_id, experiment_id)
+
+    @classmethod
+    def reopen(cls, db: Database, tracking: TrackingService, actor: str, run_id: str) -> Any:
+        """Resume: the same pipeline run, RUNNING again; new executions are a new attempt."""
+        run = tracking.update_run(run_id, status="RUNNING")
+        assert run is not None
+        with db.read() as conn:
+            attempts = [e.attempt for e in PipelinesRepo().executions(conn, run_id)]
+        with db.write() as conn:
+            PipelinesRepo().set_run(conn, run_id, status="RUNNING")
+        return cls(db, tracking, actor, run_id, run.info.experiment_id, max(attempts or [0]) + 1)
+
+    # ------------------------------------------------------------ executions
+    def _tags(self, task: Task, cache: str) -> dict[str, str]:
+        return {
+            "shipyard.pipeline.run": self.run_id,
+            "shipyard.step": task.step.name,
+            "shipyard.node": task.label,
+            "shipyard.fingerprint": task.fingerprint,
+            "shipyard.cache": cache,
+            "shipyard.seed": str(task.seed),
+            **{f"shipyard.input.{k}": v for k, v in task.arg_ids.items()},
+        }
+
+    def cache_hit(self, task: Task, source: StepExecution) -> None:
+        """Queue a reused execution; written by ``flush_hits``."""
+        self._pending_hits.append((task, source))
+
+    def flush_hits(self) -> list[StepExecution]:
+        if not self._pending_hits:
+            return []
+        hits, self._pending_hits = self._pending_hits, []
+        specs = []
+        for task, source in hits:
+            tags = self._tags(task, "hit")
+            tags["shipyard.cache.source"] = source.run_id
+            tags.update(_output_tags(source.output))
+            specs.append((task.label, tags))
+        artifacts = [_output_artifact(source.output) for _, source in hits]
+        ids = self.tracking.create_finished_runs(
+            self.experiment_id, self.run_id, specs, user=self.actor, artifacts=artifacts
+        )
+        now = now_ms()
+        rows = [
+            StepExecution(
+                run_id=run_id,
+                pipeline_run_id=self.run_id,
+                node=task.node,
+                step=task.step.name,
+                map_index=task.index,
+                attempt=self.attempt,
+                fingerprint=task.fingerprint,
+                status="CACHED",
+                cached_from=source.run_id,
+                output=source.output,
+                error=None,
+                worker=None,
+                start_time=now,
+                end_time=now,
+            )
+            for run_id, (task, source) in zip(ids, hits, strict=True)
+        ]
+        with self.db.write() as conn:
+            self.repo.add_executions(conn, rows)
+        return rows
+
+    def started(self, task: Task) -> str:
+        run = self.tracking.create_run(
+            self.experiment_id,
+            run_name=task.label,
+            user=self.actor,
+            tags=self._tags(task, "miss"),
+            parent_run_id=self.run_id,
+        )
+        params = {k: _param(v) for k, v in task.params.items()}
+        if params:
+            self.tracking.log_batch(run.run_id, params=params)
+        row = StepExecution(
+            run_id=run.run_id,
+            pipeline_run_id=self.run_id,
+            node=task.node,
+            step=task.step.name,
+            map_index=task.index,
+            attempt=self.attempt,
+            fingerprint=task.fingerprint,
+            status="RUNNING",
+            cached_from=None,
+            output=None,
+            error=None,
+            worker=None,
+            start_time=run.info.start_time,
+            end_time=None,
+        )
+        with self.db.write() as conn:
+            self.repo.add_executions(conn, [row])
+        return run.run_id
+
+    def finished(self, child_run_id: str, result: TaskResult) -> None:
+        tracking = self.tracking
+        params = {k: _param(v) for k, v in result.params.items()}
+        tags = {"shipyard.worker": result.worker, **_output_tags(result.output)}
+        tracking.log_batch(child_run_id, params=params, tags=tags)
+        files = _output_artifact(result.output)
+        if files:
+            tracking.link_artifacts(child_run_id, files)
+        if result.logs:
+            tracking.log_artifact_bytes(child_run_id, result.logs.encode(), "logs/output.txt")
+        if result.error:
+            tracking.log_artifact_bytes(child_run_id, result.error.encode(), "logs/error.txt")
+        metrics = [Metric(k, v, ts, step) for k, v, ts, step in result.metrics]
+        status = "FINISHED" if result.ok else "FAILED"
+        tracking.update_run(
+            child_run_id,
+            status=status,
+            end_time=result.end_ms,
+            error=result.error,
+            metrics=metrics,
+            load=False,
+        )
+        with self.db.write() as conn:
+            self.repo.finish_execution(
+                conn,
+                child_run_id,
+                status=status,
+                end_time=result.end_ms,
+                output=result.output,
+                error=result.error,
+                worker=result.worker,
+            )
+
+    def tag(self, run_id: str, tags: dict[str, str]) -> None:
+        self.tracking.log_batch(run_id, tags=tags)
+
+    def ended(self, status: str, error: str | None, spec: dict[str, Any]) -> None:
+        with self.db.write() as conn:
+            self.repo.set_run(conn, self.run_id, status=status, spec=spec)
+        self.tracking.update_run(self.run_id, status=status, error=error, load=False)
+
+
+def _param(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text[:MAX_PARAM_CHARS]
+
+
+def _output_tags(output: dict[str, Any] | None) -> dict[str, str]:
+    if not output:
+        return {}
+    return {
+        "shipyard.output.content_id": str(output["content_id"]),
+        "shipyard.output.format": str(output["format"]),
+        "shipyard.output.summary": str(output.get("summary", ""))[:250],
+    }
+
+
+_SUFFIX = {
+    "parquet": "parquet",
+    "series": "parquet",
+    "json": "json",
+    "skops": "skops",
+    "arrow-tensor": "arrow",
+    "pickle": "pkl",
+    "bundle": "json",
+}
+
+
+def _output_artifact(output: dict[str, Any] | None) -> list[tuple[str, str, int]]:
+    """The step's output as a run artifact (the object already in the store)."""
+    if not output:
+        return []
+    suffix = _SUFFIX.get(str(output["format"]), "bin")
+    return [(f"output/value.{suffix}", str(output["digest"]), int(output["size"]))]
