@@ -87,8 +87,9 @@ def fanout(n: int = 4):
     df = make_frame(60)
     coefs = train_segment.map(segments(n), df=df)
     train, test = split(df)
-    best = sy.sweep(objective, {"alpha": sy.loguniform(0.01, 100.0)}, 4, parallel=2,
-                    train=train, test=test)
+    best = sy.sweep(
+        objective, {"alpha": sy.loguniform(0.01, 100.0)}, 4, parallel=2, train=train, test=test
+    )
     summarise_fanout(coefs, best)
 
 

@@ -73,7 +73,8 @@ def _finish(result: Any, as_json: bool) -> None:
     else:
         console(stderr=True).print(
             f"[red]pipeline run {result.run_id} failed[/]: {result.error}\n"
-            f"fix the step, then: shipyard pipeline resume {result.run_id}"
+            f"fix the step, then: shipyard pipeline resume {result.run_id}",
+            soft_wrap=True,
         )
     if not result.ok:
         raise typer.Exit(1)
