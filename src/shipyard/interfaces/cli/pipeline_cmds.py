@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 import typer
@@ -65,11 +66,12 @@ def _result_json(result: Any) -> dict[str, Any]:
     }
 
 
-def _finish(result: Any, as_json: bool) -> None:
+def _finish(result: Any, as_json: bool, started: float) -> None:
+    elapsed = time.monotonic() - started
     if as_json:
-        print_json(_result_json(result))
+        print_json({**_result_json(result), "seconds": round(elapsed, 3)})
     elif result.ok:
-        console().print(f"[green]pipeline run {result.run_id} finished[/]")
+        console().print(f"[green]pipeline run {result.run_id} finished[/] in {elapsed:.2f}s")
     else:
         console(stderr=True).print(
             f"[red]pipeline run {result.run_id} failed[/]: {result.error}\n"
@@ -97,6 +99,7 @@ def run(
     """Run a pipeline: steps become child runs; unchanged steps come from the cache."""
     from shipyard.services.pipelines.service import load_pipeline
 
+    started = time.monotonic()
     pipeline = load_pipeline(target)
     svc = services()
     graph = pipeline.build(_params(param, params_json))
@@ -116,7 +119,7 @@ def run(
         )
     if not as_json and not sys.stdout.isatty():
         view.print_summary()
-    _finish(result, as_json)
+    _finish(result, as_json, started)
 
 
 @pipeline_app.command("resume")
@@ -129,6 +132,7 @@ def resume(
     """Re-run only the failed steps of a run and what depends on them."""
     from shipyard.services.pipelines.service import load_pipeline
 
+    started = time.monotonic()
     svc = services()
     row = svc.pipelines.get_run(run_id)
     graph = load_pipeline(row.pipeline).build(row.params)
@@ -142,7 +146,7 @@ def resume(
         )
     if not as_json and not sys.stdout.isatty():
         view.print_summary()
-    _finish(result, as_json)
+    _finish(result, as_json, started)
 
 
 @pipeline_app.command("show")

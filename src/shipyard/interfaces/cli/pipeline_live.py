@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,6 @@ class _Row:
     done: int = 0
     total: int = 1
     cached: int = 0
-    started: float | None = None
     seconds: float = 0.0
     error: str = ""
 
@@ -58,19 +56,20 @@ class LiveView:
         if row is None:
             return
         row.total = max(event.total, 1)
-        if event.index is None and event.status in {"finished", "cached"}:
-            row.status, row.done = event.status, event.total
-        elif event.status == "running":
+        if event.duration_ms:
+            row.seconds += event.duration_ms / 1000
+        if event.status == "running":
             row.status = "running"
-            row.started = row.started or time.monotonic()
         elif event.status in {"finished", "cached"}:
-            row.done = event.done
-            row.cached += event.status == "cached"
-            if event.duration_ms:
-                row.seconds += event.duration_ms / 1000
+            row.done = max(row.done, event.done)
+            if event.index is not None:
+                row.cached += event.status == "cached"
+            if event.index is None and row.done >= row.total:
+                row.status = event.status
         elif event.status in {"failed", "skipped"}:
             row.status = event.status
-            row.error = (event.error or "").strip().splitlines()[-1:][0] if event.error else ""
+            lines = (event.error or "").strip().splitlines()
+            row.error = lines[-1] if lines else ""
         if self._live is not None:
             self._live.update(self._render())
 
