@@ -596,3 +596,12 @@ def test_importing_the_codec_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_skops_trusts_builtin_data_types_but_not_builtin_functions() -> None:
+    from shipyard.services.pipelines.skops_format import _trusted
+
+    assert _trusted("builtins.dict") and _trusted("numpy.ndarray")
+    assert _trusted("sklearn.linear_model._ridge.Ridge")
+    for name in ("builtins.eval", "builtins.exec", "builtins.__import__", "os.system"):
+        assert not _trusted(name), name

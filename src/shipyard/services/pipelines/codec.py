@@ -24,14 +24,11 @@ Workers import this module, so pandas, NumPy, pyarrow, skops, scikit-learn and t
 
 from __future__ import annotations
 
-import io
 import json
 import pickle
 import re
 import sys
-import zipfile
 from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from shipyard.core.errors import ArtifactCorruptedError, ValidationError
@@ -44,7 +41,6 @@ __all__ = ["FORMATS", "Stored", "UnserializableOutputError", "decode_value", "en
 __all__ += ["literal_content_id", "make_bundle"]
 
 FORMATS = ("json", "parquet", "series", "arrow-tensor", "skops", "pickle", "bundle")
-TRUSTED_MODULES = frozenset({"sklearn", "numpy", "scipy", "skops", "builtins", "collections"})
 MAX_DEPTH = 100
 _FIELDS = ("format", "digest", "content_id", "size", "type_name", "summary")
 _VALID = {
@@ -55,7 +51,6 @@ _VALID = {
 }
 _INDEX_COLUMN = re.compile(r"__index_level_(\d+)__(?::(.*))?", re.DOTALL)
 _SERIES, _BOOL_ARRAY = "__series__", "numpy.ndarray[bool]"
-_ID_FIELD = re.compile(r'"__id__": -?\d+')
 _PUBLIC = {"pandas.core.frame.DataFrame": "pandas.DataFrame"}
 _PUBLIC["pandas.core.series.Series"] = "pandas.Series"
 _ADVICE = (
@@ -212,17 +207,13 @@ class _Encoder:
         return replace(stored, content_id=cid, type_name=_BOOL_ARRAY)
 
     def _estimator(self, value: Any) -> Stored:
-        import skops.io as sio
+        from shipyard.services.pipelines.skops_format import dump_estimator
 
         try:
-            raw = sio.dumps(value)
-        except Exception as e:
-            raise _Refused(f"skops cannot save it ({type(e).__name__}: {e})") from None
-        untrusted = [t for t in sio.get_untrusted_types(data=raw) if not _trusted(t)]
-        if untrusted:
-            types = ", ".join(untrusted)
-            raise _Refused(f"its state holds types from outside scikit-learn ({types})")
-        return self._put("skops", _canonical_skops(raw), value, type(value).__name__)
+            data = dump_estimator(value)
+        except ValueError as e:
+            raise _Refused(str(e)) from None
+        return self._put("skops", data, value, type(value).__name__)
 
     def _bundle(self, value: tuple | list | dict, at: str, depth: int) -> Stored:
         if not isinstance(value, dict):
@@ -367,14 +358,9 @@ def _load_tensor(data: bytes, stored: Stored) -> Any:
 
 
 def _load_skops(data: bytes, stored: Stored) -> Any:
-    import skops.io as sio
+    from shipyard.services.pipelines.skops_format import load_estimator
 
-    untrusted = sio.get_untrusted_types(data=data)
-    refused = [t for t in untrusted if not _trusted(t)]
-    if refused:
-        message = f"refusing to load {stored.digest}: it holds untrusted types {refused}"
-        raise ValidationError(message, field="digest")
-    return sio.loads(data, trusted=untrusted)
+    return load_estimator(data, stored.digest)
 
 
 _LOADERS: dict[str, Any] = {
@@ -448,60 +434,6 @@ def _series_column(name: Any) -> str:
     if name is None:
         return _SERIES
     return f"{_SERIES}:{json.dumps(name)}" if isinstance(name, bool | int | float) else str(name)
-
-
-def _canonical_skops(data: bytes) -> bytes:
-    """The same skops archive, byte-for-byte reproducible across processes and machines.
-
-    skops names members by ``id()`` (``bytes`` ones by uuid4), records every object's ``id()``
-    as ``__id__``, stamps the time and lists set items in hash order. Here ids and members are
-    renumbered in order of first appearance in schema.json (ids from 1: skops ignores an id of
-    0), set items sorted, dates fixed and nothing compressed (zlib builds differ).
-    """
-    with zipfile.ZipFile(io.BytesIO(data)) as src:
-        schema = json.loads(src.read("schema.json"))
-        files: dict[str, str] = {}
-        _renumber(schema, {}, files)
-        members = [(new, _canonical_member(old, src.read(old))) for old, new in files.items()]
-    return _zip([("schema.json", json.dumps(schema, indent=2).encode()), *members])
-
-
-def _renumber(node: Any, ids: dict[int, int], files: dict[str, str]) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _renumber(item, ids, files)
-    if not isinstance(node, dict):
-        return
-    if node.get("__loader__") == "SetNode" and isinstance(node.get("content"), list):
-        node["content"].sort(key=lambda item: _ID_FIELD.sub("", json.dumps(item, sort_keys=True)))
-    for key, value in node.items():
-        if key == "__id__" and type(value) is int:
-            node[key] = ids.setdefault(value, len(ids) + 1)
-        elif key == "file" and isinstance(value, str):
-            node[key] = files.setdefault(value, f"{len(files)}{PurePosixPath(value).suffix}")
-        else:
-            _renumber(value, ids, files)
-
-
-def _canonical_member(name: str, data: bytes) -> bytes:
-    if not name.endswith(".npz"):  # SciPy sparse matrices: a zip again, with dates
-        return data
-    with zipfile.ZipFile(io.BytesIO(data)) as inner:
-        return _zip([(info.filename, inner.read(info)) for info in inner.infolist()])
-
-
-def _zip(members: list[tuple[str, bytes]]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.create_system, info.external_attr = 3, 0o644 << 16  # the same on Windows
-            out.writestr(info, data)
-    return buffer.getvalue()
-
-
-def _trusted(type_name: str) -> bool:
-    return type_name.split(".", 1)[0] in TRUSTED_MODULES
 
 
 def _qualified(t: type) -> str:
