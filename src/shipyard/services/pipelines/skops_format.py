@@ -120,7 +120,3 @@ def _zip(members: list[tuple[str, bytes]]) -> bytes:
             info.create_system, info.external_attr = 3, 0o644 << 16  # the same on Windows
             out.writestr(info, data)
     return buffer.getvalue()
-
-
-def _trusted(type_name: str) -> bool:
-    return type_name.split(".", 1)[0] in TRUSTED_MODULES
