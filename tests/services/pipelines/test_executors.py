@@ -89,3 +89,30 @@ def test_ray_executor_smoke(tmp_path: Path) -> None:
             local.close()
     finally:
         svc.close()
+
+
+def test_executor_dask_by_name_uses_the_configured_scheduler_or_starts_a_cluster(
+    tmp_path: Path, dask_address: str
+) -> None:
+    from shipyard.settings import load_settings
+
+    settings = load_settings(env={"DASK_SCHEDULER_ADDRESS": dask_address}, cwd=tmp_path)
+    assert settings.dask_scheduler_address == dask_address
+    svc = make_services(tmp_path / "configured", dask_scheduler_address=dask_address)
+    try:
+        result = svc.pipelines.run(
+            flows.failing, {"flag_file": __file__}, actor="t", executor="dask"
+        )
+        assert result.ok, result.error
+        assert svc.pipelines.get_run(result.run_id).executor == "dask"
+    finally:
+        svc.close()
+    own = make_services(tmp_path / "own")
+    try:  # no address: a LocalCluster of its own, shut down afterwards
+        result = own.pipelines.run(
+            flows.failing, {"flag_file": __file__}, actor="t", executor="dask", workers=1
+        )
+        assert result.ok, result.error
+        assert result.output("plus_one_2") == 5
+    finally:
+        own.close()
