@@ -16,7 +16,7 @@ from shipyard.core.entities import Role
 from shipyard.core.errors import ShipyardError, ValidationError
 from shipyard.interfaces.server.api_v1 import artifact_response
 from shipyard.interfaces.server.auth import require
-from shipyard.interfaces.web import data_routes
+from shipyard.interfaces.web import data_routes, pipeline_routes
 from shipyard.interfaces.web.charts import Series, line_chart
 
 __all__ = ["mount"]
@@ -156,3 +156,4 @@ def mount(app: FastAPI) -> None:
         return artifact_response(request.app.state.services.tracking, run_id, path)
 
     data_routes.mount(app)
+    pipeline_routes.mount(app)

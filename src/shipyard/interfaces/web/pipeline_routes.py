@@ -1,0 +1,144 @@
+"""Server-rendered pipeline pages: the list of pipeline runs, and one run with its DAG
+(nodes coloured by status, cache hits marked), per-step durations and links to each step's
+child run, output artifact and logs."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+
+from shipyard.core.errors import ShipyardError
+from shipyard.core.validation import check_run_id
+from shipyard.interfaces.server.api_pipelines import pipeline_run_json, step_summaries
+from shipyard.interfaces.web.dag_svg import dag_svg, fmt_duration
+
+__all__ = ["mount"]
+
+LIST_LIMIT = 200
+MAX_ITEMS = 100  # items of one fan-out or sweep listed (with their artifact links)
+
+
+def _web() -> Any:
+    # Imported late: routes.mount() calls mount() below, so routes is fully loaded by then.
+    from shipyard.interfaces.web import routes
+
+    return routes
+
+
+def _error_page(request: Request, err: ShipyardError, title: str) -> Response:
+    status = err.http_status if 400 <= err.http_status < 600 else 400
+    return _web()._page(
+        request,
+        "pipeline_run.html",
+        status=status,
+        error=err.message,
+        error_title=title,
+        error_code=err.code,
+    )
+
+
+def _artifact_url(run_id: str, path: str) -> str:
+    return f"/ui/runs/{run_id}/artifact?{urlencode({'path': path})}"
+
+
+def _links(tracking: Any, run_id: str) -> dict[str, str]:
+    """Download links of a step run's output value and logs (those that exist)."""
+    try:
+        paths = sorted(f.path for f in tracking.all_artifacts(run_id))
+    except ShipyardError:
+        return {}
+    links: dict[str, str] = {}
+    output = next((p for p in paths if p.startswith("output/value.")), None)
+    if output is None:
+        output = next((p for p in paths if p.startswith("output/")), None)
+    if output is not None:
+        links["output"] = _artifact_url(run_id, output)
+    for name, path in (("logs", "logs/output.txt"), ("error", "logs/error.txt")):
+        if path in paths:
+            links[name] = _artifact_url(run_id, path)
+    return links
+
+
+def _decorate(services: Any, steps: list[dict[str, Any]], latest: dict[Any, Any]) -> None:
+    """Add what only the page shows: links, full tracebacks, fan-out markers."""
+    full = {e.run_id: e.error for e in latest.values() if e.error}
+    for step in steps:
+        step["fanout"] = step["kind"] == "sweep" or bool(step["map"])
+        shown = step["executions"][:MAX_ITEMS]
+        step["more_items"] = max(0, len(step["executions"]) - MAX_ITEMS)
+        for x in shown:
+            x["href"] = f"/ui/runs/{x['run_id']}"
+            x["links"] = _links(services.tracking, x["run_id"])
+            x["traceback"] = full.get(x["run_id"])
+            x["summary"] = (x["output"] or {}).get("summary")
+        step["shown"] = shown
+        step["href"] = shown[0]["href"] if shown else None
+        first = shown[0] if shown else None
+        step["workers"] = sorted({str(x["worker"]) for x in shown if x["worker"]})
+        step["summary"] = first["summary"] if first and not step["fanout"] else None
+        step["failures"] = [x for x in shown if x["status"] == "failed"]
+
+
+def _run_page(request: Request, run_id: str) -> Response:
+    services = request.app.state.services
+    try:
+        row = services.pipelines.get_run(check_run_id(run_id))
+        latest = services.pipelines.latest_executions(row.run_id)
+    except ShipyardError as e:
+        title = "Not found" if e.http_status == 404 else "Cannot show this pipeline run"
+        return _error_page(request, e, title)
+    steps = step_summaries(row.spec, latest, row.status)
+    _decorate(services, steps, latest)
+    counts: dict[str, int] = {}
+    for step in steps:
+        counts[step["status"]] = counts.get(step["status"], 0) + 1
+    error = None
+    with contextlib.suppress(ShipyardError):  # the page shows even if the run row is gone
+        error = services.tracking.get_run(row.run_id).info.error
+    return _web()._page(
+        request,
+        "pipeline_run.html",
+        run=pipeline_run_json(row),
+        steps=steps,
+        counts=counts,
+        dag=Markup(dag_svg(steps)),
+        run_error=error,
+    )
+
+
+def mount(app: FastAPI) -> None:
+    web = _web()
+    web.templates.env.filters["sy_duration"] = fmt_duration
+
+    @app.get("/ui/pipelines", include_in_schema=False)
+    def pipeline_list(request: Request, pipeline: str = "") -> Response:
+        if (r := web._guard(request)) is not None:
+            return r
+        error, found = None, []
+        try:
+            rows = request.app.state.services.pipelines.list_runs(
+                pipeline.strip() or None, limit=LIST_LIMIT
+            )
+            found = [pipeline_run_json(r) for r in rows]
+        except ShipyardError as e:
+            error = e.message
+        return web._page(
+            request,
+            "pipelines.html",
+            status=400 if error else 200,
+            runs=found,
+            pipeline=pipeline,
+            limit=LIST_LIMIT,
+            error=error,
+        )
+
+    @app.get("/ui/pipelines/{run_id}", include_in_schema=False)
+    def pipeline_run(request: Request, run_id: str) -> Response:
+        if (r := web._guard(request)) is not None:
+            return r
+        return _run_page(request, run_id)
