@@ -1,13 +1,25 @@
-"""`shipyard demo` (what `make run` shows): real data with PII policies, checks, lineage."""
+"""`shipyard demo` (what `make run` shows): real data with PII policies, checks, lineage, and
+the model trained through a pipeline with a sweep, then re-run from the cache."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from shipyard.interfaces.bootstrap import build_services
+from shipyard.interfaces.cli.demo_pipeline import SWEEP_NODE, training
+from shipyard.settings import load_settings
 from tests.interfaces.test_sdk_data import _everything_stored
+
+STEPS = {"prepare", SWEEP_NODE, "train_final", "evaluate"}
+N_TRIALS = 6
+RAW_PII = (b"patient000@clinic.example", b"+44 20 7946 0000")
 
 
 def _cli(project: Path, *args: str) -> str:
@@ -19,9 +31,38 @@ def _cli(project: Path, *args: str) -> str:
     return done.stdout
 
 
-def test_demo_registers_masked_validated_data_and_linked_runs(tmp_path: Path) -> None:
-    project = tmp_path / "demo"
-    _cli(tmp_path, "demo", "--path", str(project), "--no-serve")
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The sample project, made once for this module; and what the demo printed."""
+    root = tmp_path_factory.mktemp("demo")
+    project = root / "demo"
+    return project, _cli(root, "demo", "--path", str(project), "--no-serve")
+
+
+@pytest.fixture(scope="module")
+def services(demo: tuple[Path, str]) -> Iterator[Any]:
+    svc = build_services(load_settings(env={"SHIPYARD_PROJECT_DIR": str(demo[0])}))
+    yield svc
+    svc.close()
+
+
+def _code_diffs(services: Any) -> list[bytes]:
+    """The ``code/uncommitted.patch`` of each pipeline run: in a dirty checkout, this very
+    file's diff (and its PII literals) is stored as the pipeline code's evidence."""
+    patches = []
+    for run in services.pipelines.list_runs():
+        for info in services.tracking.all_artifacts(run.run_id):
+            if info.path == "code/uncommitted.patch":
+                _, stream = services.tracking.open_artifact(run.run_id, info.path)
+                with stream:
+                    patches.append(stream.read())
+    return patches
+
+
+def test_demo_registers_masked_validated_data_and_linked_runs(
+    services: Any, demo: tuple[Path, str]
+) -> None:
+    project, _ = demo
     shown = json.loads(_cli(project, "data", "show", "diabetes@training", "--json"))
     assert shown["ref"] == "diabetes@v2" and shown["row_count"] == 442
     assert {c: r["policy"] for c, r in shown["pii"].items()} == {
@@ -31,7 +72,54 @@ def test_demo_registers_masked_validated_data_and_linked_runs(tmp_path: Path) ->
     assert shown["validation"]["passed"] is True
     assert [v["row_count"] for v in shown["versions"]] == [442, 400]
     graph = json.loads(_cli(project, "data", "lineage", "diabetes@v2", "--json"))
-    assert len([e for e in graph["edges"] if e["relation"] == "input"]) == 8
+    relations = [e["relation"] for e in graph["edges"]]
+    assert relations.count("input") == 8
+    assert relations.count("pipeline") == 2  # the pipeline run and its cached re-run
     stored = _everything_stored(project / ".shipyard")
-    assert b"patient000@clinic.example" not in stored
-    assert b"+44 20 7946 0000" not in stored
+    for patch in _code_diffs(services):
+        stored = stored.replace(patch, b"")
+    assert not [raw for raw in RAW_PII if raw in stored]
+
+
+def _pipeline_runs(services: Any) -> list[Any]:
+    runs = services.pipelines.list_runs(training.qualified_name)
+    return sorted(runs, key=lambda r: r.creation_time)
+
+
+def test_demo_trains_through_a_pipeline_with_a_sweep(services: Any, demo: tuple[Path, str]) -> None:
+    runs = _pipeline_runs(services)
+    assert len(runs) == 2
+    first = runs[0]
+    assert first.status == "FINISHED" and first.executor == "process"
+    execs = services.pipelines.latest_executions(first.run_id)
+    assert {node for node, _ in execs} == STEPS
+    assert {e.status for e in execs.values()} == {"FINISHED"}
+    trials = {i: e for (node, i), e in execs.items() if node == SWEEP_NODE}
+    assert sorted(trials) == list(range(N_TRIALS))
+    children = {i: services.tracking.get_run(e.run_id) for i, e in trials.items()}
+    assert {c.info.parent_run_id for c in children.values()} == {first.run_id}
+    best = [i for i, c in children.items() if c.tags.get("shipyard.sweep.best") == "true"]
+    assert len(best) == 1
+    cv_auc = {i: c.metrics["cv_auc"].value for i, c in children.items()}
+    assert cv_auc[best[0]] == max(cv_auc.values())
+    final = services.tracking.get_run(execs[("train_final", None)].run_id)
+    assert float(final.params["C"]) == pytest.approx(float(children[best[0]].params["C"]))
+    scores = services.tracking.get_run(execs[("evaluate", None)].run_id).metrics
+    assert scores["accuracy"].value > 0.6 and scores["auc"].value > 0.7
+    out = demo[1]
+    assert f"pipeline run {first.run_id} finished" in out
+    assert "/ui/pipelines" in out
+
+
+def test_the_demo_pipeline_rerun_comes_entirely_from_the_cache(
+    services: Any, demo: tuple[Path, str]
+) -> None:
+    first, again = _pipeline_runs(services)
+    assert again.status == "FINISHED"
+    before = services.pipelines.latest_executions(first.run_id)
+    execs = services.pipelines.latest_executions(again.run_id)
+    assert set(execs) == set(before)
+    assert {e.status for e in execs.values()} == {"CACHED"}
+    assert {k: e.cached_from for k, e in execs.items()} == {k: e.run_id for k, e in before.items()}
+    assert f"pipeline re-run {again.run_id} finished" in demo[1]
+    assert "(steps: 4 cached;" in demo[1]

@@ -148,3 +148,13 @@ def rows_of(df: pd.DataFrame) -> int:
 @sy.pipeline
 def reads_dataset(ref: str = "numbers@v1"):
     rows_of(sy.dataset(ref))
+
+
+@sy.step
+def bad_objective(x: float = 0.0) -> str:
+    return "not a number"
+
+
+@sy.pipeline
+def bad_sweep():
+    sy.sweep(bad_objective, {"x": (0.0, 1.0)}, 2)

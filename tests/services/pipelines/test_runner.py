@@ -215,3 +215,38 @@ def test_map_and_sweep_make_one_child_run_per_item_and_trial(svc) -> None:
     again = _run(svc, flows.fanout, {"n": 3})
     assert set(again.node_status.values()) == {"cached"}
     assert again.output("sweep_objective") == best
+    cached_trials = [
+        e
+        for (n, _), e in svc.pipelines.latest_executions(again.run_id).items()
+        if n == "sweep_objective"
+    ]
+    best_again = [
+        e.map_index
+        for e in cached_trials
+        if svc.tracking.get_run(e.run_id).tags.get("shipyard.sweep.best")
+    ]
+    assert best_again == [best["best_index"]]  # tagged even when served from the cache
+
+
+def test_a_node_failing_outside_its_tasks_is_recorded_as_a_failed_execution(svc) -> None:
+    result = _run(svc, flows.bad_sweep)
+    assert not result.ok
+    assert "sweep objective 'bad_objective' must return a number" in result.error
+    failed = [
+        e
+        for e in svc.pipelines.executions(result.run_id)
+        if e.status == "FAILED" and e.map_index is None
+    ]
+    assert [e.node for e in failed] == ["sweep_bad_objective"]
+    assert "must return a number, got str" in failed[0].error
+    assert svc.tracking.get_run(failed[0].run_id).info.status == "FAILED"
+
+
+def test_listing_by_pipeline_name_matches_exactly(svc) -> None:
+    _run(svc, flows.training)
+    _run(svc, flows.failing, {"flag_file": __file__})
+    assert [r.pipeline for r in svc.pipelines.list_runs("training")] == [
+        "tests.services.pipelines.flows:training"
+    ]
+    assert svc.pipelines.list_runs("train_ng") == []
+    assert svc.pipelines.list_runs("%") == []

@@ -246,6 +246,7 @@ def demo(
     if serve:
         _console().print(f"Open [bold]http://127.0.0.1:{port}/ui/experiments[/] (Ctrl-C to stop)")
         _console().print(f"Data catalog: [bold]http://127.0.0.1:{port}/ui/data/diabetes[/]")
+        _console().print(f"Pipelines: [bold]http://127.0.0.1:{port}/ui/pipelines[/]")
         server(host="127.0.0.1", port=port, auth=None)
 
 

@@ -184,6 +184,40 @@ class RunRecorder:
                 worker=result.worker,
             )
 
+    def node_error(self, node: str, step: str, error: str) -> None:
+        """A node that failed outside any task (setup, fan-out items, a sweep's objective)."""
+        run = self.tracking.create_run(
+            self.experiment_id,
+            run_name=node,
+            user=self.actor,
+            tags={
+                "shipyard.pipeline.run": self.run_id,
+                "shipyard.step": step,
+                "shipyard.node": node,
+            },
+            parent_run_id=self.run_id,
+        )
+        now = now_ms()
+        row = StepExecution(
+            run_id=run.run_id,
+            pipeline_run_id=self.run_id,
+            node=node,
+            step=step,
+            map_index=None,
+            attempt=self.attempt,
+            fingerprint="",
+            status="FAILED",
+            cached_from=None,
+            output=None,
+            error=error[:65_536],
+            worker=None,
+            start_time=now,
+            end_time=now,
+        )
+        with self.db.write() as conn:
+            self.repo.add_executions(conn, [row])
+        self.tracking.update_run(run.run_id, status="FAILED", error=error, load=False)
+
     def tag(self, run_id: str, tags: dict[str, str]) -> None:
         self.tracking.log_batch(run_id, tags=tags)
 

@@ -140,7 +140,7 @@ class Scheduler:
             self.drivers[node_id] = driver
             tasks = driver.start()
         except Exception as e:
-            self._node_failed(node_id, None, f"{type(e).__name__}: {e}")
+            self._node_error(node_id, e)
             return
         self._launch(driver, tasks)
         self._maybe_complete(node_id)
@@ -206,13 +206,15 @@ class Scheduler:
         self.recorder.finished(child, result)
         duration = result.end_ms - result.start_ms
         driver = self.drivers[task.node]
+        if self.status[task.node] == "failed":  # another item already failed the node
+            return
         if not result.ok or result.output is None:
             self._node_failed(task.node, task.index, result.error or "failed", child, duration)
             return
         try:
             more = driver.finished(task, Stored.from_dict(result.output))
         except Exception as e:
-            self._node_failed(task.node, task.index, f"{type(e).__name__}: {e}", child)
+            self._node_error(task.node, e)
             return
         self._emit(
             StepEvent(
@@ -238,7 +240,7 @@ class Scheduler:
         try:
             self.outputs[node_id] = driver.output()
         except Exception as e:
-            self._node_failed(node_id, None, f"{type(e).__name__}: {e}")
+            self._node_error(node_id, e)
             return
         all_hits = self.hits.get(node_id, 0) >= driver.expected > 0
         self.status[node_id] = "cached" if all_hits else "finished"
@@ -258,12 +260,19 @@ class Scheduler:
             self._tag_best(node_id, best)
 
     def _tag_best(self, node_id: str, index: int) -> None:
+        self.recorder.flush_hits()  # trials served from the cache must be written first
         with self.recorder.db.read() as conn:
             executions = self.recorder.repo.executions(conn, self.recorder.run_id)
         for e in reversed(executions):
             if e.node == node_id and e.map_index == index:
                 self.recorder.tag(e.run_id, {"shipyard.sweep.best": "true"})
                 return
+
+    def _node_error(self, node_id: str, e: Exception) -> None:
+        """A failure of the node itself, not of one of its tasks: recorded as its own run."""
+        error = f"{type(e).__name__}: {e}"
+        self.recorder.node_error(node_id, self.graph.nodes[node_id].step.name, error)
+        self._node_failed(node_id, None, error)
 
     def _node_failed(
         self,
