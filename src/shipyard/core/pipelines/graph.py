@@ -87,27 +87,26 @@ class Node:
         return {r.node for r in iter_refs(self.args)}
 
 
-def iter_refs(value: Any) -> Iterator[Ref]:
-    """Every ``Ref`` inside a literal structure (lists, tuples, dicts)."""
-    if isinstance(value, Ref):
+def _leaves(value: Any, kind: type[Any]) -> Iterator[Any]:
+    """Every instance of ``kind`` inside a literal structure (lists, tuples, dicts)."""
+    if isinstance(value, kind):
         yield value
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from iter_refs(item)
+            yield from _leaves(item, kind)
     elif isinstance(value, dict):
         for item in value.values():
-            yield from iter_refs(item)
+            yield from _leaves(item, kind)
+
+
+def iter_refs(value: Any) -> Iterator[Ref]:
+    """Every step output (``Ref``) an argument holds."""
+    return _leaves(value, Ref)
 
 
 def iter_datasets(value: Any) -> Iterator[DatasetInput]:
-    if isinstance(value, DatasetInput):
-        yield value
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from iter_datasets(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from iter_datasets(item)
+    """Every ``sy.dataset(...)`` an argument holds."""
+    return _leaves(value, DatasetInput)
 
 
 @dataclass

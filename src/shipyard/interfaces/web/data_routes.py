@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from shipyard.core.datasets import DatasetKind, DatasetVersion, parse_ref
 from shipyard.core.errors import ShipyardError
+from shipyard.interfaces.web.pages import error_page, guard, page, templates
 
 __all__ = ["mount"]
 
@@ -237,25 +238,6 @@ def _version_ref(name: str, version: str) -> str:
 
 
 # ---------------------------------------------------------------- routes
-def _web() -> Any:
-    # Imported late: routes.mount() calls mount() below, so routes is fully loaded by then.
-    from shipyard.interfaces.web import routes
-
-    return routes
-
-
-def _error_page(request: Request, err: ShipyardError, title: str) -> Response:
-    status = err.http_status if 400 <= err.http_status < 600 else 400
-    return _web()._page(
-        request,
-        "dataset.html",
-        status=status,
-        error=err.message,
-        error_title=title,
-        error_code=err.code,
-    )
-
-
 def _contents(catalog: Any, version: DatasetVersion) -> dict[str, Any]:
     """What the version holds: schema, profile and sample rows, or its files."""
     ctx: dict[str, Any] = {}
@@ -312,7 +294,7 @@ def _dataset_page(
         versions = catalog.list_versions(name)
     except ShipyardError as e:
         title = "Not found" if e.http_status == 404 else "Cannot show this dataset"
-        return _error_page(request, e, title)
+        return error_page(request, "dataset.html", e, title)
     diff_ctx, status = _diff_context(catalog, name, version, versions, diff, to)
     ctx: dict[str, Any] = {
         "dataset": dataset,
@@ -328,25 +310,24 @@ def _dataset_page(
         ctx["lineage"] = _lineage(services, version)
     except ShipyardError as e:
         ctx["lineage_error"] = e.message
-    return _web()._page(request, "dataset.html", status=status, **ctx)
+    return page(request, "dataset.html", status=status, **ctx)
 
 
 def mount(app: FastAPI) -> None:
-    web = _web()
-    web.templates.env.filters.update(
+    templates.env.filters.update(
         sy_num=fmt_num, sy_signed=fmt_signed, sy_bytes=fmt_bytes, sy_short=short_id
     )
 
     @app.get("/ui/data", include_in_schema=False)
     def data_list(request: Request, q: str = "") -> Response:
-        if (r := web._guard(request)) is not None:
+        if (r := guard(request)) is not None:
             return r
         error, found = None, []
         try:
             found = request.app.state.services.catalog.search(q or None, limit=1000)
         except ShipyardError as e:
             error = e.message
-        return web._page(
+        return page(
             request,
             "data_list.html",
             status=400 if error else 200,
@@ -357,13 +338,13 @@ def mount(app: FastAPI) -> None:
 
     @app.get("/ui/data/{name}", include_in_schema=False)
     def dataset_latest(request: Request, name: str, diff: str = "", to: str = "") -> Response:
-        if (r := web._guard(request)) is not None:
+        if (r := guard(request)) is not None:
             return r
         if "@" in name:  # /ui/data/loans@v2 → the version page
             try:
                 parsed = parse_ref(name)
             except ShipyardError as e:
-                return _error_page(request, e, "Bad dataset reference")
+                return error_page(request, "dataset.html", e, "Bad dataset reference")
             tail = str(parsed.version) if parsed.version is not None else (parsed.alias or "")
             target = f"/ui/data/{parsed.name}" + (f"/v/{tail}" if tail else "")
             return RedirectResponse(target, status_code=303)
@@ -373,6 +354,6 @@ def mount(app: FastAPI) -> None:
     def dataset_version(
         request: Request, name: str, version: str, diff: str = "", to: str = ""
     ) -> Response:
-        if (r := web._guard(request)) is not None:
+        if (r := guard(request)) is not None:
             return r
         return _dataset_page(request, name, version, diff, to)

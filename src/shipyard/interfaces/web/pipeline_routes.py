@@ -16,30 +16,12 @@ from shipyard.core.errors import ShipyardError
 from shipyard.core.validation import check_run_id
 from shipyard.interfaces.server.api_pipelines import pipeline_run_json, step_summaries
 from shipyard.interfaces.web.dag_svg import dag_svg, fmt_duration
+from shipyard.interfaces.web.pages import error_page, guard, page, templates
 
 __all__ = ["mount"]
 
 LIST_LIMIT = 200
 MAX_ITEMS = 100  # items of one fan-out or sweep listed (with their artifact links)
-
-
-def _web() -> Any:
-    # Imported late: routes.mount() calls mount() below, so routes is fully loaded by then.
-    from shipyard.interfaces.web import routes
-
-    return routes
-
-
-def _error_page(request: Request, err: ShipyardError, title: str) -> Response:
-    status = err.http_status if 400 <= err.http_status < 600 else 400
-    return _web()._page(
-        request,
-        "pipeline_run.html",
-        status=status,
-        error=err.message,
-        error_title=title,
-        error_code=err.code,
-    )
 
 
 def _artifact_url(run_id: str, path: str) -> str:
@@ -91,7 +73,7 @@ def _run_page(request: Request, run_id: str) -> Response:
         latest = services.pipelines.latest_executions(row.run_id)
     except ShipyardError as e:
         title = "Not found" if e.http_status == 404 else "Cannot show this pipeline run"
-        return _error_page(request, e, title)
+        return error_page(request, "pipeline_run.html", e, title)
     steps = step_summaries(row.spec, latest, row.status)
     _decorate(services, steps, latest)
     counts: dict[str, int] = {}
@@ -100,7 +82,7 @@ def _run_page(request: Request, run_id: str) -> Response:
     error = None
     with contextlib.suppress(ShipyardError):  # the page shows even if the run row is gone
         error = services.tracking.get_run(row.run_id).info.error
-    return _web()._page(
+    return page(
         request,
         "pipeline_run.html",
         run=pipeline_run_json(row),
@@ -112,12 +94,11 @@ def _run_page(request: Request, run_id: str) -> Response:
 
 
 def mount(app: FastAPI) -> None:
-    web = _web()
-    web.templates.env.filters["sy_duration"] = fmt_duration
+    templates.env.filters["sy_duration"] = fmt_duration
 
     @app.get("/ui/pipelines", include_in_schema=False)
     def pipeline_list(request: Request, pipeline: str = "") -> Response:
-        if (r := web._guard(request)) is not None:
+        if (r := guard(request)) is not None:
             return r
         error, found = None, []
         try:
@@ -127,7 +108,7 @@ def mount(app: FastAPI) -> None:
             found = [pipeline_run_json(r) for r in rows]
         except ShipyardError as e:
             error = e.message
-        return web._page(
+        return page(
             request,
             "pipelines.html",
             status=400 if error else 200,
@@ -139,6 +120,6 @@ def mount(app: FastAPI) -> None:
 
     @app.get("/ui/pipelines/{run_id}", include_in_schema=False)
     def pipeline_run(request: Request, run_id: str) -> Response:
-        if (r := web._guard(request)) is not None:
+        if (r := guard(request)) is not None:
             return r
         return _run_page(request, run_id)

@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from shipyard.core.clock import format_ms
-from shipyard.core.entities import Role
 from shipyard.core.errors import ShipyardError, ValidationError
 from shipyard.interfaces.server.api_v1 import artifact_response
-from shipyard.interfaces.server.auth import require
 from shipyard.interfaces.web import data_routes, pipeline_routes
 from shipyard.interfaces.web.charts import Series, line_chart
+from shipyard.interfaces.web.pages import HERE
+from shipyard.interfaces.web.pages import guard as _guard
+from shipyard.interfaces.web.pages import page as _page
 
 __all__ = ["mount"]
-
-HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-
-templates.env.filters["ts"] = format_ms
-
-
-def _page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, ctx, status_code=status)
-
-
-def _guard(request: Request) -> Response | None:
-    try:
-        require(request, Role.VIEWER)
-    except ShipyardError:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    return None
 
 
 def mount(app: FastAPI) -> None:

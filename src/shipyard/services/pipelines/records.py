@@ -7,7 +7,7 @@ re-run costs a handful of transactions whatever the number of steps.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shipyard.core.clock import now_ms
@@ -67,6 +67,30 @@ class RunRecorder:
         return cls(db, tracking, actor, run_id, run.info.experiment_id, max(attempts or [0]) + 1)
 
     # ------------------------------------------------------------ executions
+    def _row(self, run_id: str, node: str, step: str, **values: Any) -> StepExecution:
+        """An execution of this run's current attempt; ``values`` fill or override fields."""
+        now = now_ms()
+        fields: dict[str, Any] = {
+            "map_index": None,
+            "fingerprint": "",
+            "status": "RUNNING",
+            "cached_from": None,
+            "output": None,
+            "error": None,
+            "worker": None,
+            "start_time": now,
+            "end_time": None,
+        }
+        fields.update(values)
+        return StepExecution(
+            run_id=run_id,
+            pipeline_run_id=self.run_id,
+            node=node,
+            step=step,
+            attempt=self.attempt,
+            **fields,
+        )
+
     def _tags(self, task: Task, cache: str) -> dict[str, str]:
         return {
             "shipyard.pipeline.run": self.run_id,
@@ -98,19 +122,15 @@ class RunRecorder:
         )
         now = now_ms()
         rows = [
-            StepExecution(
-                run_id=run_id,
-                pipeline_run_id=self.run_id,
-                node=task.node,
-                step=task.step.name,
+            self._row(
+                run_id,
+                task.node,
+                task.step.name,
                 map_index=task.index,
-                attempt=self.attempt,
                 fingerprint=task.fingerprint,
                 status="CACHED",
                 cached_from=source.run_id,
                 output=source.output,
-                error=None,
-                worker=None,
                 start_time=now,
                 end_time=now,
             )
@@ -131,21 +151,13 @@ class RunRecorder:
         params = {k: _param(v) for k, v in task.params.items()}
         if params:
             self.tracking.log_batch(run.run_id, params=params)
-        row = StepExecution(
-            run_id=run.run_id,
-            pipeline_run_id=self.run_id,
-            node=task.node,
-            step=task.step.name,
+        row = self._row(
+            run.run_id,
+            task.node,
+            task.step.name,
             map_index=task.index,
-            attempt=self.attempt,
             fingerprint=task.fingerprint,
-            status="RUNNING",
-            cached_from=None,
-            output=None,
-            error=None,
-            worker=None,
             start_time=run.info.start_time,
-            end_time=None,
         )
         with self.db.write() as conn:
             self.repo.add_executions(conn, [row])
@@ -197,23 +209,8 @@ class RunRecorder:
             },
             parent_run_id=self.run_id,
         )
-        now = now_ms()
-        row = StepExecution(
-            run_id=run.run_id,
-            pipeline_run_id=self.run_id,
-            node=node,
-            step=step,
-            map_index=None,
-            attempt=self.attempt,
-            fingerprint="",
-            status="FAILED",
-            cached_from=None,
-            output=None,
-            error=error[:65_536],
-            worker=None,
-            start_time=now,
-            end_time=now,
-        )
+        row = self._row(run.run_id, node, step, status="FAILED", error=error[:65_536])
+        row = replace(row, end_time=row.start_time)
         with self.db.write() as conn:
             self.repo.add_executions(conn, [row])
         self.tracking.update_run(run.run_id, status="FAILED", error=error, load=False)
