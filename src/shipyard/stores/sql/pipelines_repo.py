@@ -40,7 +40,7 @@ class StepExecution:
     map_index: int | None
     attempt: int
     fingerprint: str
-    status: str  # RUNNING | FINISHED | CACHED | FAILED | SKIPPED
+    status: str  # RUNNING | FINISHED | CACHED | FAILED (a node never started has no row)
     cached_from: str | None
     output: dict[str, Any] | None
     error: str | None
@@ -129,11 +129,12 @@ class PipelinesRepo:
         self, conn: Connection, pipeline: str | None = None, limit: int = 50
     ) -> list[PipelineRunRow]:
         query = self._select_runs().order_by(pipeline_runs.c.creation_time.desc()).limit(limit)
-        if pipeline:
+        if pipeline:  # "module:function", or just the function's name
+            escaped = pipeline.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(
                 sa.or_(
                     pipeline_runs.c.pipeline == pipeline,
-                    pipeline_runs.c.pipeline.like(f"%:{pipeline}"),
+                    pipeline_runs.c.pipeline.like(f"%:{escaped}", escape="\\"),
                 )
             )
         return [_pipeline_run(r) for r in conn.execute(query)]
