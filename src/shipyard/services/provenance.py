@@ -54,14 +54,12 @@ def environment_lock() -> bytes:
     """Installed distributions as ``name==version`` lines, sorted (computed once a process)."""
     from importlib import metadata
 
-    lines = sorted(
-        {
-            f"{d.metadata['Name']}=={d.version}"
-            for d in metadata.distributions()
-            if d.metadata["Name"]
-        },
-        key=str.lower,
-    )
+    found: set[str] = set()
+    for dist in metadata.distributions():
+        meta = dist.metadata  # parsed on every access: read it once
+        if meta["Name"]:
+            found.add(f"{meta['Name']}=={meta['Version']}")
+    lines = sorted(found, key=str.lower)
     header = f"# python {sys.version.split()[0]} on {platform.platform()}\n"
     return (header + "\n".join(lines) + "\n").encode()
 

@@ -212,53 +212,6 @@ class TrackingService:
             self.runs.create(conn, info, clean_tags)
         return Run(info=info, tags=clean_tags)
 
-    def create_finished_runs(
-        self,
-        experiment_id: str,
-        parent_run_id: str,
-        runs: Sequence[tuple[str, Mapping[str, str]]],
-        *,
-        user: str,
-        artifacts: Sequence[Sequence[tuple[str, str, int]]] = (),
-    ) -> list[str]:
-        """Child runs that are already over, in one transaction: (name, tags) each.
-
-        Used for work that was reused rather than done (a pipeline step served from the
-        cache), where one round trip per run would cost more than the work itself.
-        """
-        now = self.clock()
-        ids: list[str] = []
-        with self.db.write() as conn:
-            self.runs.get_info(conn, check_run_id(parent_run_id))
-            for i, (name, tags) in enumerate(runs):
-                run_id = uuid.uuid4().hex
-                clean = {check_key(k, "tag key"): check_tag_value(k, v) for k, v in tags.items()}
-                clean.setdefault("mlflow.runName", name)
-                clean.setdefault("mlflow.parentRunId", parent_run_id)
-                info = RunInfo(
-                    run_id=run_id,
-                    experiment_id=experiment_id,
-                    run_name=name,
-                    user=user,
-                    status=RunStatus.FINISHED,
-                    start_time=now,
-                    end_time=now,
-                    lifecycle_stage=LifecycleStage.ACTIVE.value,
-                    parent_run_id=parent_run_id,
-                )
-                self.runs.create(conn, info, clean)
-                if i < len(artifacts) and artifacts[i]:
-                    self.runs.add_artifacts(conn, run_id, artifacts[i], now)
-                ids.append(run_id)
-        return ids
-
-    def link_artifacts(self, run_id: str, files: Sequence[tuple[str, str, int]]) -> None:
-        """Record objects already in the store as artifacts (path, digest, size) of a run."""
-        clean = [(normalize_artifact_path(p, "artifact_path"), d, s) for p, d, s in files]
-        with self.db.write() as conn:
-            self.runs.require_active(conn, check_run_id(run_id))
-            self.runs.add_artifacts(conn, run_id, clean, self.clock())
-
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:
             return self.runs.get(conn, check_run_id(run_id))

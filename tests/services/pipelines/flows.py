@@ -158,3 +158,15 @@ def bad_objective(x: float = 0.0) -> str:
 @sy.pipeline
 def bad_sweep():
     sy.sweep(bad_objective, {"x": (0.0, 1.0)}, 2)
+
+
+@sy.step
+def mutate_and_read(key: int, df: pd.DataFrame) -> float:
+    value = float(df["x"].iloc[0])
+    df["x"] = df["x"] + 1000.0  # edits its input in place: no other item may see it
+    return value
+
+
+@sy.pipeline
+def mutating():
+    mutate_and_read.map([0, 1, 2], df=make_frame(10))

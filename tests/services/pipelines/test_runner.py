@@ -250,3 +250,10 @@ def test_listing_by_pipeline_name_matches_exactly(svc) -> None:
     ]
     assert svc.pipelines.list_runs("train_ng") == []
     assert svc.pipelines.list_runs("%") == []
+
+
+def test_items_of_a_fan_out_each_get_an_untouched_copy_of_a_shared_input(svc) -> None:
+    result = _run(svc, flows.mutating, cache=False)
+    assert result.ok, result.error
+    first, second, third = result.output("mutate_and_read")
+    assert first == second == third == float(flows.make_frame.fn(10)["x"].iloc[0])

@@ -10,10 +10,14 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from shipyard.core.clock import now_ms
 from shipyard.core.entities import Metric
+from shipyard.core.states import RunStatus
 from shipyard.services.pipelines.tasks import Task
 from shipyard.services.pipelines.worker import TaskResult
+from shipyard.services.run_batches import NewRun, RunEnd, create_child_runs, end_runs
 from shipyard.services.tracking import TrackingService
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.pipelines_repo import PipelineRunRow, PipelinesRepo, StepExecution
@@ -107,94 +111,114 @@ class RunRecorder:
         self._pending_hits.append((task, source))
 
     def flush_hits(self) -> list[StepExecution]:
+        """Write the queued cache hits: child runs and executions, one transaction."""
         if not self._pending_hits:
             return []
         hits, self._pending_hits = self._pending_hits, []
-        specs = []
+        runs = []
         for task, source in hits:
             tags = self._tags(task, "hit")
             tags["shipyard.cache.source"] = source.run_id
             tags.update(_output_tags(source.output))
-            specs.append((task.label, tags))
-        artifacts = [_output_artifact(source.output) for _, source in hits]
-        ids = self.tracking.create_finished_runs(
-            self.experiment_id, self.run_id, specs, user=self.actor, artifacts=artifacts
-        )
+            artifacts = _output_artifact(source.output)
+            runs.append(NewRun(task.label, tags, status=RunStatus.FINISHED, artifacts=artifacts))
         now = now_ms()
-        rows = [
-            self._row(
-                run_id,
-                task.node,
-                task.step.name,
-                map_index=task.index,
-                fingerprint=task.fingerprint,
-                status="CACHED",
-                cached_from=source.run_id,
-                output=source.output,
-                start_time=now,
-                end_time=now,
-            )
-            for run_id, (task, source) in zip(ids, hits, strict=True)
-        ]
-        with self.db.write() as conn:
+        rows: list[StepExecution] = []
+
+        def executions(conn: Connection, ids: list[str]) -> None:
+            for run_id, (task, source) in zip(ids, hits, strict=True):
+                rows.append(
+                    self._row(
+                        run_id,
+                        task.node,
+                        task.step.name,
+                        map_index=task.index,
+                        fingerprint=task.fingerprint,
+                        status="CACHED",
+                        cached_from=source.run_id,
+                        output=source.output,
+                        start_time=now,
+                        end_time=now,
+                    )
+                )
             self.repo.add_executions(conn, rows)
+
+        create_child_runs(
+            self.tracking,
+            self.experiment_id,
+            self.run_id,
+            runs,
+            user=self.actor,
+            also=executions,
+        )
         return rows
 
-    def started(self, task: Task) -> str:
-        run = self.tracking.create_run(
-            self.experiment_id,
-            run_name=task.label,
-            user=self.actor,
-            tags=self._tags(task, "miss"),
-            parent_run_id=self.run_id,
-        )
-        params = {k: _param(v) for k, v in task.params.items()}
-        if params:
-            self.tracking.log_batch(run.run_id, params=params)
-        row = self._row(
-            run.run_id,
-            task.node,
-            task.step.name,
-            map_index=task.index,
-            fingerprint=task.fingerprint,
-            start_time=run.info.start_time,
-        )
-        with self.db.write() as conn:
-            self.repo.add_executions(conn, [row])
-        return run.run_id
+    def started(self, tasks: list[Task]) -> list[str]:
+        """Child runs and RUNNING executions for tasks just submitted, one transaction."""
+        runs = [
+            NewRun(t.label, self._tags(t, "miss"), {k: _param(v) for k, v in t.params.items()})
+            for t in tasks
+        ]
+        now = now_ms()
 
-    def finished(self, child_run_id: str, result: TaskResult) -> None:
-        tracking = self.tracking
-        params = {k: _param(v) for k, v in result.params.items()}
-        tags = {"shipyard.worker": result.worker, **_output_tags(result.output)}
-        tracking.log_batch(child_run_id, params=params, tags=tags)
-        files = _output_artifact(result.output)
-        if files:
-            tracking.link_artifacts(child_run_id, files)
-        if result.logs:
-            tracking.log_artifact_bytes(child_run_id, result.logs.encode(), "logs/output.txt")
-        if result.error:
-            tracking.log_artifact_bytes(child_run_id, result.error.encode(), "logs/error.txt")
-        metrics = [Metric(k, v, ts, step) for k, v, ts, step in result.metrics]
-        status = "FINISHED" if result.ok else "FAILED"
-        tracking.update_run(
-            child_run_id,
-            status=status,
-            end_time=result.end_ms,
-            error=result.error,
-            metrics=metrics,
-            load=False,
+        def executions(conn: Connection, ids: list[str]) -> None:
+            rows = [
+                self._row(
+                    run_id,
+                    t.node,
+                    t.step.name,
+                    map_index=t.index,
+                    fingerprint=t.fingerprint,
+                    start_time=now,
+                )
+                for run_id, t in zip(ids, tasks, strict=True)
+            ]
+            self.repo.add_executions(conn, rows)
+
+        return create_child_runs(
+            self.tracking,
+            self.experiment_id,
+            self.run_id,
+            runs,
+            user=self.actor,
+            also=executions,
         )
-        with self.db.write() as conn:
-            self.repo.finish_execution(
-                conn,
-                child_run_id,
-                status=status,
-                end_time=result.end_ms,
-                output=result.output,
-                error=result.error,
-                worker=result.worker,
+
+    def finished(self, done: list[tuple[str, TaskResult]]) -> None:
+        """End the child runs of finished tasks (logs stored first), one transaction."""
+        ends = []
+        for child, result in done:
+            files = _output_artifact(result.output)
+            for text, path in ((result.logs, "logs/output.txt"), (result.error, "logs/error.txt")):
+                if text:
+                    data = text.encode()
+                    files.append((path, self.tracking.blobs.put_bytes(data), len(data)))
+            ends.append(
+                RunEnd(
+                    run_id=child,
+                    status=RunStatus.FINISHED if result.ok else RunStatus.FAILED,
+                    end_time=result.end_ms,
+                    error=result.error,
+                    params={k: _param(v) for k, v in result.params.items()},
+                    tags={"shipyard.worker": result.worker, **_output_tags(result.output)},
+                    metrics=[Metric(k, v, ts, step) for k, v, ts, step in result.metrics],
+                    artifacts=files,
+                )
             )
+
+        def executions(conn: Connection) -> None:
+            for child, result in done:
+                self.repo.finish_execution(
+                    conn,
+                    child,
+                    status="FINISHED" if result.ok else "FAILED",
+                    end_time=result.end_ms,
+                    output=result.output,
+                    error=result.error,
+                    worker=result.worker,
+                )
+
+        end_runs(self.tracking, ends, also=executions)
 
     def node_error(self, node: str, step: str, error: str) -> None:
         """A node that failed outside any task (setup, fan-out items, a sweep's objective)."""

@@ -95,8 +95,12 @@ class Scheduler:
             self.recorder.flush_hits()
             if not self.inflight:
                 break
-            for handle, result in self.executor.wait_any(list(self.inflight)):
-                task, child = self.inflight.pop(handle)
+            done = [
+                (*self.inflight.pop(handle), result)
+                for handle, result in self.executor.wait_any(list(self.inflight))
+            ]
+            self.recorder.finished([(child, result) for _, child, result in done])
+            for task, child, result in done:
                 self._finished(task, child, result)
         for node, status in self.status.items():
             if status in {"pending", "running"}:
@@ -150,10 +154,12 @@ class Scheduler:
         while tasks:
             hits = self._cached(driver.node.id, tasks)
             more: list[Task] = []
+            misses = [t for t in tasks if t.fingerprint not in hits]
+            if misses:
+                self._submit(misses)
             for task in tasks:
                 source = hits.get(task.fingerprint)
                 if source is None:
-                    self._submit(task)
                     continue
                 self.recorder.cache_hit(task, source)
                 self.hits[task.node] = self.hits.get(task.node, 0) + 1
@@ -188,22 +194,29 @@ class Scheduler:
             fp: e for fp, e in found.items() if e.output and self.store.exists(e.output["digest"])
         }
 
-    def _submit(self, task: Task) -> None:
-        child = self.recorder.started(task)
-        spec = TaskSpec(
-            node=task.node,
-            step=task.step,
-            args=task.args,
-            seed=task.seed,
-            store_url=self.store_url,
-            storage_options=self.storage_options,
-            index=task.index,
-        )
-        self._emit(StepEvent(task.node, "running", task.index, child))
-        self.inflight[self.executor.submit(spec)] = (task, child)
+    def _submit(self, tasks: list[Task]) -> None:
+        """Hand tasks to the executor first (workers start at once), then record them."""
+        handles = [
+            self.executor.submit(
+                TaskSpec(
+                    node=task.node,
+                    step=task.step,
+                    args=task.args,
+                    seed=task.seed,
+                    store_url=self.store_url,
+                    storage_options=self.storage_options,
+                    index=task.index,
+                )
+            )
+            for task in tasks
+        ]
+        children = self.recorder.started(tasks)
+        for handle, task, child in zip(handles, tasks, children, strict=True):
+            self.inflight[handle] = (task, child)
+            self._emit(StepEvent(task.node, "running", task.index, child))
 
     def _finished(self, task: Task, child: str, result: TaskResult) -> None:
-        self.recorder.finished(child, result)
+        """A task's result, once recorded: feed its node's driver."""
         duration = result.end_ms - result.start_ms
         driver = self.drivers[task.node]
         if self.status[task.node] == "failed":  # another item already failed the node

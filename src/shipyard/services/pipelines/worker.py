@@ -16,6 +16,7 @@ import socket
 import sys
 import time
 import traceback
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,11 +72,54 @@ def _store(url: str, options: dict[str, Any]) -> Any:
     return _STORES[key]
 
 
-def _resolve(value: Any, store: Any) -> Any:
-    from shipyard.services.pipelines.codec import Stored, decode_value
+class _Decoded:
+    """The last few tables and arrays decoded in this process, handed out as copies.
 
+    A fan-out passes the same frame to every item: decoding its Parquet once per worker
+    instead of once per item saves more than many models take to fit. Copies keep a step
+    that edits its input in place from changing what the next item sees.
+    """
+
+    MAX_ENTRIES = 8
+    MAX_BYTES = 256 << 20
+
+    def __init__(self) -> None:
+        self._values: OrderedDict[tuple[str, tuple[str | int, ...]], Any] = OrderedDict()
+
+    def get(self, item: InputValue, store: Any) -> Any:
+        from shipyard.services.pipelines.codec import Stored, decode_value
+
+        key = (str(item.stored.get("digest")), item.path)
+        if key in self._values:
+            self._values.move_to_end(key)
+            return self._values[key].copy()
+        value = decode_value(Stored.from_dict(item.stored), store, path=item.path)
+        if _copyable(value) and _nbytes(value) <= self.MAX_BYTES:
+            self._values[key] = value
+            while len(self._values) > self.MAX_ENTRIES:
+                self._values.popitem(last=False)
+            return value.copy()
+        return value
+
+
+def _copyable(value: Any) -> bool:
+    module = type(value).__module__.split(".")[0]
+    return module in {"pandas", "numpy"} and hasattr(value, "copy")
+
+
+def _nbytes(value: Any) -> int:
+    if hasattr(value, "memory_usage"):
+        usage = value.memory_usage(deep=False)
+        return int(usage.sum() if hasattr(usage, "sum") else usage)
+    return int(getattr(value, "nbytes", 0))
+
+
+_DECODED = _Decoded()
+
+
+def _resolve(value: Any, store: Any) -> Any:
     if isinstance(value, InputValue):
-        return decode_value(Stored.from_dict(value.stored), store, path=value.path)
+        return _DECODED.get(value, store)
     if isinstance(value, list):
         return [_resolve(v, store) for v in value]
     if isinstance(value, tuple):
