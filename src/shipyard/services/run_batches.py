@@ -74,31 +74,30 @@ def create_child_runs(
     ``also(conn, run_ids)`` runs in the same transaction: what the caller records with them.
     """
     now = tracking.clock()
-    ids: list[str] = []
+    entries = []
+    for run in runs:
+        params, tags = _clean(run.params, run.tags)
+        tags.setdefault("mlflow.runName", run.name)
+        tags.setdefault("mlflow.parentRunId", parent_run_id)
+        info = RunInfo(
+            run_id=uuid.uuid4().hex,
+            experiment_id=experiment_id,
+            run_name=run.name,
+            user=user,
+            status=run.status,
+            start_time=now,
+            end_time=now if run.status.is_terminal else None,
+            lifecycle_stage=LifecycleStage.ACTIVE.value,
+            parent_run_id=parent_run_id,
+        )
+        entries.append((info, tags, params))
+    ids = [info.run_id for info, _, _ in entries]
     with tracking.db.write() as conn:
         tracking.runs.get_info(conn, check_run_id(parent_run_id))
-        for run in runs:
-            run_id = uuid.uuid4().hex
-            params, tags = _clean(run.params, run.tags)
-            tags.setdefault("mlflow.runName", run.name)
-            tags.setdefault("mlflow.parentRunId", parent_run_id)
-            info = RunInfo(
-                run_id=run_id,
-                experiment_id=experiment_id,
-                run_name=run.name,
-                user=user,
-                status=run.status,
-                start_time=now,
-                end_time=now if run.status.is_terminal else None,
-                lifecycle_stage=LifecycleStage.ACTIVE.value,
-                parent_run_id=parent_run_id,
-            )
-            tracking.runs.create(conn, info, tags)
-            if params:
-                tracking.runs.log_batch(conn, info, [], params, {})
+        tracking.runs.create_many(conn, entries)
+        for run_id, run in zip(ids, runs, strict=True):
             if run.artifacts:
                 tracking.runs.add_artifacts(conn, run_id, _artifacts(run.artifacts), now)
-            ids.append(run_id)
         if also is not None:
             also(conn, ids)
     return ids
@@ -112,8 +111,9 @@ def end_runs(
     """Log each run's last params, tags, metrics and artifacts and end it: one transaction."""
     now = tracking.clock()
     with tracking.db.write() as conn:
+        infos = tracking.runs.infos(conn, [check_run_id(e.run_id) for e in ends])
         for end in ends:
-            info = tracking.runs.get_info(conn, check_run_id(end.run_id))
+            info = infos.get(end.run_id) or tracking.runs.get_info(conn, end.run_id)
             params, tags = _clean(end.params, end.tags)
             if params or tags or end.metrics:
                 tracking.runs.log_batch(conn, info, end.metrics, params, tags)

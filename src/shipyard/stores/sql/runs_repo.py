@@ -58,6 +58,47 @@ class RunRepo:
                 [{"run_id": info.run_id, "key": k, "value": v} for k, v in run_tags.items()],
             )
 
+    def create_many(
+        self, conn: Connection, entries: Sequence[tuple[RunInfo, dict[str, str], dict[str, str]]]
+    ) -> None:
+        """New runs with their tags and params, three statements whatever their number."""
+        if not entries:
+            return
+        conn.execute(
+            runs.insert(),
+            [
+                {
+                    "id": info.run_id,
+                    "experiment_id": int(info.experiment_id),
+                    "name": info.run_name,
+                    "user_name": info.user,
+                    "status": info.status.value,
+                    "start_time": info.start_time,
+                    "end_time": info.end_time,
+                    "lifecycle_stage": info.lifecycle_stage,
+                    "parent_run_id": info.parent_run_id,
+                }
+                for info, _, _ in entries
+            ],
+        )
+        for table, index in ((tags, 1), (params, 2)):
+            rows = [
+                {"run_id": entry[0].run_id, "key": k, "value": v}
+                for entry in entries
+                for k, v in entry[index].items()
+            ]
+            if rows:
+                conn.execute(table.insert(), rows)
+
+    def infos(self, conn: Connection, run_ids: Sequence[str]) -> dict[str, RunInfo]:
+        """The infos of existing runs among ``run_ids`` (missing ones are absent)."""
+        out: dict[str, RunInfo] = {}
+        for start in range(0, len(run_ids), _CHUNK):
+            chunk = list(run_ids[start : start + _CHUNK])
+            for row in conn.execute(sa.select(runs).where(runs.c.id.in_(chunk))):
+                out[row.id] = run_info_from_row(row)
+        return out
+
     def get_info(self, conn: Connection, run_id: str) -> RunInfo:
         row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
         if row is None:
