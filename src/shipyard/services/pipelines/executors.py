@@ -7,6 +7,7 @@ failed result naming the cause, so the pipeline fails cleanly and can be resumed
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -19,6 +20,7 @@ from shipyard.services.pipelines.worker import TaskResult, TaskSpec, run_pickled
 __all__ = ["EXECUTORS", "Executor", "make_executor"]
 
 EXECUTORS = ("local", "process", "dask", "ray")
+GATHER_SECONDS = 0.005  # after a first result, how long to wait for others to batch with it
 
 
 def _failed(node: str, error: str) -> TaskResult:
@@ -122,7 +124,9 @@ class ProcessExecutor(_FutureExecutor):
     def wait_any(self, handles: Sequence[Any]) -> list[tuple[Any, TaskResult]]:
         from concurrent.futures import FIRST_COMPLETED, wait
 
-        done, _ = wait(handles, return_when=FIRST_COMPLETED)
+        done, rest = wait(handles, return_when=FIRST_COMPLETED)
+        if rest:  # whatever finishes within a few ms joins this batch: one commit for all
+            done |= wait(rest, timeout=GATHER_SECONDS)[0]
         return [(f, self._result(f)) for f in done]
 
     def close(self) -> None:
@@ -165,7 +169,11 @@ class DaskExecutor(_FutureExecutor):
     def wait_any(self, handles: Sequence[Any]) -> list[tuple[Any, TaskResult]]:
         from distributed import wait
 
-        done, _ = wait(list(handles), return_when="FIRST_COMPLETED")
+        done, rest = wait(list(handles), return_when="FIRST_COMPLETED")
+        if rest:  # whatever finishes within a few ms joins this batch: one commit for all
+            with contextlib.suppress(TimeoutError):  # distributed's TimeoutError is this one
+                wait(list(rest), timeout=GATHER_SECONDS)
+            done = {f for f in handles if f.done()}
         return [(f, self._result(f)) for f in done]
 
     def close(self) -> None:
