@@ -42,6 +42,7 @@ class RunEnd:
     run_id: str
     status: RunStatus
     end_time: int
+    start_time: int | None = None  # when the work really began, if known better than creation
     error: str | None = None
     params: Mapping[str, object] = field(default_factory=dict)
     tags: Mapping[str, object] = field(default_factory=dict)
@@ -121,6 +122,8 @@ def end_runs(
                 tracking.runs.add_artifacts(conn, end.run_id, _artifacts(end.artifacts), now)
             check_run_transition(info.status, end.status)
             values: dict[str, object] = {"status": end.status.value, "end_time": end.end_time}
+            if end.start_time is not None:
+                values["start_time"] = min(end.start_time, end.end_time)
             if end.error is not None:
                 values["error"] = end.error[:65_536]
             tracking.runs.update(conn, end.run_id, **values)

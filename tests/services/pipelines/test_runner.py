@@ -257,3 +257,11 @@ def test_items_of_a_fan_out_each_get_an_untouched_copy_of_a_shared_input(svc) ->
     assert result.ok, result.error
     first, second, third = result.output("mutate_and_read")
     assert first == second == third == float(flows.make_frame.fn(10)["x"].iloc[0])
+
+
+def test_durations_are_the_worker_time_of_each_execution(svc) -> None:
+    result = _run(svc, flows.fanout, {"n": 2})
+    for e in svc.pipelines.executions(result.run_id):
+        assert e.duration_ms is not None and e.duration_ms >= 0, e
+        run = svc.tracking.get_run(e.run_id)
+        assert run.info.end_time >= run.info.start_time

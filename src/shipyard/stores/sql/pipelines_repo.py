@@ -172,20 +172,22 @@ class PipelinesRepo:
         *,
         status: str,
         end_time: int,
+        start_time: int | None = None,
         output: dict[str, Any] | None = None,
         error: str | None = None,
         worker: str | None = None,
     ) -> None:
+        values: dict[str, Any] = {
+            "status": status,
+            "end_time": end_time,
+            "output_json": json.dumps(output, sort_keys=True) if output else None,
+            "error": error[:65_536] if error else None,
+            "worker": worker,
+        }
+        if start_time is not None:  # the worker's own start, later than the submission
+            values["start_time"] = min(start_time, end_time)
         conn.execute(
-            step_executions.update()
-            .where(step_executions.c.run_id == run_id)
-            .values(
-                status=status,
-                end_time=end_time,
-                output_json=json.dumps(output, sort_keys=True) if output else None,
-                error=error[:65_536] if error else None,
-                worker=worker,
-            )
+            step_executions.update().where(step_executions.c.run_id == run_id).values(values)
         )
 
     def executions(self, conn: Connection, pipeline_run_id: str) -> list[StepExecution]:
