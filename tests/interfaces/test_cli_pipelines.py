@@ -178,3 +178,15 @@ def test_reproduce_applies_a_dirty_run_patch_and_judges_tolerance(repo: Path) ->
     assert {o["node"]: o["verdict"] for o in json.loads(noisy.stdout)["outputs"]}[
         "noisy"
     ] == "different"
+
+
+def test_an_error_with_brackets_is_printed_as_text_not_markup(repo: Path) -> None:
+    (repo / "markupflow.py").write_text(
+        "import shipyard as sy\n\n\n@sy.step\ndef gone() -> int:\n"
+        "    raise FileNotFoundError('[/data/x.csv] is gone [bold]')\n\n\n"
+        "@sy.pipeline\ndef flow():\n    gone()\n"
+    )
+    out = _cli(repo, "pipeline", "run", "markupflow:flow")
+    assert out.returncode == 1
+    assert "FileNotFoundError: [/data/x.csv] is gone [bold]" in out.stderr
+    assert "Traceback" not in out.stderr

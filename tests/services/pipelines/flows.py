@@ -170,3 +170,37 @@ def mutate_and_read(key: int, df: pd.DataFrame) -> float:
 @sy.pipeline
 def mutating():
     mutate_and_read.map([0, 1, 2], df=make_frame(10))
+
+
+@sy.step
+def relogs(alpha: float = 1.0) -> float:
+    sy.log_param("alpha", alpha * 2)  # conflicts with the recorded argument
+    return alpha
+
+
+@sy.step
+def bad_metric() -> int:
+    sy.log_metric("../escape", 1.0)
+    return 1
+
+
+@sy.step
+def fine() -> int:
+    return 7
+
+
+@sy.pipeline
+def bad_logging():
+    relogs(0.5)
+    bad_metric()
+    fine()
+
+
+@sy.step
+def bracket_error() -> int:
+    raise FileNotFoundError("[/data/x.csv] is gone [bold]")
+
+
+@sy.pipeline
+def markup_error():
+    bracket_error()

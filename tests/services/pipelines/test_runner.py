@@ -265,3 +265,21 @@ def test_durations_are_the_worker_time_of_each_execution(svc) -> None:
         assert e.duration_ms is not None and e.duration_ms >= 0, e
         run = svc.tracking.get_run(e.run_id)
         assert run.info.end_time >= run.info.start_time
+
+
+def test_bad_logging_inside_a_step_fails_that_step_only(svc) -> None:
+    result = _run(svc, flows.bad_logging)
+    assert result.node_status == {"relogs": "failed", "bad_metric": "failed", "fine": "finished"}
+    execs = svc.pipelines.latest_executions(result.run_id)
+    assert "param 'alpha' of step 'relogs' is already '0.5'" in execs[("relogs", None)].error
+    assert "metric key" in execs[("bad_metric", None)].error
+    for e in execs.values():  # nothing left RUNNING
+        assert svc.tracking.get_run(e.run_id).info.status in {"FINISHED", "FAILED"}
+
+
+def test_a_cached_trial_the_sweep_refuses_fails_the_node_cleanly_every_time(svc) -> None:
+    for _ in range(2):  # the second run serves the trials from the cache
+        result = _run(svc, flows.bad_sweep)
+        assert result.node_status == {"sweep_bad_objective": "failed"}
+        assert "must return a number" in result.error
+        assert svc.tracking.get_run(result.run_id).info.status == "FAILED"

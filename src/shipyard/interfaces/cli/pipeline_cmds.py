@@ -73,8 +73,10 @@ def _finish(result: Any, as_json: bool, started: float) -> None:
     elif result.ok:
         console().print(f"[green]pipeline run {result.run_id} finished[/] in {elapsed:.2f}s")
     else:
+        from rich.markup import escape
+
         console(stderr=True).print(
-            f"[red]pipeline run {result.run_id} failed[/]: {result.error}\n"
+            f"[red]pipeline run {result.run_id} failed[/]: {escape(result.error or '')}\n"
             f"fix the step, then: shipyard pipeline resume {result.run_id}",
             soft_wrap=True,
         )

@@ -74,9 +74,10 @@ class LiveView:
             self._live.update(self._render())
 
     def _render(self) -> Any:
+        from rich.markup import escape
         from rich.table import Table
 
-        out = Table(title=f"pipeline {self.graph.name}", title_justify="left")
+        out = Table(title=f"pipeline {escape(self.graph.name)}", title_justify="left")
         for column in ("step", "status", "progress", "cache", "time", "note"):
             out.add_column(column)
         for node, row in self.rows.items():
@@ -85,12 +86,12 @@ class LiveView:
             if row.status == "cached":
                 cache = "hit" if row.total == 1 else f"{row.total} hit"
             out.add_row(
-                node,
+                escape(node),
                 f"[{_STYLE[row.status]}]{row.status}[/]",
                 progress,
                 cache,
                 f"{row.seconds:.2f}s" if row.seconds else "",
-                row.error[:80],
+                escape(row.error[:80]),
             )
         return out
 

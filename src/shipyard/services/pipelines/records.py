@@ -6,7 +6,6 @@ re-run costs a handful of transactions whatever the number of steps.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -14,8 +13,9 @@ from sqlalchemy.engine import Connection
 
 from shipyard.core.clock import now_ms
 from shipyard.core.entities import Metric
+from shipyard.core.errors import ShipyardError
 from shipyard.core.states import RunStatus
-from shipyard.services.pipelines.tasks import Task
+from shipyard.services.pipelines.tasks import Task, param_text
 from shipyard.services.pipelines.worker import TaskResult
 from shipyard.services.run_batches import NewRun, RunEnd, create_child_runs, end_runs
 from shipyard.services.tracking import TrackingService
@@ -23,8 +23,6 @@ from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.pipelines_repo import PipelineRunRow, PipelinesRepo, StepExecution
 
 __all__ = ["RunRecorder"]
-
-MAX_PARAM_CHARS = 6000
 
 
 @dataclass
@@ -54,7 +52,7 @@ class RunRecorder:
         row = PipelineRunRow(**{**row.__dict__, "run_id": run.run_id})
         with db.write() as conn:
             PipelinesRepo().create_run(conn, row)
-        params = {k: _param(v) for k, v in row.params.items()}
+        params = {k: param_text(v) for k, v in row.params.items()}
         params["seed"] = str(row.seed)
         tracking.log_batch(run.run_id, params=params)
         return cls(db, tracking, actor, run.run_id, experiment_id)
@@ -155,10 +153,7 @@ class RunRecorder:
 
     def started(self, tasks: list[Task]) -> list[str]:
         """Child runs and RUNNING executions for tasks just submitted, one transaction."""
-        runs = [
-            NewRun(t.label, self._tags(t, "miss"), {k: _param(v) for k, v in t.params.items()})
-            for t in tasks
-        ]
+        runs = [NewRun(t.label, self._tags(t, "miss"), t.param_texts) for t in tasks]
         now = now_ms()
 
         def executions(conn: Connection, ids: list[str]) -> None:
@@ -184,29 +179,46 @@ class RunRecorder:
             also=executions,
         )
 
-    def finished(self, done: list[tuple[str, TaskResult]]) -> None:
-        """End the child runs of finished tasks (logs stored first), one transaction."""
-        ends = []
-        for child, result in done:
-            files = _output_artifact(result.output)
-            for text, path in ((result.logs, "logs/output.txt"), (result.error, "logs/error.txt")):
-                if text:
-                    data = text.encode()
-                    files.append((path, self.tracking.blobs.put_bytes(data), len(data)))
-            ends.append(
-                RunEnd(
-                    run_id=child,
-                    status=RunStatus.FINISHED if result.ok else RunStatus.FAILED,
-                    end_time=result.end_ms,
-                    start_time=result.start_ms,
-                    error=result.error,
-                    params={k: _param(v) for k, v in result.params.items()},
-                    tags={"shipyard.worker": result.worker, **_output_tags(result.output)},
-                    metrics=[Metric(k, v, ts, step) for k, v, ts, step in result.metrics],
-                    artifacts=files,
-                )
-            )
+    def finished(self, done: list[tuple[str, TaskResult]]) -> dict[str, str]:
+        """End the child runs of finished tasks (logs stored first), one transaction.
 
+        Returns the results that could not be recorded (child → why): those runs end FAILED
+        with the reason, one bad result never loses the others.
+        """
+        ends = [self._end(child, result) for child, result in done]
+        try:
+            self._write_ends(ends, done)
+            return {}
+        except ShipyardError:
+            pass
+        refused: dict[str, str] = {}
+        for end, item in zip(ends, done, strict=True):
+            try:
+                self._write_ends([end], [item])
+            except ShipyardError as e:
+                refused[item[0]] = f"its result could not be recorded: {e.message}"
+        self.abandon(list(refused), "FAILED", refused)
+        return refused
+
+    def _end(self, child: str, result: TaskResult) -> RunEnd:
+        files = _output_artifact(result.output)
+        for text, path in ((result.logs, "logs/output.txt"), (result.error, "logs/error.txt")):
+            if text:
+                data = text.encode()
+                files.append((path, self.tracking.blobs.put_bytes(data), len(data)))
+        return RunEnd(
+            run_id=child,
+            status=RunStatus.FINISHED if result.ok else RunStatus.FAILED,
+            end_time=result.end_ms,
+            start_time=result.start_ms,
+            error=result.error,
+            params={k: param_text(v) for k, v in result.params.items()},
+            tags={"shipyard.worker": result.worker, **_output_tags(result.output)},
+            metrics=[Metric(k, v, ts, step) for k, v, ts, step in result.metrics],
+            artifacts=files,
+        )
+
+    def _write_ends(self, ends: list[RunEnd], done: list[tuple[str, TaskResult]]) -> None:
         def executions(conn: Connection) -> None:
             for child, result in done:
                 self.repo.finish_execution(
@@ -218,6 +230,22 @@ class RunRecorder:
                     output=result.output,
                     error=result.error,
                     worker=result.worker,
+                )
+
+        end_runs(self.tracking, ends, also=executions)
+
+    def abandon(self, children: list[str], status: str, why: dict[str, str] | str) -> None:
+        """End child runs whose results will never be recorded (best effort)."""
+        if not children:
+            return
+        now = now_ms()
+        reasons = why if isinstance(why, dict) else dict.fromkeys(children, why)
+        ends = [RunEnd(c, RunStatus(status), now, error=reasons[c]) for c in children]
+
+        def executions(conn: Connection) -> None:
+            for child in children:
+                self.repo.finish_execution(
+                    conn, child, status=status, end_time=now, error=reasons[child]
                 )
 
         end_runs(self.tracking, ends, also=executions)
@@ -248,11 +276,6 @@ class RunRecorder:
         with self.db.write() as conn:
             self.repo.set_run(conn, self.run_id, status=status, spec=spec)
         self.tracking.update_run(self.run_id, status=status, error=error, load=False)
-
-
-def _param(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return text[:MAX_PARAM_CHARS]
 
 
 def _output_tags(output: dict[str, Any] | None) -> dict[str, str]:

@@ -6,8 +6,9 @@ executor's workers only compute and write outputs to the content store.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shipyard.core.errors import ValidationError
@@ -21,6 +22,8 @@ from shipyard.services.pipelines.worker import TaskResult, TaskSpec
 from shipyard.stores.sql.pipelines_repo import StepExecution
 
 __all__ = ["PipelineResult", "Scheduler", "StepEvent"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,18 +93,32 @@ class Scheduler:
 
     # ------------------------------------------------------------ the loop
     def run(self) -> PipelineResult:
+        try:
+            self._loop()
+        except BaseException as e:  # the run stops: its unfinished steps must not stay RUNNING
+            status = "KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED"
+            children = [child for _, child in self.inflight.values()]
+            self.recorder.abandon(children, status, f"the pipeline stopped: {e!r}"[:2000])
+            raise
+        return self._result()
+
+    def _loop(self) -> None:
         while True:
             self._start_ready()
             self.recorder.flush_hits()
             if not self.inflight:
-                break
+                return
             done = [
                 (*self.inflight.pop(handle), result)
                 for handle, result in self.executor.wait_any(list(self.inflight))
             ]
-            self.recorder.finished([(child, result) for _, child, result in done])
+            refused = self.recorder.finished([(child, result) for _, child, result in done])
             for task, child, result in done:
+                if child in refused:
+                    result = replace(result, ok=False, output=None, error=refused[child])
                 self._finished(task, child, result)
+
+    def _result(self) -> PipelineResult:
         for node, status in self.status.items():
             if status in {"pending", "running"}:
                 self.status[node] = "skipped"
@@ -118,8 +135,12 @@ class Scheduler:
         )
 
     def _emit(self, event: StepEvent) -> None:
-        if self.on_event is not None:
+        if self.on_event is None:
+            return
+        try:
             self.on_event(event)
+        except Exception:  # a progress display must never stop the pipeline
+            log.warning("progress callback failed on %s", event, exc_info=True)
 
     def _ready(self) -> list[str]:
         return [
@@ -151,6 +172,12 @@ class Scheduler:
 
     def _launch(self, driver: NodeDriver, tasks: list[Task]) -> None:
         """Serve tasks from the cache where allowed, submit the rest; may loop (sweeps)."""
+        try:
+            self._launch_tasks(driver, tasks)
+        except Exception as e:  # a cached output the driver refuses, a task that won't submit
+            self._node_error(driver.node.id, e)
+
+    def _launch_tasks(self, driver: NodeDriver, tasks: list[Task]) -> None:
         while tasks:
             hits = self._cached(driver.node.id, tasks)
             more: list[Task] = []
@@ -206,6 +233,7 @@ class Scheduler:
                     store_url=self.store_url,
                     storage_options=self.storage_options,
                     index=task.index,
+                    params=task.param_texts,
                 )
             )
             for task in tasks
@@ -283,6 +311,8 @@ class Scheduler:
 
     def _node_error(self, node_id: str, e: Exception) -> None:
         """A failure of the node itself, not of one of its tasks: recorded as its own run."""
+        if self.status[node_id] == "failed":
+            return
         error = f"{type(e).__name__}: {e}"
         self.recorder.node_error(node_id, self.graph.nodes[node_id].step.name, error)
         self._node_failed(node_id, None, error)

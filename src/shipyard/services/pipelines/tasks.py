@@ -7,6 +7,7 @@ trials (``sy.sweep``). Drivers hand tasks to the runner and assemble the node's 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,20 @@ class Task:
     @property
     def label(self) -> str:
         return self.node if self.index is None else f"{self.node}[{self.index}]"
+
+    @property
+    def param_texts(self) -> dict[str, str]:
+        """The params as the child run records them."""
+        return {k: param_text(v) for k, v in self.params.items()}
+
+
+MAX_PARAM_CHARS = 6000
+
+
+def param_text(value: Any) -> str:
+    """A param value as recorded: str as is, anything else as JSON (cut to the limit)."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text[:MAX_PARAM_CHARS]
 
 
 class ArgResolver:

@@ -47,6 +47,7 @@ class TaskSpec:
     store_url: str
     storage_options: dict[str, Any] = field(default_factory=dict)
     index: int | None = None
+    params: dict[str, str] = field(default_factory=dict)  # recorded already: immutable
 
 
 @dataclass
@@ -149,7 +150,9 @@ def run_task(spec: TaskSpec) -> TaskResult:
 
     start = int(time.time() * 1000)
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    context = StepContext(node=spec.node, step=spec.step.name, seed=spec.seed, index=spec.index)
+    context = StepContext(
+        node=spec.node, step=spec.step.name, seed=spec.seed, index=spec.index, fixed=spec.params
+    )
     logs = _Capture()
     try:
         store = _store(spec.store_url, spec.storage_options)
