@@ -283,3 +283,63 @@ def test_a_cached_trial_the_sweep_refuses_fails_the_node_cleanly_every_time(svc)
         assert result.node_status == {"sweep_bad_objective": "failed"}
         assert "must return a number" in result.error
         assert svc.tracking.get_run(result.run_id).info.status == "FAILED"
+
+
+def test_resume_keeps_the_runs_no_cache_option(svc, tmp_path: Path) -> None:
+    flag = tmp_path / "flag"
+    flag.write_text("ok")
+    assert _run(svc, flows.failing, {"flag_file": str(flag)}).ok  # fills the cache
+    flag.unlink()
+    failed = _run(svc, flows.failing, {"flag_file": str(flag)}, cache=False)
+    assert failed.node_status["fragile"] == "failed"
+    flag.write_text("ok")
+    resumed = svc.pipelines.resume(failed.run_id, actor="tester")
+    assert resumed.ok
+    second = {e.node: e.status for e in svc.pipelines.executions(failed.run_id) if e.attempt == 2}
+    # plus_one succeeded in this run (reused); fragile and after run again, not from the cache
+    assert second == {"plus_one": "CACHED", "fragile": "FINISHED", "plus_one_2": "FINISHED"}
+
+
+def test_a_running_run_is_resumed_only_with_force(svc, tmp_path: Path) -> None:
+    from shipyard.core.errors import ConflictError
+
+    failed = _run(svc, flows.failing, {"flag_file": str(tmp_path / "nope")})
+    svc.tracking.update_run(failed.run_id, status="RUNNING")
+    with svc.db.write() as conn:
+        svc.pipelines.repo.set_run(conn, failed.run_id, status="RUNNING")
+    (tmp_path / "nope").write_text("now")
+    with pytest.raises(ConflictError, match=r"still RUNNING.*--force"):
+        svc.pipelines.resume(failed.run_id, actor="tester")
+    assert svc.pipelines.resume(failed.run_id, actor="tester", force=True).ok
+
+
+def test_after_a_fixed_resume_the_run_shows_only_the_latest_attempt(
+    svc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import linecache
+    import sys
+
+    source = (
+        "import shipyard as sy\n\n\n@sy.step\ndef objective(x: float = 0.0):\n"
+        "    return 'oops'\n\n\n@sy.pipeline\ndef flow():\n"
+        "    sy.sweep(objective, {'x': (0.0, 1.0)}, 2)\n"
+    )
+    module_file = tmp_path / "sweepfix.py"
+    module_file.write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("sweepfix")
+    try:
+        failed = _run(svc, module.flow)
+        assert not failed.ok
+        module_file.write_text(source.replace("return 'oops'", "return x * 2"))
+        linecache.checkcache(str(module_file))
+        importlib.reload(module)
+        resumed = svc.pipelines.resume(failed.run_id, actor="tester")
+        assert resumed.ok, resumed.error
+        latest = svc.pipelines.latest_executions(failed.run_id)
+        assert {e.status for e in latest.values()} == {"FINISHED"}
+        assert {e.attempt for e in latest.values()} == {2}
+        assert not svc.tracking.get_run(failed.run_id).info.error
+    finally:
+        sys.modules.pop("sweepfix", None)

@@ -119,6 +119,7 @@ class Graph:
     deps: dict[str, set[str]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     datasets: dict[str, str] = field(default_factory=dict)  # ref as written → version read
+    options: dict[str, Any] = field(default_factory=dict)  # how it was run: cache, from
 
     def validate(self) -> Graph:
         """Resolve ``after`` names, refuse unknown references and cycles; topological order."""
@@ -202,6 +203,7 @@ class Graph:
             "name": self.name,
             "params": self.params,
             "datasets": self.datasets,
+            "options": self.options,
             "nodes": [
                 {
                     "id": n.id,

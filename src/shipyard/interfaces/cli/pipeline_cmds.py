@@ -129,6 +129,9 @@ def resume(
     run_id: str = typer.Argument(..., help="A failed pipeline run."),
     executor: str = EXECUTOR_OPT,
     workers: int = typer.Option(None, help="Parallel workers."),
+    force: bool = typer.Option(
+        False, "--force", help="Resume a run left RUNNING (its process was killed)."
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Re-run only the failed steps of a run and what depends on them."""
@@ -145,6 +148,7 @@ def resume(
             executor=executor,
             workers=workers,
             on_event=view.update,
+            force=force,
         )
     if not as_json and not sys.stdout.isatty():
         view.print_summary()

@@ -275,6 +275,8 @@ class RunRecorder:
     def ended(self, status: str, error: str | None, spec: dict[str, Any]) -> None:
         with self.db.write() as conn:
             self.repo.set_run(conn, self.run_id, status=status, spec=spec)
+        # A run that finishes after a resume drops the error of its failed attempt.
+        error = error if status != "FINISHED" else ""
         self.tracking.update_run(self.run_id, status=status, error=error, load=False)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.core.clock import now_ms
-from shipyard.core.errors import ValidationError
+from shipyard.core.errors import ConflictError, ValidationError
 from shipyard.core.pipelines.fingerprint import canonical_json
 from shipyard.core.pipelines.graph import Graph
 from shipyard.core.pipelines.steps import PipelineDef
@@ -113,6 +113,7 @@ class PipelineService:
                 field="params",
             ) from None
         force = _forced(graph, from_steps)
+        graph.options = {"cache": cache, "from": list(from_steps)}  # what resume repeats
         # A missing dataset version fails here, before any run is recorded.
         datasets = dataset_inputs(graph, self.catalog, data_pins)
         with self.executor(executor or pipeline.default_executor, workers) as ex:
@@ -129,13 +130,23 @@ class PipelineService:
         executor: str | Executor | None = None,
         workers: int | None = None,
         on_event: Callable[[StepEvent], None] | None = None,
+        force: bool = False,
     ) -> PipelineResult:
-        """Re-run only what did not succeed in ``run_id`` (and what depends on it)."""
+        """Re-run only what did not succeed in ``run_id`` (and what depends on it), with the
+        run's own ``cache`` and ``from`` options; ``force`` resumes a run left RUNNING."""
         row = self.get_run(run_id)
         if row.status == "FINISHED":
             raise ValidationError(f"pipeline run {run_id} already finished", field="run_id")
+        if row.status == "RUNNING" and not force:
+            raise ConflictError(
+                f"pipeline run {run_id} is still RUNNING; if its process is gone (killed, "
+                "machine lost), resume it with --force",
+                field="run_id",
+            )
         pipeline = load_pipeline(row.pipeline)
         graph = pipeline.build(row.params)
+        options = row.spec.get("options") or {}
+        graph.options = options
         reuse: dict[tuple[str, int | None], StepExecution] = {}
         for e in self.executions(run_id):
             if e.succeeded:
@@ -144,7 +155,15 @@ class PipelineService:
         with self.executor(executor or row.executor, workers) as ex:
             recorder = RunRecorder.reopen(self.db, self.tracking, actor, run_id)
             return self._schedule(
-                graph, ex, recorder, row.seed, True, set(), datasets, reuse, on_event
+                graph,
+                ex,
+                recorder,
+                row.seed,
+                bool(options.get("cache", True)),
+                _forced(graph, options.get("from") or []),
+                datasets,
+                reuse,
+                on_event,
             )
 
     def _schedule(
@@ -257,11 +276,10 @@ class PipelineService:
             return self.repo.executions(conn, run_id)
 
     def latest_executions(self, run_id: str) -> dict[tuple[str, int | None], StepExecution]:
-        """The last attempt of each node (and item) of a run."""
-        latest: dict[tuple[str, int | None], StepExecution] = {}
-        for e in self.executions(run_id):
-            latest[(e.node, e.map_index)] = e
-        return latest
+        """Each node's executions in the last attempt that ran it (by item)."""
+        executions = self.executions(run_id)
+        last = {e.node: e.attempt for e in executions}
+        return {(e.node, e.map_index): e for e in executions if e.attempt == last[e.node]}
 
 
 def _forced(graph: Graph, from_steps: Sequence[str]) -> set[str]:
