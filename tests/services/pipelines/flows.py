@@ -204,3 +204,18 @@ def bracket_error() -> int:
 @sy.pipeline
 def markup_error():
     bracket_error()
+
+
+@sy.step
+def kind_of(value: object) -> str:
+    return type(value).__name__
+
+
+@sy.pipeline
+def kinds(value: object = None):
+    kind_of(value)
+
+
+@sy.pipeline
+def seeded(seed: int = 1):
+    plus_one(seed)

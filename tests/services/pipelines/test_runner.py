@@ -343,3 +343,24 @@ def test_after_a_fixed_resume_the_run_shows_only_the_latest_attempt(
         assert not svc.tracking.get_run(failed.run_id).info.error
     finally:
         sys.modules.pop("sweepfix", None)
+
+
+def test_arguments_json_would_blur_do_not_share_a_cache_entry(svc) -> None:
+    import numpy as np
+
+    from shipyard.services.pipelines.tasks import ArgResolver
+
+    resolver = ArgResolver(svc.blobs, {}, {})
+    ids = {repr(v): resolver.resolve(v, "t")[1] for v in ([1, 2], (1, 2), 1, np.int64(1), 1.0)}
+    assert len(set(ids.values())) == 5, ids
+    listed = _run(svc, flows.kinds, {"value": [1, 2]})
+    assert listed.output("kind_of") == "list"
+
+
+def test_a_pipeline_param_named_like_a_run_option_must_go_in_params() -> None:
+    from shipyard.core.errors import ValidationError
+    from shipyard.interfaces.sdk.pipelines import Pipeline
+
+    flow = Pipeline(fn=flows.seeded.fn, name="seeded")
+    with pytest.raises(ValidationError, match=r"named like options of run\(\): \['seed'\]"):
+        flow.run(seed=5)

@@ -79,6 +79,21 @@ def step(fn: Callable[..., Any] | None = None, /, *, name: str | None = None, **
     return wrap(fn) if fn is not None else wrap
 
 
+_RUN_OPTIONS = frozenset(
+    {
+        "executor",
+        "workers",
+        "seed",
+        "cache",
+        "from_steps",
+        "experiment",
+        "raise_on_failure",
+        "on_event",
+        "params",
+    }
+)
+
+
 class Pipeline(PipelineDef):
     """A pipeline function; ``run(**params)`` executes it and records everything."""
 
@@ -93,8 +108,22 @@ class Pipeline(PipelineDef):
         experiment: str | None = None,
         raise_on_failure: bool = True,
         on_event: Callable[[Any], None] | None = None,
-        **params: Any,
+        params: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> Any:
+        """Run with ``params`` (or keyword arguments); returns a ``PipelineResult``.
+
+        A pipeline parameter named like an option of ``run`` (``seed``, ``cache``…) must be
+        passed in ``params={...}``: as a keyword it would silently set the option instead.
+        """
+        clash = sorted(set(self.params) & _RUN_OPTIONS)
+        if clash and params is None:
+            raise ValidationError(
+                f"pipeline {self.name!r} has parameters named like options of run(): "
+                f"{clash}; pass its parameters as run(params={{...}})",
+                field="params",
+            )
+        params = {**(params or {}), **kwargs}
         session = _session()
         services = session.services
         if not hasattr(services, "pipelines"):

@@ -87,7 +87,7 @@ class ArgResolver:
         if isinstance(value, DatasetInput):
             stored = self.datasets[value.ref]
             return InputValue(stored.to_dict()), stored.content_id
-        cid = literal_content_id(value, self.store.algorithm) if _plain(value) else None
+        cid = literal_content_id(_typed(value), self.store.algorithm) if _plain(value) else None
         if cid is not None:
             return value, cid
         if isinstance(value, list | tuple) and not isinstance(value, str):
@@ -99,7 +99,7 @@ class ArgResolver:
         if isinstance(value, dict):
             resolved = {k: self.resolve(v, owner) for k, v in value.items()}
             return {k: p[0] for k, p in resolved.items()}, _hash(
-                canonical_json({str(k): p[1] for k, p in resolved.items()})
+                canonical_json({f"{type(k).__name__}:{k}": p[1] for k, p in resolved.items()})
             )
         stored = encode_value(value, self.store, owner=owner)
         return InputValue(stored.to_dict()), stored.content_id
@@ -113,6 +113,20 @@ def _plain(value: Any) -> bool:
     from shipyard.core.pipelines.graph import iter_datasets, iter_refs
 
     return not any(True for _ in iter_refs(value)) and not any(True for _ in iter_datasets(value))
+
+
+def _typed(value: Any) -> Any:
+    """A literal with the types JSON would blur marked: (1, 2) is not [1, 2], np.int64(1)
+    is not 1 — two arguments that a step could tell apart never share a cache entry."""
+    if isinstance(value, tuple):
+        return {"__tuple__": [_typed(v) for v in value]}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if type(value).__module__ == "numpy":
+        return {"__numpy__": str(getattr(value, "dtype", type(value).__name__)), "v": value}
+    return value
 
 
 def _hash(text: str) -> str:
