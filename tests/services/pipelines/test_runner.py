@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -364,3 +365,18 @@ def test_a_pipeline_param_named_like_a_run_option_must_go_in_params() -> None:
     flow = Pipeline(fn=flows.seeded.fn, name="seeded")
     with pytest.raises(ValidationError, match=r"named like options of run\(\): \['seed'\]"):
         flow.run(seed=5)
+
+
+def test_a_cached_output_with_a_lost_object_is_computed_again(svc) -> None:
+    first = _run(svc, flows.training)
+    split = svc.pipelines.latest_executions(first.run_id)[("split", None)].output
+    assert split["format"] == "bundle"
+    manifest = json.loads(svc.blobs.get_bytes(split["digest"]))
+    svc.blobs.delete(manifest["items"][1]["digest"])  # the test half of the split is gone
+    again = _run(svc, flows.training)
+    assert again.ok, again.error
+    assert again.node_status["make_frame"] == "cached"
+    assert again.node_status["split"] == "finished"  # recomputed: its bundle was incomplete
+    assert again.output("split")[1].equals(
+        first.output("make_frame").iloc[30:].reset_index(drop=True)
+    )

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from shipyard.stores.blobs import ContentStore
 
 __all__ = ["FORMATS", "Stored", "UnserializableOutputError", "decode_value", "encode_value"]
-__all__ += ["literal_content_id", "make_bundle"]
+__all__ += ["is_complete", "literal_content_id", "make_bundle"]
 
 FORMATS = ("json", "parquet", "series", "arrow-tensor", "skops", "pickle", "bundle")
 MAX_DEPTH = 100
@@ -248,6 +248,20 @@ def make_bundle(
     manifest = _json_bytes({"kind": kind, "items": listing})
     size = len(manifest) + sum(s.size for s in parts)
     return Stored("bundle", store.put_bytes(manifest), cid, size, kind, summary)
+
+
+def is_complete(stored: Stored, store: ContentStore) -> bool:
+    """Whether every object of the value is in the store (a bundle's items too)."""
+    if not store.exists(stored.digest):
+        return False
+    if stored.format != "bundle":
+        return True
+    try:
+        _, items = _read(stored, store, _load_manifest)
+    except Exception:
+        return False
+    parts = items.values() if isinstance(items, dict) else items
+    return all(is_complete(item, store) for item in parts)
 
 
 def decode_value(

@@ -14,7 +14,7 @@ from typing import Any
 from shipyard.core.errors import ValidationError
 from shipyard.core.pipelines.fingerprint import dep_versions
 from shipyard.core.pipelines.graph import Graph, iter_datasets
-from shipyard.services.pipelines.codec import Stored, decode_value
+from shipyard.services.pipelines.codec import Stored, decode_value, is_complete
 from shipyard.services.pipelines.executors import Executor
 from shipyard.services.pipelines.records import RunRecorder
 from shipyard.services.pipelines.tasks import ArgResolver, NodeDriver, Task, driver_for
@@ -218,7 +218,9 @@ class Scheduler:
             if wanted:
                 found.update(self.lookup(wanted))
         return {
-            fp: e for fp, e in found.items() if e.output and self.store.exists(e.output["digest"])
+            fp: e
+            for fp, e in found.items()
+            if e.output and is_complete(Stored.from_dict(e.output), self.store)
         }
 
     def _submit(self, tasks: list[Task]) -> None:
