@@ -190,3 +190,24 @@ def test_an_error_with_brackets_is_printed_as_text_not_markup(repo: Path) -> Non
     assert out.returncode == 1
     assert "FileNotFoundError: [/data/x.csv] is gone [bold]" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_reproduce_refuses_a_tampered_commit_or_import_root(repo: Path) -> None:
+    from shipyard.interfaces.bootstrap import build_services
+    from shipyard.settings import load_settings
+
+    run_id = json.loads(_cli(repo, "pipeline", "run", "userflow:chain", "--json").stdout)["run_id"]
+    svc = build_services(load_settings(env={"SHIPYARD_PROJECT_DIR": str(repo)}))
+    try:
+        for tags, message in [
+            ({"shipyard.git.commit": "--lock"}, "not a full git commit id"),
+            ({"shipyard.git.import_root": "../../elsewhere"}, "not a folder inside"),
+        ]:
+            original = svc.tracking.get_run(run_id).tags
+            svc.tracking.log_batch(run_id, tags=tags)
+            out = _cli(repo, "reproduce", run_id)
+            assert out.returncode == 2, out.stderr
+            assert message in out.stderr
+            svc.tracking.log_batch(run_id, tags={k: original[k] for k in tags if k in original})
+    finally:
+        svc.close()

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from shipyard.core.errors import ValidationError
@@ -64,7 +65,7 @@ def _worktree(top: Path, commit: str, patch: bytes | None):
     with tempfile.TemporaryDirectory(prefix="shipyard-reproduce-") as tmp:
         tree = Path(tmp) / "tree"
         out = subprocess.run(
-            ["git", "worktree", "add", "--detach", str(tree), commit],
+            ["git", "worktree", "add", "--detach", "--end-of-options", str(tree), commit],
             cwd=top,
             capture_output=True,
             text=True,
@@ -89,6 +90,26 @@ def _worktree(top: Path, commit: str, patch: bytes | None):
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(tree)], cwd=top, capture_output=True
             )
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+def _checked_source(tags: dict[str, str]) -> tuple[str, str]:
+    """The recorded commit (a full hex id, never an option) and import root (inside the tree)."""
+    commit = tags.get("shipyard.git.commit", "")
+    if not _COMMIT.fullmatch(commit):
+        raise ValidationError(
+            f"the recorded commit {commit[:60]!r} is not a full git commit id", field="commit"
+        )
+    root = tags.get("shipyard.git.import_root", ".")
+    parts = PurePosixPath(root).parts
+    if PurePosixPath(root).is_absolute() or ".." in parts or "\\" in root:
+        raise ValidationError(
+            f"the recorded import root {root[:200]!r} is not a folder inside the repository",
+            field="import_root",
+        )
+    return commit, root
 
 
 def _rerun(svc: Any, row: Any, cwd: Path, executor: str | None) -> dict[str, Any]:
@@ -146,15 +167,15 @@ def reproduce_run(
             field="run_id",
         )
     tags = svc.tracking.get_run(run_id).tags
-    commit = tags.get("shipyard.git.commit")
     top = provenance.git_toplevel(Path.cwd())
-    if commit and top is not None:
+    if tags.get("shipyard.git.commit") and top is not None:
+        commit, import_root = _checked_source(tags)
         patch = None
         if tags.get("shipyard.git.dirty") == "true":
             patch = _artifact(svc, run_id, "code/uncommitted.patch")
             log(f"run {run_id} was made with uncommitted changes: applying its recorded patch")
         with _worktree(top, commit, patch) as tree:
-            cwd = tree / tags.get("shipyard.git.import_root", ".")
+            cwd = tree / import_root
             log(f"re-running {row.pipeline} at commit {commit[:12]} in a fresh worktree")
             rerun = _rerun(svc, row, cwd, executor)
     else:
