@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from shipyard.services.pipelines.executors import DaskExecutor, make_executor
 from tests.services.pipelines import flows
 from tests.services.pipelines.conftest import make_services
@@ -116,3 +118,14 @@ def test_executor_dask_by_name_uses_the_configured_scheduler_or_starts_a_cluster
         assert result.output("plus_one_2") == 5
     finally:
         own.close()
+
+
+def test_an_unreachable_dask_scheduler_is_a_clear_error(monkeypatch) -> None:
+    from shipyard.core.errors import StorageError
+    from shipyard.services.pipelines import executors
+    from tests.conftest import free_port
+
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    with pytest.raises(StorageError, match=f"cannot reach the Dask scheduler {address}"):
+        DaskExecutor(address)

@@ -14,13 +14,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from shipyard.core.errors import ValidationError
+from shipyard.core.errors import StorageError, ValidationError
 from shipyard.services.pipelines.worker import TaskResult, TaskSpec, run_pickled, run_task
 
 __all__ = ["EXECUTORS", "Executor", "make_executor"]
 
 EXECUTORS = ("local", "process", "dask", "ray")
 GATHER_SECONDS = 0.005  # after a first result, how long to wait for others to batch with it
+CONNECT_TIMEOUT = "10s"  # to reach a Dask scheduler
 
 
 def _failed(node: str, error: str) -> TaskResult:
@@ -40,14 +41,15 @@ class Executor:
     def wait_any(self, handles: Sequence[Any]) -> list[tuple[Any, TaskResult]]:
         raise NotImplementedError
 
-    def close(self) -> None:
-        """Release the workers (a cluster this executor started is shut down)."""
+    def close(self, interrupted: bool = False) -> None:
+        """Release the workers (a cluster this executor started is shut down); when
+        ``interrupted`` (Ctrl-C, a crash) pending work is cancelled, not waited for."""
 
     def __enter__(self) -> Executor:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.close(interrupted=exc_type is not None)
 
 
 class LocalExecutor(Executor):
@@ -129,8 +131,8 @@ class ProcessExecutor(_FutureExecutor):
             done |= wait(rest, timeout=GATHER_SECONDS)[0]
         return [(f, self._result(f)) for f in done]
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, interrupted: bool = False) -> None:
+        self._pool.shutdown(wait=not interrupted, cancel_futures=True)
 
 
 class DaskExecutor(_FutureExecutor):
@@ -148,17 +150,22 @@ class DaskExecutor(_FutureExecutor):
                 field="executor",
             ) from e
         self._cluster = None
-        if address:
-            self._client = Client(address, timeout="20s")
-        else:
-            self._cluster = LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-            )
-            self._client = Client(self._cluster)
-        self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
+        try:
+            if address:
+                self._client = Client(address, timeout=CONNECT_TIMEOUT)
+            else:
+                self._cluster = LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                )
+                self._client = Client(self._cluster)
+            self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
+        except Exception as e:
+            if self._cluster is not None:
+                self._cluster.close()
+            raise StorageError(f"cannot reach the Dask scheduler {address or ''}: {e}") from e
 
     def submit(self, spec: TaskSpec) -> Any:
         key = f"{spec.node}-{uuid.uuid4().hex}"
@@ -176,7 +183,9 @@ class DaskExecutor(_FutureExecutor):
             done = {f for f in handles if f.done()}
         return [(f, self._result(f)) for f in done]
 
-    def close(self) -> None:
+    def close(self, interrupted: bool = False) -> None:
+        if self._nodes:  # tasks of a failed or stopped run: free the cluster's workers
+            self._client.cancel(list(self._nodes))
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
@@ -205,11 +214,13 @@ class RayExecutor(Executor):
                 configure_logging=False,
             )
         self.workers = workers or int(ray.cluster_resources().get("CPU", 1))
-        self._remote = ray.remote(num_cpus=1, max_retries=0)(run_task)
+        self._remote = ray.remote(num_cpus=1, max_retries=0)(run_pickled)
         self._nodes: dict[Any, str] = {}
 
     def submit(self, spec: TaskSpec) -> Any:
-        ref = self._remote.remote(spec)
+        import cloudpickle
+
+        ref = self._remote.remote(cloudpickle.dumps(spec))
         self._nodes[ref] = spec.node
         return ref
 
@@ -224,7 +235,9 @@ class RayExecutor(Executor):
                 out.append((ref, _failed(node, _describe_crash(e))))
         return out
 
-    def close(self) -> None:
+    def close(self, interrupted: bool = False) -> None:
+        for ref in self._nodes:  # tasks of a failed or stopped run
+            self._ray.cancel(ref, force=True)
         if self._started:
             self._ray.shutdown()
 
