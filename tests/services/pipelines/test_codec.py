@@ -603,5 +603,13 @@ def test_skops_trusts_builtin_data_types_but_not_builtin_functions() -> None:
 
     assert _trusted("builtins.dict") and _trusted("numpy.ndarray")
     assert _trusted("sklearn.linear_model._ridge.Ridge")
-    for name in ("builtins.eval", "builtins.exec", "builtins.__import__", "os.system"):
+    for name in (
+        "builtins.eval",
+        "builtins.exec",
+        "builtins.__import__",
+        "os.system",
+        "numpy.load",  # a function of a trusted package
+        "sklearn.utils.estimator_checks.check_estimator",
+        "numpy.no_such_thing",
+    ):
         assert not _trusted(name), name

@@ -66,10 +66,29 @@ def load_estimator(data: bytes, digest: str) -> Any:
 
 
 def _trusted(type_name: str) -> bool:
+    """Classes of scikit-learn, NumPy and SciPy, plain builtin data types: never a function
+    (``numpy.load``, a testing helper…) that loading would call."""
     module, _, name = type_name.partition(".")
     if module == "builtins":
         return name in TRUSTED_BUILTINS
-    return module in TRUSTED_MODULES
+    if module not in TRUSTED_MODULES:
+        return False
+    return isinstance(_resolve(type_name), type)
+
+
+def _resolve(type_name: str) -> object:
+    import importlib
+
+    parts = type_name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr, None)
+        return obj
+    return None
 
 
 def _canonical_skops(data: bytes) -> bytes:
