@@ -175,33 +175,28 @@ def show(
         return
     svc = services()
     row = svc.pipelines.get_run(target)
-    latest = svc.pipelines.latest_executions(target)
+    from shipyard.interfaces.server.api_pipelines import pipeline_run_json, step_summaries
+
+    steps = step_summaries(row.spec, svc.pipelines.latest_executions(target), row.status)
     if as_json:
-        print_json(
-            {
-                "run_id": row.run_id,
-                "pipeline": row.pipeline,
-                "status": row.status,
-                "params": row.params,
-                "seed": row.seed,
-                "executor": row.executor,
-                "dag": row.spec,
-                "steps": [e.__dict__ for e in latest.values()],
-            }
-        )
+        print_json({"run": pipeline_run_json(row), "dag": row.spec, "steps": steps})
         return
-    rows = [
-        [
-            e.node if e.map_index is None else f"{e.node}[{e.map_index}]",
-            e.status.lower(),
-            "" if e.duration_ms is None else f"{e.duration_ms / 1000:.2f}s",
-            (e.output or {}).get("summary", ""),
-            e.run_id,
-        ]
-        for e in latest.values()
-    ]
+    rows = []
+    for step in steps:
+        one = step["executions"][0] if len(step["executions"]) == 1 else None
+        output = (one or {}).get("output") or {}
+        rows.append(
+            [
+                step["node"],
+                step["status"],
+                "" if step["duration_ms"] is None else f"{step['duration_ms'] / 1000:.2f}s",
+                f"{step['items']} ({step['cached']} cached)" if step["items"] > 1 else "",
+                output.get("summary", "") if one else "",
+                (one or {}).get("run_id", ""),
+            ]
+        )
     title = f"{row.pipeline} · run {row.run_id} · {row.status.lower()} · executor {row.executor}"
-    table(title, ["step", "status", "duration", "output", "step run"], rows)
+    table(title, ["step", "status", "duration", "items", "output", "step run"], rows)
 
 
 @pipeline_app.command("ls")
