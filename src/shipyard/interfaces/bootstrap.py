@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shipyard.services.access import AccessService
+from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
@@ -27,6 +28,7 @@ class Services:
     access: AccessService
     catalog: CatalogService
     pipelines: PipelineService
+    audit: AuditService
 
     def close(self) -> None:
         self.catalog.stat_cache.close()
@@ -66,4 +68,5 @@ def build_services(settings: Settings) -> Services:
         access=AccessService(db),
         catalog=catalog,
         pipelines=pipelines,
+        audit=AuditService(db),
     )

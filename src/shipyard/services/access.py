@@ -15,6 +15,7 @@ from shipyard.core.errors import (
     ValidationError,
 )
 from shipyard.stores.sql.access_repo import AccessRepo
+from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
 from shipyard.stores.sql.engine import Database
 
 __all__ = ["LOCAL_ADMIN", "AccessService", "hash_token", "parse_role"]
@@ -41,15 +42,20 @@ class AccessService:
     def __init__(self, db: Database, *, clock: Callable[[], int] = now_ms) -> None:
         self.db = db
         self.repo = AccessRepo()
+        self.audit = AuditRepo()
         self.clock = clock
 
-    def add_user(self, name: str, role: Role) -> User:
+    def add_user(self, name: str, role: Role, actor: str = "system") -> User:
         if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise ValidationError(
                 f"user name {name!r} may hold letters, digits, '-', '_' and '.'", field="name"
             )
         with self.db.write() as conn:
-            return self.repo.add_user(conn, name, role, self.clock())
+            now = self.clock()
+            user = self.repo.add_user(conn, name, role, now)
+            entry = NewEntry(actor, "user.add", "user", name, payload={"role": role.value})
+            self.audit.append(conn, [entry], now)
+            return user
 
     def list_users(self) -> list[User]:
         with self.db.read() as conn:
@@ -60,7 +66,12 @@ class AccessService:
             return self.repo.get_user(conn, name)
 
     def issue_token(
-        self, user_name: str, *, name: str = "default", ttl_days: int | None = None
+        self,
+        user_name: str,
+        *,
+        name: str = "default",
+        ttl_days: int | None = None,
+        actor: str = "system",
     ) -> str:
         """A new token for the user; the plain text is returned once and never stored."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -69,6 +80,9 @@ class AccessService:
         with self.db.write() as conn:
             user = self.repo.get_user(conn, user_name)
             self.repo.add_token(conn, user.user_id, name, hash_token(token), now, expires)
+            payload = {"token_name": name, "expires": expires}  # never the token itself
+            entry = NewEntry(actor, "token.issue", "user", user_name, payload=payload)
+            self.audit.append(conn, [entry], now)
         return token
 
     def authenticate(self, token: str | None) -> User:
@@ -96,4 +110,9 @@ class AccessService:
             try:
                 return self.repo.get_user(conn, LOCAL_ADMIN)
             except NotFoundError:
-                return self.repo.add_user(conn, LOCAL_ADMIN, Role.ADMIN, self.clock())
+                now = self.clock()
+                user = self.repo.add_user(conn, LOCAL_ADMIN, Role.ADMIN, now)
+                payload = {"role": Role.ADMIN.value}
+                entry = NewEntry("system", "user.add", "user", LOCAL_ADMIN, payload=payload)
+                self.audit.append(conn, [entry], now)
+                return user

@@ -21,7 +21,7 @@ from shipyard.core.validation import (
     check_tag_value,
     normalize_artifact_path,
 )
-from shipyard.services.tracking import TrackingService
+from shipyard.services.tracking import TrackingService, run_created, run_status_changed
 
 __all__ = ["NewRun", "RunEnd", "create_child_runs", "end_runs"]
 
@@ -96,6 +96,7 @@ def create_child_runs(
     with tracking.db.write() as conn:
         tracking.runs.get_info(conn, check_run_id(parent_run_id))
         tracking.runs.create_many(conn, entries)
+        tracking.audit.append(conn, [run_created(info) for info, _, _ in entries], now)
         for run_id, run in zip(ids, runs, strict=True):
             if run.artifacts:
                 tracking.runs.add_artifacts(conn, run_id, _artifacts(run.artifacts), now)
@@ -113,8 +114,11 @@ def end_runs(
     now = tracking.clock()
     with tracking.db.write() as conn:
         infos = tracking.runs.infos(conn, [check_run_id(e.run_id) for e in ends])
+        changes = []
         for end in ends:
             info = infos.get(end.run_id) or tracking.runs.get_info(conn, end.run_id)
+            if end.status != info.status:
+                changes.append(run_status_changed(info, end.status))
             params, tags = _clean(end.params, end.tags)
             if params or tags or end.metrics:
                 tracking.runs.log_batch(conn, info, end.metrics, params, tags)
@@ -127,5 +131,6 @@ def end_runs(
             if end.error is not None:
                 values["error"] = end.error[:65_536]
             tracking.runs.update(conn, end.run_id, **values)
+        tracking.audit.append(conn, changes, now)
         if also is not None:
             also(conn)

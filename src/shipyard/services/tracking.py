@@ -25,12 +25,19 @@ from shipyard.core.validation import (
     normalize_artifact_path,
 )
 from shipyard.stores.blobs import ContentStore
+from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.experiments_repo import ExperimentRepo
 from shipyard.stores.sql.run_search import RunQuery, search_run_ids
 from shipyard.stores.sql.runs_repo import RunRepo
 
-__all__ = ["DEFAULT_EXPERIMENT", "TrackingService", "artifact_sources"]
+__all__ = [
+    "DEFAULT_EXPERIMENT",
+    "TrackingService",
+    "artifact_sources",
+    "run_created",
+    "run_status_changed",
+]
 
 DEFAULT_EXPERIMENT = "Default"
 MAX_SEARCH_RESULTS = 50_000
@@ -73,6 +80,21 @@ def artifact_sources(
     return [(p, normalize_artifact_path(f"{base}/{rel}" if base else rel)) for p, rel in pairs]
 
 
+def run_created(info: RunInfo) -> NewEntry:
+    payload = {
+        "experiment_id": info.experiment_id,
+        "name": info.run_name,
+        "status": info.status.value,
+        "parent_run_id": info.parent_run_id,
+    }
+    return NewEntry(info.user, "run.create", "run", info.run_id, payload=payload)
+
+
+def run_status_changed(info: RunInfo, new: RunStatus, actor: str | None = None) -> NewEntry:
+    payload = {"from": info.status.value, "to": new.value}
+    return NewEntry(actor or info.user, "run.status", "run", info.run_id, payload=payload)
+
+
 class TrackingService:
     """One unit of work per call over the metadata database and the object store."""
 
@@ -90,6 +112,7 @@ class TrackingService:
         self.clock = clock
         self.experiments = experiments or ExperimentRepo()
         self.runs = runs or RunRepo()
+        self.audit = AuditRepo()
 
     # ------------------------------------------------------------ experiments
     def create_experiment(
@@ -210,6 +233,7 @@ class TrackingService:
                 parent_run_id=parent_run_id,
             )
             self.runs.create(conn, info, clean_tags)
+            self.audit.append(conn, [run_created(info)], info.start_time)
         return Run(info=info, tags=clean_tags)
 
     def get_run(self, run_id: str) -> Run:
@@ -226,6 +250,7 @@ class TrackingService:
         error: str | None = None,
         metrics: Sequence[Metric] = (),
         load: bool = True,
+        actor: str | None = None,
     ) -> Run | None:
         """Change status/name/end time; ``metrics`` are appended in the same transaction."""
         check_run_id(run_id)
@@ -238,6 +263,9 @@ class TrackingService:
                 new = RunStatus.parse(status)
                 check_run_transition(info.status, new)
                 values["status"] = new.value
+                if new != info.status:
+                    entry = run_status_changed(info, new, actor)
+                    self.audit.append(conn, [entry], self.clock())
                 if new.is_terminal:
                     values["end_time"] = end_time or self.clock()
                 elif new == RunStatus.RUNNING:
@@ -253,9 +281,15 @@ class TrackingService:
                 self.runs.update(conn, run_id, **values)
             return self.runs.get(conn, run_id) if load else None
 
-    def set_run_lifecycle(self, run_id: str, stage: LifecycleStage) -> None:
+    def set_run_lifecycle(
+        self, run_id: str, stage: LifecycleStage, actor: str | None = None
+    ) -> None:
         with self.db.write() as conn:
-            self.runs.update(conn, check_run_id(run_id), lifecycle_stage=stage.value)
+            info = self.runs.get_info(conn, check_run_id(run_id))
+            self.runs.update(conn, run_id, lifecycle_stage=stage.value)
+            action = "run.delete" if stage == LifecycleStage.DELETED else "run.restore"
+            entry = NewEntry(actor or info.user, action, "run", run_id)
+            self.audit.append(conn, [entry], self.clock())
 
     def log_batch(
         self,

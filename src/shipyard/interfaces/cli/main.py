@@ -11,6 +11,7 @@ import typer
 
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ShipyardError
+from shipyard.interfaces.cli.audit_cmds import audit_app
 from shipyard.interfaces.cli.common import JSON_OPT
 from shipyard.interfaces.cli.common import console as _console
 from shipyard.interfaces.cli.common import services as _services
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 
 app.add_typer(data_app, name="data")
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(audit_app, name="audit")
 app.command("reproduce")(reproduce)
 
 
@@ -207,14 +209,16 @@ def users_add(
     """Add a user with a role."""
     from shipyard.services.access import parse_role
 
-    user = _services().access.add_user(name, parse_role(role))
+    services = _services()
+    user = services.access.add_user(name, parse_role(role), actor=services.settings.actor)
     _console().print(f"added user {user.name} with role {user.role.value}")
 
 
 @users_app.command("token")
 def users_token(name: str, ttl_days: int = typer.Option(None, help="Expire after N days.")) -> None:
     """Issue an API token for a user (printed once; only its hash is stored)."""
-    print(_services().access.issue_token(name, ttl_days=ttl_days))
+    services = _services()
+    print(services.access.issue_token(name, ttl_days=ttl_days, actor=services.settings.actor))
 
 
 @users_app.command("ls")

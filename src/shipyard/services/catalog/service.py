@@ -26,6 +26,7 @@ from shipyard.services.catalog import builders, tabular
 from shipyard.services.catalog import files as folder
 from shipyard.services.catalog.diff import diff_manifests, diff_tables
 from shipyard.stores.blobs import ContentStore
+from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
 from shipyard.stores.sql.datasets_repo import DatasetRepo, NewVersion
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.lineage_repo import LineageRepo, RunInput
@@ -60,6 +61,7 @@ class CatalogService:
         self.clock = clock
         self.repo = repo or DatasetRepo()
         self.packs = PackRepo()
+        self.audit = AuditRepo()
         self.lineage = LineageRepo()
 
     # ------------------------------------------------------------------ register
@@ -196,6 +198,14 @@ class CatalogService:
             number = self.repo.add_version(conn, ds.id, new)
             self.repo.update_dataset(conn, ds.id, now)
             found = self.repo.get_version(conn, DatasetRef(name, version=number))
+            payload = {
+                "version": number,
+                "content_id": found.content_id,
+                "pii": {c: p.get("policy") for c, p in found.pii.items()},
+                "pii_allowed": found.pii_allowed,
+            }
+            entry = NewEntry(new.created_by, "dataset.register", "dataset", name, payload=payload)
+            self.audit.append(conn, [entry], now)
         return replace(found, created=True)
 
     # ------------------------------------------------------------------ read
@@ -268,8 +278,13 @@ class CatalogService:
         parsed = parse_ref(ref)
         check_alias(alias)
         with self.db.write() as conn:
-            self.repo.set_alias(conn, parsed, alias, user, self.clock())
-            return self.repo.get_version(conn, DatasetRef(parsed.name, alias=alias))
+            now = self.clock()
+            self.repo.set_alias(conn, parsed, alias, user, now)
+            found = self.repo.get_version(conn, DatasetRef(parsed.name, alias=alias))
+            payload = {"alias": alias, "version": found.version}
+            entry = NewEntry(user, "dataset.alias", "dataset", parsed.name, payload=payload)
+            self.audit.append(conn, [entry], now)
+            return found
 
     # ------------------------------------------------------------------ evidence
     def record_validation(self, ref: str | DatasetRef, record: ValidationRecord) -> None:
@@ -277,6 +292,11 @@ class CatalogService:
         with self.db.write() as conn:
             row = self.repo.version_row(conn, parsed)
             self.repo.add_validation(conn, row.id, record)
+            payload = {"ref": str(parsed), "passed": record.passed, "failed": record.failed}
+            entry = NewEntry(
+                record.created_by, "dataset.validate", "dataset", parsed.name, payload=payload
+            )
+            self.audit.append(conn, [entry], record.creation_time)
 
     def validate(
         self, ref: str | DatasetRef, spec: Mapping[str, object] | None, user: str = "unknown"

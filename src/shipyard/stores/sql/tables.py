@@ -341,3 +341,31 @@ step_executions = sa.Table(
     sa.Index(None, "pipeline_run_id", "node"),
     sa.Index(None, "fingerprint", "status"),
 )
+
+# The audit ledger: append-only, each entry chained by hash to the one before it.
+audit_ledger = sa.Table(
+    "audit_ledger",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("time", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(256), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("object_type", sa.String(32), nullable=False),
+    sa.Column("object_id", sa.String(300), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("payload_json", sa.Text, nullable=False),
+    sa.Column("payload_hash", sa.String(64), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index(None, "object_type", "object_id"),
+)
+
+# One row: the last sequence number and hash. Appends lock it, which orders them, and
+# `audit verify` compares it with the table (a removed tail shows).
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

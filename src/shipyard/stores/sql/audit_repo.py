@@ -1,0 +1,123 @@
+"""The audit ledger in SQL: appends in the caller's transaction, ordered by the head row."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shipyard.core.audit import GENESIS, AuditEntry, entry_hash, payload_hash
+from shipyard.stores.sql.tables import audit_head, audit_ledger
+
+__all__ = ["AuditRepo", "NewEntry"]
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    reason: str = ""
+    payload: Mapping[str, object] = field(default_factory=dict)
+
+
+def _entry(row: Any) -> AuditEntry:
+    return AuditEntry(
+        seq=row.seq,
+        time=row.time,
+        actor=row.actor,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        reason=row.reason,
+        payload_hash=row.payload_hash,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+        payload=row.payload_json,
+    )
+
+
+class AuditRepo:
+    """Stateless: every method takes the connection of the caller's unit of work."""
+
+    def append(self, conn: Connection, entries: Sequence[NewEntry], now: int) -> None:
+        """Chain ``entries`` after the head, in this transaction (the head row is locked)."""
+        if not entries:
+            return
+        head = conn.execute(
+            sa.select(audit_head.c.seq, audit_head.c.hash)
+            .where(audit_head.c.id == 1)
+            .with_for_update()
+        ).first()
+        seq, prev = (head.seq, head.hash) if head is not None else (0, GENESIS)
+        rows = []
+        for e in entries:
+            seq += 1
+            text = json.dumps(dict(e.payload), sort_keys=True, separators=(",", ":"), default=str)
+            digest = payload_hash(json.loads(text))
+            reason = e.reason[:4000]
+            h = entry_hash(
+                prev, seq, now, e.actor, e.action, e.object_type, e.object_id, reason, digest
+            )
+            rows.append(
+                {
+                    "seq": seq,
+                    "time": now,
+                    "actor": e.actor,
+                    "action": e.action,
+                    "object_type": e.object_type,
+                    "object_id": e.object_id,
+                    "reason": reason,
+                    "payload_json": text,
+                    "payload_hash": digest,
+                    "prev_hash": prev,
+                    "hash": h,
+                }
+            )
+            prev = h
+        conn.execute(audit_ledger.insert(), rows)
+        if head is None:
+            conn.execute(audit_head.insert().values(id=1, seq=seq, hash=prev))
+        else:
+            conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+
+    def head(self, conn: Connection) -> tuple[int, str] | None:
+        row = conn.execute(sa.select(audit_head.c.seq, audit_head.c.hash)).first()
+        return (row.seq, row.hash) if row is not None else None
+
+    def entries(
+        self,
+        conn: Connection,
+        *,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Newest first."""
+        query = sa.select(audit_ledger).order_by(audit_ledger.c.seq.desc()).limit(limit)
+        if object_type:
+            query = query.where(audit_ledger.c.object_type == object_type)
+        if object_id:
+            query = query.where(audit_ledger.c.object_id == object_id)
+        return [_entry(r) for r in conn.execute(query)]
+
+    def stream(self, conn: Connection, batch: int = 20_000) -> Iterator[AuditEntry]:
+        """Every entry in sequence order, fetched in pages (constant memory)."""
+        after = 0
+        while True:
+            rows = conn.execute(
+                sa.select(audit_ledger)
+                .where(audit_ledger.c.seq > after)
+                .order_by(audit_ledger.c.seq)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield _entry(row)
+            after = rows[-1].seq
