@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tracking_http.py
 	$(BIN)/python bench/data.py $(BENCH_ARGS)
 	$(BIN)/python bench/pipelines.py $(BENCH_ARGS)
+	$(BIN)/python bench/registry.py
 
 run: $(STAMP)
 	$(BIN)/shipyard demo --path .demo --port $(or $(PORT),5005)

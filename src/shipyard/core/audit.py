@@ -12,14 +12,27 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["GENESIS", "AuditEntry", "ChainReport", "entry_hash", "payload_hash", "verify_chain"]
+__all__ = [
+    "GENESIS",
+    "ROW_COLUMNS",
+    "AuditEntry",
+    "ChainReport",
+    "canonical_payload",
+    "entry_hash",
+    "payload_hash",
+    "verify_chain",
+]
 
 GENESIS = "0" * 64
 
 
-def payload_hash(payload: Mapping[str, object] | None) -> str:
-    """SHA-256 of the payload's canonical JSON (sorted keys, no spaces)."""
-    text = json.dumps(payload or {}, sort_keys=True, separators=(",", ":"), default=str)
+def canonical_payload(payload: Mapping[str, object] | None) -> str:
+    """The payload as stored: canonical JSON (sorted keys, no spaces)."""
+    return json.dumps(payload or {}, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def payload_hash(text: str) -> str:
+    """SHA-256 of the stored payload text."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -49,8 +62,19 @@ def entry_hash(
     reason: str,
     payload_digest: str,
 ) -> str:
-    fields = [prev_hash, seq, time, actor, action, object_type, object_id, reason, payload_digest]
-    return hashlib.sha256(json.dumps(fields, separators=(",", ":")).encode()).hexdigest()
+    """SHA-256 over the previous hash and every field, each length-prefixed (unambiguous)."""
+    fields = (
+        prev_hash,
+        str(seq),
+        str(time),
+        actor,
+        action,
+        object_type,
+        object_id,
+        reason,
+        payload_digest,
+    )
+    return hashlib.sha256("".join(f"{len(f)}:{f}" for f in fields).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -61,27 +85,44 @@ class ChainReport:
     reason: str = ""
 
 
-def _check(entry: AuditEntry, expected_seq: int, prev: str) -> str:
-    if entry.seq != expected_seq:
-        return f"entry {expected_seq} is missing (found {entry.seq} next)"
-    if entry.prev_hash != prev:
+# A ledger row as the store streams it, in this column order.
+Row = tuple[int, int, str, str, str, str, str, str, str, str, str]
+ROW_COLUMNS = (
+    "seq",
+    "time",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "reason",
+    "payload_json",
+    "payload_hash",
+    "prev_hash",
+    "hash",
+)
+
+
+def _check(row: Row, expected_seq: int, prev: str) -> str:
+    seq, time, actor, action, otype, oid, reason, payload, digest, prev_hash, own = row
+    if seq != expected_seq:
+        return f"entry {expected_seq} is missing (found {seq} next)"
+    if prev_hash != prev:
         return "its link to the previous entry does not match (an entry before it changed)"
-    if entry.payload and payload_hash(json.loads(entry.payload)) != entry.payload_hash:
+    if hashlib.sha256(payload.encode()).hexdigest() != digest:
         return "its payload does not match its payload hash"
-    fields = (entry.actor, entry.action, entry.object_type, entry.object_id, entry.reason)
-    if entry_hash(prev, entry.seq, entry.time, *fields, entry.payload_hash) != entry.hash:
+    if entry_hash(prev, seq, time, actor, action, otype, oid, reason, digest) != own:
         return "its content does not match its hash (it was edited)"
     return ""
 
 
-def verify_chain(entries: Iterable[AuditEntry], head: tuple[int, str] | None) -> ChainReport:
-    """Walk the entries in sequence order; report the first one that breaks the chain."""
+def verify_chain(rows: Iterable[Row], head: tuple[int, str] | None) -> ChainReport:
+    """Walk the rows in sequence order; report the first one that breaks the chain."""
     prev, expected, checked = GENESIS, 1, 0
-    for entry in entries:
-        problem = _check(entry, expected, prev)
+    for row in rows:
+        problem = _check(row, expected, prev)
         if problem:  # a gap is named by the entry that is missing
-            return ChainReport(False, checked, min(entry.seq, expected), problem)
-        prev, expected, checked = entry.hash, expected + 1, checked + 1
+            return ChainReport(False, checked, min(row[0], expected), problem)
+        prev, expected, checked = row[10], expected + 1, checked + 1
     head_seq, head_hash = head or (0, GENESIS)
     if head_seq != checked or head_hash != prev:
         return ChainReport(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from shipyard.core.audit import GENESIS, AuditEntry, entry_hash, payload_hash
+from shipyard.core.audit import (
+    GENESIS,
+    ROW_COLUMNS,
+    AuditEntry,
+    canonical_payload,
+    entry_hash,
+    payload_hash,
+)
 from shipyard.stores.sql.tables import audit_head, audit_ledger
 
 __all__ = ["AuditRepo", "NewEntry"]
@@ -58,8 +64,8 @@ class AuditRepo:
         rows = []
         for e in entries:
             seq += 1
-            text = json.dumps(dict(e.payload), sort_keys=True, separators=(",", ":"), default=str)
-            digest = payload_hash(json.loads(text))
+            text = canonical_payload(e.payload)
+            digest = payload_hash(text)
             reason = e.reason[:4000]
             h = entry_hash(
                 prev, seq, now, e.actor, e.action, e.object_type, e.object_id, reason, digest
@@ -106,18 +112,18 @@ class AuditRepo:
             query = query.where(audit_ledger.c.object_id == object_id)
         return [_entry(r) for r in conn.execute(query)]
 
-    def stream(self, conn: Connection, batch: int = 20_000) -> Iterator[AuditEntry]:
-        """Every entry in sequence order, fetched in pages (constant memory)."""
+    def stream(self, conn: Connection, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
+        """Every entry as a plain tuple (``ROW_COLUMNS``) in sequence order, in pages."""
+        columns = [audit_ledger.c[name] for name in ROW_COLUMNS]
         after = 0
         while True:
             rows = conn.execute(
-                sa.select(audit_ledger)
+                sa.select(*columns)
                 .where(audit_ledger.c.seq > after)
                 .order_by(audit_ledger.c.seq)
                 .limit(batch)
             ).all()
             if not rows:
                 return
-            for row in rows:
-                yield _entry(row)
-            after = rows[-1].seq
+            yield from rows
+            after = rows[-1][0]
