@@ -123,3 +123,14 @@ def test_the_demo_pipeline_rerun_comes_entirely_from_the_cache(
     assert {k: e.cached_from for k, e in execs.items()} == {k: e.run_id for k, e in before.items()}
     assert f"pipeline re-run {again.run_id} finished" in demo[1]
     assert "(steps: 4 cached;" in demo[1]
+
+
+def test_the_demo_leaves_an_intact_audit_trail_of_what_it_did(
+    services: Any, demo: tuple[Path, str]
+) -> None:
+    _, output = demo
+    report = services.audit.verify()
+    assert report.ok, report.reason
+    actions = {e.action for e in services.audit.log(limit=10_000)}
+    assert {"run.create", "run.status", "dataset.register", "dataset.alias"} <= actions
+    assert f"Audit trail: {report.checked} entries, hash chain intact" in output

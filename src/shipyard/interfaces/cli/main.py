@@ -247,10 +247,16 @@ def demo(
     n = seed_demo(path)
     _console().print("[green]diabetes@v1, @v2[/] registered (PII tokenized/masked, validated)")
     _console().print(f"[green]{n} runs[/] logged in {path.resolve()}")
+    report = _services().audit.verify()
+    state = "[green]hash chain intact[/]" if report.ok else f"[red]broken: {report.reason}[/]"
+    _console().print(
+        f"Audit trail: {report.checked} entries, {state} (shipyard audit log | verify)"
+    )
     if serve:
         _console().print(f"Open [bold]http://127.0.0.1:{port}/ui/experiments[/] (Ctrl-C to stop)")
         _console().print(f"Data catalog: [bold]http://127.0.0.1:{port}/ui/data/diabetes[/]")
         _console().print(f"Pipelines: [bold]http://127.0.0.1:{port}/ui/pipelines[/]")
+        _console().print(f"Audit trail: [bold]http://127.0.0.1:{port}/ui/audit[/]")
         server(host="127.0.0.1", port=port, auth=None)
 
 
