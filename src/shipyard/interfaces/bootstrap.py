@@ -9,6 +9,7 @@ from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
+from shipyard.services.registry import RegistryService
 from shipyard.services.tracking import TrackingService
 from shipyard.settings import Settings
 from shipyard.stores.blobs import ContentStore, open_content_store
@@ -29,6 +30,7 @@ class Services:
     catalog: CatalogService
     pipelines: PipelineService
     audit: AuditService
+    registry: RegistryService
 
     def close(self) -> None:
         self.catalog.stat_cache.close()
@@ -69,4 +71,5 @@ def build_services(settings: Settings) -> Services:
         catalog=catalog,
         pipelines=pipelines,
         audit=AuditService(db),
+        registry=RegistryService(db, blobs, tracking),
     )

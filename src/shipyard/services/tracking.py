@@ -236,6 +236,13 @@ class TrackingService:
             self.audit.append(conn, [run_created(info)], info.start_time)
         return Run(info=info, tags=clean_tags)
 
+    def link_artifacts(self, run_id: str, files: Sequence[tuple[str, str, int]]) -> None:
+        """Record objects already in the store as artifacts (path, digest, size) of a run."""
+        clean = [(normalize_artifact_path(p, "artifact_path"), d, s) for p, d, s in files]
+        with self.db.write() as conn:
+            self.runs.require_active(conn, check_run_id(run_id))
+            self.runs.add_artifacts(conn, run_id, clean, self.clock())
+
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:
             return self.runs.get(conn, check_run_id(run_id))

@@ -22,6 +22,7 @@ from shipyard.services.tracking import DEFAULT_EXPERIMENT
 if TYPE_CHECKING:
     from shipyard.interfaces.bootstrap import Services
     from shipyard.interfaces.sdk.data import DataAPI
+    from shipyard.interfaces.sdk.models import ModelsAPI
 
 __all__ = ["ActiveRun", "Session"]
 
@@ -64,6 +65,7 @@ class Session:
         self._stack: list[ActiveRun] = []
         self._batcher: MetricBatcher | None = None
         self._data: DataAPI | None = None
+        self._models: ModelsAPI | None = None
         self._experiment_ids: dict[str, str] = {}  # name → id; experiments are never renamed here
         atexit.register(self.close)
 
@@ -159,6 +161,16 @@ class Session:
 
                 self._data = DataAPI(self)
             return self._data
+
+    @property
+    def models(self) -> ModelsAPI:
+        """The model registry (``sy.models``)."""
+        with self._lock:
+            if self._models is None:
+                from shipyard.interfaces.sdk.models import ModelsAPI
+
+                self._models = ModelsAPI(self)
+            return self._models
 
     def log_input(self, ref: str, context: str = "input") -> None:
         """Record that the active run read the dataset version ``ref``."""

@@ -36,7 +36,13 @@ def _on_validation(_request: Request, exc: RequestValidationError) -> JSONRespon
 
 def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     """Build the server app over already-built services."""
-    from shipyard.interfaces.server import api_data, api_pipelines, api_v1, mlflow_compat
+    from shipyard.interfaces.server import (
+        api_audit,
+        api_data,
+        api_pipelines,
+        api_v1,
+        mlflow_compat,
+    )
     from shipyard.interfaces.server.auth import require
 
     app = FastAPI(title="Shipyard", version=__version__, docs_url="/docs")
@@ -69,6 +75,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     app.include_router(api_v1.router)
     app.include_router(api_data.router)
     app.include_router(api_pipelines.router)
+    app.include_router(api_audit.router)
     mlflow_compat.mount(app)
     try:
         from shipyard.interfaces.web import routes as web_routes

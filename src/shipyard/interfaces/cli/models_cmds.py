@@ -1,0 +1,123 @@
+"""``shipyard models ls|show|alias|archive``: the model registry from the command line."""
+
+from __future__ import annotations
+
+import typer
+
+from shipyard.core.clock import format_ms
+from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
+
+__all__ = ["models_app"]
+
+models_app = typer.Typer(help="Registered models: versions, aliases, status.", no_args_is_help=True)
+REASON_OPT = typer.Option("", "--reason", "-r", help="Why (kept in the audit trail).")
+
+
+def _version_json(v: object) -> dict[str, object]:
+    data = dict(v.__dict__)
+    data["status"] = data["status"].value
+    data["signature"] = data["signature"].to_dict()
+    return data
+
+
+@models_app.command("ls")
+def ls(
+    search: str = typer.Option(None, help="Only names containing this text."),
+    limit: int = typer.Option(100, help="How many models."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """List registered models with their latest version and aliases."""
+    models = services().registry.list_models(search, limit)
+    if as_json:
+        print_json([m.__dict__ for m in models])
+        return
+    table(
+        "Registered models",
+        ["name", "latest", "aliases", "updated", "description"],
+        [
+            [
+                m.name,
+                m.latest_version,
+                ", ".join(f"{a}→v{v}" for a, v in sorted(m.aliases.items())),
+                format_ms(m.last_update_time),
+                m.description[:60],
+            ]
+            for m in models
+        ],
+    )
+
+
+@models_app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="NAME (all versions) or NAME@VERSION / NAME@ALIAS."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """A model's versions, or one version in full."""
+    registry = services().registry
+    if "@" in ref:
+        version = registry.get_version(ref)
+        if as_json:
+            print_json(_version_json(version))
+            return
+        sig = ", ".join(f"{c}:{t}" for c, t in version.signature.inputs)
+        console().print(
+            f"[bold]{version.ref}[/] {version.status.value} · {version.flavor} · "
+            f"aliases: {', '.join(version.aliases) or '—'}\n"
+            f"run: {version.run_id or '—'} · by {version.created_by} at "
+            f"{format_ms(version.creation_time)}\ncontent id: {version.content_id}\n"
+            f"inputs: {sig}\noutput: {version.signature.output}",
+            soft_wrap=True,
+            markup=True,
+        )
+        return
+    versions = registry.versions(ref)
+    if as_json:
+        print_json([_version_json(v) for v in versions])
+        return
+    table(
+        f"Model {ref}",
+        ["version", "status", "aliases", "flavor", "run", "created by", "created"],
+        [
+            [
+                v.version,
+                v.status.value,
+                ", ".join(v.aliases),
+                v.flavor,
+                v.run_id,
+                v.created_by,
+                format_ms(v.creation_time),
+            ]
+            for v in versions
+        ],
+    )
+
+
+@models_app.command("alias")
+def alias(
+    ref: str = typer.Argument(..., help="NAME@VERSION to point at."),
+    name: str = typer.Argument(..., help="The alias, e.g. champion."),
+    reason: str = REASON_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Point an alias at a version (audited)."""
+    svc = services()
+    version = svc.registry.set_alias(ref, name, user=svc.settings.actor, reason=reason)
+    if as_json:
+        print_json(_version_json(version))
+    else:
+        console().print(f"[green]{name}[/] → {version.ref}")
+
+
+@models_app.command("archive")
+def archive(
+    ref: str = typer.Argument(..., help="NAME@VERSION to archive."),
+    reason: str = REASON_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Archive a version (audited; it can no longer be aliased or approved)."""
+    svc = services()
+    version = svc.registry.archive(ref, user=svc.settings.actor, reason=reason)
+    if as_json:
+        print_json(_version_json(version))
+    else:
+        console().print(f"{version.ref} [dim]archived[/]")

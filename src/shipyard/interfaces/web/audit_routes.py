@@ -1,0 +1,89 @@
+"""Server-rendered audit trail: a banner saying whether the hash chain is intact (or the first
+entry that breaks it), then the entries newest first, filtered by object, each with links to
+the object's page and its own trail."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import Response
+
+from shipyard.core.errors import ShipyardError, ValidationError
+from shipyard.interfaces.server.api_audit import DEFAULT_LIMIT, entry_json, report_json
+from shipyard.interfaces.web.pages import guard, page
+
+__all__ = ["mount", "object_href", "payload_details"]
+
+SHORT_HASH = 12
+
+
+def object_href(object_type: str, object_id: str) -> str | None:
+    """The page of an audited object, where the UI has one."""
+    ident = quote(object_id, safe="")
+    if object_type == "run":
+        return f"/ui/runs/{ident}"
+    if object_type == "dataset":
+        return f"/ui/data/{ident}"
+    if object_type == "pipeline":
+        return f"/ui/pipelines/{ident}"
+    if object_type == "experiment":
+        return f"/ui/experiments/{ident}"
+    return None
+
+
+def payload_details(payload: Any) -> list[tuple[str, str]]:
+    """The payload as key=value pairs, leaving out empty values."""
+    if not isinstance(payload, dict):
+        return [("payload", str(payload))] if payload not in (None, "", {}) else []
+    return [(str(k), str(v)) for k, v in payload.items() if v not in (None, "", {}, [])]
+
+
+def _row(entry: Any) -> dict[str, Any]:
+    row = entry_json(entry)
+    row["href"] = object_href(entry.object_type, entry.object_id)
+    row["trail"] = "/ui/audit?" + urlencode({"object": row["object"]})
+    row["details"] = payload_details(row["payload"])
+    row["short_hash"] = entry.hash[:SHORT_HASH]
+    return row
+
+
+def _limit(text: str) -> int:
+    text = text.strip()
+    if not text:
+        return DEFAULT_LIMIT
+    try:
+        return int(text)
+    except ValueError:
+        raise ValidationError(
+            f"limit must be a whole number, got {text!r}", field="limit"
+        ) from None
+
+
+def mount(app: FastAPI) -> None:
+    @app.get("/ui/audit", include_in_schema=False)
+    def audit_trail(
+        request: Request, obj: str = Query("", alias="object"), limit: str = ""
+    ) -> Response:
+        if (r := guard(request)) is not None:
+            return r
+        audit = request.app.state.services.audit
+        obj = obj.strip()
+        error, entries, shown_limit = None, [], DEFAULT_LIMIT
+        try:
+            shown_limit = _limit(limit)
+            entries = [_row(e) for e in audit.log(obj or None, shown_limit)]
+        except ShipyardError as e:
+            error = e.message
+        return page(
+            request,
+            "audit.html",
+            status=400 if error else 200,
+            report=report_json(audit.verify()),
+            entries=entries,
+            obj_filter=obj,
+            limit=limit.strip(),
+            shown_limit=shown_limit,
+            error=error,
+        )

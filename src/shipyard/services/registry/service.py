@@ -1,0 +1,246 @@
+"""Registered models and versions: log, load (verified), aliases, status; all audited."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from shipyard.core.clock import now_ms
+from shipyard.core.errors import AlreadyExistsError, ValidationError
+from shipyard.core.models import (
+    ModelRef,
+    ModelVersion,
+    RegisteredModel,
+    Signature,
+    VersionStatus,
+    check_alias,
+    check_model_name,
+    check_version_transition,
+    parse_model_ref,
+)
+from shipyard.core.validation import check_run_id
+from shipyard.services import provenance
+from shipyard.services.registry.packaging import (
+    check_example,
+    dump_model,
+    infer_signature,
+    load_model,
+)
+from shipyard.services.tracking import TrackingService
+from shipyard.stores.blobs import ContentStore
+from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
+from shipyard.stores.sql.engine import Database
+from shipyard.stores.sql.models_repo import ModelsRepo
+
+__all__ = ["RegistryService"]
+
+_SUFFIX = {"sklearn": "skops", "python-pickle": "pkl"}
+
+
+def _ref(ref: str | ModelRef) -> ModelRef:
+    return ref if isinstance(ref, ModelRef) else parse_model_ref(ref)
+
+
+class RegistryService:
+    def __init__(
+        self,
+        db: Database,
+        blobs: ContentStore,
+        tracking: TrackingService,
+        *,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.tracking = tracking
+        self.clock = clock
+        self.repo = ModelsRepo()
+        self.audit = AuditRepo()
+
+    # ------------------------------------------------------------ logging
+    def log_model(
+        self,
+        model: Any,
+        name: str,
+        *,
+        user: str,
+        run_id: str | None = None,
+        input_example: Any = None,
+        signature: Signature | Mapping[str, Any] | None = None,
+        description: str = "",
+        allow_pickle: bool = False,
+    ) -> ModelVersion:
+        """Package ``model`` and register it as the next version of ``name``."""
+        check_model_name(name)
+        if run_id is not None:
+            self.tracking.get_run(check_run_id(run_id))
+        sig = self._signature(model, input_example, signature)
+        flavor, data = dump_model(model, allow_pickle=allow_pickle)
+        digest = self.blobs.put_bytes(data)
+        lock = provenance.environment_lock()
+        package = {
+            "file": {"digest": digest, "size": len(data)},
+            "python": platform.python_version(),
+            "lock": self.blobs.put_bytes(lock),
+            "libraries": _libraries(model),
+        }
+        if run_id is not None:
+            self.tracking.link_artifacts(
+                run_id,
+                [
+                    (f"models/{name}/model.{_SUFFIX[flavor]}", digest, len(data)),
+                    (f"models/{name}/requirements.txt", package["lock"], len(lock)),  # type: ignore[list-item]
+                ],
+            )
+        for attempt in range(5):  # a concurrent first log of the name may win its insert
+            try:
+                return self._record(name, flavor, digest, sig, package, run_id, description, user)
+            except AlreadyExistsError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _signature(self, model: Any, example: Any, given: Any) -> Signature:
+        if given is None:
+            if example is None:
+                raise ValidationError(
+                    "log a model with input_example= (a DataFrame of inputs) or signature=",
+                    field="signature",
+                )
+            return infer_signature(model, example)
+        sig = given if isinstance(given, Signature) else Signature.from_dict(dict(given))
+        check_example(sig, example)
+        return sig
+
+    def _record(
+        self,
+        name: str,
+        flavor: str,
+        digest: str,
+        sig: Signature,
+        package: dict[str, Any],
+        run_id: str | None,
+        description: str,
+        user: str,
+    ) -> ModelVersion:
+        now = self.clock()
+        with self.db.write() as conn:
+            model_id = self.repo.ensure_model(conn, name, description, user, now, lock=True)
+            number = self.repo.add_version(
+                conn,
+                model_id,
+                {
+                    "status": VersionStatus.CANDIDATE.value,
+                    "status_reason": "",
+                    "flavor": flavor,
+                    "content_id": digest,
+                    "signature_json": json.dumps(sig.to_dict()),
+                    "package_json": json.dumps(package, sort_keys=True),
+                    "run_id": run_id,
+                    "description": description,
+                    "created_by": user,
+                    "creation_time": now,
+                },
+            )
+            self.repo.touch(conn, model_id, now)
+            payload = {
+                "version": number,
+                "flavor": flavor,
+                "content_id": digest,
+                "run_id": run_id,
+                "inputs": [c for c, _ in sig.inputs],
+            }
+            entry = NewEntry(user, "model.version.create", "model", name, payload=payload)
+            self.audit.append(conn, [entry], now)
+            return self.repo.get_version(conn, ModelRef(name, version=number))
+
+    # ------------------------------------------------------------ reading
+    def get_model(self, name: str) -> RegisteredModel:
+        with self.db.read() as conn:
+            return self.repo.get_model(conn, check_model_name(name))
+
+    def list_models(
+        self, search: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[RegisteredModel]:
+        if not 1 <= limit <= 10_000 or offset < 0:
+            raise ValidationError("limit must be 1..10000 and offset >= 0", field="limit")
+        with self.db.read() as conn:
+            return self.repo.list_models(conn, search=search, limit=limit, offset=offset)
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        with self.db.read() as conn:
+            return self.repo.versions(conn, check_model_name(name))
+
+    def get_version(self, ref: str | ModelRef) -> ModelVersion:
+        with self.db.read() as conn:
+            return self.repo.get_version(conn, _ref(ref))
+
+    def load(self, ref: str | ModelRef, *, user: str, allow_pickle: bool = False) -> Any:
+        """The model, its bytes verified against the version's content id first."""
+        version = self.get_version(ref)
+        data = self.blobs.get_bytes(version.content_id)  # a tampered object raises here
+        model = load_model(version.flavor, data, version.content_id, allow_pickle=allow_pickle)
+        if version.flavor == "python-pickle":
+            self._audit(user, "model.load.pickle", version.name, {"version": version.version})
+        return model
+
+    # ------------------------------------------------------------ changes
+    def set_alias(
+        self, ref: str | ModelRef, alias: str, *, user: str, reason: str = ""
+    ) -> ModelVersion:
+        """Point ``alias`` (champion, challenger…) at a version; the move is audited."""
+        target = _ref(ref)
+        check_alias(alias)
+        now = self.clock()
+        with self.db.write() as conn:
+            version = self.repo.get_version(conn, target)
+            if version.status == VersionStatus.ARCHIVED:
+                raise ValidationError(
+                    f"{version.ref} is archived; an alias cannot point at it", field="ref"
+                )
+            before = self.repo.set_alias(conn, target, alias, user, now)
+            payload = {"alias": alias, "from": before, "to": version.version}
+            entry = NewEntry(user, "model.alias", "model", target.name, reason, payload)
+            self.audit.append(conn, [entry], now)
+            return self.repo.get_version(conn, ModelRef(target.name, version=version.version))
+
+    def set_status(
+        self, ref: str | ModelRef, status: VersionStatus | str, *, user: str, reason: str = ""
+    ) -> ModelVersion:
+        """Move a version through its state machine; the change and its reason are audited."""
+        target = _ref(ref)
+        new = VersionStatus(status) if isinstance(status, str) else status
+        now = self.clock()
+        with self.db.write() as conn:
+            version = self.repo.get_version(conn, target)
+            check_version_transition(version.status, new)
+            exact = ModelRef(target.name, version=version.version)
+            self.repo.set_status(conn, exact, new, reason)
+            payload = {"version": version.version, "from": version.status.value, "to": new.value}
+            entry = NewEntry(user, "model.status", "model", target.name, reason, payload)
+            self.audit.append(conn, [entry], now)
+            return self.repo.get_version(conn, exact)
+
+    def archive(self, ref: str | ModelRef, *, user: str, reason: str = "") -> ModelVersion:
+        return self.set_status(ref, VersionStatus.ARCHIVED, user=user, reason=reason)
+
+    def _audit(self, user: str, action: str, name: str, payload: dict[str, Any]) -> None:
+        with self.db.write() as conn:
+            self.audit.append(
+                conn, [NewEntry(user, action, "model", name, "", payload)], self.clock()
+            )
+
+
+def _libraries(model: Any) -> dict[str, str]:
+    from importlib import metadata
+
+    out = {}
+    top = type(model).__module__.split(".")[0]
+    for dist in {"sklearn": "scikit-learn"}.get(top, top), "numpy", "scipy":
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out

@@ -1,0 +1,241 @@
+"""The model registry in SQL: models, versions (numbered under a row lock), aliases, tags."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shipyard.core.errors import NotFoundError
+from shipyard.core.models import (
+    ModelRef,
+    ModelVersion,
+    RegisteredModel,
+    Signature,
+    VersionStatus,
+)
+from shipyard.stores.sql.tables import model_aliases, model_tags, model_versions, registered_models
+
+__all__ = ["ModelsRepo"]
+
+
+class ModelsRepo:
+    """Stateless: every method takes the connection of the caller's unit of work."""
+
+    # ------------------------------------------------------------ models
+    def ensure_model(
+        self, conn: Connection, name: str, description: str, user: str, now: int, *, lock: bool
+    ) -> int:
+        """The model's id, creating it when new; ``lock`` holds its row (version numbering)."""
+        query = sa.select(registered_models.c.id).where(registered_models.c.name == name)
+        found = conn.execute(query.with_for_update() if lock else query).scalar()
+        if found is not None:
+            return int(found)
+        result = conn.execute(
+            registered_models.insert().values(
+                name=name,
+                description=description,
+                created_by=user,
+                creation_time=now,
+                last_update_time=now,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+    def model_id(self, conn: Connection, name: str) -> int:
+        found = conn.execute(
+            sa.select(registered_models.c.id).where(registered_models.c.name == name)
+        ).scalar()
+        if found is None:
+            raise NotFoundError(f"no registered model named {name!r}", field="name")
+        return int(found)
+
+    def get_model(self, conn: Connection, name: str) -> RegisteredModel:
+        found = self.list_models(conn, names=[name])
+        if not found:
+            raise NotFoundError(f"no registered model named {name!r}", field="name")
+        return found[0]
+
+    def list_models(
+        self,
+        conn: Connection,
+        *,
+        search: str | None = None,
+        names: list[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[RegisteredModel]:
+        query = sa.select(registered_models).order_by(registered_models.c.name)
+        if names is not None:
+            query = query.where(registered_models.c.name.in_(names))
+        if search:
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(registered_models.c.name.ilike(f"%{escaped}%", escape="\\"))
+        rows = conn.execute(query.limit(limit).offset(offset)).all()
+        ids = [r.id for r in rows]
+        latest = dict(
+            conn.execute(
+                sa.select(model_versions.c.model_id, sa.func.max(model_versions.c.version))
+                .where(model_versions.c.model_id.in_(ids))
+                .group_by(model_versions.c.model_id)
+            ).all()
+        )
+        aliases: dict[int, dict[str, int]] = {}
+        for model_id, alias, version in conn.execute(
+            sa.select(model_aliases.c.model_id, model_aliases.c.alias, model_versions.c.version)
+            .join(model_versions, model_versions.c.id == model_aliases.c.version_id)
+            .where(model_aliases.c.model_id.in_(ids))
+        ):
+            aliases.setdefault(model_id, {})[alias] = version
+        tags: dict[int, dict[str, str]] = {}
+        for model_id, key, value in conn.execute(
+            sa.select(model_tags).where(model_tags.c.model_id.in_(ids))
+        ):
+            tags.setdefault(model_id, {})[key] = value
+        return [
+            RegisteredModel(
+                name=r.name,
+                description=r.description,
+                created_by=r.created_by,
+                creation_time=r.creation_time,
+                last_update_time=r.last_update_time,
+                latest_version=latest.get(r.id),
+                aliases=aliases.get(r.id, {}),
+                tags=tags.get(r.id, {}),
+            )
+            for r in rows
+        ]
+
+    def touch(self, conn: Connection, model_id: int, now: int, **values: Any) -> None:
+        conn.execute(
+            registered_models.update()
+            .where(registered_models.c.id == model_id)
+            .values(last_update_time=now, **values)
+        )
+
+    def set_tags(self, conn: Connection, model_id: int, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            conn.execute(
+                model_tags.delete().where(
+                    model_tags.c.model_id == model_id, model_tags.c.key == key
+                )
+            )
+            conn.execute(model_tags.insert().values(model_id=model_id, key=key, value=value))
+
+    # ------------------------------------------------------------ versions
+    def add_version(self, conn: Connection, model_id: int, values: Mapping[str, Any]) -> int:
+        """The next version number; the caller holds the model row's lock."""
+        last = conn.execute(
+            sa.select(sa.func.max(model_versions.c.version)).where(
+                model_versions.c.model_id == model_id
+            )
+        ).scalar()
+        number = int(last or 0) + 1
+        conn.execute(model_versions.insert().values(model_id=model_id, version=number, **values))
+        return number
+
+    def _version_row(self, conn: Connection, ref: ModelRef) -> Any:
+        model_id = self.model_id(conn, ref.name)
+        query = sa.select(model_versions).where(model_versions.c.model_id == model_id)
+        if ref.version is not None:
+            query = query.where(model_versions.c.version == ref.version)
+        elif ref.alias is not None:
+            query = query.join(
+                model_aliases,
+                sa.and_(
+                    model_aliases.c.version_id == model_versions.c.id,
+                    model_aliases.c.alias == ref.alias,
+                ),
+            )
+        else:
+            query = query.order_by(model_versions.c.version.desc()).limit(1)
+        row = conn.execute(query).first()
+        if row is None:
+            what = f"alias {ref.alias!r}" if ref.alias else f"version {ref.version}"
+            if ref.alias is None and ref.version is None:
+                what = "any version"
+            raise NotFoundError(f"model {ref.name!r} has no {what}", field="ref")
+        return row
+
+    def get_version(self, conn: Connection, ref: ModelRef) -> ModelVersion:
+        row = self._version_row(conn, ref)
+        aliases = conn.execute(
+            sa.select(model_aliases.c.alias)
+            .where(model_aliases.c.version_id == row.id)
+            .order_by(model_aliases.c.alias)
+        ).scalars()
+        return _version(ref.name, row, tuple(aliases))
+
+    def versions(self, conn: Connection, name: str) -> list[ModelVersion]:
+        model_id = self.model_id(conn, name)
+        rows = conn.execute(
+            sa.select(model_versions)
+            .where(model_versions.c.model_id == model_id)
+            .order_by(model_versions.c.version)
+        ).all()
+        aliases: dict[int, list[str]] = {}
+        for version_id, alias in conn.execute(
+            sa.select(model_aliases.c.version_id, model_aliases.c.alias).where(
+                model_aliases.c.model_id == model_id
+            )
+        ):
+            aliases.setdefault(version_id, []).append(alias)
+        return [_version(name, r, tuple(sorted(aliases.get(r.id, [])))) for r in rows]
+
+    def set_status(
+        self, conn: Connection, ref: ModelRef, status: VersionStatus, reason: str
+    ) -> None:
+        row = self._version_row(conn, ref)
+        conn.execute(
+            model_versions.update()
+            .where(model_versions.c.id == row.id)
+            .values(status=status.value, status_reason=reason)
+        )
+
+    # ------------------------------------------------------------ aliases
+    def set_alias(
+        self, conn: Connection, ref: ModelRef, alias: str, user: str, now: int
+    ) -> int | None:
+        """Point ``alias`` at the version; returns the version it pointed at before."""
+        row = self._version_row(conn, ref)
+        before = conn.execute(
+            sa.select(model_versions.c.version)
+            .join(model_aliases, model_aliases.c.version_id == model_versions.c.id)
+            .where(model_aliases.c.model_id == row.model_id, model_aliases.c.alias == alias)
+        ).scalar()
+        conn.execute(
+            model_aliases.delete().where(
+                model_aliases.c.model_id == row.model_id, model_aliases.c.alias == alias
+            )
+        )
+        conn.execute(
+            model_aliases.insert().values(
+                model_id=row.model_id,
+                alias=alias,
+                version_id=row.id,
+                updated_by=user,
+                update_time=now,
+            )
+        )
+        return before
+
+
+def _version(name: str, row: Any, aliases: tuple[str, ...]) -> ModelVersion:
+    return ModelVersion(
+        name=name,
+        version=row.version,
+        status=VersionStatus(row.status),
+        flavor=row.flavor,
+        content_id=row.content_id,
+        signature=Signature.from_dict(json.loads(row.signature_json)),
+        run_id=row.run_id,
+        created_by=row.created_by,
+        creation_time=row.creation_time,
+        description=row.description,
+        package=json.loads(row.package_json),
+        aliases=aliases,
+        status_reason=row.status_reason,
+    )

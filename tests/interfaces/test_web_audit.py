@@ -1,0 +1,163 @@
+"""The audit page in real headless Chromium: the verify banner (intact, then red naming the
+entry an SQL edit broke), entries newest first with links to their objects, the object
+filter, and a 400 page for a bad filter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from shipyard.interfaces.web.audit_routes import object_href, payload_details
+from tests.interfaces.conftest import _serve
+from tests.interfaces.test_api_audit import Audited, seed_audit, tamper
+
+ENTRIES = 9  # admin added and given a token, the local admin, then what seed_audit does
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audited]:
+    for server in _serve(tmp_path_factory.mktemp("audit-web"), "local"):
+        yield seed_audit(server)
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    p = browser.new_page()
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def _open(page, url: str, status: int = 200) -> None:
+    resp = page.goto(url)
+    assert resp is not None and resp.status == status, resp and resp.text()
+
+
+def _seqs(page) -> list[int]:
+    rows = page.locator("#audit-entries tr.audit-row")
+    return [int(s) for s in rows.evaluate_all("els => els.map(e => e.dataset.seq)")]
+
+
+def test_object_links_and_details() -> None:
+    assert object_href("run", "ab12") == "/ui/runs/ab12"
+    assert object_href("dataset", "loans") == "/ui/data/loans"
+    assert object_href("pipeline", "ab12") == "/ui/pipelines/ab12"
+    assert object_href("experiment", "7") == "/ui/experiments/7"
+    assert object_href("user", "carol") is None
+    assert object_href("dataset", "a/b") == "/ui/data/a%2Fb"
+    assert payload_details({"from": "RUNNING", "to": "FINISHED", "parent": None}) == [
+        ("from", "RUNNING"),
+        ("to", "FINISHED"),
+    ]
+    assert payload_details("{oops") == [("payload", "{oops")]
+    assert payload_details({}) == []
+
+
+@pytest.mark.browser
+def test_the_page_shows_the_entries_and_an_intact_banner(page, audited) -> None:
+    url = audited.server.url
+    _open(page, f"{url}/ui/experiments")
+    page.click("header a[href='/ui/audit']")
+    page.wait_for_url("**/ui/audit")
+    banner = page.locator("#audit-banner")
+    assert banner.get_attribute("data-ok") == "true" and "audit-ok" in banner.get_attribute("class")
+    assert f"intact: {ENTRIES} entries verified" in banner.inner_text()
+    assert _seqs(page) == list(range(ENTRIES, 0, -1))
+    assert page.inner_text("#audit-entry-count") == str(ENTRIES)
+
+    newest = page.locator(f"#audit-{ENTRIES}")
+    assert newest.locator(".audit-actor").inner_text() == "admin"
+    assert newest.locator(".audit-action").inner_text() == "token.issue"
+    assert newest.locator(".audit-object-link").count() == 0  # users have no page
+    assert "token_name=default" in newest.locator(".audit-details").inner_text()
+    full = audited.server.services.audit.log(limit=1)[0].hash  # type: ignore[attr-defined]
+    short = newest.locator(".audit-hash")
+    assert short.inner_text() == full[:12] and short.get_attribute("title") == full
+
+    status = page.locator("tr.audit-row[data-action='run.status']")
+    assert status.locator(".audit-actor").inner_text() == "ada"
+    details = status.locator(".audit-details").inner_text()
+    assert "from=RUNNING" in details and "to=FINISHED" in details
+    run_link = status.locator("a.audit-object-link")
+    assert run_link.get_attribute("href") == f"/ui/runs/{audited.run_id}"
+    alias = page.locator("tr.audit-row[data-action='dataset.alias']")
+    assert alias.locator("a.audit-object-link").get_attribute("href") == "/ui/data/loans"
+    assert alias.locator(".audit-actor").inner_text() == "bob"
+
+    run_link.click()
+    page.wait_for_url(f"**/ui/runs/{audited.run_id}")
+    page.go_back()
+    alias.locator("a.audit-object-link").click()
+    page.wait_for_url("**/ui/data/loans")
+    assert "loans" in page.inner_text("h1")
+
+
+@pytest.mark.browser
+def test_filter_by_object_and_limit(page, audited) -> None:
+    _open(page, f"{audited.server.url}/ui/audit")
+    page.fill("#audit-object", "dataset:loans")
+    page.click("#audit-filter-go")
+    page.wait_for_url("**/ui/audit?object=dataset%3Aloans*")
+    assert _seqs(page) == [7, 6]
+    assert {
+        r
+        for r in page.locator("tr.audit-row").evaluate_all("els => els.map(e => e.dataset.object)")
+    } == {"dataset:loans"}
+    assert "of dataset:loans" in page.inner_text("main")
+
+    page.fill("#audit-object", "")
+    page.fill("#audit-limit", "3")
+    page.click("#audit-filter-go")
+    page.wait_for_url("**/ui/audit?*limit=3*")
+    assert _seqs(page) == [ENTRIES, ENTRIES - 1, ENTRIES - 2]
+    assert "the latest 3" in page.inner_text("main")
+
+    page.locator("tr.audit-row").first.locator("a.audit-trail-link").click()
+    page.wait_for_url("**/ui/audit?object=user%3Avera")
+    assert _seqs(page) == [ENTRIES, ENTRIES - 1]
+    page.click("#audit-filter-clear")
+    page.wait_for_url("**/ui/audit")
+    assert len(_seqs(page)) == ENTRIES
+
+    _open(page, f"{audited.server.url}/ui/audit?object=dataset:nothing")
+    assert _seqs(page) == [] and "No audit entry of dataset:nothing" in page.inner_text(
+        "#no-audit-entries"
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
+        ("object=nothing:x", "object type 'nothing' is unknown"),
+        ("limit=0", "limit must be 1..100000"),
+        ("limit=many", "limit must be a whole number"),
+    ],
+)
+def test_a_bad_filter_is_a_400_page(page, audited, query, text) -> None:
+    _open(page, f"{audited.server.url}/ui/audit?{query}", status=400)
+    assert text in page.inner_text("#audit-error")
+    assert page.locator("#audit-entries").count() == 0
+    assert page.locator("#audit-banner").get_attribute("data-ok") == "true"
+
+
+@pytest.mark.browser
+def test_after_tampering_the_banner_is_red_naming_the_entry(page, local_server, tmp_path) -> None:
+    seed_audit(local_server)
+    _open(page, f"{local_server.url}/ui/audit")
+    assert page.locator("#audit-banner").get_attribute("data-ok") == "true"
+    tamper(tmp_path)
+    _open(page, f"{local_server.url}/ui/audit")
+    banner = page.locator("#audit-banner")
+    assert banner.get_attribute("data-ok") == "false"
+    assert "audit-broken" in banner.get_attribute("class")
+    assert banner.get_attribute("data-broken-seq") == "1"
+    text = banner.inner_text()
+    assert "broken at entry 1:" in text and "it was edited" in text
+    row = page.locator("#audit-1")
+    assert "audit-row-broken" in row.get_attribute("class")
+    assert row.locator(".audit-actor").inner_text() == "mallory"
+    colour = banner.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour == "rgb(254, 226, 226)"
