@@ -71,5 +71,5 @@ def build_services(settings: Settings) -> Services:
         catalog=catalog,
         pipelines=pipelines,
         audit=AuditService(db),
-        registry=RegistryService(db, blobs, tracking),
+        registry=RegistryService(db, blobs, tracking, catalog=catalog),
     )

@@ -7,7 +7,7 @@ import typer
 from shipyard.core.clock import format_ms
 from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
 
-__all__ = ["models_app"]
+__all__ = ["gate", "models_app"]
 
 models_app = typer.Typer(help="Registered models: versions, aliases, status.", no_args_is_help=True)
 REASON_OPT = typer.Option("", "--reason", "-r", help="Why (kept in the audit trail).")
@@ -121,3 +121,53 @@ def archive(
         print_json(_version_json(version))
     else:
         console().print(f"{version.ref} [dim]archived[/]")
+
+
+def gate(
+    name: str = typer.Argument(..., help="Registered model name."),
+    version: str = typer.Argument(..., help="Version number (or alias)."),
+    holdout: str = typer.Option(None, help="Holdout dataset version (default: the policy's)."),
+    target: str = typer.Option(None, help="Its label column (default: the policy's)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Run the release policy's gates on a holdout; exit 1 when any gate fails."""
+    svc = services()
+    report = svc.registry.run_gates(
+        f"{name}@{version}",
+        svc.settings.release,
+        user=svc.settings.actor,
+        holdout=holdout,
+        target=target,
+    )
+    if as_json:
+        print_json(report)
+    else:
+        table(
+            f"Gates of {name}@v{report['version']} on {report['holdout']}",
+            ["gate", "value", "threshold", "result", "note"],
+            [
+                [
+                    g["gate"],
+                    _value(g.get("value")),
+                    _value(g.get("threshold")),
+                    "pass" if g["passed"] else "FAIL",
+                    g.get("note", ""),
+                ]
+                for g in report["gates"]
+            ],
+        )
+        verdict = "[green]all gates passed[/]" if report["passed"] else "[red]gates failed[/]"
+        console().print(
+            f"{verdict}: {name}@v{report['version']} is now "
+            f"{'gate_passed' if report['passed'] else 'gate_failed'}"
+        )
+    if not report["passed"]:
+        raise typer.Exit(1)
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_value(v)}" for k, v in value.items())
+    return "" if value is None else str(value)

@@ -50,8 +50,10 @@ class RegistryService:
         blobs: ContentStore,
         tracking: TrackingService,
         *,
+        catalog: Any = None,
         clock: Callable[[], int] = now_ms,
     ) -> None:
+        self.catalog = catalog
         self.db = db
         self.blobs = blobs
         self.tracking = tracking
@@ -222,6 +224,58 @@ class RegistryService:
             entry = NewEntry(user, "model.status", "model", target.name, reason, payload)
             self.audit.append(conn, [entry], now)
             return self.repo.get_version(conn, exact)
+
+    # ------------------------------------------------------------ gates
+    def run_gates(
+        self,
+        ref: str | ModelRef,
+        release: Mapping[str, object],
+        *,
+        user: str,
+        holdout: str | None = None,
+        target: str | None = None,
+    ) -> dict[str, Any]:
+        """Recompute the policy's gates on a holdout; store the evidence; gate_passed|failed."""
+        from shipyard.services.registry.gates import GateRunner
+        from shipyard.services.registry.policy import parse_policy
+
+        target_ref = _ref(ref)
+        if self.catalog is None:
+            raise ValidationError("gates need the data catalog", field="catalog")
+        policy = parse_policy(target_ref.name, release)
+        runner = GateRunner(self, self.catalog, policy, target_ref, user)
+        check_version_transition(runner.version.status, VersionStatus.GATE_PASSED)
+        frame, x, y, holdout_ref = runner.holdout(holdout, target)
+        results = [runner.evaluate(gate, frame, x, y) for gate in policy.gates]
+        passed = all(r["passed"] for r in results)
+        version = runner.version
+        exact = ModelRef(version.name, version=version.version)
+        report = {
+            "version": version.version,
+            "holdout": holdout_ref,
+            "passed": passed,
+            "gates": results,
+        }
+        now = self.clock()
+        with self.db.write() as conn:
+            self.repo.add_gate_result(
+                conn, exact, passed=passed, holdout=holdout_ref, report=report, user=user, now=now
+            )
+            summary = {
+                "version": version.version,
+                "holdout": holdout_ref,
+                "passed": passed,
+                "failed": [r["gate"] for r in results if not r["passed"]],
+            }
+            entry = NewEntry(user, "model.gate", "model", version.name, "", summary)
+            self.audit.append(conn, [entry], now)
+        status = VersionStatus.GATE_PASSED if passed else VersionStatus.GATE_FAILED
+        self.set_status(exact, status, user=user, reason=f"gates on {holdout_ref}")
+        return report
+
+    def gate_results(self, ref: str | ModelRef) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            return self.repo.gate_results(conn, _ref(ref))
 
     def archive(self, ref: str | ModelRef, *, user: str, reason: str = "") -> ModelVersion:
         return self.set_status(ref, VersionStatus.ARCHIVED, user=user, reason=reason)

@@ -17,7 +17,13 @@ from shipyard.core.models import (
     Signature,
     VersionStatus,
 )
-from shipyard.stores.sql.tables import model_aliases, model_tags, model_versions, registered_models
+from shipyard.stores.sql.tables import (
+    gate_results,
+    model_aliases,
+    model_tags,
+    model_versions,
+    registered_models,
+)
 
 __all__ = ["ModelsRepo"]
 
@@ -194,6 +200,49 @@ class ModelsRepo:
             .where(model_versions.c.id == row.id)
             .values(status=status.value, status_reason=reason)
         )
+
+    # ------------------------------------------------------------ gate evidence
+    def add_gate_result(
+        self,
+        conn: Connection,
+        ref: ModelRef,
+        *,
+        passed: bool,
+        holdout: str,
+        report: Mapping[str, Any],
+        user: str,
+        now: int,
+    ) -> None:
+        row = self._version_row(conn, ref)
+        conn.execute(
+            gate_results.insert().values(
+                version_id=row.id,
+                passed=passed,
+                holdout=holdout,
+                report_json=json.dumps(report, sort_keys=True, default=str),
+                created_by=user,
+                creation_time=now,
+            )
+        )
+
+    def gate_results(self, conn: Connection, ref: ModelRef) -> list[dict[str, Any]]:
+        """Every gate run of the version, newest first."""
+        row = self._version_row(conn, ref)
+        found = conn.execute(
+            sa.select(gate_results)
+            .where(gate_results.c.version_id == row.id)
+            .order_by(gate_results.c.creation_time.desc(), gate_results.c.id.desc())
+        )
+        return [
+            {
+                "passed": r.passed,
+                "holdout": r.holdout,
+                "created_by": r.created_by,
+                "creation_time": r.creation_time,
+                **json.loads(r.report_json),
+            }
+            for r in found
+        ]
 
     # ------------------------------------------------------------ aliases
     def set_alias(

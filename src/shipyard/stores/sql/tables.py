@@ -441,3 +441,22 @@ model_aliases = sa.Table(
     sa.Column("updated_by", sa.String(256), nullable=False),
     sa.Column("update_time", sa.BigInteger, nullable=False),
 )
+
+# Gate evidence: every gate run on a model version, with its numbers and thresholds.
+gate_results = sa.Table(
+    "gate_results",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "version_id",
+        sa.BigInteger,
+        sa.ForeignKey("model_versions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("holdout", sa.String(300), nullable=False),
+    sa.Column("report_json", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Index(None, "version_id", "creation_time"),
+)

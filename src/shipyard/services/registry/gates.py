@@ -1,0 +1,179 @@
+"""Quality gates: recompute every number on a holdout dataset version, compare with the
+policy's thresholds, store the evidence on the version, move its status (all audited).
+
+Nothing the training run logged is trusted: the model is loaded (verified) and scored here.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from shipyard.core.errors import NotFoundError, ValidationError
+from shipyard.core.models import ModelRef
+from shipyard.services.registry.policy import LOWER_IS_BETTER, Gate, Policy
+
+__all__ = ["GateRunner", "score"]
+
+
+def score(metric: str, model: Any, x: Any, y: Any) -> float:
+    """A scikit-learn metric of ``model`` on (x, y)."""
+    from sklearn import metrics as m
+
+    if metric in ("roc_auc", "log_loss"):
+        if not hasattr(model, "predict_proba"):
+            raise ValidationError(f"{metric} needs a model with predict_proba", field="metric")
+        proba = model.predict_proba(x)
+        if metric == "log_loss":
+            return float(m.log_loss(y, proba))
+        return float(
+            m.roc_auc_score(y, proba[:, 1] if proba.shape[1] == 2 else proba, multi_class="ovr")
+        )
+    predicted = model.predict(x)
+    simple: dict[str, Callable[[Any, Any], float]] = {
+        "accuracy": m.accuracy_score,
+        "f1": m.f1_score,
+        "precision": m.precision_score,
+        "recall": m.recall_score,
+        "r2": m.r2_score,
+        "mae": m.mean_absolute_error,
+        "mse": m.mean_squared_error,
+    }
+    if metric == "rmse":
+        return math.sqrt(float(m.mean_squared_error(y, predicted)))
+    return float(simple[metric](y, predicted))
+
+
+class GateRunner:
+    """One gate run of one version: what it needs and what it found."""
+
+    def __init__(self, registry: Any, catalog: Any, policy: Policy, ref: ModelRef, user: str):
+        self.registry, self.catalog, self.policy, self.user = registry, catalog, policy, user
+        self.version = registry.get_version(ref)
+        self.model = registry.load(ModelRef(ref.name, version=self.version.version), user=user)
+        self.holdout_ref = ""
+
+    def holdout(self, holdout: str | None, target: str | None) -> tuple[Any, Any, Any, str]:
+        ref = holdout or self.policy.holdout
+        label = target or self.policy.target
+        if not ref or not label:
+            raise ValidationError(
+                "gates need a holdout dataset version and its label column: --holdout REF "
+                "--target COLUMN, or holdout/target in the release policy",
+                field="holdout",
+            )
+        data_version = self.catalog.get_version(ref)
+        frame = self.catalog.load_frame(data_version.ref)
+        columns = [c for c, _ in self.version.signature.inputs]
+        missing = [c for c in [*columns, label] if c not in frame.columns]
+        if missing:
+            raise ValidationError(
+                f"holdout {data_version.ref} has no column(s) {missing} that "
+                f"{self.version.ref} needs",
+                field="holdout",
+            )
+        self.holdout_ref = data_version.ref
+        return frame, frame[columns], frame[label], data_version.ref
+
+    def evaluate(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
+        handler = getattr(self, f"_{gate.kind}")
+        result: dict[str, Any] = handler(gate, frame, x, y)
+        return {"gate": gate.label, "kind": gate.kind, **result}
+
+    def _metric(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
+        value = score(gate.name, self.model, x, y)
+        low, high = gate.params.get("min"), gate.params.get("max")
+        passed = (low is None or value >= low) and (high is None or value <= high)
+        return {"value": value, "threshold": gate.params, "passed": passed}
+
+    def _vs_champion(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
+        try:
+            champion = self.registry.get_version(f"{self.version.name}@champion")
+        except NotFoundError:
+            return {"value": None, "passed": True, "note": "no champion yet"}
+        if champion.version == self.version.version:
+            return {"value": 0.0, "passed": True, "note": "this version is the champion"}
+        ref = ModelRef(champion.name, version=champion.version)
+        theirs = score(gate.name, self.registry.load(ref, user=self.user), x, y)
+        ours = score(gate.name, self.model, x, y)
+        drop = ours - theirs if gate.name in LOWER_IS_BETTER else theirs - ours
+        return {
+            "value": ours,
+            "champion": {"version": champion.version, "value": theirs},
+            "drop": drop,
+            "threshold": gate.params,
+            "passed": drop <= gate.params["max_drop"],
+        }
+
+    def _fairness(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
+        from fairlearn import metrics as fm
+        from sklearn.metrics import accuracy_score
+
+        column = gate.params["sensitive"]
+        if column not in frame.columns:
+            raise ValidationError(
+                f"gate {gate.label}: the holdout has no sensitive column {column!r}",
+                field="sensitive",
+            )
+        predicted = self.model.predict(x)
+        measure = getattr(fm, gate.name)
+        value = float(measure(y, predicted, sensitive_features=frame[column]))
+        frame_by_group = fm.MetricFrame(
+            metrics={"accuracy": accuracy_score, "selection_rate": fm.selection_rate},
+            y_true=y,
+            y_pred=predicted,
+            sensitive_features=frame[column],
+        ).by_group
+        groups = {
+            str(k): {m: float(v) for m, v in row.items()} for k, row in frame_by_group.iterrows()
+        }
+        return {
+            "value": value,
+            "threshold": gate.params,
+            "passed": value <= gate.params["max"],
+            "groups": groups,
+        }
+
+    def _latency_p99_ms(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
+        row = x.head(1)
+        timings = []
+        for _ in range(200):
+            started = time.perf_counter()
+            self.model.predict(row)
+            timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        batch = x.head(1000)
+        started = time.perf_counter()
+        self.model.predict(batch)
+        batch_ms = (time.perf_counter() - started) * 1000
+        p99 = timings[int(len(timings) * 0.99) - 1]
+        return {
+            "value": p99,
+            "p50_ms": timings[len(timings) // 2],
+            "batch_ms": batch_ms,
+            "batch_rows": len(batch),
+            "threshold": gate.params,
+            "passed": p99 <= gate.params["max"],
+        }
+
+    def _data_checks(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
+        refs = (
+            [r.ref for r in self.catalog.inputs_of_run(self.version.run_id)]
+            if (self.version.run_id)
+            else []
+        )
+        holdout = [self.holdout_ref] if self.holdout_ref.split("@")[0] == gate.name else []
+        checked = sorted({r for r in [*refs, *holdout] if r.split("@")[0] == gate.name})
+        if not checked:
+            return {
+                "value": None,
+                "passed": False,
+                "note": f"the training run read no version of {gate.name!r}",
+            }
+        verdicts = {}
+        for ref in checked:
+            validation = self.catalog.get_version(ref).validation
+            verdicts[ref] = None if validation is None else bool(validation.passed)
+        return {"value": verdicts, "passed": all(v is True for v in verdicts.values())}
