@@ -101,3 +101,37 @@ def test_log_gate_alias_archive_from_the_command_line(tmp_path: Path) -> None:
         out = _cli(tmp_path, *args)
         assert out.returncode == 2, (args, out.stdout, out.stderr)
         assert message in out.stderr, (args, out.stderr)
+
+
+def test_approve_from_the_command_line_with_separation_of_duties(tmp_path: Path) -> None:
+    (tmp_path / "shipyard.toml").write_text("[data.loans.checks.columns.age]\nmin = 0\n" + POLICY)
+    subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SCRIPT)],
+        env=_env(tmp_path),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    assert _cli(tmp_path, "gate", "loans", "1").returncode == 0
+    assert _cli(tmp_path, "users", "add", "ada", "--role", "approver").returncode == 0
+    own = _cli(tmp_path, "approve", "loans", "1", "-r", "mine")  # ada logged the model
+    assert own.returncode == 2 and "separation of duties" in own.stderr
+    exe = Path(sys.executable).parent / "shipyard"
+    stranger = subprocess.run(
+        [str(exe), "approve", "loans", "1", "-r", "ok"],
+        env={**_env(tmp_path), "SHIPYARD_USER": "eve"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert stranger.returncode == 2 and "'eve' is not a Shipyard user" in stranger.stderr
+    assert _cli(tmp_path, "users", "add", "carol", "--role", "approver").returncode == 0
+    ok = subprocess.run(
+        [str(exe), "approve", "loans", "1", "-r", "gates ok", "--json"],
+        env={**_env(tmp_path), "SHIPYARD_USER": "carol"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["status"] == "approved"

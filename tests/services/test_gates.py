@@ -142,3 +142,69 @@ def test_policy_parsing_names_the_bad_key() -> None:
         parse_policy("m", {"m": {"gates": [{"latency_p99_ms": 5}, {"metric": "r2", "min": "x"}]}})
     with pytest.raises(ValidationError, match="needs gates"):
         parse_policy("m", {"m": {"gates": "roc_auc"}})
+
+
+# ---------------------------------------------------------------- approvals
+def _users(svc: Services) -> dict:
+    from shipyard.core.entities import Role
+
+    for name, role in (
+        ("carol", Role.APPROVER),
+        ("dan", Role.CONTRIBUTOR),
+        ("root", Role.ADMIN),
+        ("ada", Role.APPROVER),
+    ):
+        svc.access.add_user(name, role)
+    return {u.name: u for u in svc.access.list_users()}
+
+
+def test_approval_needs_an_approver_other_than_the_author_after_gates(
+    svc: Services, data: None
+) -> None:
+    from shipyard.core.errors import PermissionDeniedError
+
+    users = _users(svc)
+    _train(svc)
+    with pytest.raises(ValidationError, match="run its gates first"):
+        svc.registry.decide("loans@1", users["carol"], approve=True, reason="ok")
+    svc.registry.run_gates("loans@1", _policy({"metric": "accuracy", "min": 0.5}), user="ci")
+    with pytest.raises(PermissionDeniedError, match="authored loans@v1 or ran its training"):
+        svc.registry.decide("loans@1", users["ada"], approve=True, reason="mine")
+    with pytest.raises(PermissionDeniedError, match="needs approver"):
+        svc.registry.decide("loans@1", users["dan"], approve=True, reason="lgtm")
+    with pytest.raises(ValidationError, match="needs a reason"):
+        svc.registry.decide("loans@1", users["carol"], approve=True, reason=" ")
+    approved = svc.registry.decide("loans@1", users["carol"], approve=True, reason="gates ok")
+    assert approved.status == VersionStatus.APPROVED
+    last = svc.audit.log("model:loans", limit=1)[0]
+    assert (last.action, last.actor, last.reason) == ("model.approve", "carol", "gates ok")
+
+
+def test_a_failed_version_needs_an_admin_override_which_is_flagged(
+    svc: Services, data: None
+) -> None:
+    from shipyard.core.errors import PermissionDeniedError
+
+    users = _users(svc)
+    _train(svc)
+    svc.registry.run_gates("loans@1", _policy({"metric": "accuracy", "min": 0.99}), user="ci")
+    with pytest.raises(ValidationError, match="failed its gates; only an admin"):
+        svc.registry.decide("loans@1", users["carol"], approve=True, reason="fine")
+    with pytest.raises(PermissionDeniedError, match="needs admin"):
+        svc.registry.decide("loans@1", users["carol"], approve=True, reason="x", override=True)
+    version = svc.registry.decide(
+        "loans@1", users["root"], approve=True, reason="regulator deadline", override=True
+    )
+    assert version.status == VersionStatus.APPROVED
+    assert version.status_reason == "OVERRIDE: regulator deadline"
+    assert svc.audit.log("model:loans", limit=1)[0].action == "model.approve.override"
+
+
+def test_rejection_is_final_but_for_archiving(svc: Services, data: None) -> None:
+    users = _users(svc)
+    _train(svc)
+    svc.registry.run_gates("loans@1", _policy({"metric": "accuracy", "min": 0.5}), user="ci")
+    rejected = svc.registry.decide("loans@1", users["carol"], approve=False, reason="biased")
+    assert rejected.status == VersionStatus.REJECTED
+    with pytest.raises(ValidationError, match="is rejected"):
+        svc.registry.decide("loans@1", users["carol"], approve=True, reason="changed my mind")

@@ -17,7 +17,7 @@ from shipyard.interfaces.cli.common import console as _console
 from shipyard.interfaces.cli.common import services as _services
 from shipyard.interfaces.cli.common import table as _table
 from shipyard.interfaces.cli.data_cmds import data_app
-from shipyard.interfaces.cli.models_cmds import gate, models_app
+from shipyard.interfaces.cli.models_cmds import approve, gate, models_app, reject
 from shipyard.interfaces.cli.pipeline_cmds import pipeline_app, reproduce
 
 app = typer.Typer(help="Shipyard: continuous delivery for machine learning.", no_args_is_help=True)
@@ -35,6 +35,8 @@ app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(audit_app, name="audit")
 app.add_typer(models_app, name="models")
 app.command("gate")(gate)
+app.command("approve")(approve)
+app.command("reject")(reject)
 app.command("reproduce")(reproduce)
 
 

@@ -7,7 +7,7 @@ import typer
 from shipyard.core.clock import format_ms
 from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
 
-__all__ = ["gate", "models_app"]
+__all__ = ["approve", "gate", "models_app", "reject"]
 
 models_app = typer.Typer(help="Registered models: versions, aliases, status.", no_args_is_help=True)
 REASON_OPT = typer.Option("", "--reason", "-r", help="Why (kept in the audit trail).")
@@ -171,3 +171,58 @@ def _value(value: object) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={_value(v)}" for k, v in value.items())
     return "" if value is None else str(value)
+
+
+def _acting_user(svc: object) -> object:
+    """The registered user the command acts as (SHIPYARD_USER, else the login name)."""
+    from shipyard.core.errors import NotFoundError, PermissionDeniedError
+
+    name = svc.settings.actor  # type: ignore[attr-defined]
+    try:
+        return svc.access.get_user(name)  # type: ignore[attr-defined]
+    except NotFoundError:
+        raise PermissionDeniedError(
+            f"{name!r} is not a Shipyard user; an admin adds approvers with "
+            f"`shipyard users add {name} --role approver` (act as one with SHIPYARD_USER)"
+        ) from None
+
+
+def _decide(
+    name: str, version: str, reason: str, *, approve: bool, override: bool, as_json: bool
+) -> None:
+    svc = services()
+    decided = svc.registry.decide(
+        f"{name}@{version}",
+        _acting_user(svc),
+        approve=approve,
+        reason=reason,
+        override=override,
+    )
+    if as_json:
+        print_json(_version_json(decided))
+    else:
+        colour = "green" if approve else "red"
+        console().print(f"{decided.ref} [{colour}]{decided.status.value}[/]: {reason}")
+
+
+def approve(
+    name: str = typer.Argument(..., help="Registered model name."),
+    version: str = typer.Argument(..., help="Version number."),
+    reason: str = typer.Option(..., "--reason", "-r", help="Why (kept in the audit trail)."),
+    override: bool = typer.Option(
+        False, "--override", help="Admin only: approve although gates failed (flagged)."
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Approve a gated version (approver role, not its author or trainer)."""
+    _decide(name, version, reason, approve=True, override=override, as_json=as_json)
+
+
+def reject(
+    name: str = typer.Argument(..., help="Registered model name."),
+    version: str = typer.Argument(..., help="Version number."),
+    reason: str = typer.Option(..., "--reason", "-r", help="Why (kept in the audit trail)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Reject a gated version (approver role, not its author or trainer)."""
+    _decide(name, version, reason, approve=False, override=False, as_json=as_json)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from shipyard.core.clock import now_ms
+from shipyard.core.entities import User
 from shipyard.core.errors import AlreadyExistsError, ValidationError
 from shipyard.core.models import (
     ModelRef,
@@ -209,7 +210,13 @@ class RegistryService:
             return self.repo.get_version(conn, ModelRef(target.name, version=version.version))
 
     def set_status(
-        self, ref: str | ModelRef, status: VersionStatus | str, *, user: str, reason: str = ""
+        self,
+        ref: str | ModelRef,
+        status: VersionStatus | str,
+        *,
+        user: str,
+        reason: str = "",
+        action: str = "model.status",
     ) -> ModelVersion:
         """Move a version through its state machine; the change and its reason are audited."""
         target = _ref(ref)
@@ -221,7 +228,7 @@ class RegistryService:
             exact = ModelRef(target.name, version=version.version)
             self.repo.set_status(conn, exact, new, reason)
             payload = {"version": version.version, "from": version.status.value, "to": new.value}
-            entry = NewEntry(user, "model.status", "model", target.name, reason, payload)
+            entry = NewEntry(user, action, "model", target.name, reason, payload)
             self.audit.append(conn, [entry], now)
             return self.repo.get_version(conn, exact)
 
@@ -276,6 +283,20 @@ class RegistryService:
     def gate_results(self, ref: str | ModelRef) -> list[dict[str, Any]]:
         with self.db.read() as conn:
             return self.repo.gate_results(conn, _ref(ref))
+
+    def decide(
+        self,
+        ref: str | ModelRef,
+        user: User,
+        *,
+        approve: bool,
+        reason: str,
+        override: bool = False,
+    ) -> ModelVersion:
+        """Approve or reject with separation of duties (see ``approvals``)."""
+        from shipyard.services.registry.approvals import decide
+
+        return decide(self, _ref(ref), user, approve=approve, reason=reason, override=override)
 
     def archive(self, ref: str | ModelRef, *, user: str, reason: str = "") -> ModelVersion:
         return self.set_status(ref, VersionStatus.ARCHIVED, user=user, reason=reason)

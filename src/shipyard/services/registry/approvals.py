@@ -1,0 +1,87 @@
+"""Approvals with separation of duties: who may approve or reject a model version, and when.
+
+- the approver needs the ``approver`` role (or higher);
+- never the version's author, nor anyone who ran its training (the run and its parent);
+- only after the gates passed; approving a version whose gates failed is an *override*,
+  which needs ``admin`` and a reason and is flagged in the status and the audit trail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard.core.entities import Role, User
+from shipyard.core.errors import PermissionDeniedError, ValidationError
+from shipyard.core.models import ModelRef, ModelVersion, VersionStatus
+
+__all__ = ["check_approver", "decide"]
+
+
+def _trainers(tracking: Any, version: ModelVersion) -> set[str]:
+    people = {version.created_by}
+    run_id = version.run_id
+    while run_id:  # the training run, then its parents (a pipeline step's pipeline run)
+        run = tracking.get_run(run_id)
+        people.add(run.info.user)
+        run_id = run.info.parent_run_id
+    return people
+
+
+def check_approver(tracking: Any, version: ModelVersion, user: User) -> None:
+    if not user.role.allows(Role.APPROVER):
+        raise PermissionDeniedError(
+            f"user {user.name!r} has role {user.role.value}; approving or rejecting a model "
+            "version needs approver or higher"
+        )
+    if user.name in _trainers(tracking, version):
+        raise PermissionDeniedError(
+            f"user {user.name!r} authored {version.ref} or ran its training; separation of "
+            "duties: another approver must decide"
+        )
+
+
+def decide(
+    registry: Any,
+    ref: ModelRef,
+    user: User,
+    *,
+    approve: bool,
+    reason: str,
+    override: bool = False,
+) -> ModelVersion:
+    """Approve or reject ``ref`` as ``user``; the decision and its reason are audited."""
+    if not reason.strip():
+        raise ValidationError("a decision needs a reason (--reason …)", field="reason")
+    version = registry.get_version(ref)
+    check_approver(registry.tracking, version, user)
+    status = version.status
+    if status not in (VersionStatus.GATE_PASSED, VersionStatus.GATE_FAILED):
+        raise ValidationError(
+            f"{version.ref} is {status.value}: run its gates first (shipyard gate "
+            f"{version.name} {version.version})",
+            field="status",
+        )
+    exact = ModelRef(version.name, version=version.version)
+    if not approve:
+        return registry.set_status(exact, VersionStatus.REJECTED, user=user.name, reason=reason)
+    if status == VersionStatus.GATE_FAILED:
+        if not override:
+            raise ValidationError(
+                f"{version.ref} failed its gates; only an admin may approve it, with "
+                "--override and a reason",
+                field="status",
+            )
+        if not user.role.allows(Role.ADMIN):
+            raise PermissionDeniedError(
+                f"overriding failed gates needs admin; {user.name!r} is {user.role.value}"
+            )
+        return registry.set_status(
+            exact,
+            VersionStatus.APPROVED,
+            user=user.name,
+            reason=f"OVERRIDE: {reason}",
+            action="model.approve.override",
+        )
+    return registry.set_status(
+        exact, VersionStatus.APPROVED, user=user.name, reason=reason, action="model.approve"
+    )
