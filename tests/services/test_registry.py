@@ -89,7 +89,7 @@ def test_status_follows_the_state_machine(svc: Services) -> None:
     x, _ = _data()
     svc.registry.log_model(_model(), "loans", user="ada", input_example=x)
     with pytest.raises(
-        InvalidStateTransitionError, match="candidate model version cannot become approved"
+        InvalidStateTransitionError, match="that is candidate cannot become approved"
     ):
         svc.registry.set_status("loans@1", "approved", user="carol")
     svc.registry.set_status("loans@1", "gate_passed", user="ci", reason="gates")
@@ -206,3 +206,16 @@ def test_model_refs_parse() -> None:
     assert parse_model_ref("loans").version is None
     with pytest.raises(ValidationError):
         parse_model_ref("loans@0")
+
+
+def test_archiving_drops_the_versions_aliases(svc: Services) -> None:
+    x, _ = _data()
+    svc.registry.log_model(_model(), "loans", user="ada", input_example=x)
+    before = svc.registry.get_model("loans").last_update_time
+    svc.registry.set_alias("loans@1", "champion", user="bob")
+    svc.registry.archive("loans@1", user="bob", reason="retired")
+    with pytest.raises(NotFoundError, match="no alias 'champion'"):
+        svc.registry.get_version("loans@champion")
+    model = svc.registry.get_model("loans")
+    assert model.aliases == {} and model.last_update_time >= before
+    assert '"aliases_removed":["champion"]' in svc.audit.log("model:loans", limit=1)[0].payload

@@ -55,7 +55,7 @@ def check_version_transition(current: VersionStatus, new: VersionStatus) -> None
         return
     allowed = ", ".join(sorted(s.value for s in VERSION_TRANSITIONS[current])) or "none"
     raise InvalidStateTransitionError(
-        f"a {current.value} model version cannot become {new.value}; allowed: {allowed}",
+        f"a model version that is {current.value} cannot become {new.value}; allowed: {allowed}",
         field="status",
     )
 

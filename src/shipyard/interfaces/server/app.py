@@ -39,6 +39,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     from shipyard.interfaces.server import (
         api_audit,
         api_data,
+        api_models,
         api_pipelines,
         api_v1,
         mlflow_compat,
@@ -76,6 +77,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     app.include_router(api_data.router)
     app.include_router(api_pipelines.router)
     app.include_router(api_audit.router)
+    app.include_router(api_models.router)
     mlflow_compat.mount(app)
     try:
         from shipyard.interfaces.web import routes as web_routes

@@ -30,6 +30,8 @@ def object_href(object_type: str, object_id: str) -> str | None:
         return f"/ui/pipelines/{ident}"
     if object_type == "experiment":
         return f"/ui/experiments/{ident}"
+    if object_type == "model":
+        return f"/ui/models/{ident}"
     return None
 
 

@@ -226,8 +226,14 @@ class RegistryService:
             version = self.repo.get_version(conn, target)
             check_version_transition(version.status, new)
             exact = ModelRef(target.name, version=version.version)
-            self.repo.set_status(conn, exact, new, reason)
-            payload = {"version": version.version, "from": version.status.value, "to": new.value}
+            dropped = self.repo.set_status(conn, exact, new, reason, now)
+            payload: dict[str, Any] = {
+                "version": version.version,
+                "from": version.status.value,
+                "to": new.value,
+            }
+            if dropped:
+                payload["aliases_removed"] = dropped
             entry = NewEntry(user, action, "model", target.name, reason, payload)
             self.audit.append(conn, [entry], now)
             return self.repo.get_version(conn, exact)

@@ -192,14 +192,25 @@ class ModelsRepo:
         return [_version(name, r, tuple(sorted(aliases.get(r.id, [])))) for r in rows]
 
     def set_status(
-        self, conn: Connection, ref: ModelRef, status: VersionStatus, reason: str
-    ) -> None:
+        self, conn: Connection, ref: ModelRef, status: VersionStatus, reason: str, now: int
+    ) -> list[str]:
+        """Set the status; archiving also drops the version's aliases (returned)."""
         row = self._version_row(conn, ref)
         conn.execute(
             model_versions.update()
             .where(model_versions.c.id == row.id)
             .values(status=status.value, status_reason=reason)
         )
+        dropped: list[str] = []
+        if status == VersionStatus.ARCHIVED:
+            dropped = list(
+                conn.execute(
+                    sa.select(model_aliases.c.alias).where(model_aliases.c.version_id == row.id)
+                ).scalars()
+            )
+            conn.execute(model_aliases.delete().where(model_aliases.c.version_id == row.id))
+        self.touch(conn, row.model_id, now)
+        return dropped
 
     # ------------------------------------------------------------ gate evidence
     def add_gate_result(

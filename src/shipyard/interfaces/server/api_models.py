@@ -1,0 +1,139 @@
+"""REST API of the model registry under /api/v1: find models, read their versions, move an
+alias, archive a version.
+
+Logging a model is not offered over HTTP: the SDK packages and registers it against the
+shared stores itself. Reads need the viewer role and writes the contributor role (the
+server's middleware); the acting user of a write is the caller, recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field, StrictInt, StrictStr
+
+from shipyard.core.errors import ValidationError
+from shipyard.core.models import (
+    ModelRef,
+    ModelVersion,
+    RegisteredModel,
+    check_alias,
+    check_model_name,
+    parse_model_ref,
+)
+
+__all__ = ["model_json", "router", "version_json", "version_ref"]
+
+router = APIRouter(prefix="/api/v1", tags=["models"])
+
+MAX_REASON = 2000
+
+
+class AliasIn(BaseModel):
+    version: StrictInt = Field(ge=1, description="The version number the alias points at.")
+    reason: StrictStr = Field("", max_length=MAX_REASON, description="Kept in the audit trail.")
+
+
+class ArchiveIn(BaseModel):
+    reason: StrictStr = Field("", max_length=MAX_REASON, description="Kept in the audit trail.")
+
+
+def model_json(m: RegisteredModel) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "description": m.description,
+        "latest_version": m.latest_version,
+        "aliases": dict(sorted(m.aliases.items())),
+        "tags": dict(sorted(m.tags.items())),
+        "created_by": m.created_by,
+        "creation_time": m.creation_time,
+        "last_update_time": m.last_update_time,
+    }
+
+
+def version_json(v: ModelVersion) -> dict[str, Any]:
+    return {
+        "name": v.name,
+        "version": v.version,
+        "ref": v.ref,
+        "status": v.status.value,
+        "status_reason": v.status_reason,
+        "flavor": v.flavor,
+        "content_id": v.content_id,
+        "signature": v.signature.to_dict(),
+        "run_id": v.run_id,
+        "aliases": list(v.aliases),
+        "package": v.package,
+        "description": v.description,
+        "created_by": v.created_by,
+        "creation_time": v.creation_time,
+    }
+
+
+def version_ref(name: str, version: str) -> ModelRef:
+    """``name`` at ``version`` (``3``, ``v3``, an alias or ``latest``); a bad name is an error
+    of ``name``, anything wrong with the version one of ``version``."""
+    check_model_name(name)
+    try:
+        return parse_model_ref(f"{name}@{version}")
+    except ValidationError as e:
+        raise ValidationError(e.message, field="version") from None
+
+
+def _registry(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state.services.registry
+
+
+@router.get("/models")
+def list_models(
+    request: Request,
+    search: str | None = Query(None, description="Only names containing this text."),
+    limit: int = Query(100, ge=1, le=10_000),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    found = _registry(request).list_models((search or "").strip() or None, limit, offset)
+    return {"models": [model_json(m) for m in found]}
+
+
+@router.get("/models/{name}")
+def get_model(request: Request, name: str) -> dict[str, Any]:
+    registry = _registry(request)
+    model = registry.get_model(check_model_name(name))
+    versions = registry.versions(name)
+    return {"model": model_json(model), "versions": [version_json(v) for v in versions]}
+
+
+@router.get("/models/{name}/versions/{version}")
+def get_version(request: Request, name: str, version: str) -> dict[str, Any]:
+    return {"version": version_json(_registry(request).get_version(version_ref(name, version)))}
+
+
+@router.put("/models/{name}/aliases/{alias}")
+def set_alias(
+    request: Request, name: str, alias: str, body: AliasIn | None = None
+) -> dict[str, Any]:
+    check_model_name(name)
+    check_alias(alias)
+    if body is None:
+        raise ValidationError(
+            'a JSON body {"version": N, "reason": "..."} is required', field="version"
+        )
+    target = ModelRef(name, version=body.version)
+    try:
+        moved = _registry(request).set_alias(
+            target, alias, user=request.state.user.name, reason=body.reason
+        )
+    except ValidationError as e:  # e.g. the version is archived: the body's version is at fault
+        raise ValidationError(e.message, field="version" if e.field == "ref" else e.field) from e
+    return {"version": version_json(moved)}
+
+
+@router.post("/models/{name}/versions/{version}/archive")
+def archive_version(
+    request: Request, name: str, version: str, body: ArchiveIn | None = None
+) -> dict[str, Any]:
+    ref = version_ref(name, version)
+    reason = body.reason if body is not None else ""
+    archived = _registry(request).archive(ref, user=request.state.user.name, reason=reason)
+    return {"version": version_json(archived)}
