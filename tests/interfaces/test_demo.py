@@ -134,3 +134,25 @@ def test_the_demo_leaves_an_intact_audit_trail_of_what_it_did(
     actions = {e.action for e in services.audit.log(limit=10_000)}
     assert {"run.create", "run.status", "dataset.register", "dataset.alias"} <= actions
     assert f"Audit trail: {report.checked} entries, hash chain intact" in output
+
+
+def test_the_demo_model_is_gated_approved_by_a_second_user_and_champion(
+    services: Any, demo: tuple[Path, str]
+) -> None:
+    _, output = demo
+    version = services.registry.get_version("diabetes-progression@champion")
+    assert version.status.value == "approved" and version.version == 1
+    evidence = services.registry.gate_results(version.ref)[0]
+    assert evidence["passed"] and evidence["holdout"] == "diabetes-holdout@v1"
+    assert {g["kind"] for g in evidence["gates"]} == {
+        "metric",
+        "vs_champion",
+        "fairness",
+        "latency_p99_ms",
+        "data_checks",
+    }
+    trail = services.audit.log("model:diabetes-progression")
+    approval = next(e for e in trail if e.action == "model.approve")
+    assert approval.actor == "carol" and approval.actor != version.created_by
+    assert "gates passed on diabetes-holdout@v1" in output
+    assert "approved by carol" in output

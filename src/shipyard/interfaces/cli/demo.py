@@ -115,7 +115,9 @@ def seed_demo(path: Path) -> int:
     (path / ".shipyard").mkdir(exist_ok=True)
     toml = path / "shipyard.toml"
     if not toml.exists():
-        toml.write_text("[core]\n" + CHECKS)
+        from shipyard.interfaces.cli.demo_release import POLICY
+
+        toml.write_text("[core]\n" + CHECKS + POLICY)
     import numpy as np
     from rich.progress import track
 
@@ -136,5 +138,19 @@ def seed_demo(path: Path) -> int:
                 {"features": list(features.columns), "seed": int(np.int64(7))}, "schema.json"
             )
     sy.flush()
-    _train_with_pipeline()
+    results = _train_with_pipeline()
+    _release(sy, results[0])
     return len(grid)
+
+
+def _release(sy: Any, result: Any) -> None:
+    """The pipeline's model through the registry, the gates and a second user's approval."""
+    from rich.console import Console
+
+    from shipyard.interfaces.cli.demo_release import release
+
+    console = Console(soft_wrap=True)
+    with console.status("registering the model and running its gates"):
+        lines = release(sy._get_session().services, result)
+    for line in lines:
+        console.print(line)

@@ -159,11 +159,11 @@ class GateRunner:
         }
 
     def _data_checks(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
-        refs = (
-            [r.ref for r in self.catalog.inputs_of_run(self.version.run_id)]
-            if (self.version.run_id)
-            else []
-        )
+        refs = []
+        run_id = self.version.run_id
+        while run_id:  # the training run and its parents (a step's pipeline run)
+            refs += [r.ref for r in self.catalog.inputs_of_run(run_id)]
+            run_id = self.registry.tracking.get_run(run_id).info.parent_run_id
         holdout = [self.holdout_ref] if self.holdout_ref.split("@")[0] == gate.name else []
         checked = sorted({r for r in [*refs, *holdout] if r.split("@")[0] == gate.name})
         if not checked:

@@ -1,0 +1,86 @@
+"""The sample project's release: the pipeline's model goes into the registry, through the
+release policy's gates on a held-out dataset version, and is approved by a second user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard.interfaces.cli.demo_pipeline import FEATURES, TARGET
+
+__all__ = ["MODEL", "POLICY", "release"]
+
+MODEL = "diabetes-progression"
+HOLDOUT = "diabetes-holdout"
+APPROVER = "carol"
+POLICY = f"""
+[release.{MODEL}]
+holdout = "{HOLDOUT}@latest"
+target = "{TARGET}"
+gates = [
+  {{ metric = "roc_auc", min = 0.75 }},
+  {{ metric = "accuracy", min = 0.65 }},
+  {{ vs_champion = "roc_auc", max_drop = 0.01 }},
+  {{ fairness = "demographic_parity_difference", sensitive = "sex", max = 0.3 }},
+  {{ latency_p99_ms = 50 }},
+  {{ data_checks = "diabetes" }},
+]
+"""
+
+
+def release(services: Any, result: Any) -> list[str]:
+    """Register, gate, approve and crown the pipeline's model; lines to print."""
+    from shipyard.core.entities import Role
+    from shipyard.core.errors import NotFoundError
+
+    holdout = result.output("prepare")[1]
+    data = services.catalog.register(
+        HOLDOUT,
+        holdout,
+        user=services.settings.actor,
+        description="The pipeline's held-out rows, labelled (no contact columns)",
+    )
+    services.catalog.validate(
+        data.ref, {"columns": {"age": {"min": 18, "nullable": False}}}, user=services.settings.actor
+    )
+    train_run = services.pipelines.latest_executions(result.run_id)[("train_final", None)]
+    source = train_run.cached_from or train_run.run_id  # where the model was really fitted
+    model = result.output("train_final")
+    version = services.registry.log_model(
+        model,
+        MODEL,
+        user=services.settings.actor,
+        run_id=source,
+        input_example=holdout[list(FEATURES)].head(),
+        description="Fast disease progression",
+    )
+    report = services.registry.run_gates(
+        version.ref, services.settings.release, user=services.settings.actor
+    )
+    lines = [_gates_line(version.ref, report)]
+    if not report["passed"]:
+        return lines
+    try:
+        approver = services.access.get_user(APPROVER)
+    except NotFoundError:
+        approver = services.access.add_user(APPROVER, Role.APPROVER, actor="demo")
+    services.registry.decide(
+        version.ref, approver, approve=True, reason="gates passed on the held-out rows"
+    )
+    services.registry.set_alias(
+        version.ref, "champion", user=APPROVER, reason="first approved version"
+    )
+    lines.append(
+        f"{version.ref} approved by {APPROVER} (separation of duties) and aliased "
+        f"[bold]champion[/]: /ui/models/{MODEL}"
+    )
+    return lines
+
+
+def _gates_line(ref: str, report: dict[str, Any]) -> str:
+    parts = []
+    for gate in report["gates"]:
+        value = gate.get("value")
+        shown = f"{value:.3g}" if isinstance(value, float) else "ok"
+        parts.append(f"{gate['gate']} {shown}{'' if gate['passed'] else ' FAIL'}")
+    verdict = "[green]gates passed[/]" if report["passed"] else "[red]gates failed[/]"
+    return f"{ref}: {verdict} on {report['holdout']} ({'; '.join(parts)})"
