@@ -208,3 +208,22 @@ def test_rejection_is_final_but_for_archiving(svc: Services, data: None) -> None
     assert rejected.status == VersionStatus.REJECTED
     with pytest.raises(ValidationError, match="is rejected"):
         svc.registry.decide("loans@1", users["carol"], approve=True, reason="changed my mind")
+
+
+def test_behavioural_gates_invariance_and_direction(svc: Services, data: None) -> None:
+    _train(svc)
+    release = _policy(
+        {"invariance": ["age"], "max_flip_rate": 0.05},
+        {"directional": "income", "expect": "increase"},
+        {"directional": "income", "expect": "decrease", "max_violations": 0.1},
+    )
+    report = svc.registry.run_gates("loans@1", release, user="ci")
+    invariance, up, down = report["gates"]
+    assert invariance["passed"] and invariance["value"] <= 0.05
+    assert up["passed"] and up["value"] == 0.0
+    assert not down["passed"] and down["value"] > 0.9
+    assert "raising income by one std should decrease" in down["note"]
+    with pytest.raises(ValidationError, match=r"\['sex'\] are not inputs of the model"):
+        svc.registry.run_gates("loans@1", _policy({"invariance": "sex"}), user="ci")
+    with pytest.raises(ValidationError, match="expect must be 'increase' or 'decrease'"):
+        svc.registry.run_gates("loans@1", _policy({"directional": "age"}), user="ci")

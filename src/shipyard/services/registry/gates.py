@@ -158,6 +158,58 @@ class GateRunner:
             "passed": p99 <= gate.params["max"],
         }
 
+    def _score_rows(self, x: Any) -> Any:
+        if hasattr(self.model, "predict_proba"):
+            proba = self.model.predict_proba(x)
+            return proba[:, -1] if proba.shape[1] == 2 else proba.max(axis=1)
+        return self.model.predict(x)
+
+    def _check_features(self, gate: Gate, features: list[str], x: Any) -> None:
+        missing = [f for f in features if f not in x.columns]
+        if missing:
+            raise ValidationError(
+                f"gate {gate.label}: {missing} are not inputs of the model "
+                f"({', '.join(x.columns)})",
+                field="features",
+            )
+
+    def _invariance(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
+        import numpy as np
+
+        features = list(gate.params["features"])
+        self._check_features(gate, features, x)
+        shuffled = x.copy()
+        rng = np.random.default_rng(0)
+        for feature in features:
+            shuffled[feature] = rng.permutation(shuffled[feature].to_numpy())
+        before, after = self.model.predict(x), self.model.predict(shuffled)
+        flips = float(np.mean(before != after))
+        return {
+            "value": flips,
+            "threshold": {"max_flip_rate": gate.params["max_flip_rate"]},
+            "passed": flips <= gate.params["max_flip_rate"],
+            "note": f"predictions changed for {flips:.1%} of rows when {features} shuffled",
+        }
+
+    def _directional(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
+        import numpy as np
+
+        feature = gate.name
+        self._check_features(gate, [feature], x)
+        raised = x.copy()
+        step = float(x[feature].std()) or 1.0
+        raised[feature] = raised[feature] + step
+        delta = np.asarray(self._score_rows(raised)) - np.asarray(self._score_rows(x))
+        wrong = delta < -1e-9 if gate.params["expect"] == "increase" else delta > 1e-9
+        rate = float(np.mean(wrong))
+        return {
+            "value": rate,
+            "threshold": {"max_violations": gate.params["max_violations"]},
+            "passed": rate <= gate.params["max_violations"],
+            "note": f"raising {feature} by one std should {gate.params['expect']} the score; "
+            f"it did not for {rate:.1%} of rows",
+        }
+
     def _data_checks(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
         refs = []
         run_id = self.version.run_id

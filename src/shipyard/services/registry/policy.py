@@ -38,7 +38,15 @@ METRICS = (
 )
 LOWER_IS_BETTER = frozenset({"log_loss", "mae", "mse", "rmse"})
 FAIRNESS = ("demographic_parity_difference", "equalized_odds_difference")
-_KINDS = ("metric", "vs_champion", "fairness", "latency_p99_ms", "data_checks")
+_KINDS = (
+    "metric",
+    "vs_champion",
+    "fairness",
+    "latency_p99_ms",
+    "data_checks",
+    "invariance",
+    "directional",
+)
 
 
 @dataclass(frozen=True)
@@ -72,12 +80,26 @@ def _gate(spec: object, where: str) -> Gate:
         raise ValidationError(f"{where} must be a table like {{ metric = ... }}", field=where)
     kinds = [k for k in _KINDS if k in spec]
     if len(kinds) != 1:
-        unknown = sorted(set(spec) - {"min", "max", "max_drop", "sensitive", *_KINDS})
+        known = {
+            "min",
+            "max",
+            "max_drop",
+            "sensitive",
+            "expect",
+            "max_flip_rate",
+            "max_violations",
+            *_KINDS,
+        }
+        unknown = sorted(set(spec) - known)
         hint = f"unknown gate {unknown[0]!r}" if unknown else "no gate kind"
         raise ValidationError(f"{where}: {hint}; a gate is one of {', '.join(_KINDS)}", field=where)
     kind = kinds[0]
     if kind == "latency_p99_ms":
         return Gate(kind, kind, {"max": _number(spec, "latency_p99_ms", where)})
+    if kind == "invariance":
+        return _invariance(spec, where)
+    if kind == "directional":
+        return _directional(spec, where)
     name = spec[kind]
     if not isinstance(name, str) or not name:
         raise ValidationError(f"{where}: {kind} must name something", field=where)
@@ -103,6 +125,33 @@ def _gate(spec: object, where: str) -> Gate:
             raise ValidationError(f"{where}: fairness needs sensitive = COLUMN", field=where)
         return Gate(kind, name, {"sensitive": sensitive, "max": _number(spec, "max", where)})
     return Gate(kind, name)  # data_checks
+
+
+def _invariance(spec: Mapping[str, Any], where: str) -> Gate:
+    """Predictions must not depend on declared non-causal features (shuffled here)."""
+    features = spec["invariance"]
+    features = [features] if isinstance(features, str) else features
+    if (
+        not isinstance(features, list)
+        or not features
+        or not all(isinstance(f, str) and f for f in features)
+    ):
+        raise ValidationError(f"{where}: invariance = [COLUMN, ...]", field=where)
+    rate = _number(spec, "max_flip_rate", where) if "max_flip_rate" in spec else 0.01
+    return Gate("invariance", ",".join(features), {"features": features, "max_flip_rate": rate})
+
+
+def _directional(spec: Mapping[str, Any], where: str) -> Gate:
+    """Raising a feature must move the score the declared way (for nearly every row)."""
+    feature, expect = spec["directional"], spec.get("expect")
+    if not isinstance(feature, str) or not feature:
+        raise ValidationError(f"{where}: directional = COLUMN", field=where)
+    if expect not in ("increase", "decrease"):
+        raise ValidationError(
+            f"{where}: expect must be 'increase' or 'decrease', got {expect!r}", field=where
+        )
+    limit = _number(spec, "max_violations", where) if "max_violations" in spec else 0.05
+    return Gate("directional", feature, {"expect": expect, "max_violations": limit})
 
 
 def parse_policy(model: str, release: Mapping[str, object]) -> Policy:
