@@ -219,3 +219,31 @@ def test_archiving_drops_the_versions_aliases(svc: Services) -> None:
     model = svc.registry.get_model("loans")
     assert model.aliases == {} and model.last_update_time >= before
     assert '"aliases_removed":["champion"]' in svc.audit.log("model:loans", limit=1)[0].payload
+
+
+def test_an_onnx_twin_is_kept_only_when_it_predicts_the_same(svc: Services) -> None:
+    import onnxruntime as ort
+
+    x, _ = _data()
+    version = svc.registry.log_model(
+        _model(), "loans", user="ada", input_example=x.head(), reference_data=x
+    )
+    onnx = version.package["onnx"]
+    assert onnx["kept"] and onnx["rows_checked"] == len(x) and onnx["max_abs_diff"] < 1e-4
+    session = ort.InferenceSession(svc.registry.load_onnx("loans@1"))
+    labels = session.run(None, {session.get_inputs()[0].name: x.to_numpy(dtype="float32")})[0]
+    assert (labels == _model().predict(x)).all()
+
+    texts = x.assign(region=["north", "south"] * 40)
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    mixed = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["region"]), remainder="passthrough"),
+        LogisticRegression(),
+    ).fit(texts, _data()[1])
+    v2 = svc.registry.log_model(mixed, "loans", user="ada", input_example=texts)
+    assert v2.package["onnx"] == {"kept": False, "reason": "ONNX export needs numeric inputs only"}
+    with pytest.raises(NotFoundError, match="no ONNX twin: ONNX export needs numeric inputs"):
+        svc.registry.load_onnx("loans@2")

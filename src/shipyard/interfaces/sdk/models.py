@@ -42,8 +42,12 @@ class ModelsAPI:
         signature: Mapping[str, Any] | None = None,
         description: str = "",
         allow_pickle: bool = False,
+        reference_data: Any = None,
     ) -> ModelVersion:
-        """Register ``model`` as the next version of ``name``, linked to the active run."""
+        """Register ``model`` as the next version of ``name``, linked to the active run.
+
+        ``reference_data`` (default ``input_example``) checks its ONNX twin.
+        """
         active = self._session.active_run()
         if active is not None:
             self._session.flush()
@@ -56,6 +60,7 @@ class ModelsAPI:
             signature=signature,
             description=description,
             allow_pickle=allow_pickle,
+            reference_data=reference_data,
         )
 
     def load(self, ref: str, *, allow_pickle: bool = False) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 from shipyard.core.clock import now_ms
 from shipyard.core.entities import User
-from shipyard.core.errors import AlreadyExistsError, ValidationError
+from shipyard.core.errors import AlreadyExistsError, NotFoundError, ValidationError
 from shipyard.core.models import (
     ModelRef,
     ModelVersion,
@@ -74,8 +74,13 @@ class RegistryService:
         signature: Signature | Mapping[str, Any] | None = None,
         description: str = "",
         allow_pickle: bool = False,
+        reference_data: Any = None,
     ) -> ModelVersion:
-        """Package ``model`` and register it as the next version of ``name``."""
+        """Package ``model`` and register it as the next version of ``name``.
+
+        scikit-learn models also get an ONNX twin when it predicts what they do on
+        ``reference_data`` (default: ``input_example``).
+        """
         check_model_name(name)
         if run_id is not None:
             self.tracking.get_run(check_run_id(run_id))
@@ -89,6 +94,9 @@ class RegistryService:
             "lock": self.blobs.put_bytes(lock),
             "libraries": _libraries(model),
         }
+        reference = reference_data if reference_data is not None else input_example
+        if flavor == "sklearn" and reference is not None:
+            package["onnx"] = self._onnx(model, reference, sig)
         if run_id is not None:
             self.tracking.link_artifacts(
                 run_id,
@@ -104,6 +112,27 @@ class RegistryService:
                 if attempt == 4:
                     raise
         raise AssertionError("unreachable")
+
+    def _onnx(self, model: Any, reference: Any, sig: Signature) -> dict[str, Any]:
+        from shipyard.services.registry.onnx_export import export_onnx
+
+        columns = [c for c, _ in sig.inputs]
+        if not all(c in getattr(reference, "columns", ()) for c in columns):
+            return {"kept": False, "reason": "the reference data lacks signature columns"}
+        onnx_bytes, report = export_onnx(model, reference[columns])
+        if onnx_bytes is not None:
+            report["digest"] = self.blobs.put_bytes(onnx_bytes)
+            report["size"] = len(onnx_bytes)
+        return report
+
+    def load_onnx(self, ref: str | ModelRef) -> bytes:
+        """The verified ONNX twin of a version (NotFoundError when it has none)."""
+        version = self.get_version(ref)
+        onnx = version.package.get("onnx")
+        if not isinstance(onnx, dict) or not onnx.get("kept"):
+            why = onnx.get("reason") if isinstance(onnx, dict) else "it was not exported"
+            raise NotFoundError(f"{version.ref} has no ONNX twin: {why}", field="ref")
+        return self.blobs.get_bytes(str(onnx["digest"]))
 
     def _signature(self, model: Any, example: Any, given: Any) -> Signature:
         if given is None:
