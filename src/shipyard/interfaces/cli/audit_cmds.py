@@ -1,8 +1,10 @@
-"""``shipyard audit log|verify``: the hash-chained trail of every state change."""
+"""``shipyard audit log|verify|dossier``: the hash-chained trail of every state change, and a
+model version's dossier (all its evidence in one self-contained HTML file)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
@@ -73,3 +75,31 @@ def verify(as_json: bool = JSON_OPT) -> None:
         )
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("dossier")
+def dossier(
+    model: str = typer.Argument(..., help="Registered model name."),
+    version: str = typer.Argument(..., help="Version number (or alias)."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="The HTML file to write (default: dossier-MODEL-vN.html)."
+    ),
+) -> None:
+    """Write one self-contained HTML file proving how a model version came to be: lineage,
+    metrics, gates with evidence, fairness, feature importance, approvals and the ledger."""
+    from shipyard.interfaces.dossier_html import render_dossier
+    from shipyard.services.registry.dossier import build_dossier
+
+    data = build_dossier(services(), f"{model}@{version}")
+    path = output or Path(f"dossier-{data['model']['name']}-v{data['model']['version']}.html")
+    path.write_text(render_dossier(data), encoding="utf-8")
+    verdict = data["ledger"]["verify"]
+    ledger = "ledger intact" if verdict["ok"] else f"ledger BROKEN at {verdict['broken_seq']}"
+    console().print(
+        f"dossier of {data['ref']} ({data['model']['status']}; {len(data['gates'])} gate "
+        f"result(s); {ledger}) written to:",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
+    print(path.resolve())

@@ -21,7 +21,7 @@ gates = [
   {{ metric = "accuracy", min = 0.65 }},
   {{ vs_champion = "roc_auc", max_drop = 0.01 }},
   {{ fairness = "demographic_parity_difference", sensitive = "sex", max = 0.3 }},
-  {{ latency_p99_ms = 50 }},
+  {{ latency_p99_ms = 250 }},  # generous: a busy shared machine, not a serving SLO
   {{ data_checks = "diabetes" }},
 ]
 """
