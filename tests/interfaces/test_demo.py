@@ -156,3 +156,11 @@ def test_the_demo_model_is_gated_approved_by_a_second_user_and_champion(
     assert approval.actor == "carol" and approval.actor != version.created_by
     assert "gates passed on diabetes-holdout@v1" in output
     assert "approved by carol" in output
+
+
+def test_the_demo_writes_the_champions_dossier(demo: tuple[Path, str]) -> None:
+    project, output = demo
+    dossier = project / "dossier-diabetes-progression-v1.html"
+    assert f"Dossier for auditors: {dossier}" in output.replace("\n", "")
+    text = dossier.read_text()
+    assert "diabetes-progression" in text and "carol" in text and "https://" not in text

@@ -73,7 +73,19 @@ def release(services: Any, result: Any) -> list[str]:
         f"{version.ref} approved by {APPROVER} (separation of duties) and aliased "
         f"[bold]champion[/]: /ui/models/{MODEL}"
     )
+    lines.append(f"Dossier for auditors: {_write_dossier(services, version.ref)}")
     return lines
+
+
+def _write_dossier(services: Any, ref: str) -> str:
+    """The self-contained evidence report of the version, in the project folder."""
+    from shipyard.interfaces.dossier_html import render_dossier
+    from shipyard.services.registry.dossier import build_dossier
+
+    data = build_dossier(services, ref)
+    path = services.settings.project_dir / f"dossier-{MODEL}-v{data['model']['version']}.html"
+    path.write_text(render_dossier(data), encoding="utf-8")
+    return str(path)
 
 
 def _gates_line(ref: str, report: dict[str, Any]) -> str:
