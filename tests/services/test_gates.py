@@ -206,7 +206,7 @@ def test_rejection_is_final_but_for_archiving(svc: Services, data: None) -> None
     svc.registry.run_gates("loans@1", _policy({"metric": "accuracy", "min": 0.5}), user="ci")
     rejected = svc.registry.decide("loans@1", users["carol"], approve=False, reason="biased")
     assert rejected.status == VersionStatus.REJECTED
-    with pytest.raises(ValidationError, match="is rejected"):
+    with pytest.raises(ValidationError, match="is already rejected"):
         svc.registry.decide("loans@1", users["carol"], approve=True, reason="changed my mind")
 
 

@@ -1,9 +1,12 @@
 """REST API of the model registry under /api/v1: find models, read their versions, move an
-alias, archive a version.
+alias, archive a version, approve or reject a gated version.
 
 Logging a model is not offered over HTTP: the SDK packages and registers it against the
 shared stores itself. Reads need the viewer role and writes the contributor role (the
 server's middleware); the acting user of a write is the caller, recorded in the audit trail.
+Approving and rejecting further need an approver who neither authored the version nor ran
+its training (separation of duties, ``registry.approvals``); overriding failed gates needs
+an admin and is flagged.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from shipyard.core.errors import ValidationError
 from shipyard.core.models import (
@@ -37,6 +40,20 @@ class AliasIn(BaseModel):
 
 class ArchiveIn(BaseModel):
     reason: StrictStr = Field("", max_length=MAX_REASON, description="Kept in the audit trail.")
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: StrictStr = Field(
+        max_length=MAX_REASON, description="Why (required, kept in the audit trail)."
+    )
+
+
+class ApproveIn(RejectIn):
+    override: StrictBool = Field(
+        False, description="Approve although the gates failed (admin only; flagged)."
+    )
 
 
 def model_json(m: RegisteredModel) -> dict[str, Any]:
@@ -137,3 +154,36 @@ def archive_version(
     reason = body.reason if body is not None else ""
     archived = _registry(request).archive(ref, user=request.state.user.name, reason=reason)
     return {"version": version_json(archived)}
+
+
+def _decide(
+    request: Request, name: str, version: str, body: RejectIn | None, *, approve: bool
+) -> dict[str, Any]:
+    ref = version_ref(name, version)
+    if body is None:
+        raise ValidationError('a JSON body {"reason": "..."} is required', field="reason")
+    decided = _registry(request).decide(
+        ref,
+        request.state.user,
+        approve=approve,
+        reason=body.reason,
+        override=isinstance(body, ApproveIn) and body.override,
+    )
+    return {"version": version_json(decided)}
+
+
+@router.post("/models/{name}/versions/{version}/approve")
+def approve_version(
+    request: Request, name: str, version: str, body: ApproveIn | None = None
+) -> dict[str, Any]:
+    """Approve a gated version as the caller: an approver other than its author and trainers;
+    a version whose gates failed needs ``override`` (admin) and is flagged ``OVERRIDE:``."""
+    return _decide(request, name, version, body, approve=True)
+
+
+@router.post("/models/{name}/versions/{version}/reject")
+def reject_version(
+    request: Request, name: str, version: str, body: RejectIn | None = None
+) -> dict[str, Any]:
+    """Reject a gated version as the caller (same separation of duties as approving)."""
+    return _decide(request, name, version, body, approve=False)

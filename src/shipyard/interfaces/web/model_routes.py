@@ -1,23 +1,33 @@
 """Server-rendered model registry pages: the registered models with search, one model with
 its versions (status, aliases, flavor, the run that produced each), and one version with
-its signature, package and the model's audit trail."""
+its gate evidence, lineage, signature, package and the model's audit trail, and, for an
+approver who did not train it, the approve/reject form (its POSTs are re-checked here and
+by ``registry.decide``: anyone else is refused with a 403 page)."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import RedirectResponse, Response
 
-from shipyard.core.errors import ShipyardError
-from shipyard.core.models import ModelVersion, check_model_name
+from shipyard.core.errors import PermissionDeniedError, ShipyardError, ValidationError
+from shipyard.core.models import ModelRef, ModelVersion, check_model_name
 from shipyard.interfaces.server.api_audit import entry_json
-from shipyard.interfaces.server.api_models import version_ref
+from shipyard.interfaces.server.api_models import MAX_REASON, version_ref
+from shipyard.interfaces.server.auth import current_user
 from shipyard.interfaces.web.audit_routes import payload_details
+from shipyard.interfaces.web.model_decisions import (
+    OVERRIDE_PREFIX,
+    decision_state,
+    gate_evidence,
+    lineage,
+    same_origin,
+)
 from shipyard.interfaces.web.pages import error_page, guard, page
 
-__all__ = ["audit_rows", "mount", "trail_href"]
+__all__ = ["audit_rows", "mount", "trail_href", "version_href"]
 
 LIST_LIMIT = 1000
 AUDIT_LIMIT = 50
@@ -62,7 +72,39 @@ def _package(version: ModelVersion) -> dict[str, Any]:
     }
 
 
-def _model_page(request: Request, name: str, version_text: str | None) -> Response:
+def version_href(name: str, version: int | str) -> str:
+    return f"/ui/models/{quote(name, safe='')}/versions/{quote(str(version), safe='')}"
+
+
+def _decision_ctx(request: Request, version: ModelVersion) -> dict[str, Any]:
+    """Gate evidence, lineage and the decision form of a version page."""
+    services = request.app.state.services
+    ctx: dict[str, Any] = {"override": version.status_reason.startswith(OVERRIDE_PREFIX)}
+    exact = ModelRef(version.name, version=version.version)
+    try:
+        ctx["evidence"] = gate_evidence(services.registry.gate_results(exact))
+    except ShipyardError as e:
+        ctx["evidence_error"] = e.message
+    try:
+        ctx["lineage"] = lineage(services, version)
+    except ShipyardError as e:
+        ctx["lineage_error"] = e.message
+    try:
+        user = current_user(request)
+    except ShipyardError:
+        user = None
+    ctx["decision"] = decision_state(services, version, user)
+    ctx["viewer"] = user
+    return ctx
+
+
+def _model_page(
+    request: Request,
+    name: str,
+    version_text: str | None,
+    decision_error: ShipyardError | None = None,
+    reason: str = "",
+) -> Response:
     services = request.app.state.services
     registry = services.registry
     try:
@@ -80,14 +122,51 @@ def _model_page(request: Request, name: str, version_text: str | None) -> Respon
         "version": version,
         "trail": trail_href(model.name),
     }
+    status = 200
     if version is not None:
         ctx["package"] = _package(version)
+        ctx.update(_decision_ctx(request, version))
+        if decision_error is not None:
+            status = decision_error.http_status if 400 <= decision_error.http_status < 600 else 400
+            ctx["decision_error"] = decision_error
+            ctx["reason"] = reason
         try:
             entries = services.audit.log(f"model:{model.name}", AUDIT_LIMIT)
             ctx["audit"] = audit_rows(entries, version.version)
         except ShipyardError as e:
             ctx["audit_error"] = e.message
-    return page(request, "model.html", **ctx)
+    return page(request, "model.html", status=status, **ctx)
+
+
+def _decide(
+    request: Request, name: str, version_text: str, *, approve: bool, reason: str, override: bool
+) -> Response:
+    """Record an approval or rejection posted from the version page, as the logged-in user."""
+    try:
+        user = current_user(request)
+    except ShipyardError:
+        return RedirectResponse(f"/login?next={version_href(name, version_text)}", 303)
+    if not same_origin(request):
+        refused = PermissionDeniedError(
+            "a decision must be posted from this server's own version page"
+        )
+        return _model_page(request, name, version_text, refused, reason)
+    try:
+        if len(reason) > MAX_REASON:
+            raise ValidationError(
+                f"a reason holds at most {MAX_REASON} characters, got {len(reason)}",
+                field="reason",
+            )
+        decided = request.app.state.services.registry.decide(
+            version_ref(name, version_text),
+            user,
+            approve=approve,
+            reason=reason,
+            override=override,
+        )
+    except ShipyardError as e:
+        return _model_page(request, name, version_text, e, reason)
+    return RedirectResponse(version_href(decided.name, decided.version), status_code=303)
 
 
 def mount(app: FastAPI) -> None:
@@ -123,3 +202,20 @@ def mount(app: FastAPI) -> None:
         if (r := guard(request)) is not None:
             return r
         return _model_page(request, name, version)
+
+    @app.post("/ui/models/{name}/versions/{version}/approve", include_in_schema=False)
+    def approve_version(
+        request: Request,
+        name: str,
+        version: str,
+        reason: str = Form(""),
+        override: str = Form(""),
+    ) -> Response:
+        flag = override.strip().lower() in ("on", "true", "1", "yes")
+        return _decide(request, name, version, approve=True, reason=reason, override=flag)
+
+    @app.post("/ui/models/{name}/versions/{version}/reject", include_in_schema=False)
+    def reject_version(
+        request: Request, name: str, version: str, reason: str = Form("")
+    ) -> Response:
+        return _decide(request, name, version, approve=False, reason=reason, override=False)

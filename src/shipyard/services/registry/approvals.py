@@ -50,15 +50,21 @@ def decide(
     override: bool = False,
 ) -> ModelVersion:
     """Approve or reject ``ref`` as ``user``; the decision and its reason are audited."""
-    if not reason.strip():
-        raise ValidationError("a decision needs a reason (--reason …)", field="reason")
     version = registry.get_version(ref)
     check_approver(registry.tracking, version, user)
+    if not reason.strip():
+        raise ValidationError("a decision needs a reason (--reason …)", field="reason")
     status = version.status
+    if status == VersionStatus.CANDIDATE:
+        raise ValidationError(
+            f"{version.ref} is a candidate: run its gates first (shipyard gate "
+            f"{version.name} {version.version})",
+            field="status",
+        )
     if status not in (VersionStatus.GATE_PASSED, VersionStatus.GATE_FAILED):
         raise ValidationError(
-            f"{version.ref} is {status.value}: run its gates first (shipyard gate "
-            f"{version.name} {version.version})",
+            f"{version.ref} is already {status.value}; only a gated version (gate_passed or "
+            "gate_failed) can be approved or rejected",
             field="status",
         )
     exact = ModelRef(version.name, version=version.version)
