@@ -250,3 +250,15 @@ def test_decisions_from_another_site_or_without_login_are_refused(gated) -> None
         timeout=30,
     )
     assert resp.status_code == 404 and "has no version 9" in resp.text
+
+
+def test_a_login_posted_from_another_site_is_refused(gated) -> None:
+    url = f"{gated.server.url}/login"
+    form = {"token": gated.tokens["root"], "next": "/ui/models"}
+    resp = httpx.post(url, data=form, headers={"Origin": "http://evil.example"}, timeout=30)
+    assert resp.status_code == 403 and "posted from another site" in resp.text
+    assert "shipyard_token" not in resp.headers.get("set-cookie", "")
+    same = httpx.post(
+        url, data=form, headers={"Origin": gated.server.url}, timeout=30, follow_redirects=False
+    )
+    assert same.status_code == 303 and "shipyard_token" in same.headers["set-cookie"]

@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import Request
-
 from shipyard.core.entities import Role, User
 from shipyard.core.errors import PermissionDeniedError, ShipyardError
 from shipyard.core.models import ModelVersion, VersionStatus
+from shipyard.interfaces.web.pages import same_origin
 from shipyard.services.registry.approvals import check_approver
 
 __all__ = [
@@ -183,15 +182,3 @@ def decision_state(services: Any, version: ModelVersion, user: User | None) -> d
     if failed and not admin:
         state["why_not"] = "it failed its gates: only an admin may approve it (an override)"
     return state
-
-
-def same_origin(request: Request) -> bool:
-    """False for a form posted from another site (in local mode no cookie guards the POST)."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("origin")
-    if origin is None:  # not a browser form, or an old browser: the cookie rules apply
-        return True
-    own = f"{request.url.scheme}://{request.url.netloc}"
-    return origin.rstrip("/") == own

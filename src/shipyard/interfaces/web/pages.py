@@ -14,7 +14,7 @@ from shipyard.core.entities import Role
 from shipyard.core.errors import ShipyardError
 from shipyard.interfaces.server.auth import require
 
-__all__ = ["HERE", "error_page", "guard", "page", "templates"]
+__all__ = ["HERE", "error_page", "guard", "page", "same_origin", "templates"]
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -45,3 +45,15 @@ def error_page(request: Request, template: str, err: ShipyardError, title: str) 
         error_title=title,
         error_code=err.code,
     )
+
+
+def same_origin(request: Request) -> bool:
+    """False for a form posted from another site (in local mode no cookie guards the POST)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:  # not a browser form, or an old browser: the cookie rules apply
+        return True
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    return origin.rstrip("/") == own

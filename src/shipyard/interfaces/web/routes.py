@@ -11,7 +11,7 @@ from shipyard.core.errors import ShipyardError, ValidationError
 from shipyard.interfaces.server.api_v1 import artifact_response
 from shipyard.interfaces.web import audit_routes, data_routes, model_routes, pipeline_routes
 from shipyard.interfaces.web.charts import Series, line_chart
-from shipyard.interfaces.web.pages import HERE
+from shipyard.interfaces.web.pages import HERE, same_origin
 from shipyard.interfaces.web.pages import guard as _guard
 from shipyard.interfaces.web.pages import page as _page
 
@@ -33,6 +33,14 @@ def mount(app: FastAPI) -> None:
     def login(
         request: Request, token: str = Form(...), next: str = Form("/ui/experiments")
     ) -> Response:
+        if not same_origin(request):  # no logging a victim's browser in as someone else
+            return _page(
+                request,
+                "login.html",
+                status=403,
+                next=next,
+                error="refused: the form was posted from another site",
+            )
         try:
             request.app.state.services.access.authenticate(token)
         except ShipyardError as e:
