@@ -42,7 +42,9 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
         api_models,
         api_pipelines,
         api_v1,
+        mlflow_artifacts,
         mlflow_compat,
+        mlflow_registry,
     )
     from shipyard.interfaces.server.auth import require
 
@@ -78,6 +80,8 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     app.include_router(api_pipelines.router)
     app.include_router(api_audit.router)
     app.include_router(api_models.router)
+    mlflow_artifacts.mount(app)
+    mlflow_registry.mount(app)  # before mlflow_compat's catch-all for unknown MLflow calls
     mlflow_compat.mount(app)
     try:
         from shipyard.interfaces.web import routes as web_routes

@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from shipyard.core.errors import NotFoundError, ValidationError
 from shipyard.core.states import LifecycleStage
 from shipyard.core.validation import check_metric
-from shipyard.interfaces.server.serialize import experiment_json, file_json, metric_json, run_json
+from shipyard.interfaces.server.serialize import experiment_json, file_json, metric_json
+from shipyard.interfaces.server.serialize import run_json as _run_json
 
 __all__ = ["mount"]
 
@@ -27,6 +28,13 @@ def _route(method: str, path: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
+
+
+def run_json(run: Any) -> dict[str, Any]:
+    """MLflow clients reach run artifacts through the mlflow-artifacts proxy."""
+    out = _run_json(run)
+    out["info"]["artifact_uri"] = f"mlflow-artifacts:/runs/{run.info.run_id}/artifacts"
+    return out
 
 
 def _need(body: dict[str, Any], name: str, kind: type = str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+from functools import lru_cache
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -344,13 +345,18 @@ class RegistryService:
 
 
 def _libraries(model: Any) -> dict[str, str]:
+    return dict(_versions_for(type(model).__module__.split(".")[0]))
+
+
+@lru_cache(maxsize=64)
+def _versions_for(top: str) -> tuple[tuple[str, str], ...]:
+    """Installed versions of the model's library, NumPy and SciPy (read once a process)."""
     from importlib import metadata
 
-    out = {}
-    top = type(model).__module__.split(".")[0]
+    out = []
     for dist in {"sklearn": "scikit-learn"}.get(top, top), "numpy", "scipy":
         try:
-            out[dist] = metadata.version(dist)
+            out.append((dist, metadata.version(dist)))
         except metadata.PackageNotFoundError:
             continue
-    return out
+    return tuple(out)

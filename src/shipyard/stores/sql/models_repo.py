@@ -151,9 +151,10 @@ class ModelsRepo:
         elif ref.alias is not None:
             query = query.join(
                 model_aliases,
-                sa.and_(
-                    model_aliases.c.version_id == model_versions.c.id,
+                sa.and_(  # model_id + alias: the primary key, whatever the registry's size
+                    model_aliases.c.model_id == model_id,
                     model_aliases.c.alias == ref.alias,
+                    model_aliases.c.version_id == model_versions.c.id,
                 ),
             )
         else:
