@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import platform
-from functools import lru_cache
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from shipyard.core.clock import now_ms
