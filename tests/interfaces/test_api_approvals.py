@@ -173,7 +173,7 @@ def test_reject_then_approving_is_refused(gated) -> None:
         resp = c.post("/api/v1/models/loans/versions/2/approve", json={"reason": "changed"})
         _error(resp, 400, "status", "loans@v2 is already rejected")
     last = _trail(gated)[0]
-    assert (last["actor"], last["action"], last["reason"]) == ("carol", "model.status", "biased")
+    assert (last["actor"], last["action"], last["reason"]) == ("carol", "model.reject", "biased")
     assert last["payload"]["to"] == "rejected"
 
 

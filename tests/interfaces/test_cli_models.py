@@ -74,7 +74,7 @@ def test_log_gate_alias_archive_from_the_command_line(tmp_path: Path) -> None:
     gated = _cli(tmp_path, "gate", "loans", "1")
     assert gated.returncode == 0, gated.stdout + gated.stderr
     assert "all gates passed" in gated.stdout and "gate_passed" in gated.stdout
-    assert "no champion yet" in gated.stdout
+    assert "no approved champion yet" in gated.stdout
 
     alias = _cli(tmp_path, "models", "alias", "loans@1", "champion", "-r", "first model")
     assert alias.returncode == 0, alias.stderr

@@ -167,7 +167,7 @@ def test_an_approver_rejects(login, gated) -> None:
     page.click("#reject-button")
     page.wait_for_url("**/ui/models/loans/versions/5")
     assert page.inner_text("#version-status") == "rejected"
-    assert _actions(page)[0] == "model.status"
+    assert _actions(page)[0] == "model.reject"
     assert page.locator("#model-audit tr.audit-row .audit-actor").first.inner_text() == "carol"
 
 

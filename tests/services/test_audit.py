@@ -122,3 +122,17 @@ def test_bad_object_filters_are_refused(svc: Services) -> None:
         svc.audit.log("model2:x")
     with pytest.raises(ValidationError, match="limit"):
         svc.audit.log(limit=0)
+
+
+def test_an_entry_added_past_the_head_outside_shipyard_is_named(svc: Services) -> None:
+    _changes(svc)
+    _sql(
+        svc,
+        "INSERT INTO audit_ledger (seq, time, actor, action, object_type, object_id, reason, "
+        "payload_json, payload_hash, prev_hash, hash) SELECT 8, time, 'mallory', action, "
+        "object_type, object_id, reason, payload_json, payload_hash, hash, hash "
+        "FROM audit_ledger WHERE seq = 7",
+    )
+    report = svc.audit.verify()
+    assert not report.ok and report.broken_seq == 8
+    assert "added outside Shipyard" in report.reason

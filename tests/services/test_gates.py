@@ -83,7 +83,7 @@ def test_passing_gates_store_evidence_and_move_the_status(svc: Services, data: N
     assert report["passed"], report
     by_gate = {g["gate"]: g for g in report["gates"]}
     assert by_gate["metric:roc_auc"]["value"] > 0.8
-    assert by_gate["vs_champion:roc_auc"]["note"] == "no champion yet"
+    assert by_gate["vs_champion:roc_auc"]["note"] == "no approved champion yet"
     assert set(by_gate["fairness:demographic_parity_difference"]["groups"]) == {"f", "m"}
     assert by_gate["latency_p99_ms"]["p50_ms"] <= by_gate["latency_p99_ms"]["value"]
     assert by_gate["data_checks:loans"]["value"] == {"loans@v1": True, "loans@v2": True}
@@ -96,6 +96,8 @@ def test_passing_gates_store_evidence_and_move_the_status(svc: Services, data: N
 
 def test_a_regression_against_the_champion_fails_the_gate(svc: Services, data: None) -> None:
     _train(svc)
+    svc.registry.run_gates("loans@1", _policy({"metric": "accuracy", "min": 0.5}), user="ci")
+    svc.registry.set_status("loans@1", "approved", user="carol")
     svc.registry.set_alias("loans@1", "champion", user="bob")
     _train(svc, noise=True)
     release = _policy({"vs_champion": "roc_auc", "max_drop": 0.01})
@@ -227,3 +229,52 @@ def test_behavioural_gates_invariance_and_direction(svc: Services, data: None) -
         svc.registry.run_gates("loans@1", _policy({"invariance": "sex"}), user="ci")
     with pytest.raises(ValidationError, match="expect must be 'increase' or 'decrease'"):
         svc.registry.run_gates("loans@1", _policy({"directional": "age"}), user="ci")
+
+
+def test_a_version_cannot_be_its_own_champion_nor_gate_on_data_it_trained_on(
+    svc: Services, data: None
+) -> None:
+    _train(svc)
+    svc.registry.run_gates("loans@1", _policy({"metric": "accuracy", "min": 0.5}), user="ci")
+    svc.registry.set_alias("loans@1", "champion", user="ada")  # not approved: not a baseline
+    report = svc.registry.run_gates(
+        "loans@1", _policy({"vs_champion": "roc_auc", "max_drop": 0.0}), user="ci"
+    )
+    assert report["gates"][0]["note"] == "no approved champion yet"
+    with pytest.raises(ValidationError, match="was read by loans@v1's training"):
+        svc.registry.run_gates(
+            "loans@1", _policy({"metric": "accuracy", "min": 0.5}), user="ci", holdout="loans@v1"
+        )
+
+
+def test_data_checks_need_training_lineage_and_fairness_needs_binary_labels(
+    svc: Services, data: None
+) -> None:
+    x = svc.catalog.load_frame("loans@v1")
+    model = LogisticRegression().fit(x[FEATURES], x["default"])
+    svc.registry.log_model(model, "loans", user="ada", input_example=x[FEATURES].head())
+    report = svc.registry.run_gates("loans@1", _policy({"data_checks": "loans"}), user="ci")
+    assert not report["passed"] and "read no version of 'loans'" in report["gates"][0]["note"]
+    labelled = _frame(5).assign(default=lambda d: d["default"].map({0: "no", 1: "yes"}))
+    svc.catalog.register("loans-text", labelled, user="ada")
+    with pytest.raises(ValidationError, match="fairness measures need 0/1 labels"):
+        svc.registry.run_gates(
+            "loans@1",
+            _policy({"fairness": "demographic_parity_difference", "sensitive": "sex", "max": 0.5}),
+            user="ci",
+            holdout="loans-text@v1",
+        )
+
+
+def test_a_decision_on_a_version_whose_status_moved_meanwhile_is_refused(
+    svc: Services, data: None
+) -> None:
+    from shipyard.core.errors import ConflictError
+
+    _train(svc)
+    svc.registry.run_gates("loans@1", _policy({"metric": "accuracy", "min": 0.5}), user="ci")
+    with pytest.raises(ConflictError, match="became gate_passed meanwhile"):
+        svc.registry.set_status(
+            "loans@1", "approved", user="carol", expected=frozenset({VersionStatus.GATE_FAILED})
+        )
+    assert svc.registry.get_version("loans@1").status == VersionStatus.GATE_PASSED

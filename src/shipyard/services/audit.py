@@ -42,4 +42,20 @@ class AuditService:
 
     def verify(self) -> ChainReport:
         with self.db.read() as conn:
-            return verify_chain(self.repo.stream(conn), self.repo.head(conn))
+            # The head first: entries appended while the chain is walked (PostgreSQL reads
+            # see new commits) lie beyond it and are left for the next check.
+            head = self.repo.head(conn)
+            rows = self.repo.stream(conn, upto=None if head is None else head[0])
+            report = verify_chain(rows, head)
+            last = head[0] if head else 0
+            beyond = self.repo.first_after(conn, last) if report.ok else None
+            if beyond is not None and self.repo.head(conn) == head:
+                # rows past a head that did not move were not appended by Shipyard
+                return ChainReport(
+                    False,
+                    report.checked,
+                    beyond,
+                    f"entry {beyond} lies beyond the ledger head ({last}): it was added "
+                    "outside Shipyard",
+                )
+            return report

@@ -68,8 +68,16 @@ def decide(
             field="status",
         )
     exact = ModelRef(version.name, version=version.version)
+    seen = frozenset({status})  # re-checked under the row lock when the status changes
     if not approve:
-        return registry.set_status(exact, VersionStatus.REJECTED, user=user.name, reason=reason)
+        return registry.set_status(
+            exact,
+            VersionStatus.REJECTED,
+            user=user.name,
+            reason=reason,
+            action="model.reject",
+            expected=seen,
+        )
     if status == VersionStatus.GATE_FAILED:
         if not override:
             raise ValidationError(
@@ -87,7 +95,13 @@ def decide(
             user=user.name,
             reason=f"OVERRIDE: {reason}",
             action="model.approve.override",
+            expected=seen,
         )
     return registry.set_status(
-        exact, VersionStatus.APPROVED, user=user.name, reason=reason, action="model.approve"
+        exact,
+        VersionStatus.APPROVED,
+        user=user.name,
+        reason=reason,
+        action="model.approve",
+        expected=seen,
     )

@@ -65,6 +65,12 @@ class GateRunner:
                 field="holdout",
             )
         data_version = self.catalog.get_version(ref)
+        if data_version.ref in self.training_refs():
+            raise ValidationError(
+                f"holdout {data_version.ref} was read by {self.version.ref}'s training: gates "
+                "must score data the model has not seen",
+                field="holdout",
+            )
         frame = self.catalog.load_frame(data_version.ref)
         columns = [c for c, _ in self.version.signature.inputs]
         missing = [c for c in [*columns, label] if c not in frame.columns]
@@ -82,26 +88,63 @@ class GateRunner:
         result: dict[str, Any] = handler(gate, frame, x, y)
         return {"gate": gate.label, "kind": gate.kind, **result}
 
+    def training_refs(self) -> list[str]:
+        """Dataset versions read by the training run and its parents (a pipeline run)."""
+        refs: list[str] = []
+        run_id = self.version.run_id
+        while run_id:
+            refs += [r.ref for r in self.catalog.inputs_of_run(run_id)]
+            run_id = self.registry.tracking.get_run(run_id).info.parent_run_id
+        return refs
+
     def _metric(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
         value = score(gate.name, self.model, x, y)
         low, high = gate.params.get("min"), gate.params.get("max")
         passed = (low is None or value >= low) and (high is None or value <= high)
         return {"value": value, "threshold": gate.params, "passed": passed}
 
-    def _vs_champion(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
+    def _baseline(self) -> Any:
+        """What a candidate is compared with: the champion if it is an approved other
+        version, else the latest approved other version (never the version under test)."""
+        from shipyard.core.models import VersionStatus
+
         try:
             champion = self.registry.get_version(f"{self.version.name}@champion")
+            if champion.status == VersionStatus.APPROVED and champion.version != (
+                self.version.version
+            ):
+                return champion
         except NotFoundError:
-            return {"value": None, "passed": True, "note": "no champion yet"}
-        if champion.version == self.version.version:
-            return {"value": 0.0, "passed": True, "note": "this version is the champion"}
-        ref = ModelRef(champion.name, version=champion.version)
-        theirs = score(gate.name, self.registry.load(ref, user=self.user), x, y)
+            pass
+        approved = [
+            v
+            for v in self.registry.versions(self.version.name)
+            if v.status == VersionStatus.APPROVED and v.version != self.version.version
+        ]
+        return approved[-1] if approved else None
+
+    def _vs_champion(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
+        baseline = self._baseline()
+        if baseline is None:
+            return {"value": None, "passed": True, "note": "no approved champion yet"}
+        columns = [c for c, _ in baseline.signature.inputs]
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValidationError(
+                f"gate {gate.label}: the holdout lacks {missing}, inputs of {baseline.ref}",
+                field="holdout",
+            )
+        ref = ModelRef(baseline.name, version=baseline.version)
+        theirs = score(gate.name, self.registry.load(ref, user=self.user), frame[columns], y)
         ours = score(gate.name, self.model, x, y)
         drop = ours - theirs if gate.name in LOWER_IS_BETTER else theirs - ours
         return {
             "value": ours,
-            "champion": {"version": champion.version, "value": theirs},
+            "champion": {
+                "version": baseline.version,
+                "value": theirs,
+                "aliases": list(baseline.aliases),
+            },
             "drop": drop,
             "threshold": gate.params,
             "passed": drop <= gate.params["max_drop"],
@@ -116,6 +159,13 @@ class GateRunner:
             raise ValidationError(
                 f"gate {gate.label}: the holdout has no sensitive column {column!r}",
                 field="sensitive",
+            )
+        labels = set(y.dropna().unique().tolist())
+        if not labels <= {0, 1}:
+            raise ValidationError(
+                f"gate {gate.label}: fairness measures need 0/1 labels (1 = the favourable "
+                f"outcome); the target holds {sorted(map(str, labels))[:5]}",
+                field="target",
             )
         predicted = self.model.predict(x)
         measure = getattr(fm, gate.name)
@@ -211,19 +261,15 @@ class GateRunner:
         }
 
     def _data_checks(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
-        refs = []
-        run_id = self.version.run_id
-        while run_id:  # the training run and its parents (a step's pipeline run)
-            refs += [r.ref for r in self.catalog.inputs_of_run(run_id)]
-            run_id = self.registry.tracking.get_run(run_id).info.parent_run_id
-        holdout = [self.holdout_ref] if self.holdout_ref.split("@")[0] == gate.name else []
-        checked = sorted({r for r in [*refs, *holdout] if r.split("@")[0] == gate.name})
-        if not checked:
+        refs = self.training_refs()
+        trained = sorted({r for r in refs if r.split("@")[0] == gate.name})
+        if not trained:
             return {
                 "value": None,
                 "passed": False,
                 "note": f"the training run read no version of {gate.name!r}",
             }
+        checked = [*trained, self.holdout_ref]
         verdicts = {}
         for ref in checked:
             validation = self.catalog.get_version(ref).validation

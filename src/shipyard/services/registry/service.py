@@ -10,7 +10,12 @@ from typing import Any
 
 from shipyard.core.clock import now_ms
 from shipyard.core.entities import User
-from shipyard.core.errors import AlreadyExistsError, NotFoundError, ValidationError
+from shipyard.core.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
 from shipyard.core.models import (
     ModelRef,
     ModelVersion,
@@ -247,26 +252,48 @@ class RegistryService:
         user: str,
         reason: str = "",
         action: str = "model.status",
+        expected: frozenset[VersionStatus] | None = None,
     ) -> ModelVersion:
-        """Move a version through its state machine; the change and its reason are audited."""
-        target = _ref(ref)
+        """Move a version through its state machine; the change and its reason are audited.
+
+        ``expected``: the statuses the caller decided on; checked under the row lock, so a
+        concurrent change (a re-gate, another decision) makes this one fail, not slip through.
+        """
         new = VersionStatus(status) if isinstance(status, str) else status
-        now = self.clock()
         with self.db.write() as conn:
-            version = self.repo.get_version(conn, target)
-            check_version_transition(version.status, new)
-            exact = ModelRef(target.name, version=version.version)
-            dropped = self.repo.set_status(conn, exact, new, reason, now)
-            payload: dict[str, Any] = {
-                "version": version.version,
-                "from": version.status.value,
-                "to": new.value,
-            }
-            if dropped:
-                payload["aliases_removed"] = dropped
-            entry = NewEntry(user, action, "model", target.name, reason, payload)
-            self.audit.append(conn, [entry], now)
-            return self.repo.get_version(conn, exact)
+            return self._transition(conn, _ref(ref), new, user, reason, action, expected)
+
+    def _transition(
+        self,
+        conn: Any,
+        target: ModelRef,
+        new: VersionStatus,
+        user: str,
+        reason: str,
+        action: str,
+        expected: frozenset[VersionStatus] | None,
+        extra: list[NewEntry] | None = None,
+    ) -> ModelVersion:
+        now = self.clock()
+        version = self.repo.get_version(conn, target, lock=True)
+        if expected is not None and version.status not in expected:
+            raise ConflictError(
+                f"{version.ref} became {version.status.value} meanwhile; look again and decide",
+                field="status",
+            )
+        check_version_transition(version.status, new)
+        exact = ModelRef(target.name, version=version.version)
+        dropped = self.repo.set_status(conn, exact, new, reason, now)
+        payload: dict[str, Any] = {
+            "version": version.version,
+            "from": version.status.value,
+            "to": new.value,
+        }
+        if dropped:
+            payload["aliases_removed"] = dropped
+        entry = NewEntry(user, action, "model", target.name, reason, payload)
+        self.audit.append(conn, [*(extra or []), entry], now)
+        return self.repo.get_version(conn, exact)
 
     # ------------------------------------------------------------ gates
     def run_gates(
@@ -289,7 +316,7 @@ class RegistryService:
         runner = GateRunner(self, self.catalog, policy, target_ref, user)
         check_version_transition(runner.version.status, VersionStatus.GATE_PASSED)
         frame, x, y, holdout_ref = runner.holdout(holdout, target)
-        results = [runner.evaluate(gate, frame, x, y) for gate in policy.gates]
+        results = [_evaluate(runner, gate, frame, x, y) for gate in policy.gates]
         passed = all(r["passed"] for r in results)
         version = runner.version
         exact = ModelRef(version.name, version=version.version)
@@ -300,20 +327,28 @@ class RegistryService:
             "gates": results,
         }
         now = self.clock()
-        with self.db.write() as conn:
+        status = VersionStatus.GATE_PASSED if passed else VersionStatus.GATE_FAILED
+        summary = {
+            "version": version.version,
+            "holdout": holdout_ref,
+            "passed": passed,
+            "failed": [r["gate"] for r in results if not r["passed"]],
+        }
+        with self.db.write() as conn:  # evidence, its audit entry and the status: all or none
             self.repo.add_gate_result(
                 conn, exact, passed=passed, holdout=holdout_ref, report=report, user=user, now=now
             )
-            summary = {
-                "version": version.version,
-                "holdout": holdout_ref,
-                "passed": passed,
-                "failed": [r["gate"] for r in results if not r["passed"]],
-            }
-            entry = NewEntry(user, "model.gate", "model", version.name, "", summary)
-            self.audit.append(conn, [entry], now)
-        status = VersionStatus.GATE_PASSED if passed else VersionStatus.GATE_FAILED
-        self.set_status(exact, status, user=user, reason=f"gates on {holdout_ref}")
+            gate_entry = NewEntry(user, "model.gate", "model", version.name, "", summary)
+            self._transition(
+                conn,
+                exact,
+                status,
+                user,
+                f"gates on {holdout_ref}",
+                "model.status",
+                frozenset({version.status}),
+                extra=[gate_entry],
+            )
         return report
 
     def gate_results(self, ref: str | ModelRef) -> list[dict[str, Any]]:
@@ -342,6 +377,21 @@ class RegistryService:
             self.audit.append(
                 conn, [NewEntry(user, action, "model", name, "", payload)], self.clock()
             )
+
+
+def _evaluate(runner: Any, gate: Any, frame: Any, x: Any, y: Any) -> dict[str, Any]:
+    """One gate; a failure of the data or the model to fit the gate is a clear 4xx."""
+    from shipyard.core.errors import ShipyardError
+
+    try:
+        return dict(runner.evaluate(gate, frame, x, y))
+    except ShipyardError:
+        raise
+    except (ValueError, TypeError, KeyError) as e:
+        raise ValidationError(
+            f"gate {gate.label} cannot be computed on this holdout: {type(e).__name__}: {e}",
+            field="gates",
+        ) from None
 
 
 def _libraries(model: Any) -> dict[str, str]:

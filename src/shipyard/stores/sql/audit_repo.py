@@ -112,17 +112,23 @@ class AuditRepo:
             query = query.where(audit_ledger.c.object_id == object_id)
         return [_entry(r) for r in conn.execute(query)]
 
-    def stream(self, conn: Connection, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
-        """Every entry as a plain tuple (``ROW_COLUMNS``) in sequence order, in pages."""
+    def first_after(self, conn: Connection, seq: int) -> int | None:
+        """The first sequence number after ``seq``, if any."""
+        return conn.execute(
+            sa.select(sa.func.min(audit_ledger.c.seq)).where(audit_ledger.c.seq > seq)
+        ).scalar()
+
+    def stream(
+        self, conn: Connection, upto: int | None = None, batch: int = 50_000
+    ) -> Iterator[tuple[Any, ...]]:
+        """Every entry (up to seq ``upto``) as a plain tuple (``ROW_COLUMNS``), in order."""
         columns = [audit_ledger.c[name] for name in ROW_COLUMNS]
         after = 0
         while True:
-            rows = conn.execute(
-                sa.select(*columns)
-                .where(audit_ledger.c.seq > after)
-                .order_by(audit_ledger.c.seq)
-                .limit(batch)
-            ).all()
+            query = sa.select(*columns).where(audit_ledger.c.seq > after)
+            if upto is not None:
+                query = query.where(audit_ledger.c.seq <= upto)
+            rows = conn.execute(query.order_by(audit_ledger.c.seq).limit(batch)).all()
             if not rows:
                 return
             yield from rows

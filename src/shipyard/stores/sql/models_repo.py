@@ -143,9 +143,11 @@ class ModelsRepo:
         conn.execute(model_versions.insert().values(model_id=model_id, version=number, **values))
         return number
 
-    def _version_row(self, conn: Connection, ref: ModelRef) -> Any:
+    def _version_row(self, conn: Connection, ref: ModelRef, *, lock: bool = False) -> Any:
         model_id = self.model_id(conn, ref.name)
         query = sa.select(model_versions).where(model_versions.c.model_id == model_id)
+        if lock:  # decisions on a version are serialized (PostgreSQL; SQLite writes already are)
+            query = query.with_for_update(of=model_versions)
         if ref.version is not None:
             query = query.where(model_versions.c.version == ref.version)
         elif ref.alias is not None:
@@ -167,8 +169,8 @@ class ModelsRepo:
             raise NotFoundError(f"model {ref.name!r} has no {what}", field="ref")
         return row
 
-    def get_version(self, conn: Connection, ref: ModelRef) -> ModelVersion:
-        row = self._version_row(conn, ref)
+    def get_version(self, conn: Connection, ref: ModelRef, *, lock: bool = False) -> ModelVersion:
+        row = self._version_row(conn, ref, lock=lock)
         aliases = conn.execute(
             sa.select(model_aliases.c.alias)
             .where(model_aliases.c.version_id == row.id)
