@@ -60,3 +60,22 @@ def test_mlflow_error_shape_for_unknown_run(live_server) -> None:
         headers={"Authorization": f"Bearer {live_server.admin_token}"},
     )
     assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_a_run_belongs_to_the_authenticated_user_whatever_user_id_claims(live_server) -> None:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {live_server.admin_token}"}
+    resp = httpx.post(
+        f"{live_server.url}/api/2.0/mlflow/runs/create",
+        json={"user_id": "someone_else", "start_time": 1},
+        headers=headers,
+        timeout=30,
+    )
+    assert resp.status_code == 200, resp.text
+    run = resp.json()["run"]
+    assert run["info"]["user_id"] == "admin"
+    tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+    assert tags["mlflow.user"] == "someone_else"
+    entry = live_server.services.audit.log(f"run:{run['info']['run_id']}")[0]
+    assert entry.actor == "admin" and entry.time > 1  # the server's clock, not the client's

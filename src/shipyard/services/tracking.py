@@ -233,7 +233,7 @@ class TrackingService:
                 parent_run_id=parent_run_id,
             )
             self.runs.create(conn, info, clean_tags)
-            self.audit.append(conn, [run_created(info)], info.start_time)
+            self.audit.append(conn, [run_created(info)], self.clock())  # not the client's time
         return Run(info=info, tags=clean_tags)
 
     def link_artifacts(self, run_id: str, files: Sequence[tuple[str, str, int]]) -> None:

@@ -127,10 +127,12 @@ def set_experiment_tag(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]
 @_route("POST", "/runs/create")
 def create_run(t: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
     tags = _tags(b.get("tags"))
+    if b.get("user_id"):  # what the client claims; the run belongs to the authenticated user
+        tags.setdefault("mlflow.user", str(b["user_id"])[:256])
     run = t.create_run(
         str(b.get("experiment_id") or "0") if b.get("experiment_id") else _default_experiment(t),
         run_name=b.get("run_name") or None,
-        user=b.get("user_id") or r.state.user.name,
+        user=r.state.user.name,
         start_time=b.get("start_time"),
         tags=tags,
         parent_run_id=tags.get("mlflow.parentRunId"),
