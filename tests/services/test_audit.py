@@ -136,3 +136,18 @@ def test_an_entry_added_past_the_head_outside_shipyard_is_named(svc: Services) -
     report = svc.audit.verify()
     assert not report.ok and report.broken_seq == 8
     assert "added outside Shipyard" in report.reason
+
+
+def test_experiment_changes_and_lineage_links_are_audited(svc: Services) -> None:
+    exp = svc.tracking.create_experiment("old")  # the new experiment's id
+    svc.tracking.rename_experiment(exp, "new", actor="bob")
+    svc.tracking.set_experiment_lifecycle(exp, LifecycleStage.DELETED, actor="bob")
+    svc.catalog.register("loans", pd.DataFrame({"a": [1, 2]}), user="ada")
+    run = svc.tracking.create_run(
+        svc.tracking.get_or_create_experiment("e").experiment_id, user="ada"
+    )
+    svc.catalog.record_input(run.run_id, "loans@v1")
+    actions = [(e.action, e.object_id) for e in reversed(svc.audit.log(limit=100))]
+    assert ("experiment.rename", exp) in actions and ("experiment.delete", exp) in actions
+    assert ("run.input", run.run_id) in actions
+    assert svc.audit.verify().ok

@@ -169,15 +169,27 @@ class TrackingService:
         more = len(found) > max_results
         return found[:max_results], _encode_page_token(offset + max_results) if more else None
 
-    def set_experiment_lifecycle(self, experiment_id: str, stage: LifecycleStage) -> None:
+    def set_experiment_lifecycle(
+        self, experiment_id: str, stage: LifecycleStage, actor: str = "unknown"
+    ) -> None:
         with self.db.write() as conn:
-            self.experiments.update(conn, experiment_id, self.clock(), lifecycle_stage=stage.value)
+            now = self.clock()
+            self.experiments.update(conn, experiment_id, now, lifecycle_stage=stage.value)
+            action = (
+                "experiment.delete" if stage == LifecycleStage.DELETED else "experiment.restore"
+            )
+            self.audit.append(conn, [NewEntry(actor, action, "experiment", experiment_id)], now)
 
-    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+    def rename_experiment(self, experiment_id: str, new_name: str, actor: str = "unknown") -> None:
         if not isinstance(new_name, str) or not new_name.strip():
             raise ValidationError("new_name must be a non-empty string", field="new_name")
         with self.db.write() as conn:
-            self.experiments.update(conn, experiment_id, self.clock(), name=new_name)
+            now = self.clock()
+            self.experiments.update(conn, experiment_id, now, name=new_name)
+            entry = NewEntry(
+                actor, "experiment.rename", "experiment", experiment_id, payload={"name": new_name}
+            )
+            self.audit.append(conn, [entry], now)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         key = check_key(key, "tag key")

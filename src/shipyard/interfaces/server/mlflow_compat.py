@@ -101,20 +101,24 @@ def search_experiments(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]
 
 
 @_route("POST", "/experiments/delete")
-def delete_experiment(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
-    t.set_experiment_lifecycle(_need(b, "experiment_id"), LifecycleStage.DELETED)
+def delete_experiment(t: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
+    t.set_experiment_lifecycle(
+        _need(b, "experiment_id"), LifecycleStage.DELETED, actor=r.state.user.name
+    )
     return {}
 
 
 @_route("POST", "/experiments/restore")
-def restore_experiment(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
-    t.set_experiment_lifecycle(_need(b, "experiment_id"), LifecycleStage.ACTIVE)
+def restore_experiment(t: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
+    t.set_experiment_lifecycle(
+        _need(b, "experiment_id"), LifecycleStage.ACTIVE, actor=r.state.user.name
+    )
     return {}
 
 
 @_route("POST", "/experiments/update")
-def update_experiment(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
-    t.rename_experiment(_need(b, "experiment_id"), _need(b, "new_name"))
+def update_experiment(t: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
+    t.rename_experiment(_need(b, "experiment_id"), _need(b, "new_name"), actor=r.state.user.name)
     return {}
 
 

@@ -369,7 +369,12 @@ class CatalogService:
         if len(context) > 64:
             raise ValidationError("context must be at most 64 characters", field="context")
         with self.db.write() as conn:
-            return self.repo.add_run_input(conn, run_id, parsed, context, self.clock())
+            now = self.clock()
+            version = self.repo.add_run_input(conn, run_id, parsed, context, now)
+            payload = {"dataset": version.ref, "context": context}
+            entry = NewEntry("system", "run.input", "run", run_id, payload=payload)
+            self.audit.append(conn, [entry], now)  # lineage gates rely on: never silent
+            return version
 
     def runs_reading(self, ref: str) -> list[RunInput]:
         parsed = parse_ref(ref)
