@@ -18,6 +18,7 @@ from shipyard.core.datasets import (
     ValidationRecord,
 )
 from shipyard.core.errors import NotFoundError
+from shipyard.stores.sql.rows import escape_like
 from shipyard.stores.sql.tables import (
     dataset_aliases,
     dataset_columns,
@@ -51,10 +52,6 @@ class NewVersion:
     created_by: str
     creation_time: int
     packed: tuple[tuple[str, str, int, int], ...] = ()  # new (digest, pack, offset, size)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _validation_from_row(row: Any) -> ValidationRecord:
@@ -126,7 +123,7 @@ class DatasetRepo:
         """Datasets whose name, description, owner, tags or column names contain ``text``."""
         query = sa.select(datasets).order_by(datasets.c.name).limit(limit).offset(offset)
         if text:
-            like = f"%{_escape_like(text.lower())}%"
+            like = f"%{escape_like(text.lower())}%"
 
             def has(col: Any) -> Any:
                 return sa.func.lower(col).like(like, escape="\\")

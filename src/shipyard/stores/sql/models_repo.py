@@ -17,6 +17,7 @@ from shipyard.core.models import (
     Signature,
     VersionStatus,
 )
+from shipyard.stores.sql.rows import escape_like
 from shipyard.stores.sql.tables import (
     gate_results,
     model_aliases,
@@ -78,8 +79,8 @@ class ModelsRepo:
         if names is not None:
             query = query.where(registered_models.c.name.in_(names))
         if search:
-            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(registered_models.c.name.ilike(f"%{escaped}%", escape="\\"))
+            pattern = f"%{escape_like(search)}%"
+            query = query.where(registered_models.c.name.ilike(pattern, escape="\\"))
         rows = conn.execute(query.limit(limit).offset(offset)).all()
         ids = [r.id for r in rows]
         latest = dict(

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipyard.core.errors import NotFoundError
+from shipyard.stores.sql.rows import escape_like
 from shipyard.stores.sql.tables import pipeline_runs, runs, step_executions
 
 __all__ = ["PipelineRunRow", "PipelinesRepo", "StepExecution"]
@@ -130,7 +131,7 @@ class PipelinesRepo:
     ) -> list[PipelineRunRow]:
         query = self._select_runs().order_by(pipeline_runs.c.creation_time.desc()).limit(limit)
         if pipeline:  # "module:function", or just the function's name
-            escaped = pipeline.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            escaped = escape_like(pipeline)
             query = query.where(
                 sa.or_(
                     pipeline_runs.c.pipeline == pipeline,

@@ -7,7 +7,12 @@ from typing import Any
 from shipyard.core.entities import Experiment, Metric, RunInfo
 from shipyard.core.states import RunStatus
 
-__all__ = ["experiment_from_row", "metric_from_row", "run_info_from_row"]
+__all__ = ["escape_like", "experiment_from_row", "metric_from_row", "run_info_from_row"]
+
+
+def escape_like(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern (with ``escape="\\"``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def experiment_from_row(row: Any, tags: dict[str, str]) -> Experiment:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from shipyard.core.entities import FileInfo, Metric, Run, RunInfo
 from shipyard.core.errors import ConflictError, NotFoundError
 from shipyard.core.states import LifecycleStage
-from shipyard.stores.sql.rows import metric_from_row, run_info_from_row
+from shipyard.stores.sql.rows import escape_like, metric_from_row, run_info_from_row
 from shipyard.stores.sql.tables import latest_metrics, metrics, params, run_artifacts, runs, tags
 
 __all__ = ["RunRepo"]
@@ -292,7 +292,7 @@ class RunRepo:
 
     def list_artifacts(self, conn: Connection, run_id: str, prefix: str) -> list[FileInfo]:
         """Immediate children of ``prefix`` (files and folders), like ``ls``."""
-        like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        like = escape_like(prefix) + "/%"
         query = sa.select(run_artifacts).where(run_artifacts.c.run_id == run_id)
         if prefix:
             query = query.where(run_artifacts.c.path.like(like, escape="\\"))
