@@ -255,6 +255,16 @@ class TrackingService:
             self.runs.require_active(conn, check_run_id(run_id))
             self.runs.add_artifacts(conn, run_id, clean, self.clock())
 
+    def run_chain(self, run_id: str | None, limit: int = 10) -> list[Run]:
+        """The run, then its parent, its parent's parent… (a step → its pipeline run)."""
+        chain: list[Run] = []
+        seen: set[str] = set()
+        while run_id and run_id not in seen and len(chain) < limit:
+            seen.add(run_id)
+            chain.append(self.get_run(run_id))
+            run_id = chain[-1].info.parent_run_id
+        return chain
+
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:
             return self.runs.get(conn, check_run_id(run_id))

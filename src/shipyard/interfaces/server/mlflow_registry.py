@@ -23,7 +23,6 @@ from shipyard.core.models import (
     ModelVersion,
     RegisteredModel,
     Signature,
-    VersionStatus,
     check_alias,
     check_model_name,
 )
@@ -374,39 +373,18 @@ def _record_version(
     lock = next((f for f in files if f["path"] == "requirements.txt"), None)
     if lock is not None:
         package["lock"] = lock["digest"]
-    now = reg.clock()
-    with reg.db.write() as conn:
-        reg.repo.model_id(conn, name)
-        db_id = reg.repo.ensure_model(conn, name, "", user, now, lock=True)
-        number = reg.repo.add_version(
-            conn,
-            db_id,
-            {
-                "status": VersionStatus.CANDIDATE.value,
-                "status_reason": "",
-                "flavor": "mlflow",
-                "content_id": digest,
-                "signature_json": json.dumps(sig.to_dict()),
-                "package_json": json.dumps(package, sort_keys=True),
-                "run_id": run_id,
-                "description": description,
-                "created_by": user,
-                "creation_time": now,
-            },
-        )
-        reg.repo.touch(conn, db_id, now)
-        payload = {
-            "version": number,
-            "flavor": "mlflow",
-            "content_id": digest,
-            "run_id": run_id,
-            "inputs": [c for c, _ in sig.inputs],
-            "source": source,
-        }
-        reg.audit.append(
-            conn, [NewEntry(user, "model.version.create", "model", name, payload=payload)], now
-        )
-        return reg.repo.get_version(conn, ModelRef(name, version=number))
+    return reg.record_version(
+        name,
+        "mlflow",
+        digest,
+        sig,
+        package,
+        run_id,
+        description,
+        user,
+        existing_model=True,
+        audit_extra={"source": source},
+    )
 
 
 @_route("GET", "/model-versions/get")

@@ -142,10 +142,8 @@ def gate_evidence(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def lineage(services: Any, version: ModelVersion) -> list[dict[str, Any]]:
     """The version's training run, then its parents, each with the dataset versions it read."""
     runs: list[dict[str, Any]] = []
-    run_id, seen = version.run_id, set()
-    while run_id and run_id not in seen and len(runs) < MAX_PARENTS:
-        seen.add(run_id)
-        run = services.tracking.get_run(run_id)
+    for run in services.tracking.run_chain(version.run_id, limit=MAX_PARENTS):
+        run_id = run.run_id
         inputs = services.catalog.inputs_of_run(run_id) if services.catalog is not None else []
         runs.append(
             {
@@ -156,7 +154,6 @@ def lineage(services: Any, version: ModelVersion) -> list[dict[str, Any]]:
                 "inputs": [{"ref": i.ref, "context": i.context} for i in inputs],
             }
         )
-        run_id = run.info.parent_run_id
     return runs
 
 

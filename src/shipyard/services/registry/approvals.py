@@ -18,13 +18,8 @@ __all__ = ["check_approver", "decide"]
 
 
 def _trainers(tracking: Any, version: ModelVersion) -> set[str]:
-    people = {version.created_by}
-    run_id = version.run_id
-    while run_id:  # the training run, then its parents (a pipeline step's pipeline run)
-        run = tracking.get_run(run_id)
-        people.add(run.info.user)
-        run_id = run.info.parent_run_id
-    return people
+    # the author, and who ran the training run and its parents (a step's pipeline run)
+    return {version.created_by, *(run.info.user for run in tracking.run_chain(version.run_id))}
 
 
 def check_approver(tracking: Any, version: ModelVersion, user: User) -> None:

@@ -90,12 +90,8 @@ class GateRunner:
 
     def training_refs(self) -> list[str]:
         """Dataset versions read by the training run and its parents (a pipeline run)."""
-        refs: list[str] = []
-        run_id = self.version.run_id
-        while run_id:
-            refs += [r.ref for r in self.catalog.inputs_of_run(run_id)]
-            run_id = self.registry.tracking.get_run(run_id).info.parent_run_id
-        return refs
+        chain = self.registry.tracking.run_chain(self.version.run_id)
+        return [i.ref for run in chain for i in self.catalog.inputs_of_run(run.run_id)]
 
     def _metric(self, gate: Gate, frame: Any, x: Any, y: Any) -> dict[str, Any]:
         value = score(gate.name, self.model, x, y)

@@ -113,7 +113,9 @@ class RegistryService:
             )
         for attempt in range(5):  # a concurrent first log of the name may win its insert
             try:
-                return self._record(name, flavor, digest, sig, package, run_id, description, user)
+                return self.record_version(
+                    name, flavor, digest, sig, package, run_id, description, user
+                )
             except AlreadyExistsError:
                 if attempt == 4:
                     raise
@@ -152,7 +154,7 @@ class RegistryService:
         check_example(sig, example)
         return sig
 
-    def _record(
+    def record_version(
         self,
         name: str,
         flavor: str,
@@ -162,10 +164,17 @@ class RegistryService:
         run_id: str | None,
         description: str,
         user: str,
+        *,
+        existing_model: bool = False,
+        audit_extra: Mapping[str, Any] | None = None,
     ) -> ModelVersion:
+        """A new version of ``name`` (created unless ``existing_model``), audited."""
         now = self.clock()
         with self.db.write() as conn:
-            model_id = self.repo.ensure_model(conn, name, description, user, now, lock=True)
+            if existing_model:
+                self.repo.model_id(conn, name)  # NotFoundError when it was never created
+            model_description = "" if existing_model else description
+            model_id = self.repo.ensure_model(conn, name, model_description, user, now, lock=True)
             number = self.repo.add_version(
                 conn,
                 model_id,
@@ -189,6 +198,7 @@ class RegistryService:
                 "content_id": digest,
                 "run_id": run_id,
                 "inputs": [c for c, _ in sig.inputs],
+                **(audit_extra or {}),
             }
             entry = NewEntry(user, "model.version.create", "model", name, payload=payload)
             self.audit.append(conn, [entry], now)
