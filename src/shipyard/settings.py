@@ -11,10 +11,24 @@ from pathlib import Path
 
 from shipyard.core.errors import ValidationError
 
-__all__ = ["STATE_DIR", "Settings", "find_project_dir", "load_settings"]
+__all__ = ["STATE_DIR", "ServingSettings", "Settings", "find_project_dir", "load_settings"]
 
 STATE_DIR = ".shipyard"
 CONFIG_FILE = "shipyard.toml"
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """``shipyard serve``: ``[serving]`` in shipyard.toml, ``SHIPYARD_SERVE_*`` variables."""
+
+    env: str = "production"
+    max_batch: int = 64  # rows predicted together from concurrent requests
+    max_wait_ms: float = 0.0  # extra wait for a fuller batch (0: batch only what is queued)
+    max_models: int = 32  # loaded versions kept in memory (least recently used go first)
+    log_queue: int = 100_000  # prediction log rows buffered before new ones are dropped
+    max_body_mb: float = 16.0
+    poll_s: float = 0.5  # how often a replica checks for deployment changes
+    flush_s: float = 2.0  # how often it writes its figures and prediction logs
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,8 @@ class Settings:
     executor: str = "local"  # default pipeline executor: local | process | dask | ray
     dask_scheduler_address: str | None = None
     ray_address: str | None = None
+    protected_environments: tuple[str, ...] = ("production",)
+    serving: ServingSettings = field(default_factory=lambda: ServingSettings())
 
     @property
     def actor(self) -> str:
@@ -128,4 +144,44 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         executor=env.get("SHIPYARD_EXECUTOR") or str(core.get("executor", "local")),
         dask_scheduler_address=env.get("DASK_SCHEDULER_ADDRESS") or None,
         ray_address=env.get("RAY_ADDRESS") or None,
+        protected_environments=_protected(env, core),
+        serving=_serving(env, toml.get("serving", {})),
     )
+
+
+def _protected(env: Mapping[str, str], core: Mapping[str, object]) -> tuple[str, ...]:
+    raw = env.get("SHIPYARD_PROTECTED_ENVIRONMENTS")
+    value: object = raw.split(",") if raw is not None else core.get("protected_environments")
+    if value is None:
+        return ("production",)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(
+            "protected_environments must be a list of environment names",
+            field="protected_environments",
+        )
+    return tuple(v.strip() for v in value if v.strip())
+
+
+_SERVING_TYPES = {
+    f: type(getattr(ServingSettings(), f)) for f in ServingSettings.__dataclass_fields__
+}
+
+
+def _serving(env: Mapping[str, str], table: object) -> ServingSettings:
+    if not isinstance(table, dict):
+        raise ValidationError("[serving] in shipyard.toml must be a table", field="serving")
+    values: dict[str, object] = {}
+    for name, kind in _SERVING_TYPES.items():
+        raw = env.get(f"SHIPYARD_SERVE_{name.upper()}", table.get(name))
+        if raw is None:
+            continue
+        try:
+            value = kind(raw)
+        except (TypeError, ValueError):
+            raise ValidationError(
+                f"serving {name} must be a {kind.__name__}, got {raw!r}", field=name
+            ) from None
+        if kind is not str and value < 0:  # type: ignore[operator]
+            raise ValidationError(f"serving {name} must not be negative", field=name)
+        values[name] = value
+    return ServingSettings(**values)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from shipyard.services.access import AccessService
 from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog.privacy import load_or_create_key
+from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.tracking import TrackingService
@@ -31,6 +32,8 @@ class Services:
     pipelines: PipelineService
     audit: AuditService
     registry: RegistryService
+    deployments: DeploymentService
+    figures: FiguresService
 
     def close(self) -> None:
         self.catalog.stat_cache.close()
@@ -62,6 +65,10 @@ def build_services(settings: Settings) -> Services:
             ray_address=settings.ray_address,
         ),
     )
+    registry = RegistryService(db, blobs, tracking, catalog=catalog)
+    deployments = DeploymentService(
+        db, registry, release=settings.release, protected=settings.protected_environments
+    )
     return Services(
         settings=settings,
         db=db,
@@ -71,5 +78,7 @@ def build_services(settings: Settings) -> Services:
         catalog=catalog,
         pipelines=pipelines,
         audit=AuditService(db),
-        registry=RegistryService(db, blobs, tracking, catalog=catalog),
+        registry=registry,
+        deployments=deployments,
+        figures=FiguresService(deployments),
     )

@@ -9,7 +9,7 @@ from shipyard.stores.sql.engine import Database
 
 __all__ = ["OBJECT_TYPES", "AuditService", "parse_object"]
 
-OBJECT_TYPES = ("run", "experiment", "dataset", "user", "pipeline", "model")
+OBJECT_TYPES = ("run", "experiment", "dataset", "user", "pipeline", "model", "deployment")
 
 
 def parse_object(text: str | None) -> tuple[str | None, str | None]:

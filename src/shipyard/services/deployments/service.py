@@ -1,0 +1,342 @@
+"""Deploy, promote and roll back model versions in environments; every change is audited.
+
+Protected environments (``production`` unless configured otherwise) accept only approved
+versions: this service is the one path every surface (CLI, REST, UI, watcher) goes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
+from typing import Any
+
+from shipyard.core.clock import now_ms
+from shipyard.core.deployments import (
+    Deployment,
+    DeploymentEvent,
+    Strategy,
+    check_environment,
+    check_percent,
+    next_step,
+)
+from shipyard.core.entities import Role, User
+from shipyard.core.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from shipyard.core.models import ModelVersion, VersionStatus, check_model_name
+from shipyard.services.deployments.policy import DeployPolicy, parse_deploy_policy
+from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
+from shipyard.stores.sql.deployments_repo import DeploymentsRepo
+from shipyard.stores.sql.engine import Database
+
+__all__ = ["DeploymentService"]
+
+_NEVER = (VersionStatus.REJECTED, VersionStatus.ARCHIVED)
+
+
+class DeploymentService:
+    def __init__(
+        self,
+        db: Database,
+        registry: Any,
+        *,
+        release: Mapping[str, object],
+        protected: Collection[str] = ("production",),
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.db = db
+        self.registry = registry
+        self.release = release
+        self.protected = frozenset(protected)
+        self.clock = clock
+        self.repo = DeploymentsRepo()
+        self.audit = AuditRepo()
+
+    def policy(self, model: str) -> DeployPolicy:
+        return parse_deploy_policy(model, self.release)
+
+    # ------------------------------------------------------------ reading
+    def list(self, env: str | None = None) -> list[Deployment]:
+        with self.db.read() as conn:
+            return self.repo.list(conn, None if env is None else check_environment(env))
+
+    def get(self, env: str, model: str | None = None) -> Deployment:
+        env = check_environment(env)
+        with self.db.read() as conn:
+            model = self._model_in(conn, env, model)
+            found = self.repo.get(conn, env, model)
+        if found is None:
+            raise NotFoundError(f"{model!r} is not deployed to {env}", field="model")
+        return found
+
+    def history(
+        self, env: str | None = None, model: str | None = None, limit: int = 50
+    ) -> list[DeploymentEvent]:
+        if not 1 <= limit <= 10_000:
+            raise ValidationError(f"limit must be 1..10000, got {limit}", field="limit")
+        with self.db.read() as conn:
+            return self.repo.events(
+                conn, None if env is None else check_environment(env), model, limit
+            )
+
+    def environments(self) -> list[str]:
+        with self.db.read() as conn:
+            return self.repo.environments(conn)
+
+    def generation(self, env: str) -> int:
+        with self.db.read() as conn:
+            return self.repo.generation(conn, env)
+
+    def is_protected(self, env: str) -> bool:
+        return env in self.protected
+
+    # ------------------------------------------------------------ changing
+    def deploy(
+        self,
+        model: str,
+        version: int | str,
+        env: str,
+        user: User,
+        *,
+        strategy: str | None = None,
+        percent: int | None = None,
+        reason: str = "",
+    ) -> Deployment:
+        """Deploy ``model`` version ``version`` to ``env`` with ``strategy``."""
+        _authorize(user)
+        env = check_environment(env)
+        target = self._deployable(check_model_name(model), version, env)
+        policy = self.policy(model)
+        chosen = _strategy(strategy, policy)
+        if percent is not None:
+            check_percent(percent)
+        with self.db.write() as conn:
+            current = self.repo.get(conn, env, model, lock=True)
+            now = self.clock()
+            if current is not None and current.candidate_version is not None:
+                raise ConflictError(
+                    f"{env}: v{current.candidate_version} of {model} is being rolled out "
+                    f"({current.state}); promote or roll it back first",
+                    field="version",
+                )
+            live = current.live_version if current else None
+            if live == target.version:
+                raise ConflictError(f"{target.ref} is already live in {env}", field="version")
+            if live is None or chosen is Strategy.REPLACE:
+                state = Deployment(
+                    env, model, target.version, None, chosen, 100, live, user.name, now, 0
+                )
+                traffic = 100
+            else:
+                traffic = {
+                    Strategy.CANARY: percent or policy.steps[0],
+                    Strategy.SHADOW: percent or 100,
+                    Strategy.BLUEGREEN: 0,
+                }[chosen]
+                state = Deployment(
+                    env, model, live, target.version, chosen, traffic,
+                    current.previous_version if current else None, user.name, now, 0,
+                )  # fmt: skip
+            evidence = {"status": target.status.value, "nothing_live": live is None}
+            return self._record(
+                conn, state, "deploy", live, target.version, traffic, user.name, reason, evidence
+            )
+
+    def promote(
+        self,
+        env: str,
+        user: User,
+        *,
+        model: str | None = None,
+        percent: int | None = None,
+        reason: str = "",
+    ) -> Deployment:
+        """The next canary step (or ``percent``); at 100 % the candidate becomes live."""
+        _authorize(user)
+        env = check_environment(env)
+        if percent is not None:
+            check_percent(percent)
+        with self.db.write() as conn:
+            model = self._model_in(conn, env, model)
+            current = self._current(conn, env, model)
+            if current.candidate_version is None:
+                raise ConflictError(
+                    f"nothing to promote in {env}: v{current.live_version} of {model} is live "
+                    "and no candidate is rolling out",
+                    field="env",
+                )
+            if current.strategy is Strategy.CANARY:
+                traffic = percent or next_step(current.traffic, self.policy(model).steps)
+                if traffic <= current.traffic:
+                    raise ConflictError(
+                        f"the canary already takes {current.traffic}%; promote to more",
+                        field="percent",
+                    )
+            else:
+                traffic = 100
+            self._deployable(model, current.candidate_version, env)
+            now = self.clock()
+            if traffic >= 100:
+                state = replace(
+                    current,
+                    live_version=current.candidate_version,
+                    candidate_version=None,
+                    traffic=100,
+                    previous_version=current.live_version,
+                    updated_by=user.name,
+                    update_time=now,
+                )
+            else:
+                state = replace(current, traffic=traffic, updated_by=user.name, update_time=now)
+            return self._record(
+                conn, state, "promote", current.live_version, current.candidate_version,
+                traffic, user.name, reason, {},
+            )  # fmt: skip
+
+    def rollback(
+        self,
+        env: str,
+        user: User,
+        *,
+        model: str | None = None,
+        reason: str = "",
+        evidence: Mapping[str, object] | None = None,
+        expected_generation: int | None = None,
+    ) -> Deployment:
+        """Drop the rolling-out candidate, else go back to the previous live version."""
+        if expected_generation is None:
+            _authorize(user)
+        env = check_environment(env)
+        with self.db.write() as conn:
+            model = self._model_in(conn, env, model)
+            current = self._current(conn, env, model, lock=True)
+            if expected_generation is not None and current.generation != expected_generation:
+                raise ConflictError(f"{env}/{model} changed meanwhile", field="env")
+            now = self.clock()
+            action = "auto_rollback" if expected_generation is not None else "rollback"
+            if current.candidate_version is not None:
+                state = replace(
+                    current, candidate_version=None, traffic=100, updated_by=user.name,
+                    update_time=now,
+                )  # fmt: skip
+                frm, to = current.candidate_version, current.live_version
+            elif current.previous_version is not None:
+                before = self.repo.last_live_change_to(
+                    conn, env, model, current.previous_version, current.generation
+                )
+                state = replace(
+                    current,
+                    live_version=current.previous_version,
+                    previous_version=before.from_version if before else None,
+                    updated_by=user.name,
+                    update_time=now,
+                )
+                frm, to = current.live_version, current.previous_version
+            else:
+                raise ConflictError(
+                    f"no previous version of {model} to roll back to in {env}: "
+                    f"v{current.live_version} is the first one deployed",
+                    field="env",
+                )
+            return self._record(
+                conn, state, action, frm, to, 100, user.name, reason, dict(evidence or {})
+            )
+
+    # ------------------------------------------------------------ helpers
+    def _deployable(self, model: str, version: int | str, env: str) -> ModelVersion:
+        text = str(version)
+        digits = text[1:] if text[:1] == "v" else text
+        if not digits.isdigit() or int(digits) < 1:
+            raise ValidationError(
+                f"version must be a number like 3 (or v3), got {text!r}", field="version"
+            )
+        target = self.registry.get_version(f"{model}@{int(digits)}")
+        if target.status in _NEVER:
+            raise ConflictError(
+                f"{target.ref} is {target.status.value}: it cannot be deployed anywhere",
+                field="version",
+            )
+        if env in self.protected and target.status is not VersionStatus.APPROVED:
+            raise PermissionDeniedError(
+                f"{env} is a protected environment and {target.ref} is "
+                f"{target.status.value}, not approved; run its gates "
+                f"(`shipyard gate {model} {target.version}`) and have an approver approve it",
+            )
+        return target
+
+    def _model_in(self, conn: Any, env: str, model: str | None) -> str:
+        if model is not None:
+            return check_model_name(model)
+        names = [d.model for d in self.repo.list(conn, env)]
+        if len(names) == 1:
+            return names[0]
+        if not names:
+            raise NotFoundError(f"nothing is deployed to {env}", field="env")
+        raise ValidationError(
+            f"{env} serves several models ({', '.join(names)}); name one with --model",
+            field="model",
+        )
+
+    def _current(self, conn: Any, env: str, model: str, *, lock: bool = True) -> Deployment:
+        current = self.repo.get(conn, env, model, lock=lock)
+        if current is None:
+            raise NotFoundError(f"{model!r} is not deployed to {env}", field="model")
+        return current
+
+    def _record(
+        self,
+        conn: Any,
+        state: Deployment,
+        action: str,
+        frm: int | None,
+        to: int | None,
+        traffic: int,
+        actor: str,
+        reason: str,
+        evidence: dict[str, object],
+    ) -> Deployment:
+        event = DeploymentEvent(
+            0, state.environment, state.model, action, frm, to, state.strategy.value,
+            traffic, actor, reason, state.update_time, evidence,
+        )  # fmt: skip
+        saved = self.repo.record(conn, state, event)
+        payload = {
+            "environment": state.environment,
+            "model": state.model,
+            "from_version": frm,
+            "to_version": to,
+            "strategy": state.strategy.value,
+            "traffic": traffic,
+            "live_version": saved.live_version,
+            "candidate_version": saved.candidate_version,
+            **({"evidence": evidence} if evidence else {}),
+        }
+        entry = NewEntry(
+            actor, f"deployment.{action}", "deployment",
+            f"{state.environment}/{state.model}", reason, payload,
+        )  # fmt: skip
+        self.audit.append(conn, [entry], state.update_time)
+        return saved
+
+
+def _authorize(user: User) -> None:
+    if not user.role.allows(Role.DEPLOYER):
+        raise PermissionDeniedError(
+            f"user {user.name!r} has role {user.role.value}; deploying, promoting and rolling "
+            "back need deployer or higher"
+        )
+
+
+def _strategy(given: str | None, policy: DeployPolicy) -> Strategy:
+    if given is None:
+        return policy.strategy
+    try:
+        return Strategy(given)
+    except ValueError:
+        raise ValidationError(
+            f"strategy must be one of {', '.join(s.value for s in Strategy)}; got {given!r}",
+            field="strategy",
+        ) from None

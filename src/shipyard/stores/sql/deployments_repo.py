@@ -1,0 +1,203 @@
+"""Deployments, their history, and the serving figures replicas flush."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shipyard.core.deployments import Deployment, DeploymentEvent, Strategy
+from shipyard.stores.sql.tables_serving import deployment_events, deployments, serving_stats
+
+__all__ = ["DeploymentsRepo", "StatsRow"]
+
+StatsRow = tuple[str, int, str, int, int, float, list[int]]  # model, version, role, …
+
+
+def _deployment(row: Any) -> Deployment:
+    return Deployment(
+        environment=row.environment,
+        model=row.model_name,
+        live_version=row.live_version,
+        candidate_version=row.candidate_version,
+        strategy=Strategy(row.strategy),
+        traffic=int(row.traffic),
+        previous_version=row.previous_version,
+        updated_by=row.updated_by,
+        update_time=int(row.update_time),
+        generation=int(row.generation),
+    )
+
+
+def _event(row: Any) -> DeploymentEvent:
+    return DeploymentEvent(
+        event_id=int(row.id),
+        environment=row.environment,
+        model=row.model_name,
+        action=row.action,
+        from_version=row.from_version,
+        to_version=row.to_version,
+        strategy=row.strategy,
+        traffic=int(row.traffic),
+        actor=row.actor,
+        reason=row.reason,
+        time=int(row.creation_time),
+        evidence=json.loads(row.evidence_json),
+    )
+
+
+class DeploymentsRepo:
+    """Stateless: every method takes the connection of the caller's unit of work."""
+
+    def get(
+        self, conn: Connection, env: str, model: str, *, lock: bool = False
+    ) -> Deployment | None:
+        query = sa.select(deployments).where(
+            deployments.c.environment == env, deployments.c.model_name == model
+        )
+        row = conn.execute(query.with_for_update() if lock else query).first()
+        return None if row is None else _deployment(row)
+
+    def list(self, conn: Connection, env: str | None = None) -> list[Deployment]:
+        query = sa.select(deployments).order_by(deployments.c.environment, deployments.c.model_name)
+        if env is not None:
+            query = query.where(deployments.c.environment == env)
+        return [_deployment(r) for r in conn.execute(query)]
+
+    def environments(self, conn: Connection) -> list[str]:
+        query = sa.select(deployment_events.c.environment).distinct()
+        return sorted(r[0] for r in conn.execute(query))
+
+    def record(self, conn: Connection, state: Deployment, event: DeploymentEvent) -> Deployment:
+        """Append ``event`` and store ``state`` with the event's id as its generation."""
+        result = conn.execute(
+            deployment_events.insert().values(
+                environment=event.environment,
+                model_name=event.model,
+                action=event.action,
+                from_version=event.from_version,
+                to_version=event.to_version,
+                strategy=event.strategy,
+                traffic=event.traffic,
+                actor=event.actor,
+                reason=event.reason[:4000],
+                evidence_json=json.dumps(event.evidence, sort_keys=True, default=str),
+                creation_time=event.time,
+            )
+        )
+        generation = int(result.inserted_primary_key[0])
+        values = {
+            "live_version": state.live_version,
+            "candidate_version": state.candidate_version,
+            "strategy": state.strategy.value,
+            "traffic": state.traffic,
+            "previous_version": state.previous_version,
+            "updated_by": state.updated_by,
+            "update_time": state.update_time,
+            "generation": generation,
+        }
+        updated = conn.execute(
+            deployments.update()
+            .where(
+                deployments.c.environment == state.environment,
+                deployments.c.model_name == state.model,
+            )
+            .values(**values)
+        )
+        if updated.rowcount == 0:
+            conn.execute(
+                deployments.insert().values(
+                    environment=state.environment, model_name=state.model, **values
+                )
+            )
+        return Deployment(**{**state.__dict__, "generation": generation})
+
+    def events(
+        self, conn: Connection, env: str | None, model: str | None, limit: int
+    ) -> list[DeploymentEvent]:
+        query = sa.select(deployment_events).order_by(deployment_events.c.id.desc()).limit(limit)
+        if env is not None:
+            query = query.where(deployment_events.c.environment == env)
+        if model is not None:
+            query = query.where(deployment_events.c.model_name == model)
+        return [_event(r) for r in conn.execute(query)]
+
+    def last_live_change_to(
+        self, conn: Connection, env: str, model: str, version: int, before: int
+    ) -> DeploymentEvent | None:
+        """The latest event before ``before`` that made ``version`` live (for rollback chains)."""
+        query = (
+            sa.select(deployment_events)
+            .where(
+                deployment_events.c.environment == env,
+                deployment_events.c.model_name == model,
+                deployment_events.c.to_version == version,
+                deployment_events.c.id < before,
+                deployment_events.c.action.in_(("deploy", "promote")),
+                deployment_events.c.traffic == 100,
+            )
+            .order_by(deployment_events.c.id.desc())
+            .limit(1)
+        )
+        row = conn.execute(query).first()
+        return None if row is None else _event(row)
+
+    def generation(self, conn: Connection, env: str) -> int:
+        """The id of the environment's last change (0 when it has none)."""
+        query = sa.select(sa.func.max(deployment_events.c.id)).where(
+            deployment_events.c.environment == env
+        )
+        return int(conn.execute(query).scalar() or 0)
+
+    # ------------------------------------------------------------ serving figures
+    def add_stats(
+        self, conn: Connection, env: str, replica: str, window_end: int, rows: Sequence[StatsRow]
+    ) -> None:
+        if not rows:
+            return
+        conn.execute(
+            serving_stats.insert(),
+            [
+                {
+                    "environment": env,
+                    "model_name": model,
+                    "version": version,
+                    "role": role,
+                    "replica": replica,
+                    "window_end": window_end,
+                    "requests": requests,
+                    "errors": errors,
+                    "latency_sum_ms": latency_sum,
+                    "buckets_json": json.dumps(buckets),
+                }
+                for model, version, role, requests, errors, latency_sum, buckets in rows
+            ],
+        )
+
+    def stats(
+        self, conn: Connection, env: str, model: str | None, since: int
+    ) -> list[dict[str, Any]]:
+        query = (
+            sa.select(serving_stats)
+            .where(serving_stats.c.environment == env, serving_stats.c.window_end > since)
+            .order_by(serving_stats.c.window_end)
+        )
+        if model is not None:
+            query = query.where(serving_stats.c.model_name == model)
+        return [
+            {
+                "model": r.model_name,
+                "version": int(r.version),
+                "role": r.role,
+                "replica": r.replica,
+                "window_end": int(r.window_end),
+                "requests": int(r.requests),
+                "errors": int(r.errors),
+                "latency_sum_ms": float(r.latency_sum_ms),
+                "buckets": json.loads(r.buckets_json),
+            }
+            for r in conn.execute(query)
+        ]
