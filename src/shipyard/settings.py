@@ -29,6 +29,7 @@ class ServingSettings:
     max_body_mb: float = 16.0
     poll_s: float = 0.5  # how often a replica checks for deployment changes
     flush_s: float = 2.0  # how often it writes its figures and prediction logs
+    allow_pickle: bool = False  # serve pickle-based (python-pickle) model versions
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,15 @@ _SERVING_TYPES = {
 }
 
 
+def _flag(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text not in {"1", "0", "true", "false", "yes", "no"}:
+        raise ValueError(text)
+    return text in {"1", "true", "yes"}
+
+
 def _serving(env: Mapping[str, str], table: object) -> ServingSettings:
     if not isinstance(table, dict):
         raise ValidationError("[serving] in shipyard.toml must be a table", field="serving")
@@ -176,12 +186,12 @@ def _serving(env: Mapping[str, str], table: object) -> ServingSettings:
         if raw is None:
             continue
         try:
-            value = kind(raw)
+            value = _flag(raw) if kind is bool else kind(raw)
         except (TypeError, ValueError):
             raise ValidationError(
                 f"serving {name} must be a {kind.__name__}, got {raw!r}", field=name
             ) from None
-        if kind is not str and value < 0:  # type: ignore[operator]
+        if kind in (int, float) and value < 0:  # type: ignore[operator]
             raise ValidationError(f"serving {name} must not be negative", field=name)
         values[name] = value
     return ServingSettings(**values)  # type: ignore[arg-type]

@@ -14,9 +14,11 @@ __all__ = [
     "FilterSyntaxError",
     "InvalidStateTransitionError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "SchemaVersionError",
     "ShipyardError",
+    "SignatureMismatchError",
     "StorageError",
     "ValidationError",
 ]
@@ -55,6 +57,18 @@ class FilterSyntaxError(ValidationError):
         super().__init__(f"{message} at position {position}:\n{pointer}", field=field)
         self.position = position
         self.text = text
+
+
+class SignatureMismatchError(ValidationError):
+    """Well-formed input that does not fit the model's signature (a column, a type, a NaN)."""
+
+    code = "SIGNATURE_MISMATCH"
+    http_status = 422
+
+
+class PayloadTooLargeError(ValidationError):
+    code = "PAYLOAD_TOO_LARGE"
+    http_status = 413
 
 
 class NotFoundError(ShipyardError):

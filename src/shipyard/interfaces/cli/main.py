@@ -19,6 +19,7 @@ from shipyard.interfaces.cli.common import table as _table
 from shipyard.interfaces.cli.data_cmds import data_app
 from shipyard.interfaces.cli.models_cmds import approve, gate, models_app, reject
 from shipyard.interfaces.cli.pipeline_cmds import pipeline_app, reproduce
+from shipyard.interfaces.cli.serve_cmds import serve
 
 app = typer.Typer(help="Shipyard: continuous delivery for machine learning.", no_args_is_help=True)
 experiments_app = typer.Typer(help="List experiments.", no_args_is_help=True)
@@ -38,6 +39,7 @@ app.command("gate")(gate)
 app.command("approve")(approve)
 app.command("reject")(reject)
 app.command("reproduce")(reproduce)
+app.command("serve")(serve)
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""Inference server: protocols over the serving runtime."""

@@ -1,0 +1,175 @@
+"""The inference server: a bare ASGI app (no framework on the hot path), run by uvicorn.
+
+Routes: the Open Inference Protocol (``/v2…``), MLflow scoring (``/invocations``,
+``/models/{name}/invocations``, ``/ping``), and Prometheus ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+
+from shipyard.core.errors import PayloadTooLargeError, ShipyardError, ValidationError
+from shipyard.interfaces.serving.handlers import Handlers
+from shipyard.services.serving.runtime import ServingRuntime
+
+__all__ = ["InferenceApp", "app_from_env"]
+
+_JSON = [(b"content-type", b"application/json")]
+
+
+class InferenceApp:
+    def __init__(self, runtime: ServingRuntime, *, max_body: int, on_close: Any = None) -> None:
+        self.runtime = runtime
+        self.max_body = max_body
+        self.handlers = Handlers(runtime)
+        self.on_close = on_close
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        try:
+            status, body, headers = await self._route(scope, receive, started)
+        except ShipyardError as e:
+            self.runtime.stats.client_errors += e.http_status < 500
+            status, body, headers = e.http_status, _error(scope, e), _JSON
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _route(
+        self, scope: dict[str, Any], receive: Any, started: float
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        method, parts = scope["method"], scope["path"].strip("/").split("/")
+        h = self.handlers
+        if method == "POST":
+            target = _infer_target(parts)
+            if target is None:
+                raise _not_found(scope["path"])
+            body = await _read_body(scope, receive, self.max_body)
+            return await h.infer(scope, target, body, started)
+        if method not in ("GET", "HEAD"):
+            raise ValidationError(f"{method} is not supported here", field="method")
+        if parts in (["v2", "health", "live"], ["ping"], ["health"]):
+            return 200, b"", _JSON
+        if parts == ["v2", "health", "ready"]:
+            return (200 if h.ready() else 503), b"", _JSON
+        if parts == ["version"]:  # MLflow's scoring server answers its version here
+            return 200, h.server_metadata()["version"].encode(), [(b"content-type", b"text/plain")]
+        if parts == ["v2"]:
+            return 200, orjson.dumps(h.server_metadata()), _JSON
+        if parts == ["metrics"]:
+            text = self.runtime.stats.prometheus(self.runtime.env).encode()
+            return 200, text, [(b"content-type", b"text/plain; version=0.0.4")]
+        if len(parts) >= 3 and parts[:2] == ["v2", "models"]:
+            name, version, rest = _model_path(parts[2:])
+            if rest == []:
+                return 200, orjson.dumps(await h.model_metadata(name, version)), _JSON
+            if rest == ["ready"]:
+                return (200 if await h.model_ready(name, version) else 503), b"", _JSON
+        raise _not_found(scope["path"])
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await asyncio.get_running_loop().run_in_executor(None, self.runtime.start)
+                except Exception as e:
+                    await send({"type": "lifespan.startup.failed", "message": str(e)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await asyncio.get_running_loop().run_in_executor(None, self.runtime.stop)
+                if self.on_close is not None:
+                    self.on_close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _model_path(parts: list[str]) -> tuple[str, int | None, list[str]]:
+    name, rest = parts[0], parts[1:]
+    version = None
+    if len(rest) >= 2 and rest[0] == "versions":
+        text = rest[1][1:] if rest[1][:1] == "v" else rest[1]
+        if not text.isdigit():
+            raise ValidationError(f"model version {rest[1]!r} must be a number", field="version")
+        version, rest = int(text), rest[2:]
+    return name, version, rest
+
+
+def _infer_target(parts: list[str]) -> tuple[str, str | None, int | None] | None:
+    """(protocol, model or None, version or None) of an inference path."""
+    if parts == ["invocations"]:
+        return "mlflow", None, None
+    if len(parts) == 3 and parts[0] == "models" and parts[2] == "invocations":
+        return "mlflow", parts[1], None
+    if len(parts) >= 4 and parts[:2] == ["v2", "models"] and parts[-1] == "infer":
+        name, version, rest = _model_path(parts[2:-1])
+        return ("v2", name, version) if rest == [] else None
+    return None
+
+
+async def _read_body(scope: dict[str, Any], receive: Any, limit: int) -> bytes:
+    for key, value in scope["headers"]:
+        if key == b"content-length" and value.isdigit() and int(value) > limit:
+            raise _too_large(int(value), limit)
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(size, limit)
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"the request body ({size:,} bytes) exceeds the limit of {limit:,} bytes; send "
+        "smaller batches (or raise [serving] max_body_mb)",
+        field="body",
+    )
+
+
+def _not_found(path: str) -> ShipyardError:
+    from shipyard.core.errors import NotFoundError
+
+    return NotFoundError(
+        f"no endpoint {path}; use /v2/models/<name>/infer, /invocations or /metrics",
+        field="path",
+    )
+
+
+def _error(scope: dict[str, Any], e: ShipyardError) -> bytes:
+    if scope["path"].startswith("/v2"):
+        return orjson.dumps({"error": e.message, "field": e.field})
+    return orjson.dumps(e.to_dict())
+
+
+def app_from_env() -> InferenceApp:
+    """The uvicorn factory: settings from the environment (``shipyard serve`` sets them)."""
+    from shipyard.interfaces.bootstrap import build_services
+    from shipyard.settings import load_settings
+
+    settings = load_settings()
+    svc = build_services(settings)
+    serving = settings.serving
+    runtime = ServingRuntime(
+        env=serving.env,
+        deployments=svc.deployments,
+        figures=svc.figures,
+        registry=svc.registry,
+        backend=svc.blobs.backend,
+        settings=serving,
+        allow_pickle=serving.allow_pickle,
+    )
+    return InferenceApp(runtime, max_body=int(serving.max_body_mb * 1_000_000), on_close=svc.close)

@@ -1,0 +1,199 @@
+"""What each inference route does: choose the version, decode, predict, answer, count, log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+
+from shipyard.core.errors import ShipyardError, ValidationError
+from shipyard.interfaces.serving.protocols import decode_mlflow, decode_v2, v2_datatype
+from shipyard.services.serving.predictors import LoadedModel
+from shipyard.services.serving.predlog import LogRecord
+from shipyard.services.serving.runtime import Choice, ServingRuntime
+
+__all__ = ["Handlers", "ModelFailedError"]
+
+_JSON = b"application/json"
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+
+
+class ModelFailedError(ShipyardError):
+    code = "MODEL_ERROR"
+    http_status = 500
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _query_model(scope: dict[str, Any]) -> str | None:
+    from urllib.parse import parse_qs
+
+    found = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("model")
+    return found[0] if found else None
+
+
+class Handlers:
+    def __init__(self, runtime: ServingRuntime) -> None:
+        self.runtime = runtime
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # ------------------------------------------------------------ inference
+    async def infer(
+        self,
+        scope: dict[str, Any],
+        target: tuple[str, str | None, int | None],
+        body: bytes,
+        started: float,
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        protocol, name, version = target
+        rt = self.runtime
+        if name is None:
+            name = _header(scope, b"x-shipyard-model") or _query_model(scope) or self._only_model()
+        deployment = rt.deployment(name)
+        choice = rt.choose(deployment, _header(scope, b"x-shipyard-key"), version)
+        loaded = await rt.model(name, choice.version)
+        counter = rt.stats.counter(name, choice.version, choice.role)
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            raise ValidationError(f"the body is not valid JSON: {e}", field="body") from None
+        decode = decode_v2 if protocol == "v2" else decode_mlflow
+        x = decode(payload, loaded.spec)
+        try:
+            y = await rt.batcher(loaded).submit(x)
+        except Exception as e:
+            counter.observe((time.perf_counter() - started) * 1000, 0, True)
+            raise ModelFailedError(
+                f"model {loaded.version.ref} failed: {type(e).__name__}: {str(e)[:500]}",
+                field="model",
+            ) from None
+        pid = rt.prediction_id()
+        request_id = payload.get("id") if protocol == "v2" else None
+        out = (
+            _v2_body(loaded, choice, pid, request_id, y)
+            if protocol == "v2"
+            else _mlflow_body(pid, y)
+        )
+        latency = (time.perf_counter() - started) * 1000
+        counter.observe(latency, len(y), False)
+        rt.predlog.add(
+            LogRecord(pid, int(time.time() * 1000), name, choice.version, choice.role, latency,
+                      loaded.spec.columns, x, y)
+        )  # fmt: skip
+        if choice.shadow is not None:
+            self._spawn(self._shadow(name, choice.shadow, x, pid))
+        headers = [(b"content-type", _JSON), (b"x-prediction-id", pid.encode())]
+        return 200, out, headers
+
+    def _only_model(self) -> str:
+        names = sorted(self.runtime.routes)
+        if len(names) == 1:
+            return names[0]
+        raise ValidationError(
+            f"{self.runtime.env} serves {len(names)} models ({', '.join(names) or 'none'}); "
+            "name one: /models/<name>/invocations, ?model=<name> or the X-Shipyard-Model header",
+            field="model",
+        )
+
+    async def _shadow(self, name: str, version: int, x: Any, pid: str) -> None:
+        """The candidate answers a copy of the request; only its logs and figures see it."""
+        rt = self.runtime
+        started = time.perf_counter()
+        counter = rt.stats.counter(name, version, "shadow")
+        try:
+            loaded = await rt.model(name, version)
+            y = await rt.batcher(loaded).submit(x)
+        except Exception:
+            counter.observe((time.perf_counter() - started) * 1000, 0, True)
+            return
+        latency = (time.perf_counter() - started) * 1000
+        counter.observe(latency, len(y), False)
+        rt.predlog.add(
+            LogRecord(pid, int(time.time() * 1000), name, version, "shadow", latency,
+                      loaded.spec.columns, x, y)
+        )  # fmt: skip
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # ------------------------------------------------------------ metadata
+    def ready(self) -> bool:
+        rt = self.runtime
+        return rt.generation >= 0
+
+    def server_metadata(self) -> dict[str, Any]:
+        from importlib.metadata import version
+
+        return {
+            "name": "shipyard",
+            "version": version("shipyard"),
+            "extensions": ["model_repository_index", "prediction_logging"],
+            "environment": self.runtime.env,
+            "models": sorted(self.runtime.routes),
+        }
+
+    async def model_metadata(self, name: str, version: int | None) -> dict[str, Any]:
+        d = self.runtime.deployment(name)
+        choice = self.runtime.choose(d, "metadata", version)
+        loaded = await self.runtime.model(name, choice.version)
+        spec = loaded.spec
+        return {
+            "name": name,
+            "versions": [str(v) for v in d.versions()],
+            "platform": "onnxruntime" if loaded.path == "onnx" else loaded.version.flavor,
+            "inputs": [
+                {"name": c, "datatype": v2_datatype(t), "shape": [-1]}
+                for c, t in zip(spec.columns, spec.dtypes, strict=True)
+            ],
+            "outputs": [
+                {"name": "predict", "datatype": v2_datatype(loaded.output_dtype), "shape": [-1]}
+            ],
+            "parameters": {
+                "live_version": d.live_version,
+                "candidate_version": d.candidate_version,
+                "strategy": d.strategy.value,
+                "traffic": d.traffic,
+                "predict_path": loaded.path,
+            },
+        }
+
+    async def model_ready(self, name: str, version: int | None) -> bool:
+        d = self.runtime.deployment(name)
+        choice = self.runtime.choose(d, "ready", version)
+        try:
+            await self.runtime.model(name, choice.version)
+        except ShipyardError:
+            return False
+        return True
+
+
+def _v2_body(loaded: LoadedModel, choice: Choice, pid: str, request_id: Any, y: Any) -> bytes:
+    out = {
+        "model_name": loaded.version.name,
+        "model_version": str(choice.version),
+        "id": request_id if isinstance(request_id, str) else pid,
+        "parameters": {"prediction_id": pid, "role": choice.role},
+        "outputs": [
+            {
+                "name": "predict",
+                "shape": [len(y)],
+                "datatype": v2_datatype(str(y.dtype)),
+                "data": y if y.dtype.kind in "biuf" else y.tolist(),
+            }
+        ],
+    }
+    return orjson.dumps(out, option=_NUMPY)
+
+
+def _mlflow_body(pid: str, y: Any) -> bytes:
+    data = y if y.dtype.kind in "biuf" else y.tolist()
+    return orjson.dumps({"predictions": data, "prediction_id": pid}, option=_NUMPY)

@@ -1,0 +1,1 @@
+"""Serving: loaded models, micro-batching, figures and prediction logs of one replica."""

@@ -1,0 +1,116 @@
+"""Prediction logs: every answered row, written asynchronously to Parquet in the object store.
+
+Requests only append to a bounded in-memory queue (never wait on I/O); when it is full the
+log is dropped and counted. A writer thread drains it every few seconds into one file per
+model version and day::
+
+    predictions/model=<name>/date=<YYYY-MM-DD>/v<version>-<replica>-<seq>.parquet
+
+with the inputs as columns (the signature's names) and ``_id``, ``_row``, ``_time``,
+``_version``, ``_role``, ``_latency_ms``, ``_prediction``. Monitoring reads these files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import deque
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from shipyard.services.serving.stats import ServingStats
+
+__all__ = ["PREFIX", "LogRecord", "PredictionLog", "partition_keys"]
+
+PREFIX = "predictions"
+
+
+class LogRecord(NamedTuple):
+    request_id: str
+    time_ms: int
+    model: str
+    version: int
+    role: str
+    latency_ms: float
+    columns: tuple[str, ...]
+    inputs: Any  # a matrix or a DataFrame
+    outputs: Any  # 1-d array
+
+
+def partition_keys(model: str, day: str) -> str:
+    return f"{PREFIX}/model={model}/date={day}/"
+
+
+class PredictionLog:
+    def __init__(self, backend: Any, replica: str, stats: ServingStats, capacity: int) -> None:
+        self.backend = backend
+        self.replica = replica
+        self.stats = stats
+        self.capacity = capacity
+        self.queue: deque[LogRecord] = deque()
+        self.seq = 0
+
+    def add(self, record: LogRecord) -> None:
+        """Never blocks: a full queue drops the record and counts it."""
+        if len(self.queue) >= self.capacity:
+            self.stats.logs_dropped += len(record.outputs)
+            return
+        self.queue.append(record)
+
+    def drain(self) -> int:
+        """Write everything queued; returns the rows written."""
+        records = []
+        while self.queue:
+            records.append(self.queue.popleft())
+        groups: dict[tuple[str, int, str], list[LogRecord]] = {}
+        for r in records:
+            day = dt.datetime.fromtimestamp(r.time_ms / 1000, dt.UTC).strftime("%Y-%m-%d")
+            groups.setdefault((r.model, r.version, day), []).append(r)
+        written = 0
+        for (model, version, day), group in groups.items():
+            written += self._write(model, version, day, group)
+        self.stats.logs_written += written
+        return written
+
+    def _write(self, model: str, version: int, day: str, group: list[LogRecord]) -> int:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pydict(dict(_columns(group)))
+        at = table.schema.get_field_index("_time")
+        table = table.set_column(at, "_time", table["_time"].cast(pa.timestamp("ms", tz="UTC")))
+        buf = io.BytesIO()
+        pq.write_table(table, buf, compression="zstd")
+        self.seq += 1
+        key = f"{partition_keys(model, day)}v{version}-{self.replica}-{self.seq:06d}.parquet"
+        import tempfile
+        from pathlib import Path
+
+        staging = self.backend.staging_dir()
+        with tempfile.NamedTemporaryFile(dir=staging, suffix=".parquet", delete=False) as fh:
+            fh.write(buf.getvalue())
+        self.backend.put_file(Path(fh.name), key, move=True)
+        return table.num_rows
+
+
+def _columns(group: list[LogRecord]) -> Iterator[tuple[str, Any]]:
+    import numpy as np
+
+    sizes = [len(r.outputs) for r in group]
+    columns = group[0].columns
+    if isinstance(group[0].inputs, np.ndarray):
+        matrix = np.concatenate([r.inputs for r in group])
+        yield from ((c, matrix[:, j]) for j, c in enumerate(columns))
+    else:
+        import pandas as pd
+
+        frame = pd.concat([r.inputs for r in group], ignore_index=True)
+        yield from ((c, frame[c].to_numpy()) for c in columns)
+    yield "_id", np.repeat(np.array([r.request_id for r in group], dtype=object), sizes)
+    yield "_row", np.concatenate([np.arange(n) for n in sizes])
+    times = np.array([r.time_ms for r in group], dtype="datetime64[ms]")
+    yield "_time", np.repeat(times, sizes)
+    yield "_version", np.repeat(np.array([r.version for r in group]), sizes)
+    yield "_role", np.repeat(np.array([r.role for r in group], dtype=object), sizes)
+    yield "_latency_ms", np.repeat(np.array([r.latency_ms for r in group]), sizes)
+    yield "_prediction", np.concatenate([np.asarray(r.outputs) for r in group])
