@@ -7,6 +7,7 @@ Routes: the Open Inference Protocol (``/v2…``), MLflow scoring (``/invocations
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -19,6 +20,7 @@ from shipyard.services.serving.runtime import ServingRuntime
 __all__ = ["InferenceApp", "app_from_env"]
 
 _JSON = [(b"content-type", b"application/json")]
+log = logging.getLogger("shipyard.serve")
 
 
 class InferenceApp:
@@ -40,6 +42,10 @@ class InferenceApp:
         except ShipyardError as e:
             self.runtime.stats.client_errors += e.http_status < 500
             status, body, headers = e.http_status, _error(scope, e), _JSON
+        except Exception as e:  # never a bare 500 page: a JSON error, logged with its trace
+            log.exception("unexpected error on %s", scope["path"])
+            failure = ShipyardError(f"internal error: {type(e).__name__}: {str(e)[:300]}")
+            status, body, headers = 500, _error(scope, failure), _JSON
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -9,7 +9,12 @@ from typing import Any
 import orjson
 
 from shipyard.core.errors import ShipyardError, ValidationError
-from shipyard.interfaces.serving.protocols import decode_mlflow, decode_v2, v2_datatype
+from shipyard.interfaces.serving.protocols import (
+    NUMPY_TYPES,
+    decode_mlflow,
+    decode_v2,
+    v2_datatype,
+)
 from shipyard.services.serving.predictors import LoadedModel
 from shipyard.services.serving.predlog import LogRecord
 from shipyard.services.serving.runtime import Choice, ServingRuntime
@@ -60,12 +65,11 @@ class Handlers:
         choice = rt.choose(deployment, _header(scope, b"x-shipyard-key"), version)
         loaded = await rt.model(name, choice.version)
         counter = rt.stats.counter(name, choice.version, choice.role)
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError as e:
-            raise ValidationError(f"the body is not valid JSON: {e}", field="body") from None
-        decode = decode_v2 if protocol == "v2" else decode_mlflow
-        x = decode(payload, loaded.spec)
+        payload, binary = _parse(scope, body, protocol)
+        if protocol == "v2":
+            x = decode_v2(payload, loaded.spec, binary)
+        else:
+            x = decode_mlflow(payload, loaded.spec)
         try:
             y = await rt.batcher(loaded).submit(x)
         except Exception as e:
@@ -75,12 +79,13 @@ class Handlers:
                 field="model",
             ) from None
         pid = rt.prediction_id()
-        request_id = payload.get("id") if protocol == "v2" else None
-        out = (
-            _v2_body(loaded, choice, pid, request_id, y)
-            if protocol == "v2"
-            else _mlflow_body(pid, y)
-        )
+        headers = [(b"content-type", _JSON), (b"x-prediction-id", pid.encode())]
+        if protocol == "v2":
+            out, json_size = _v2_body(loaded, choice, pid, payload, y)
+            if json_size is not None:
+                headers.append((b"inference-header-content-length", str(json_size).encode()))
+        else:
+            out = _mlflow_body(pid, y)
         latency = (time.perf_counter() - started) * 1000
         counter.observe(latency, len(y), False)
         rt.predlog.add(
@@ -89,7 +94,6 @@ class Handlers:
         )  # fmt: skip
         if choice.shadow is not None:
             self._spawn(self._shadow(name, choice.shadow, x, pid))
-        headers = [(b"content-type", _JSON), (b"x-prediction-id", pid.encode())]
         return 200, out, headers
 
     def _only_model(self) -> str:
@@ -176,22 +180,53 @@ class Handlers:
         return True
 
 
-def _v2_body(loaded: LoadedModel, choice: Choice, pid: str, request_id: Any, y: Any) -> bytes:
+def _parse(scope: dict[str, Any], body: bytes, protocol: str) -> tuple[Any, bytes]:
+    """The JSON part of the body, and the binary tensors after it (V2 binary extension)."""
+    size = _header(scope, b"inference-header-content-length") if protocol == "v2" else None
+    head, binary = body, b""
+    if size is not None:
+        if not size.isdigit() or int(size) > len(body):
+            raise ValidationError(
+                f"Inference-Header-Content-Length {size!r} does not fit the body", field="body"
+            )
+        head, binary = body[: int(size)], body[int(size) :]
+    try:
+        return orjson.loads(head), binary
+    except orjson.JSONDecodeError as e:
+        raise ValidationError(f"the body is not valid JSON: {e}", field="body") from None
+
+
+def _wants_binary(payload: dict[str, Any]) -> bool:
+    if (payload.get("parameters") or {}).get("binary_data_output"):
+        return True
+    outputs = payload.get("outputs")
+    return isinstance(outputs, list) and any(
+        isinstance(o, dict) and (o.get("parameters") or {}).get("binary_data") for o in outputs
+    )
+
+
+def _v2_body(
+    loaded: LoadedModel, choice: Choice, pid: str, payload: dict[str, Any], y: Any
+) -> tuple[bytes, int | None]:
+    """The response, and the size of its JSON part when binary tensors follow it."""
+    request_id = payload.get("id")
+    datatype = v2_datatype(str(y.dtype))
+    output: dict[str, Any] = {"name": "predict", "shape": [len(y)], "datatype": datatype}
+    blob = b""
+    if _wants_binary(payload) and datatype in NUMPY_TYPES:
+        blob = y.astype(NUMPY_TYPES[datatype], copy=False).tobytes()
+        output["parameters"] = {"binary_data_size": len(blob)}
+    else:
+        output["data"] = y if y.dtype.kind in "biuf" else y.tolist()
     out = {
         "model_name": loaded.version.name,
         "model_version": str(choice.version),
         "id": request_id if isinstance(request_id, str) else pid,
         "parameters": {"prediction_id": pid, "role": choice.role},
-        "outputs": [
-            {
-                "name": "predict",
-                "shape": [len(y)],
-                "datatype": v2_datatype(str(y.dtype)),
-                "data": y if y.dtype.kind in "biuf" else y.tolist(),
-            }
-        ],
+        "outputs": [output],
     }
-    return orjson.dumps(out, option=_NUMPY)
+    head = orjson.dumps(out, option=_NUMPY)
+    return (head + blob, len(head)) if blob else (head, None)
 
 
 def _mlflow_body(pid: str, y: Any) -> bytes:

@@ -12,13 +12,19 @@ from typing import Any
 from shipyard.core.errors import SignatureMismatchError, ValidationError
 from shipyard.services.serving.inputs import InputSpec
 
-__all__ = ["decode_mlflow", "decode_v2", "v2_datatype"]
+__all__ = ["NUMPY_TYPES", "decode_mlflow", "decode_v2", "v2_datatype"]
 
 _NUMERIC = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
 _FLOATS = {"FP16", "FP32", "FP64", "BF16"}
 _ACCEPTS = {"f": _NUMERIC | _FLOATS, "i": _NUMERIC, "b": {"BOOL"}, "O": {"BYTES"}}
 _V2_TYPES = _NUMERIC | _FLOATS | {"BOOL", "BYTES"}
 _MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+# The binary tensor extension (Triton's clients use it by default): little-endian, row-major.
+NUMPY_TYPES = {
+    "BOOL": "?", "INT8": "<i1", "INT16": "<i2", "INT32": "<i4", "INT64": "<i8",
+    "UINT8": "<u1", "UINT16": "<u2", "UINT32": "<u4", "UINT64": "<u8",
+    "FP16": "<f2", "FP32": "<f4", "FP64": "<f8",
+}  # fmt: skip
 
 
 def v2_datatype(dtype: str) -> str:
@@ -38,7 +44,25 @@ def _flat(data: list[Any]) -> list[Any]:
     return data
 
 
-def _tensor(t: Any, i: int) -> tuple[str, list[int], str, list[Any]]:
+def _binary(datatype: str, blob: memoryview, name: str) -> list[Any]:
+    import numpy as np
+
+    if datatype == "BYTES":
+        out, at = [], 0
+        while at < len(blob):
+            size = int.from_bytes(blob[at : at + 4], "little")
+            out.append(bytes(blob[at + 4 : at + 4 + size]).decode("utf-8", "replace"))
+            at += 4 + size
+        return out
+    dtype = np.dtype(NUMPY_TYPES[datatype])
+    if len(blob) % dtype.itemsize:
+        raise ValidationError(
+            f"binary data of {name!r} is not a whole number of {datatype}", field=name
+        )
+    return np.frombuffer(blob, dtype=dtype).tolist()
+
+
+def _tensor(t: Any, i: int, binary: _Cursor) -> tuple[str, list[int], str, list[Any]]:
     where = f"inputs[{i}]"
     if not isinstance(t, dict):
         raise ValidationError(f"{where} must be a tensor object", field=where)
@@ -56,9 +80,13 @@ def _tensor(t: Any, i: int) -> tuple[str, list[int], str, list[Any]]:
             f"{where}.datatype {datatype!r} is not a V2 datatype ({', '.join(sorted(_V2_TYPES))})",
             field=name,
         )
-    if not isinstance(data, list):
+    size_given = (t.get("parameters") or {}).get("binary_data_size")
+    if size_given is not None:
+        flat = _binary(datatype, binary.take(size_given, name), name)
+    elif not isinstance(data, list):
         raise ValidationError(f"{where}.data must be a list", field=name)
-    flat = _flat(data)
+    else:
+        flat = _flat(data)
     size = 1
     for s in shape:
         size *= s
@@ -70,13 +98,32 @@ def _tensor(t: Any, i: int) -> tuple[str, list[int], str, list[Any]]:
     return name, shape, datatype, flat
 
 
-def decode_v2(payload: Any, spec: InputSpec) -> Any:
+class _Cursor:
+    """The binary part of a request, handed out tensor by tensor in input order."""
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = memoryview(blob)
+        self.at = 0
+
+    def take(self, size: object, name: str) -> memoryview:
+        if not isinstance(size, int) or size < 0 or self.at + size > len(self.blob):
+            raise ValidationError(
+                f"binary_data_size of {name!r} ({size!r}) does not fit the request body",
+                field=name,
+            )
+        part = self.blob[self.at : self.at + size]
+        self.at += size
+        return part
+
+
+def decode_v2(payload: Any, spec: InputSpec, binary: bytes = b"") -> Any:
     if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
         raise ValidationError(
             "an inference request is {'inputs': [{'name', 'shape', 'datatype', 'data'}, ...]}",
             field="inputs",
         )
-    tensors = [_tensor(t, i) for i, t in enumerate(payload["inputs"])]
+    cursor = _Cursor(binary)
+    tensors = [_tensor(t, i, cursor) for i, t in enumerate(payload["inputs"])]
     if not tensors:
         raise SignatureMismatchError("inputs is empty: send at least one tensor", field="inputs")
     if len(tensors) == 1 and tensors[0][0] not in spec.columns:

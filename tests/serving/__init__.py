@@ -1,0 +1,1 @@
+"""Tests of `shipyard serve` over real HTTP."""
