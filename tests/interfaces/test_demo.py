@@ -15,6 +15,7 @@ import pytest
 from shipyard.interfaces.bootstrap import build_services
 from shipyard.interfaces.cli.demo_pipeline import SWEEP_NODE, training
 from shipyard.settings import load_settings
+from tests.conftest import free_port
 from tests.interfaces.test_sdk_data import _everything_stored
 
 STEPS = {"prepare", SWEEP_NODE, "train_final", "evaluate"}
@@ -24,7 +25,12 @@ RAW_PII = (b"patient000@clinic.example", b"+44 20 7946 0000")
 
 def _cli(project: Path, *args: str) -> str:
     exe = Path(sys.executable).parent / "shipyard"
-    env = {"SHIPYARD_PROJECT_DIR": str(project), "PATH": "/usr/bin:/bin", "HOME": str(project)}
+    env = {
+        "SHIPYARD_PROJECT_DIR": str(project),
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(project),
+        "SHIPYARD_DEMO_SERVE_PORT": str(free_port()),
+    }
     done = subprocess.run(
         [str(exe), *args], env=env, capture_output=True, text=True, timeout=300, check=True
     )
@@ -164,3 +170,19 @@ def test_the_demo_writes_the_champions_dossier(demo: tuple[Path, str]) -> None:
     assert f"Dossier for auditors: {dossier}" in output.replace("\n", "")
     text = dossier.read_text()
     assert "diabetes-progression" in text and "carol" in text and "https://" not in text
+
+
+def test_the_demo_rolls_out_an_approved_challenger_as_a_canary_with_traffic(
+    services: Any, demo: tuple[Path, str]
+) -> None:
+    project, output = demo
+    current = services.deployments.get("production")
+    assert (current.live_version, current.candidate_version) == (1, 2)
+    assert current.state == "canary" and current.traffic == 20
+    assert services.registry.get_version("diabetes-progression@2").status.value == "approved"
+    figures = services.figures.by_version("production", "diabetes-progression", 0)
+    served = {key: f["requests"] for key, f in figures.items()}
+    assert set(served) == {(1, "live"), (2, "canary")} and sum(served.values()) == 300
+    assert "300 simulated requests answered" in output and "/ui/environments/production" in output
+    logs = list((project / ".shipyard" / "objects" / "predictions").rglob("*.parquet"))
+    assert logs and all("model=diabetes-progression" in str(p) for p in logs)

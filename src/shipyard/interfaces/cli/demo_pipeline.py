@@ -16,7 +16,7 @@ import pandas as pd
 
 import shipyard as sy
 
-__all__ = ["FEATURES", "PII_COLUMNS", "PIPELINE", "SWEEP_NODE", "TARGET", "training"]
+__all__ = ["FEATURES", "PII_COLUMNS", "PIPELINE", "SWEEP_NODE", "TARGET", "make_model", "training"]
 
 PIPELINE = "diabetes-training"
 SWEEP_NODE = "sweep_objective"
@@ -26,7 +26,7 @@ TARGET = "fast_progression"
 SPLIT_SEED = 7
 
 
-def _model(c: float) -> Any:
+def make_model(c: float) -> Any:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -56,7 +56,7 @@ def objective(train: pd.DataFrame, C: float = 1.0) -> float:
 
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SPLIT_SEED)
     scores = cross_val_score(
-        _model(C), train[list(FEATURES)], train[TARGET], cv=folds, scoring="roc_auc"
+        make_model(C), train[list(FEATURES)], train[TARGET], cv=folds, scoring="roc_auc"
     )
     value = float(scores.mean())
     sy.log_metric("cv_auc", value)
@@ -69,7 +69,7 @@ def train_final(train: pd.DataFrame, best: dict) -> Any:
     c = float(best["best_params"]["C"])
     sy.log_param("C", c)
     print(f"best C={c:.4g} (cross-validated AUC {best['best_value']:.3f})")
-    return _model(c).fit(train[list(FEATURES)], train[TARGET])
+    return make_model(c).fit(train[list(FEATURES)], train[TARGET])
 
 
 @sy.step(deps=["scikit-learn"])

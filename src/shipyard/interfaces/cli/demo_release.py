@@ -24,6 +24,11 @@ gates = [
   {{ latency_p99_ms = 250 }},  # generous: a busy shared machine, not a serving SLO
   {{ data_checks = "diabetes" }},
 ]
+
+[release.{MODEL}.deploy]
+strategy = "canary"
+steps = [20, 50, 100]
+rollback_if = "error_rate > 0.05 or p99_ms > 250"
 """
 
 
@@ -74,7 +79,42 @@ def release(services: Any, result: Any) -> list[str]:
         f"[bold]champion[/]: /ui/models/{MODEL}"
     )
     lines.append(f"Dossier for auditors: {_write_dossier(services, version.ref)}")
-    return lines
+    challenger = _challenger(services, result, approver, lines)
+    from shipyard.interfaces.cli.demo_serving import rollout
+
+    return lines + rollout(services, MODEL, version, challenger, holdout)
+
+
+def _challenger(services: Any, result: Any, approver: Any, lines: list[str]) -> Any:
+    """A second version (stronger regularisation), gated and approved; None if it fails."""
+    from shipyard.interfaces.cli.demo_pipeline import make_model
+
+    tracking, actor = services.tracking, services.settings.actor
+    train = result.output("prepare")[0]
+    parent = tracking.get_run(result.run_id)  # its lineage: the pipeline run read the data
+    run = tracking.create_run(
+        parent.info.experiment_id, run_name="challenger", user=actor, parent_run_id=result.run_id
+    )
+    model = make_model(0.2).fit(train[list(FEATURES)], train[TARGET])
+    version = services.registry.log_model(
+        model,
+        MODEL,
+        user=actor,
+        run_id=run.info.run_id,
+        input_example=train[list(FEATURES)].head(),
+        description="Challenger: C=0.2",
+    )
+    tracking.update_run(run.info.run_id, status="FINISHED")
+    report = services.registry.run_gates(
+        version.ref, services.settings.release, user=services.settings.actor
+    )
+    lines.append(_gates_line(version.ref, report))
+    if not report["passed"]:
+        return None
+    services.registry.set_alias(version.ref, "challenger", user=APPROVER, reason="canary next")
+    return services.registry.decide(
+        version.ref, approver, approve=True, reason="gates passed; canary first"
+    )
 
 
 def _write_dossier(services: Any, ref: str) -> str:

@@ -264,6 +264,7 @@ def demo(
         _console().print(f"Data catalog: [bold]http://127.0.0.1:{port}/ui/data/diabetes[/]")
         _console().print(f"Pipelines: [bold]http://127.0.0.1:{port}/ui/pipelines[/]")
         _console().print(f"Models: [bold]http://127.0.0.1:{port}/ui/models[/]")
+        _console().print(f"Environments: [bold]http://127.0.0.1:{port}/ui/environments[/]")
         _console().print(f"Audit trail: [bold]http://127.0.0.1:{port}/ui/audit[/]")
         server(host="127.0.0.1", port=port, auth=None)
 

@@ -79,7 +79,12 @@ class Handlers:
                 field="model",
             ) from None
         pid = rt.prediction_id()
-        headers = [(b"content-type", _JSON), (b"x-prediction-id", pid.encode())]
+        headers = [
+            (b"content-type", _JSON),
+            (b"x-prediction-id", pid.encode()),
+            (b"x-shipyard-version", str(choice.version).encode()),
+            (b"x-shipyard-role", choice.role.encode()),
+        ]
         if protocol == "v2":
             out, json_size = _v2_body(loaded, choice, pid, payload, y)
             if json_size is not None:
