@@ -9,7 +9,13 @@ from markupsafe import Markup
 
 from shipyard.core.errors import ShipyardError, ValidationError
 from shipyard.interfaces.server.api_v1 import artifact_response
-from shipyard.interfaces.web import audit_routes, data_routes, model_routes, pipeline_routes
+from shipyard.interfaces.web import (
+    audit_routes,
+    data_routes,
+    deploy_routes,
+    model_routes,
+    pipeline_routes,
+)
 from shipyard.interfaces.web.charts import Series, line_chart
 from shipyard.interfaces.web.pages import HERE, same_origin
 from shipyard.interfaces.web.pages import guard as _guard
@@ -144,4 +150,5 @@ def mount(app: FastAPI) -> None:
     data_routes.mount(app)
     pipeline_routes.mount(app)
     model_routes.mount(app)
+    deploy_routes.mount(app)
     audit_routes.mount(app)

@@ -1,0 +1,395 @@
+"""Server-rendered environments and deployments: every environment with the versions it serves
+(traffic split, state, the last five minutes' request rate, error rate and latency), and one
+environment's page per model: charts over a chosen window, the deploy history (automatic
+rollbacks highlighted with their rule and evidence) and, for deployers, Promote and Roll back.
+Those POSTs are re-checked here and by ``DeploymentService``: anyone else gets a 403 page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+
+from shipyard.core.clock import now_ms
+from shipyard.core.deployments import Deployment, DeploymentEvent, check_environment, next_step
+from shipyard.core.entities import Metric, Role, User
+from shipyard.core.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ShipyardError,
+    ValidationError,
+)
+from shipyard.interfaces.server.api_models import MAX_REASON
+from shipyard.interfaces.server.auth import current_user
+from shipyard.interfaces.web.audit_routes import payload_details
+from shipyard.interfaces.web.charts import Series, line_chart
+from shipyard.interfaces.web.pages import error_page, guard, page, same_origin
+from shipyard.services.deployments.figures import series, summarize
+
+__all__ = ["WINDOWS", "mount", "parse_refresh", "parse_window", "traffic_split"]
+
+SEC, MIN = 1000, 60_000
+# name → (span shown, chart step); the step keeps every chart at 30-60 points
+WINDOWS: dict[str, tuple[int, int]] = {
+    "5m": (5 * MIN, 10 * SEC),
+    "30m": (30 * MIN, 30 * SEC),
+    "1h": (60 * MIN, MIN),
+    "6h": (6 * 60 * MIN, 10 * MIN),
+    "24h": (24 * 60 * MIN, 30 * MIN),
+}
+DEFAULT_WINDOW = "30m"
+RECENT_MS = 5 * MIN  # the figures shown next to each version
+HISTORY_LIMIT = 50
+DEFAULT_REFRESH = 5
+MAX_REFRESH = 600
+CHARTS = (  # (title, figure, scale)
+    ("request rate (req/s)", "rate", 1.0),
+    ("error rate (%)", "error_rate", 100.0),
+    ("p50 latency (ms)", "p50_ms", 1.0),
+    ("p99 latency (ms)", "p99_ms", 1.0),
+)
+
+
+def parse_window(text: str) -> str:
+    """The ``?window=`` of the environment page; empty means the default."""
+    text = text.strip() or DEFAULT_WINDOW
+    if text not in WINDOWS:
+        raise ValidationError(
+            f"window must be one of {', '.join(WINDOWS)}, got {text!r}", field="window"
+        )
+    return text
+
+
+def parse_refresh(text: str) -> int:
+    """Seconds between automatic reloads: 0 turns them off."""
+    text = text.strip()
+    if not text:
+        return DEFAULT_REFRESH
+    if not text.isdigit() or (int(text) != 0 and not 2 <= int(text) <= MAX_REFRESH):
+        raise ValidationError(
+            f"refresh must be 0 (off) or 2..{MAX_REFRESH} seconds, got {text!r}", field="refresh"
+        )
+    return int(text)
+
+
+def traffic_split(d: Deployment) -> list[dict[str, Any]]:
+    """Who answers requests: one segment per version, its share of traffic and a label."""
+    live_share = 100 - d.traffic if d.state == "canary" else 100
+    segments = []
+    if d.live_version is not None:
+        segments.append({"version": d.live_version, "role": "live", "share": live_share})
+    if d.candidate_version is not None:
+        share = d.traffic if d.state == "canary" else 0  # a shadow sees copies, staged nothing
+        segments.append({"version": d.candidate_version, "role": d.state, "share": share})
+    for s in segments:
+        suffix = f"{s['share']}%" if s["role"] in ("live", "canary") else s["role"]
+        s["label"] = f"v{s['version']} {suffix}"
+    return segments
+
+
+def _figure_rows(
+    figures: Mapping[tuple[int, str], Mapping[str, Any]], d: Deployment
+) -> list[dict[str, Any]]:
+    """Per (version, role): the last minutes' rate, error rate and latency; the deployment's
+    own versions first, listed even without traffic."""
+    keys = [(s["version"], s["role"]) for s in traffic_split(d)]
+    keys += sorted(k for k in figures if k not in keys)
+    rows = []
+    for version, role in keys:
+        fig = figures.get((version, role))
+        rows.append(
+            {
+                "version": version,
+                "role": role,
+                "requests": fig["requests"] if fig else 0,
+                "rate": fig["requests"] / (RECENT_MS / SEC) if fig else None,
+                "error_rate": fig["error_rate"] if fig else None,
+                "p50": fig["p50_ms"] if fig and fig["requests"] else None,
+                "p99": fig["p99_ms"] if fig and fig["requests"] else None,
+            }
+        )
+    return rows
+
+
+def _summaries(rows: Sequence[dict[str, Any]], since: int) -> dict[tuple[int, str], Any]:
+    grouped: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["window_end"] > since:
+            grouped.setdefault((r["version"], r["role"]), []).append(r)
+    return {k: summarize(v) for k, v in grouped.items()}
+
+
+def _view(d: Deployment, figures: Mapping[tuple[int, str], Any]) -> dict[str, Any]:
+    return {
+        "d": d,
+        "split": traffic_split(d),
+        "figures": _figure_rows(figures, d),
+    }
+
+
+def _charts(rows: Sequence[dict[str, Any]], step_ms: int, now: int) -> list[Markup]:
+    """Rate, error rate, p50 and p99 per version/role over time; x in seconds before now."""
+    points = series(rows, step_ms)
+    charts = []
+    for title, figure, scale in CHARTS:
+        lines = []
+        for label, figs in sorted(points.items()):
+            shown = [
+                Metric(
+                    figure,
+                    f[figure] * scale,
+                    f["time"],
+                    (min(f["time"] + step_ms, now) - now) // SEC,
+                )
+                for f in figs
+                # a rate needs a whole step; latency and error rate need requests
+                if (f["time"] + step_ms <= now if figure == "rate" else f["requests"])
+            ]
+            if shown:
+                lines.append(Series(label, shown))
+        if lines:
+            charts.append(Markup(line_chart(title, lines)))
+        else:
+            why = f"no complete {step_ms // SEC} s step yet" if figure == "rate" else "no requests"
+            charts.append(Markup('<p class="muted chart-empty">{}: {}</p>').format(title, why))
+    return charts
+
+
+def _figures_text(fig: Any) -> str:
+    if not isinstance(fig, Mapping) or not fig:
+        return "no figures"
+    return (
+        f"{fig.get('requests', 0)} requests, error rate {float(fig.get('error_rate', 0)):.2%}, "
+        f"p50 {float(fig.get('p50_ms', 0)):.3g} ms, p99 {float(fig.get('p99_ms', 0)):.3g} ms"
+    )
+
+
+def _history_row(e: DeploymentEvent) -> dict[str, Any]:
+    auto = e.action == "auto_rollback"
+    if auto:
+        details = [
+            ("rule", str(e.evidence.get("rule", ""))),
+            ("candidate", _figures_text(e.evidence.get("candidate"))),
+            ("live", _figures_text(e.evidence.get("live"))),
+        ]
+    else:
+        details = payload_details(e.evidence)
+    return {"e": e, "auto": auto, "details": details}
+
+
+def _actions(services: Any, d: Deployment, user: User | None) -> dict[str, Any]:
+    """Which buttons ``user`` gets for ``d``; the service re-checks every POST."""
+    out: dict[str, Any] = {"allowed": False, "promote": None, "rollback": None, "why_not": ""}
+    if user is None or not user.role.allows(Role.DEPLOYER):
+        role = user.role.value if user is not None else "not logged in"
+        out["why_not"] = f"promoting and rolling back need the deployer role (you are {role})"
+        return out
+    out["allowed"] = True
+    if d.candidate_version is not None:
+        to = 100
+        if d.state == "canary":
+            to = next_step(d.traffic, services.deployments.policy(d.model).steps)
+        target = f"to {to}%" if to < 100 else "to live"
+        out["promote"] = f"Promote v{d.candidate_version} {target}"
+        out["rollback"] = f"Roll back v{d.candidate_version} (keep v{d.live_version} live)"
+    elif d.previous_version is not None:
+        out["rollback"] = f"Roll back to v{d.previous_version}"
+    else:
+        out["why_not"] = f"nothing to roll back to: v{d.live_version} is the first version here"
+    return out
+
+
+def _viewer(request: Request) -> User | None:
+    try:
+        return current_user(request)
+    except ShipyardError:
+        return None
+
+
+def _known(services: Any, env: str) -> str:
+    """``env`` when anything was ever deployed there, else a 404 naming the known ones."""
+    env = check_environment(env)
+    known = _environment_names(services)
+    if env not in known:
+        hint = f"known: {', '.join(known)}" if known else "nothing has been deployed anywhere yet"
+        raise NotFoundError(
+            f"no environment {env!r}: nothing was deployed to it ({hint})", field="env"
+        )
+    return env
+
+
+def _environment_names(services: Any) -> list[str]:
+    deployments = services.deployments
+    return sorted(set(deployments.environments()) | {d.environment for d in deployments.list()})
+
+
+def _env_href(env: str, window: str = DEFAULT_WINDOW, refresh: int = DEFAULT_REFRESH) -> str:
+    query = {k: v for k, v in (("window", window), ("refresh", refresh)) if v not in ("", None)}
+    return f"/ui/environments/{quote(env, safe='')}?{urlencode(query)}"
+
+
+def _model_section(services: Any, d: Deployment, user: User | None, window: str) -> dict:
+    now = now_ms()
+    span, step = WINDOWS[window]
+    rows = services.figures.rows(d.environment, d.model, now - max(span, RECENT_MS))
+    view = _view(d, _summaries(rows, now - RECENT_MS))
+    shown = [r for r in rows if r["window_end"] > now - span]
+    view["charts"] = _charts(shown, step, now) if shown else []
+    events = services.deployments.history(d.environment, d.model, HISTORY_LIMIT)
+    view["history"] = [_history_row(e) for e in events]
+    view["actions"] = _actions(services, d, user)
+    return view
+
+
+def _env_page(
+    request: Request,
+    env: str,
+    window_text: str,
+    refresh_text: str,
+    action_error: tuple[str, str, ShipyardError] | None = None,
+    reason: str = "",
+) -> Response:
+    services = request.app.state.services
+    try:
+        env = _known(services, env)
+        window, refresh = parse_window(window_text), parse_refresh(refresh_text)
+    except ShipyardError as e:
+        title = "Not found" if e.http_status == 404 else "Cannot show this environment"
+        return error_page(request, "environment.html", e, title)
+    user = _viewer(request)
+    models = [_model_section(services, d, user, window) for d in services.deployments.list(env)]
+    ctx: dict[str, Any] = {"action_error": None, "reason": reason, "failed_model": ""}
+    status = 200
+    if action_error is not None:
+        ctx["action"], ctx["failed_model"], err = action_error
+        ctx["action_error"] = err
+        status = err.http_status if 400 <= err.http_status < 600 else 400
+        refresh = 0  # a reload would post the form again
+    return page(
+        request,
+        "environment.html",
+        status=status,
+        env=env,
+        protected=services.deployments.is_protected(env),
+        models=models,
+        recent_minutes=RECENT_MS // MIN,
+        window=window,
+        windows=list(WINDOWS),
+        refresh=refresh,
+        viewer=user,
+        hrefs={w: _env_href(env, w, refresh) for w in WINDOWS},
+        pause_href=_env_href(env, window, 0 if refresh else DEFAULT_REFRESH),
+        **ctx,
+    )
+
+
+def _list_page(request: Request) -> Response:
+    services = request.app.state.services
+    now = now_ms()
+    by_env: dict[str, list[dict[str, Any]]] = {e: [] for e in _environment_names(services)}
+    for d in services.deployments.list():
+        figures = services.figures.by_version(d.environment, d.model, now - RECENT_MS)
+        by_env[d.environment].append(_view(d, figures))
+    envs = [
+        {"name": e, "protected": services.deployments.is_protected(e), "models": models}
+        for e, models in by_env.items()
+    ]
+    return page(request, "environments.html", envs=envs, recent_minutes=RECENT_MS // MIN)
+
+
+def _check_form(reason: str, generation: str, current: Deployment, action: str) -> None:
+    if len(reason) > MAX_REASON:
+        raise ValidationError(
+            f"a reason holds at most {MAX_REASON} characters, got {len(reason)}", field="reason"
+        )
+    if action == "rollback" and not reason.strip():
+        raise ValidationError(
+            "a rollback needs a reason (kept in the audit trail), got an empty one",
+            field="reason",
+        )
+    if generation and generation != str(current.generation):
+        raise ConflictError(
+            f"{current.model} in {current.environment} changed since the page was loaded "
+            f"(now {current.state}, v{current.live_version} live); review it and try again",
+            field="generation",
+        )
+
+
+@dataclass(frozen=True)
+class _ActionForm:
+    model: str
+    reason: str
+    generation: str  # the deployment's generation the page showed
+    window: str
+    refresh: str
+
+
+def _act(request: Request, env: str, action: str, form: _ActionForm) -> Response:
+    """Promote or roll back as the logged-in user, then show the environment again."""
+    try:
+        user = current_user(request)
+    except ShipyardError:
+        return RedirectResponse(f"/login?next=/ui/environments/{quote(env, safe='')}", 303)
+    model, reason, window, refresh = form.model, form.reason, form.window, form.refresh
+    try:
+        if not same_origin(request):
+            raise PermissionDeniedError(
+                f"a {action} must be posted from this server's own environment page"
+            )
+        if not user.role.allows(Role.DEPLOYER):
+            raise PermissionDeniedError(
+                f"user {user.name!r} has role {user.role.value}; promoting and rolling back "
+                "need deployer or higher"
+            )
+        deployments = request.app.state.services.deployments
+        current = deployments.get(env, model or None)
+        _check_form(reason, form.generation, current, action)
+        if action == "rollback":
+            deployments.rollback(env, user, model=current.model, reason=reason)
+        else:
+            deployments.promote(env, user, model=current.model, reason=reason)
+    except ShipyardError as e:
+        return _env_page(request, env, window, refresh, (action, model, e), reason)
+    try:
+        target = _env_href(env, parse_window(window), parse_refresh(refresh))
+    except ShipyardError:
+        target = _env_href(env)
+    return RedirectResponse(target, status_code=303)
+
+
+def mount(app: FastAPI) -> None:
+    @app.get("/ui/environments", include_in_schema=False)
+    def environments(request: Request) -> Response:
+        if (r := guard(request)) is not None:
+            return r
+        return _list_page(request)
+
+    @app.get("/ui/environments/{env}", include_in_schema=False)
+    def environment(request: Request, env: str, window: str = "", refresh: str = "") -> Response:
+        if (r := guard(request)) is not None:
+            return r
+        return _env_page(request, env, window, refresh)
+
+    for action in ("promote", "rollback"):
+        _mount_action(app, action)
+
+
+def _mount_action(app: FastAPI, action: str) -> None:
+    @app.post(f"/ui/environments/{{env}}/{action}", include_in_schema=False)
+    def act(
+        request: Request,
+        env: str,
+        model: str = Form(""),
+        reason: str = Form(""),
+        generation: str = Form(""),
+        window: str = Form(""),
+        refresh: str = Form(""),
+    ) -> Response:
+        form = _ActionForm(model.strip(), reason, generation.strip(), window, refresh)
+        return _act(request, env, action, form)
