@@ -213,3 +213,86 @@ def test_every_prediction_is_logged_to_parquet_by_model_and_day(
     assert (root / "model=bc").is_dir() and next((root / "model=bc").iterdir()).name.startswith(
         "date="
     )
+
+
+def _v2(project: Project) -> dict[str, Any]:
+    return {"inputs": _columns(project)}
+
+
+def test_many_models_load_lazily_within_the_memory_cap(project: Project, serve: Any) -> None:
+    model = LogisticRegression(max_iter=3000).fit(project.frame, project.labels)
+    for name in ("m-a", "m-b", "m-c"):
+        v = project.log(model, name)
+        project.services.deployments.deploy(name, v.version, "staging", project.admin)
+    server = serve("--max-models", "2")
+    assert httpx.get(server.url + "/v2").json()["loaded_versions"] == 2  # preloaded up to the cap
+    for _ in range(2):
+        for name in ("m-a", "m-b", "m-c"):  # the third loads on demand; the oldest makes room
+            r = server.post(f"/v2/models/{name}/infer", _v2(project))
+            assert r.status_code == 200 and r.json()["model_name"] == name
+    assert httpx.get(server.url + "/v2").json()["loaded_versions"] <= 3
+    r = server.post("/invocations", _split(project, [project.frame.iloc[0].tolist()]))
+    assert (
+        r.status_code == 400 and "m-a, m-b, m-c" in r.text
+    )  # which model? it says how to name one
+    r = server.post("/invocations?model=m-b", _split(project, [project.frame.iloc[0].tolist()]))
+    assert r.status_code == 200
+
+
+def test_a_full_log_queue_drops_and_counts_instead_of_blocking(
+    project: Project, serve: Any, deployed: Any
+) -> None:
+    server = serve(SHIPYARD_SERVE_LOG_QUEUE="2", SHIPYARD_SERVE_FLUSH_S="60")
+    for _ in range(5):
+        assert server.post("/v2/models/bc/infer", _v2(project)).status_code == 200
+    metrics = httpx.get(server.url + "/metrics").text
+    assert 'shipyard_prediction_logs_dropped_total{env="staging"} 3' in metrics
+
+
+def test_a_shadow_answers_nothing_but_is_logged_and_counted(
+    project: Project, serve: Any, deployed: Any
+) -> None:
+    import pyarrow.dataset as ds
+
+    v2 = project.log(LogisticRegression(max_iter=3000).fit(project.frame, project.labels))
+    project.services.deployments.deploy(
+        "bc", v2.version, "staging", project.admin, strategy="shadow"
+    )
+    server = serve()
+    answers = {
+        server.post("/v2/models/bc/infer", _v2(project)).json()["model_version"] for _ in range(10)
+    }
+    assert answers == {"1"}  # the shadow never answers
+    root = project.path / ".shipyard" / "objects" / "predictions"
+    deadline, roles = time.monotonic() + 10, set()
+    while time.monotonic() < deadline and roles != {("1", "live"), ("2", "shadow")}:
+        time.sleep(0.2)
+        if root.exists():
+            frame = ds.dataset(root, format="parquet", partitioning="hive").to_table().to_pandas()
+            roles = {(str(v), r) for v, r in zip(frame["_version"], frame["_role"], strict=True)}
+    assert roles == {("1", "live"), ("2", "shadow")}
+    metrics = httpx.get(server.url + "/metrics").text
+    assert (
+        'shipyard_requests_total{env="staging",model="bc",version="2",role="shadow"} 10' in metrics
+    )
+
+
+def test_bluegreen_stages_then_switches_at_once(
+    project: Project, serve: Any, deployed: Any
+) -> None:
+    deployments = project.services.deployments
+    v2 = project.log(LogisticRegression(max_iter=3000).fit(project.frame, project.labels))
+    deployments.deploy("bc", v2.version, "staging", project.admin, strategy="bluegreen")
+    server = serve()
+    assert {
+        server.post("/v2/models/bc/infer", _v2(project)).json()["model_version"] for _ in range(10)
+    } == {"1"}
+    r = server.post("/v2/models/bc/versions/2/infer", _v2(project))  # green answers when pinned
+    assert r.status_code == 200 and r.json()["model_version"] == "2"
+    deployments.promote("staging", project.admin)
+    deadline = time.monotonic() + 2
+    while server.post("/v2/models/bc/infer", _v2(project)).json()["model_version"] != "2":
+        assert time.monotonic() < deadline, "the switch was not picked up within 2 s"
+    assert {
+        server.post("/v2/models/bc/infer", _v2(project)).json()["model_version"] for _ in range(10)
+    } == {"2"}

@@ -148,6 +148,7 @@ class Handlers:
             "extensions": ["model_repository_index", "prediction_logging"],
             "environment": self.runtime.env,
             "models": sorted(self.runtime.routes),
+            "loaded_versions": self.runtime.loaded_count(),
         }
 
     async def model_metadata(self, name: str, version: int | None) -> dict[str, Any]:

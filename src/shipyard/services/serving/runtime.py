@@ -124,6 +124,10 @@ class ServingRuntime:
             pending.add_done_callback(lambda _: self._loading.pop(key, None))
         return await pending
 
+    def loaded_count(self) -> int:
+        with self._lock:
+            return len(self._models)
+
     def batcher(self, loaded: LoadedModel) -> Batcher:
         found = loaded.extra.get("batcher")
         if found is None:
