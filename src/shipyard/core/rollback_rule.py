@@ -9,6 +9,7 @@ are allowed: the rule is parsed once with :mod:`ast` and never passed to ``eval`
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -58,21 +59,33 @@ def parse_rule(text: object, where: str = "rollback_if") -> RollbackRule:
 
 
 def _check(node: ast.AST, where: str) -> None:
-    if (
-        isinstance(node, ast.BoolOp)
-        or (isinstance(node, ast.UnaryOp)
-        and isinstance(node.op, ast.Not))
-    ):
-        for child in node.values if isinstance(node, ast.BoolOp) else [node.operand]:
+    """A condition: comparisons of figures joined by and/or/not (a bare number is no rule)."""
+    if isinstance(node, ast.BoolOp):
+        for child in node.values:
             _check(child, where)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        _check(node.operand, where)
     elif isinstance(node, ast.Compare):
         if not all(type(op) in _COMPARE for op in node.ops):
             raise ValidationError(f"{where}: only > >= < <= compare figures", field=where)
         for child in (node.left, *node.comparators):
-            _check(child, where)
-    elif isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
-        _check(node.left, where)
-        _check(node.right, where)
+            _check_value(child, where)
+    elif isinstance(node, ast.Name | ast.Constant | ast.BinOp):
+        raise ValidationError(
+            f"{where}: {ast.unparse(node)!r} must compare figures, e.g. 'error_rate > 0.01'",
+            field=where,
+        )
+    else:
+        _refuse(node, where)
+
+
+def _check_value(node: ast.AST, where: str) -> None:
+    """A number: figures and numbers with + - * / (and a leading minus)."""
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
+        _check_value(node.left, where)
+        _check_value(node.right, where)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        _check_value(node.operand, where)
     elif isinstance(node, ast.Name):
         if node.id not in _NAMES:
             raise ValidationError(
@@ -84,11 +97,15 @@ def _check(node: ast.AST, where: str) -> None:
         and isinstance(node.value, int | float)
         and not isinstance(node.value, bool)
     ):
-        raise ValidationError(
-            f"{where}: {ast.unparse(node)!r} is not allowed; use figures, numbers, "
-            "comparisons, and/or/not",
-            field=where,
-        )
+        _refuse(node, where)
+
+
+def _refuse(node: ast.AST, where: str) -> None:
+    raise ValidationError(
+        f"{where}: {ast.unparse(node)!r} is not allowed; use figures, numbers, + - * /, "
+        "comparisons, and/or/not",
+        field=where,
+    )
 
 
 def _eval(node: ast.AST, figures: Mapping[str, float]) -> Any:
@@ -96,7 +113,8 @@ def _eval(node: ast.AST, figures: Mapping[str, float]) -> Any:
         values = (_eval(v, figures) for v in node.values)
         return all(values) if isinstance(node.op, ast.And) else any(values)
     if isinstance(node, ast.UnaryOp):
-        return not _eval(node.operand, figures)
+        operand = _eval(node.operand, figures)
+        return -operand if isinstance(node.op, ast.USub) else not operand
     if isinstance(node, ast.Compare):
         left = _eval(node.left, figures)
         for op, right_node in zip(node.ops, node.comparators, strict=True):
@@ -107,9 +125,11 @@ def _eval(node: ast.AST, figures: Mapping[str, float]) -> Any:
         return True
     if isinstance(node, ast.BinOp):
         right = _eval(node.right, figures)
+        left = _eval(node.left, figures)
         if isinstance(node.op, ast.Div) and right == 0:
-            return float("inf")
-        return _ARITH[type(node.op)](_eval(node.left, figures), right)
+            # x/0 is above any threshold, but 0/0 (no errors on either side) is no breach
+            return math.copysign(math.inf, left) if left else math.nan
+        return _ARITH[type(node.op)](left, right)
     if isinstance(node, ast.Name):
         return float(figures.get(node.id, 0.0))
     return node.value  # type: ignore[attr-defined]

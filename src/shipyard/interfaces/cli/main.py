@@ -17,6 +17,7 @@ from shipyard.interfaces.cli.common import console as _console
 from shipyard.interfaces.cli.common import services as _services
 from shipyard.interfaces.cli.common import table as _table
 from shipyard.interfaces.cli.data_cmds import data_app
+from shipyard.interfaces.cli.deploy_cmds import deploy_app, deployments_app, rollback
 from shipyard.interfaces.cli.models_cmds import approve, gate, models_app, reject
 from shipyard.interfaces.cli.pipeline_cmds import pipeline_app, reproduce
 from shipyard.interfaces.cli.serve_cmds import serve
@@ -35,10 +36,13 @@ app.add_typer(data_app, name="data")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(audit_app, name="audit")
 app.add_typer(models_app, name="models")
+app.add_typer(deploy_app, name="deploy")
+app.add_typer(deployments_app, name="deployments")
 app.command("gate")(gate)
 app.command("approve")(approve)
 app.command("reject")(reject)
 app.command("reproduce")(reproduce)
+app.command("rollback")(rollback)
 app.command("serve")(serve)
 
 
@@ -280,6 +284,20 @@ def db_upgrade() -> None:
     _console().print("[green]database schema is up to date[/]")
 
 
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Click's exceptions, and those of the copy of click that newer Typer releases vendor."""
+    import click
+
+    found: list[type[Exception]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:
+        pass
+    else:
+        found.append(ClickException)
+    return tuple(found)
+
+
 def run() -> None:
     """Entry point: one clear line and a non-zero exit code on any Shipyard error."""
     try:
@@ -289,12 +307,10 @@ def run() -> None:
         sys.exit(2 if e.http_status < 500 else 1)
     except typer.Abort:
         sys.exit(130)
-    except Exception as e:  # click usage errors
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
+    except Exception as e:  # usage errors: the help or one line, exit 2
+        if isinstance(e, _usage_errors()):
+            e.show()  # type: ignore[attr-defined]
+            sys.exit(e.exit_code)  # type: ignore[attr-defined]
         raise
     if isinstance(code, int) and code:
         sys.exit(code)

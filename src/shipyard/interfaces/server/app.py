@@ -39,6 +39,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     from shipyard.interfaces.server import (
         api_audit,
         api_data,
+        api_deployments,
         api_models,
         api_pipelines,
         api_v1,
@@ -80,6 +81,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     app.include_router(api_pipelines.router)
     app.include_router(api_audit.router)
     app.include_router(api_models.router)
+    app.include_router(api_deployments.router)
     mlflow_artifacts.mount(app)
     mlflow_registry.mount(app)  # before mlflow_compat's catch-all for unknown MLflow calls
     mlflow_compat.mount(app)

@@ -350,10 +350,9 @@ def _act(request: Request, env: str, action: str, form: _ActionForm) -> Response
         deployments = request.app.state.services.deployments
         current = deployments.get(env, model or None)
         _check_form(reason, form.generation, current, action)
-        if action == "rollback":
-            deployments.rollback(env, user, model=current.model, reason=reason)
-        else:
-            deployments.promote(env, user, model=current.model, reason=reason)
+        act = deployments.rollback if action == "rollback" else deployments.promote
+        seen = int(form.generation) if form.generation.isdigit() else current.generation
+        act(env, user, model=current.model, reason=reason, expected_generation=seen)
     except ShipyardError as e:
         return _env_page(request, env, window, refresh, (action, model, e), reason)
     try:

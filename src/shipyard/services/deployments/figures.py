@@ -107,6 +107,7 @@ class FiguresService:
                     reason=f"automatic rollback: {policy.rollback_if.text}",
                     evidence=evidence,
                     expected_generation=d.generation,
+                    automatic=True,
                 )
             except ConflictError:
                 continue  # someone else acted first (another replica's watcher, an operator)

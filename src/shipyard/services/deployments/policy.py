@@ -48,7 +48,7 @@ def parse_deploy_policy(model: str, release: Mapping[str, object]) -> DeployPoli
         raise ValidationError(
             f"{where}.strategy must be one of {', '.join(s.value for s in Strategy)}; "
             f"got {strategy!r}",
-            field=where,
+            field=f"{where}.strategy",
         )
     steps = check_steps(spec["steps"], f"{where}.steps") if "steps" in spec else None
     rule = (
@@ -56,5 +56,8 @@ def parse_deploy_policy(model: str, release: Mapping[str, object]) -> DeployPoli
     )
     min_requests = spec.get("min_requests", 20)
     if isinstance(min_requests, bool) or not isinstance(min_requests, int) or min_requests < 1:
-        raise ValidationError(f"{where}.min_requests must be a positive integer", field=where)
+        raise ValidationError(
+            f"{where}.min_requests must be a positive integer, got {min_requests!r}",
+            field=f"{where}.min_requests",
+        )
     return DeployPolicy(Strategy(strategy), steps or DEFAULT_CANARY_STEPS, rule, min_requests)

@@ -6,6 +6,7 @@ versions: this service is the one path every surface (CLI, REST, UI, watcher) go
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from typing import Any
@@ -59,7 +60,7 @@ class DeploymentService:
         return parse_deploy_policy(model, self.release)
 
     # ------------------------------------------------------------ reading
-    def list(self, env: str | None = None) -> list[Deployment]:
+    def list(self, env: str | None = None) -> builtins.list[Deployment]:
         with self.db.read() as conn:
             return self.repo.list(conn, None if env is None else check_environment(env))
 
@@ -74,7 +75,7 @@ class DeploymentService:
 
     def history(
         self, env: str | None = None, model: str | None = None, limit: int = 50
-    ) -> list[DeploymentEvent]:
+    ) -> builtins.list[DeploymentEvent]:
         if not 1 <= limit <= 10_000:
             raise ValidationError(f"limit must be 1..10000, got {limit}", field="limit")
         with self.db.read() as conn:
@@ -82,7 +83,7 @@ class DeploymentService:
                 conn, None if env is None else check_environment(env), model, limit
             )
 
-    def environments(self) -> list[str]:
+    def environments(self) -> builtins.list[str]:
         with self.db.read() as conn:
             return self.repo.environments(conn)
 
@@ -112,7 +113,7 @@ class DeploymentService:
         policy = self.policy(model)
         chosen = _strategy(strategy, policy)
         if percent is not None:
-            check_percent(percent)
+            _check_split(check_percent(percent), chosen)
         with self.db.write() as conn:
             current = self.repo.get(conn, env, model, lock=True)
             now = self.clock()
@@ -126,9 +127,11 @@ class DeploymentService:
             if live == target.version:
                 raise ConflictError(f"{target.ref} is already live in {env}", field="version")
             if live is None or chosen is Strategy.REPLACE:
+                # with nothing live, a canary/shadow/bluegreen has nothing to compete with
                 state = Deployment(
-                    env, model, target.version, None, chosen, 100, live, user.name, now, 0
-                )
+                    env, model, target.version, None, Strategy.REPLACE, 100, live,
+                    user.name, now, 0,
+                )  # fmt: skip
                 traffic = 100
             else:
                 traffic = {
@@ -140,7 +143,11 @@ class DeploymentService:
                     env, model, live, target.version, chosen, traffic,
                     current.previous_version if current else None, user.name, now, 0,
                 )  # fmt: skip
-            evidence = {"status": target.status.value, "nothing_live": live is None}
+            evidence: dict[str, object] = {
+                "status": target.status.value,
+                "nothing_live": live is None,
+                "requested_strategy": chosen.value,
+            }
             return self._record(
                 conn, state, "deploy", live, target.version, traffic, user.name, reason, evidence
             )
@@ -153,8 +160,12 @@ class DeploymentService:
         model: str | None = None,
         percent: int | None = None,
         reason: str = "",
+        expected_generation: int | None = None,
     ) -> Deployment:
-        """The next canary step (or ``percent``); at 100 % the candidate becomes live."""
+        """The next canary step (or ``percent``); at 100 % the candidate becomes live.
+
+        ``expected_generation`` refuses (409) when the deployment changed since it was read.
+        """
         _authorize(user)
         env = check_environment(env)
         if percent is not None:
@@ -162,6 +173,7 @@ class DeploymentService:
         with self.db.write() as conn:
             model = self._model_in(conn, env, model)
             current = self._current(conn, env, model)
+            _check_generation(current, expected_generation)
             if current.candidate_version is None:
                 raise ConflictError(
                     f"nothing to promote in {env}: v{current.live_version} of {model} is live "
@@ -170,7 +182,7 @@ class DeploymentService:
                 )
             if current.strategy is Strategy.CANARY:
                 traffic = percent or next_step(current.traffic, self.policy(model).steps)
-                if traffic <= current.traffic:
+                if traffic <= current.traffic and traffic < 100:  # at 100 %: on to live
                     raise ConflictError(
                         f"the canary already takes {current.traffic}%; promote to more",
                         field="percent",
@@ -205,24 +217,28 @@ class DeploymentService:
         reason: str = "",
         evidence: Mapping[str, object] | None = None,
         expected_generation: int | None = None,
+        automatic: bool = False,
     ) -> Deployment:
-        """Drop the rolling-out candidate, else go back to the previous live version."""
-        if expected_generation is None:
-            _authorize(user)
+        """Drop the rolling-out candidate, else go back to the previous live version.
+
+        ``automatic`` marks the watcher's rollbacks (``auto_rollback`` with its evidence);
+        ``expected_generation`` refuses (409) when the deployment changed since it was read.
+        """
+        _authorize(user)  # the watcher acts as a deployer too
         env = check_environment(env)
         with self.db.write() as conn:
             model = self._model_in(conn, env, model)
             current = self._current(conn, env, model, lock=True)
-            if expected_generation is not None and current.generation != expected_generation:
-                raise ConflictError(f"{env}/{model} changed meanwhile", field="env")
+            _check_generation(current, expected_generation)
             now = self.clock()
-            action = "auto_rollback" if expected_generation is not None else "rollback"
+            action = "auto_rollback" if automatic else "rollback"
             if current.candidate_version is not None:
                 state = replace(
                     current, candidate_version=None, traffic=100, updated_by=user.name,
                     update_time=now,
                 )  # fmt: skip
-                frm, to = current.candidate_version, current.live_version
+                frm: int | None = current.candidate_version
+                to: int | None = current.live_version
             elif current.previous_version is not None:
                 before = self.repo.last_live_change_to(
                     conn, env, model, current.previous_version, current.generation
@@ -327,6 +343,25 @@ def _authorize(user: User) -> None:
         raise PermissionDeniedError(
             f"user {user.name!r} has role {user.role.value}; deploying, promoting and rolling "
             "back need deployer or higher"
+        )
+
+
+def _check_generation(current: Deployment, expected: int | None) -> None:
+    if expected is not None and current.generation != expected:
+        raise ConflictError(
+            f"{current.model} in {current.environment} changed meanwhile (now {current.state}, "
+            f"v{current.live_version} live); review it and try again",
+            field="generation",
+        )
+
+
+def _check_split(percent: int, strategy: Strategy) -> None:
+    # replace and bluegreen send all traffic to one side: a percent would be silently ignored
+    if strategy not in (Strategy.CANARY, Strategy.SHADOW):
+        raise ValidationError(
+            f"percent applies to canary and shadow deployments, not {strategy.value}; "
+            f"add --strategy canary to send {percent}% of requests to the new version",
+            field="percent",
         )
 
 

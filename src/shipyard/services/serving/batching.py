@@ -53,7 +53,8 @@ class Batcher:
         return await fut
 
     def _take(self) -> list[tuple[Any, asyncio.Future[Any]]]:
-        taken, rows = [], 0
+        taken: list[tuple[Any, asyncio.Future[Any]]] = []
+        rows = 0
         while self.pending and (not taken or rows + len(self.pending[0][0]) <= self.max_batch):
             item = self.pending.pop(0)
             taken.append(item)

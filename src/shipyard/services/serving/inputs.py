@@ -132,7 +132,7 @@ class InputSpec:
             field=(missing or extra or ["columns"])[0],
         )
 
-    def _build(self, cols: list[Sequence[Any]], n: int) -> Any:
+    def _build(self, cols: Sequence[Sequence[Any]], n: int) -> Any:
         if n == 0:
             self._empty()
         for name, kind, col in zip(self.columns, self.kinds, cols, strict=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -61,13 +62,13 @@ class DeploymentsRepo:
         row = conn.execute(query.with_for_update() if lock else query).first()
         return None if row is None else _deployment(row)
 
-    def list(self, conn: Connection, env: str | None = None) -> list[Deployment]:
+    def list(self, conn: Connection, env: str | None = None) -> builtins.list[Deployment]:
         query = sa.select(deployments).order_by(deployments.c.environment, deployments.c.model_name)
         if env is not None:
             query = query.where(deployments.c.environment == env)
         return [_deployment(r) for r in conn.execute(query)]
 
-    def environments(self, conn: Connection) -> list[str]:
+    def environments(self, conn: Connection) -> builtins.list[str]:
         query = sa.select(deployment_events.c.environment).distinct()
         return sorted(r[0] for r in conn.execute(query))
 
@@ -88,7 +89,7 @@ class DeploymentsRepo:
                 creation_time=event.time,
             )
         )
-        generation = int(result.inserted_primary_key[0])
+        generation = int(result.inserted_primary_key[0])  # type: ignore[index]
         values = {
             "live_version": state.live_version,
             "candidate_version": state.candidate_version,
@@ -117,7 +118,7 @@ class DeploymentsRepo:
 
     def events(
         self, conn: Connection, env: str | None, model: str | None, limit: int
-    ) -> list[DeploymentEvent]:
+    ) -> builtins.list[DeploymentEvent]:
         query = sa.select(deployment_events).order_by(deployment_events.c.id.desc()).limit(limit)
         if env is not None:
             query = query.where(deployment_events.c.environment == env)
@@ -128,16 +129,26 @@ class DeploymentsRepo:
     def last_live_change_to(
         self, conn: Connection, env: str, model: str, version: int, before: int
     ) -> DeploymentEvent | None:
-        """The latest event before ``before`` that made ``version`` live (for rollback chains)."""
+        """The latest event before ``before`` that made ``version`` live (for rollback chains).
+
+        A promote to 100 % and a deploy that replaced (or found nothing live) did; a shadow
+        or a canary deploy, even at 100 % of the traffic, left the live version in place.
+        """
+        e = deployment_events.c
+        made_live = sa.or_(
+            sa.and_(e.action == "promote", e.traffic == 100),
+            sa.and_(
+                e.action == "deploy", sa.or_(e.strategy == "replace", e.from_version.is_(None))
+            ),
+        )
         query = (
             sa.select(deployment_events)
             .where(
-                deployment_events.c.environment == env,
-                deployment_events.c.model_name == model,
-                deployment_events.c.to_version == version,
-                deployment_events.c.id < before,
-                deployment_events.c.action.in_(("deploy", "promote")),
-                deployment_events.c.traffic == 100,
+                e.environment == env,
+                e.model_name == model,
+                e.to_version == version,
+                e.id < before,
+                made_live,
             )
             .order_by(deployment_events.c.id.desc())
             .limit(1)
@@ -179,7 +190,7 @@ class DeploymentsRepo:
 
     def stats(
         self, conn: Connection, env: str, model: str | None, since: int
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         query = (
             sa.select(serving_stats)
             .where(serving_stats.c.environment == env, serving_stats.c.window_end > since)
