@@ -296,3 +296,16 @@ def test_bluegreen_stages_then_switches_at_once(
     assert {
         server.post("/v2/models/bc/infer", _v2(project)).json()["model_version"] for _ in range(10)
     } == {"2"}
+
+
+def test_a_lightgbm_model_is_served_without_pickle(project: Project, serve: Any) -> None:
+    import lightgbm
+
+    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1).fit(project.frame, project.labels)
+    v = project.log(model)
+    assert v.flavor == "lightgbm"
+    project.services.deployments.deploy("bc", v.version, "staging", project.admin)
+    server = serve()  # no --allow-pickle needed
+    r = server.post("/v2/models/bc/infer", {"inputs": _columns(project, 4)})
+    assert r.status_code == 200
+    assert r.json()["outputs"][0]["data"] == model.predict(project.frame.head(4)).tolist()

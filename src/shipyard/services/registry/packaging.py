@@ -1,8 +1,9 @@
 """Model packages: which flavor, safe bytes, the signature, and loading them back.
 
 scikit-learn models are stored with skops (loading trusts only classes of scikit-learn,
-NumPy and SciPy). Anything else is a Python-function model stored with pickle, which is
-written and read only with ``allow_pickle=True``.
+NumPy and SciPy); XGBoost and LightGBM models in their libraries' own formats (``boosting``).
+Anything else is a Python-function model stored with pickle, which is written and read only
+with ``allow_pickle=True``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from shipyard.core.models import Signature
 
 __all__ = ["FLAVORS", "dump_model", "infer_signature", "load_model"]
 
-FLAVORS = ("sklearn", "python-pickle")
+FLAVORS = ("sklearn", "xgboost", "lightgbm", "python-pickle")
 
 
 def _is_sklearn(model: Any) -> bool:
@@ -29,6 +30,11 @@ def _is_sklearn(model: Any) -> bool:
 
 def dump_model(model: Any, *, allow_pickle: bool) -> tuple[str, bytes]:
     """(flavor, bytes) for ``model``."""
+    from shipyard.services.registry.boosting import boosting_flavor, dump_boosted
+
+    boosted = boosting_flavor(model)
+    if boosted is not None:
+        return boosted, dump_boosted(boosted, model)
     if _is_sklearn(model):
         from shipyard.services.pipelines.skops_format import dump_estimator
 
@@ -58,6 +64,10 @@ def load_model(flavor: str, data: bytes, digest: str, *, allow_pickle: bool) -> 
         from shipyard.services.pipelines.skops_format import load_estimator
 
         return load_estimator(data, digest)
+    if flavor in ("xgboost", "lightgbm"):
+        from shipyard.services.registry.boosting import load_boosted
+
+        return load_boosted(flavor, data)
     if flavor == "python-pickle":
         if not allow_pickle:
             raise ValidationError(

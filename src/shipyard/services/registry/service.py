@@ -43,7 +43,7 @@ from shipyard.stores.sql.models_repo import ModelsRepo
 
 __all__ = ["RegistryService"]
 
-_SUFFIX = {"sklearn": "skops", "python-pickle": "pkl"}
+_SUFFIX = {"sklearn": "skops", "xgboost": "xgb", "lightgbm": "lgb", "python-pickle": "pkl"}
 
 
 def _ref(ref: str | ModelRef) -> ModelRef:
@@ -414,7 +414,8 @@ def _versions_for(top: str) -> tuple[tuple[str, str], ...]:
     from importlib import metadata
 
     out = []
-    for dist in {"sklearn": "scikit-learn"}.get(top, top), "numpy", "scipy":
+    names = {"sklearn": ("scikit-learn",), "xgboost": ("xgboost", "xgboost-cpu")}.get(top, (top,))
+    for dist in (*names, "numpy", "scipy"):
         try:
             out.append((dist, metadata.version(dist)))
         except metadata.PackageNotFoundError:

@@ -107,7 +107,7 @@ def load_version(registry: Any, version: ModelVersion, *, allow_pickle: bool) ->
             predict = None
     if predict is None:
         model = registry.load(version.ref, user="shipyard-serve", allow_pickle=allow_pickle)
-        if spec.numeric and version.flavor == "sklearn":
+        if spec.numeric and version.flavor in ("sklearn", "xgboost", "lightgbm"):
             predict = _matrix_predict(model, spec)
             path = "matrix"
         if predict is None:
