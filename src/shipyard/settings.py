@@ -30,6 +30,7 @@ class ServingSettings:
     poll_s: float = 0.5  # how often a replica checks for deployment changes
     flush_s: float = 2.0  # how often it writes its figures and prediction logs
     allow_pickle: bool = False  # serve pickle-based (python-pickle) model versions
+    onnx: bool = True  # predict through a version's verified ONNX twin when it has one
 
 
 @dataclass(frozen=True)

@@ -309,3 +309,15 @@ def test_a_lightgbm_model_is_served_without_pickle(project: Project, serve: Any)
     r = server.post("/v2/models/bc/infer", {"inputs": _columns(project, 4)})
     assert r.status_code == 200
     assert r.json()["outputs"][0]["data"] == model.predict(project.frame.head(4)).tolist()
+
+
+def test_serve_help_lists_the_endpoints() -> None:
+    import subprocess
+
+    from tests.serving.conftest import SHIPYARD
+
+    done = subprocess.run(
+        [str(SHIPYARD), "serve", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "/invocations" in done.stdout and "--no-onnx" in done.stdout

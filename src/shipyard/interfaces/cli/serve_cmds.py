@@ -25,6 +25,9 @@ def serve(
         None, min=0, help="Extra wait for a fuller batch [0: adaptive]."
     ),
     max_models: int = typer.Option(None, min=1, help="Model versions kept loaded (LRU) [32]."),
+    onnx: bool = typer.Option(
+        True, "--onnx/--no-onnx", help="Predict through verified ONNX twins where they exist."
+    ),
     allow_pickle: bool = typer.Option(
         False,
         "--allow-pickle",
@@ -34,8 +37,8 @@ def serve(
 ) -> None:
     """Serve the models deployed to an environment; picks up deploys and rollbacks live.
 
-    Endpoints: POST /v2/models/NAME[/versions/N]/infer, POST /invocations (MLflow format),
-    GET /v2/health/ready, /v2/models/NAME, /metrics.
+    Endpoints: POST /v2/models/NAME/infer (or .../versions/N/infer), POST /invocations
+    (MLflow format), GET /v2/health/ready, /v2/models/NAME, /metrics.
     """
     import uvicorn
 
@@ -49,6 +52,7 @@ def serve(
         "SHIPYARD_SERVE_MAX_WAIT_MS": max_wait_ms,
         "SHIPYARD_SERVE_MAX_MODELS": max_models,
         "SHIPYARD_SERVE_ALLOW_PICKLE": "1" if allow_pickle else None,
+        "SHIPYARD_SERVE_ONNX": None if onnx else "0",
     }
     for key, value in overrides.items():
         if value is not None:

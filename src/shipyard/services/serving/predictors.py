@@ -94,13 +94,15 @@ def _frame_predict(model: Any, spec: InputSpec) -> Callable[[Any], Any]:
     return predict
 
 
-def load_version(registry: Any, version: ModelVersion, *, allow_pickle: bool) -> LoadedModel:
+def load_version(
+    registry: Any, version: ModelVersion, *, allow_pickle: bool, onnx: bool = True
+) -> LoadedModel:
     """Load ``version`` (content verified) and pick its predict path; times one row."""
     spec = InputSpec.of(version.signature)
-    onnx = version.package.get("onnx")
+    twin = version.package.get("onnx")
     predict: Callable[[Any], Any] | None = None
     path = "frame"
-    if spec.numeric and isinstance(onnx, dict) and onnx.get("kept"):
+    if onnx and spec.numeric and isinstance(twin, dict) and twin.get("kept"):
         try:
             predict, path = _onnx_predict(registry.load_onnx(version.ref)), "onnx"
         except ImportError:

@@ -146,7 +146,9 @@ class ServingRuntime:
         if found is not None:
             return found
         v = self.registry.get_version(f"{name}@{version}")
-        loaded = load_version(self.registry, v, allow_pickle=self.allow_pickle)
+        loaded = load_version(
+            self.registry, v, allow_pickle=self.allow_pickle, onnx=self.settings.onnx
+        )
         with self._lock:
             self._models[loaded.key] = loaded
             self._evict()
