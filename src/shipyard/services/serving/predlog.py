@@ -23,6 +23,7 @@ from shipyard.services.serving.stats import ServingStats
 __all__ = ["PREFIX", "LogRecord", "PredictionLog", "partition_keys"]
 
 PREFIX = "predictions"
+_DAY_MS = 86_400_000
 
 
 class LogRecord(NamedTuple):
@@ -62,13 +63,13 @@ class PredictionLog:
         records = []
         while self.queue:
             records.append(self.queue.popleft())
-        groups: dict[tuple[str, int, str], list[LogRecord]] = {}
+        groups: dict[tuple[str, int, int], list[LogRecord]] = {}
         for r in records:
-            day = dt.datetime.fromtimestamp(r.time_ms / 1000, dt.UTC).strftime("%Y-%m-%d")
-            groups.setdefault((r.model, r.version, day), []).append(r)
+            groups.setdefault((r.model, r.version, r.time_ms // _DAY_MS), []).append(r)
         written = 0
         for (model, version, day), group in groups.items():
-            written += self._write(model, version, day, group)
+            date = dt.datetime.fromtimestamp(day * _DAY_MS / 1000, dt.UTC).strftime("%Y-%m-%d")
+            written += self._write(model, version, date, group)
         self.stats.logs_written += written
         return written
 
@@ -107,7 +108,8 @@ def _columns(group: list[LogRecord]) -> Iterator[tuple[str, Any]]:
         frame = pd.concat([r.inputs for r in group], ignore_index=True)
         yield from ((c, frame[c].to_numpy()) for c in columns)
     yield "_id", np.repeat(np.array([r.request_id for r in group], dtype=object), sizes)
-    yield "_row", np.concatenate([np.arange(n) for n in sizes])
+    starts = np.cumsum(sizes) - sizes
+    yield "_row", np.arange(sum(sizes)) - np.repeat(starts, sizes)
     times = np.array([r.time_ms for r in group], dtype="datetime64[ms]")
     yield "_time", np.repeat(times, sizes)
     yield "_version", np.repeat(np.array([r.version for r in group]), sizes)

@@ -192,6 +192,8 @@ class ServingRuntime:
         self.predlog.drain()
 
     def start(self) -> None:
+        import pyarrow.parquet  # noqa: F401  (imported now, not in the first flush)
+
         self.refresh()
         self._thread = threading.Thread(target=self._run, name="shipyard-serve", daemon=True)
         self._thread.start()
