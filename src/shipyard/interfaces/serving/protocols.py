@@ -63,6 +63,29 @@ def _binary(datatype: str, blob: memoryview, name: str) -> list[Any]:
 
 
 def _tensor(t: Any, i: int, binary: _Cursor) -> tuple[str, list[int], str, list[Any]]:
+    if type(t) is dict and "parameters" not in t:  # the common case, checked quickly
+        name, shape, datatype, data = (
+            t.get("name"),
+            t.get("shape"),
+            t.get("datatype"),
+            t.get("data"),
+        )
+        if (
+            type(name) is str
+            and name
+            and type(shape) is list
+            and len(shape) == 1
+            and type(data) is list
+            and type(shape[0]) is int
+            and len(data) == shape[0]
+            and datatype in _V2_TYPES
+            and (not data or type(data[0]) is not list)
+        ):
+            return name, shape, datatype, data
+    return _tensor_checked(t, i, binary)
+
+
+def _tensor_checked(t: Any, i: int, binary: _Cursor) -> tuple[str, list[int], str, list[Any]]:
     where = f"inputs[{i}]"
     if not isinstance(t, dict):
         raise ValidationError(f"{where} must be a tensor object", field=where)
