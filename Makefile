@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/data.py $(BENCH_ARGS)
 	$(BIN)/python bench/pipelines.py $(BENCH_ARGS)
 	$(BIN)/python bench/registry.py
+	$(BIN)/python bench/serving.py $(BENCH_ARGS)
 
 run: $(STAMP)
 	$(BIN)/shipyard demo --path .demo --port $(or $(PORT),5005)
