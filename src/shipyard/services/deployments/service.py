@@ -117,39 +117,24 @@ class DeploymentService:
         with self.db.write() as conn:
             current = self.repo.get(conn, env, model, lock=True)
             now = self.clock()
-            if current is not None and current.candidate_version is not None:
-                raise ConflictError(
-                    f"{env}: v{current.candidate_version} of {model} is being rolled out "
-                    f"({current.state}); promote or roll it back first",
-                    field="version",
-                )
+            state = _deployed(current, env, model, target.ref, target.version, chosen,
+                              percent or None, policy, user.name, now)  # fmt: skip
             live = current.live_version if current else None
-            if live == target.version:
-                raise ConflictError(f"{target.ref} is already live in {env}", field="version")
-            if live is None or chosen is Strategy.REPLACE:
-                # with nothing live, a canary/shadow/bluegreen has nothing to compete with
-                state = Deployment(
-                    env, model, target.version, None, Strategy.REPLACE, 100, live,
-                    user.name, now, 0,
-                )  # fmt: skip
-                traffic = 100
-            else:
-                traffic = {
-                    Strategy.CANARY: percent or policy.steps[0],
-                    Strategy.SHADOW: percent or 100,
-                    Strategy.BLUEGREEN: 0,
-                }[chosen]
-                state = Deployment(
-                    env, model, live, target.version, chosen, traffic,
-                    current.previous_version if current else None, user.name, now, 0,
-                )  # fmt: skip
             evidence: dict[str, object] = {
                 "status": target.status.value,
                 "nothing_live": live is None,
                 "requested_strategy": chosen.value,
             }
             return self._record(
-                conn, state, "deploy", live, target.version, traffic, user.name, reason, evidence
+                conn,
+                state,
+                "deploy",
+                live,
+                target.version,
+                state.traffic,
+                user.name,
+                reason,
+                evidence,
             )
 
     def promote(
@@ -344,6 +329,40 @@ def _authorize(user: User) -> None:
             f"user {user.name!r} has role {user.role.value}; deploying, promoting and rolling "
             "back need deployer or higher"
         )
+
+
+def _deployed(
+    current: Deployment | None,
+    env: str,
+    model: str,
+    ref: str,
+    version: int,
+    chosen: Strategy,
+    percent: int | None,
+    policy: DeployPolicy,
+    actor: str,
+    now: int,
+) -> Deployment:
+    """The state after deploying ``version``; ConflictError while another rolls out."""
+    if current is not None and current.candidate_version is not None:
+        raise ConflictError(
+            f"{env}: v{current.candidate_version} of {model} is being rolled out "
+            f"({current.state}); promote or roll it back first",
+            field="version",
+        )
+    live = current.live_version if current else None
+    if live == version:
+        raise ConflictError(f"{ref} is already live in {env}", field="version")
+    if live is None or chosen is Strategy.REPLACE:
+        # with nothing live, a canary/shadow/bluegreen has nothing to compete with
+        return Deployment(env, model, version, None, Strategy.REPLACE, 100, live, actor, now, 0)
+    traffic = {
+        Strategy.CANARY: percent or policy.steps[0],
+        Strategy.SHADOW: percent or 100,
+        Strategy.BLUEGREEN: 0,
+    }[chosen]
+    previous = current.previous_version if current else None
+    return Deployment(env, model, live, version, chosen, traffic, previous, actor, now, 0)
 
 
 def _check_generation(current: Deployment, expected: int | None) -> None:
