@@ -22,7 +22,7 @@ class ServingSettings:
     """``shipyard serve``: ``[serving]`` in shipyard.toml, ``SHIPYARD_SERVE_*`` variables."""
 
     env: str = "production"
-    max_batch: int = 64  # rows predicted together from concurrent requests
+    max_batch: int = 1024  # rows predicted together from concurrent requests
     max_wait_ms: float = 0.0  # extra wait for a fuller batch (0: batch only what is queued)
     max_models: int = 32  # loaded versions kept in memory (least recently used go first)
     log_queue: int = 100_000  # prediction log rows buffered before new ones are dropped

@@ -19,7 +19,7 @@ def serve(
     port: int = typer.Option(8080, help="Port to listen on."),
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes (stateless replicas)."),
     max_batch: int = typer.Option(
-        None, min=1, help="Rows predicted together from concurrent requests [64]."
+        None, min=1, help="Rows predicted together from concurrent requests [1024]."
     ),
     max_wait_ms: float = typer.Option(
         None, min=0, help="Extra wait for a fuller batch [0: adaptive]."
