@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,13 @@ from shipyard.core.models import Signature
 from shipyard.services.serving.batching import Batcher
 from shipyard.services.serving.inputs import InputSpec
 from shipyard.services.serving.stats import ServingStats
+
+
+def _run(main: Any) -> Any:
+    """``asyncio.run(main())`` in a thread of its own: the session's Playwright keeps an event
+    loop running in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result()
 
 
 def _slow_sum(calls: list[int]) -> Any:
@@ -37,7 +45,7 @@ def test_concurrent_requests_share_batches_and_get_their_own_rows() -> None:
         ys = await asyncio.gather(*(batcher.submit(x) for x in xs))
         return list(zip(xs, ys, strict=True))
 
-    for x, y in asyncio.run(main()):
+    for x, y in _run(main):
         assert y.tolist() == x.sum(axis=1).tolist()
     assert len(calls) < 20 and max(calls) <= 16  # batched, never above max_batch
     assert batcher.rows == sum(1 + i % 3 for i in range(40))
@@ -51,7 +59,7 @@ def test_one_bad_request_fails_alone_in_its_batch() -> None:
         xs = [np.ones((1, 2)), -np.ones((1, 2)), np.ones((2, 2))]
         return await asyncio.gather(*(batcher.submit(x) for x in xs), return_exceptions=True)
 
-    good, bad, more = asyncio.run(main())
+    good, bad, more = _run(main)
     assert good.tolist() == [2.0] and more.tolist() == [2.0, 2.0]
     assert isinstance(bad, ValueError)
     batcher.close()
@@ -60,7 +68,11 @@ def test_one_bad_request_fails_alone_in_its_batch() -> None:
 def test_cheap_models_predict_on_the_event_loop() -> None:
     batcher = Batcher(lambda x: x[:, 0], cost_ms=0.01, max_batch=8, max_wait_ms=0)
     assert batcher.pool is None
-    assert asyncio.run(batcher.submit(np.array([[3.0, 1.0]]))).tolist() == [3.0]
+
+    async def main() -> Any:
+        return await batcher.submit(np.array([[3.0, 1.0]]))
+
+    assert _run(main).tolist() == [3.0]
 
 
 SPEC = InputSpec.of(Signature((("age", "int64"), ("bmi", "float64"), ("smoker", "bool"))))

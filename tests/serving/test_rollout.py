@@ -133,6 +133,7 @@ def test_a_failing_canary_is_rolled_back_automatically_with_its_figures(
     entry = services.audit.log("deployment:staging/bc", limit=1)[0]
     assert entry.action == "deployment.auto_rollback"
     assert services.audit.verify().ok
+    time.sleep(0.5)  # the replica polls every 0.1 s here
     after = time.monotonic()
     while time.monotonic() < after + 1:  # the live version answers everything again
         assert server.post("/invocations", _body(project)).status_code == 200
