@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-__all__ = ["JSON_OPT", "console", "print_json", "services", "table"]
+__all__ = ["JSON_OPT", "acting_user", "console", "print_json", "services", "table"]
 
 JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
 
@@ -18,6 +18,21 @@ def services() -> Any:
     from shipyard.settings import load_settings
 
     return build_services(load_settings())
+
+
+def acting_user(svc: Any, role: str) -> Any:
+    """The registered user a command acts as (SHIPYARD_USER, else the login name); ``role``
+    is the one the command needs, named in the hint when the user is unknown."""
+    from shipyard.core.errors import NotFoundError, PermissionDeniedError
+
+    name = svc.settings.actor
+    try:
+        return svc.access.get_user(name)
+    except NotFoundError:
+        raise PermissionDeniedError(
+            f"{name!r} is not a Shipyard user; an admin adds {role}s with "
+            f"`shipyard users add {name} --role {role}` (act as one with SHIPYARD_USER)"
+        ) from None
 
 
 def console(stderr: bool = False) -> Any:

@@ -13,7 +13,14 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from shipyard.core.clock import format_ms
-from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
+from shipyard.interfaces.cli.common import (
+    JSON_OPT,
+    acting_user,
+    console,
+    print_json,
+    services,
+    table,
+)
 
 __all__ = ["deploy_app", "deployments_app", "rollback"]
 
@@ -55,20 +62,6 @@ deploy_app = typer.Typer(cls=_DeployGroup, no_args_is_help=True, help="Deploy a 
 deployments_app = typer.Typer(
     help="What serves each environment, and the history of changes.", no_args_is_help=True
 )
-
-
-def _deployer(svc: Any) -> Any:
-    """The registered user the command acts as (SHIPYARD_USER, else the login name)."""
-    from shipyard.core.errors import NotFoundError, PermissionDeniedError
-
-    name = svc.settings.actor
-    try:
-        return svc.access.get_user(name)
-    except NotFoundError:
-        raise PermissionDeniedError(
-            f"{name!r} is not a Shipyard user; an admin adds deployers with "
-            f"`shipyard users add {name} --role deployer` (act as one with SHIPYARD_USER)"
-        ) from None
 
 
 def _show(d: Any, as_json: bool) -> None:
@@ -120,7 +113,7 @@ def deploy(
         model,
         version,
         env,
-        _deployer(svc),
+        acting_user(svc, "deployer"),
         strategy=strategy,
         percent=percent,
         reason=reason,
@@ -141,7 +134,9 @@ def promote(
     """Move a rollout on: the next canary step; at 100% (or for shadow and bluegreen) the
     candidate becomes live."""
     svc = services()
-    done = svc.deployments.promote(env, _deployer(svc), model=model, percent=percent, reason=reason)
+    done = svc.deployments.promote(
+        env, acting_user(svc, "deployer"), model=model, percent=percent, reason=reason
+    )
     _show(done, as_json)
 
 
@@ -153,7 +148,10 @@ def rollback(
 ) -> None:
     """Drop the rolling-out candidate, else go back to the previous live version."""
     svc = services()
-    _show(svc.deployments.rollback(env, _deployer(svc), model=model, reason=reason), as_json)
+    _show(
+        svc.deployments.rollback(env, acting_user(svc, "deployer"), model=model, reason=reason),
+        as_json,
+    )
 
 
 def _traffic(d: Any) -> str:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import typer
 
 from shipyard.core.clock import format_ms
-from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
+from shipyard.interfaces.cli.common import (
+    JSON_OPT,
+    acting_user,
+    console,
+    print_json,
+    services,
+    table,
+)
 
 __all__ = ["approve", "gate", "models_app", "reject"]
 
@@ -173,27 +180,13 @@ def _value(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _acting_user(svc: object) -> object:
-    """The registered user the command acts as (SHIPYARD_USER, else the login name)."""
-    from shipyard.core.errors import NotFoundError, PermissionDeniedError
-
-    name = svc.settings.actor  # type: ignore[attr-defined]
-    try:
-        return svc.access.get_user(name)  # type: ignore[attr-defined]
-    except NotFoundError:
-        raise PermissionDeniedError(
-            f"{name!r} is not a Shipyard user; an admin adds approvers with "
-            f"`shipyard users add {name} --role approver` (act as one with SHIPYARD_USER)"
-        ) from None
-
-
 def _decide(
     name: str, version: str, reason: str, *, approve: bool, override: bool, as_json: bool
 ) -> None:
     svc = services()
     decided = svc.registry.decide(
         f"{name}@{version}",
-        _acting_user(svc),
+        acting_user(svc, "approver"),
         approve=approve,
         reason=reason,
         override=override,
