@@ -16,7 +16,6 @@ from shipyard.interfaces.serving.protocols import (
     v2_datatype,
 )
 from shipyard.services.serving.predictors import LoadedModel
-from shipyard.services.serving.predlog import LogRecord
 from shipyard.services.serving.runtime import Choice, ServingRuntime
 
 __all__ = ["Handlers", "ModelFailedError"]
@@ -64,16 +63,14 @@ class Handlers:
         deployment = rt.deployment(name)
         choice = rt.choose(deployment, _header(scope, b"x-shipyard-key"), version)
         loaded = await rt.model(name, choice.version)
-        counter = rt.stats.counter(name, choice.version, choice.role)
         payload, binary = _parse(scope, body, protocol)
         if protocol == "v2":
             x = decode_v2(payload, loaded.spec, binary)
         else:
             x = decode_mlflow(payload, loaded.spec)
         try:
-            y = await rt.batcher(loaded).submit(x)
+            y = await rt.predict(loaded, choice.role, x, started)
         except Exception as e:
-            counter.observe((time.perf_counter() - started) * 1000, 0, True)
             raise ModelFailedError(
                 f"model {loaded.version.ref} failed: {type(e).__name__}: {str(e)[:500]}",
                 field="model",
@@ -91,12 +88,7 @@ class Handlers:
                 headers.append((b"inference-header-content-length", str(json_size).encode()))
         else:
             out = _mlflow_body(pid, y)
-        latency = (time.perf_counter() - started) * 1000
-        counter.observe(latency, len(y), False)
-        rt.predlog.add(
-            LogRecord(pid, int(time.time() * 1000), name, choice.version, choice.role, latency,
-                      loaded.spec.columns, x, y)
-        )  # fmt: skip
+        rt.answered(pid, loaded, choice.role, started, x, y)
         if choice.shadow is not None:
             self._spawn(self._shadow(name, choice.shadow, x, pid))
         return 200, out, headers
@@ -115,19 +107,17 @@ class Handlers:
         """The candidate answers a copy of the request; only its logs and figures see it."""
         rt = self.runtime
         started = time.perf_counter()
-        counter = rt.stats.counter(name, version, "shadow")
         try:
             loaded = await rt.model(name, version)
-            y = await rt.batcher(loaded).submit(x)
         except Exception:
-            counter.observe((time.perf_counter() - started) * 1000, 0, True)
+            elapsed = (time.perf_counter() - started) * 1000
+            rt.stats.counter(name, version, "shadow").observe(elapsed, 0, True)
             return
-        latency = (time.perf_counter() - started) * 1000
-        counter.observe(latency, len(y), False)
-        rt.predlog.add(
-            LogRecord(pid, int(time.time() * 1000), name, version, "shadow", latency,
-                      loaded.spec.columns, x, y)
-        )  # fmt: skip
+        try:
+            y = await rt.predict(loaded, "shadow", x, started)
+        except Exception:
+            return  # counted by predict
+        rt.answered(pid, loaded, "shadow", started, x, y)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from shipyard.core.errors import SignatureMismatchError
@@ -68,8 +69,8 @@ class InputSpec:
         dtypes = tuple(t for _, t in signature.inputs)
         return cls(names, dtypes, tuple(_kind(t) for t in dtypes))
 
-    @property
-    def numeric(self) -> bool:
+    @cached_property
+    def numeric(self) -> bool:  # read on every request: worked out once
         return all(k != "O" for k in self.kinds)
 
     # ------------------------------------------------------------ entry points

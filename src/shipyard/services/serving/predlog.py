@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import tempfile
 from collections import deque
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from shipyard.services.serving.stats import ServingStats
@@ -84,9 +86,6 @@ class PredictionLog:
         pq.write_table(table, buf, compression="zstd")
         self.seq += 1
         key = f"{partition_keys(model, day)}v{version}-{self.replica}-{self.seq:06d}.parquet"
-        import tempfile
-        from pathlib import Path
-
         staging = self.backend.staging_dir()
         with tempfile.NamedTemporaryFile(dir=staging, suffix=".parquet", delete=False) as fh:
             fh.write(buf.getvalue())

@@ -24,7 +24,7 @@ from shipyard.core.deployments import Deployment, Role, Strategy, in_canary
 from shipyard.core.errors import NotFoundError
 from shipyard.services.serving.batching import Batcher
 from shipyard.services.serving.predictors import LoadedModel, load_version
-from shipyard.services.serving.predlog import PredictionLog
+from shipyard.services.serving.predlog import LogRecord, PredictionLog
 from shipyard.services.serving.stats import ServingStats
 from shipyard.settings import ServingSettings
 
@@ -124,6 +124,27 @@ class ServingRuntime:
             pending.add_done_callback(lambda _: self._loading.pop(key, None))
         return await pending
 
+    async def predict(self, loaded: LoadedModel, role: str, x: Any, started: float) -> Any:
+        """``loaded``'s answer to ``x`` (micro-batched); a failure is counted, then raised."""
+        try:
+            return await self.batcher(loaded).submit(x)
+        except Exception:
+            name, version = loaded.key
+            self.stats.counter(name, version, role).observe(_ms_since(started), 0, True)
+            raise
+
+    def answered(
+        self, pid: str, loaded: LoadedModel, role: str, started: float, x: Any, y: Any
+    ) -> None:
+        """Count an answer and queue its prediction log."""
+        latency = _ms_since(started)
+        name, version = loaded.key
+        self.stats.counter(name, version, role).observe(latency, len(y), False)
+        now = int(time.time() * 1000)
+        self.predlog.add(
+            LogRecord(pid, now, name, version, role, latency, loaded.spec.columns, x, y)
+        )
+
     def loaded_count(self) -> int:
         with self._lock:
             return len(self._models)
@@ -219,6 +240,10 @@ class ServingRuntime:
             job()
         except Exception:
             log.exception("serving background work failed; retrying on the next tick")
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
 
 
 def _candidate_role(d: Deployment) -> Role:
