@@ -114,7 +114,7 @@ def _model_path(parts: list[str]) -> tuple[str, int | None, list[str]]:
     version = None
     if len(rest) >= 2 and rest[0] == "versions":
         text = rest[1][1:] if rest[1][:1] == "v" else rest[1]
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise ValidationError(f"model version {rest[1]!r} must be a number", field="version")
         version, rest = int(text), rest[2:]
     return name, version, rest

@@ -13,6 +13,7 @@ from shipyard.interfaces.serving.protocols import (
     NUMPY_TYPES,
     decode_mlflow,
     decode_v2,
+    parameters,
     v2_datatype,
 )
 from shipyard.services.serving.predictors import LoadedModel
@@ -181,7 +182,7 @@ def _parse(scope: dict[str, Any], body: bytes, protocol: str) -> tuple[Any, byte
     size = _header(scope, b"inference-header-content-length") if protocol == "v2" else None
     head, binary = body, b""
     if size is not None:
-        if not size.isdigit() or int(size) > len(body):
+        if not (size.isascii() and size.isdigit()) or int(size) > len(body):
             raise ValidationError(
                 f"Inference-Header-Content-Length {size!r} does not fit the body", field="body"
             )
@@ -193,12 +194,14 @@ def _parse(scope: dict[str, Any], body: bytes, protocol: str) -> tuple[Any, byte
 
 
 def _wants_binary(payload: dict[str, Any]) -> bool:
-    if (payload.get("parameters") or {}).get("binary_data_output"):
+    if parameters(payload, "request").get("binary_data_output"):
         return True
     outputs = payload.get("outputs")
-    return isinstance(outputs, list) and any(
-        isinstance(o, dict) and (o.get("parameters") or {}).get("binary_data") for o in outputs
-    )
+    if outputs is None:
+        return False
+    if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+        raise ValidationError("outputs must be a list of objects", field="outputs")
+    return any(parameters(o, f"outputs[{i}]").get("binary_data") for i, o in enumerate(outputs))
 
 
 def _v2_body(
