@@ -35,6 +35,7 @@ from shipyard.services.registry.packaging import (
     infer_signature,
     load_model,
 )
+from shipyard.services.registry.retire import check_may_retire
 from shipyard.services.tracking import TrackingService
 from shipyard.stores.blobs import ContentStore
 from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
@@ -292,6 +293,8 @@ class RegistryService:
                 field="status",
             )
         check_version_transition(version.status, new)
+        if new in (VersionStatus.ARCHIVED, VersionStatus.REJECTED):
+            check_may_retire(conn, version, new, user)
         exact = ModelRef(target.name, version=version.version)
         dropped = self.repo.set_status(conn, exact, new, reason, now)
         payload: dict[str, Any] = {
