@@ -264,9 +264,7 @@ def test_a_candidate_archived_mid_rollout_cannot_be_promoted(svc: Services, dora
     assert svc.deployments.rollback("production", dora).candidate_version is None
 
 
-def test_only_deployers_archive_or_reject_a_version_that_serves(
-    svc: Services, dora: User
-) -> None:
+def test_only_deployers_archive_or_reject_a_version_that_serves(svc: Services, dora: User) -> None:
     _log(svc, "loans", 2)
     _log(svc, "churn", 2, approve=False)
     svc.registry.set_status("churn@1", "gate_passed", user="ci")
@@ -285,7 +283,8 @@ def test_only_deployers_archive_or_reject_a_version_that_serves(
     assert {v.status.value for v in svc.registry.versions("loans")} == {"approved"}
     assert svc.registry.archive("loans@2", user="dora").status.value == "archived"
     svc.deployments.deploy("churn", 2, "staging", dora)  # nothing serves churn@1 any more
-    assert svc.registry.decide("churn@1", april, approve=False, reason="no").status.value == "rejected"
+    rejected = svc.registry.decide("churn@1", april, approve=False, reason="no")
+    assert rejected.status.value == "rejected"
     assert svc.audit.verify().ok
 
 
