@@ -14,6 +14,7 @@ __all__ = [
     "CrossSiteRequestError",
     "FilterSyntaxError",
     "InvalidStateTransitionError",
+    "ModelFailedError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -125,6 +126,13 @@ class CrossSiteRequestError(PermissionDeniedError):
     """A state change sent by a page of another site (a forged cross-site request)."""
 
     code = "CROSS_SITE_REQUEST"
+
+
+class ModelFailedError(ShipyardError):
+    """A served model raised while predicting (counted against its version's figures)."""
+
+    code = "MODEL_ERROR"
+    http_status = 500
 
 
 class ArtifactCorruptedError(ShipyardError):

@@ -172,20 +172,9 @@ def _error(scope: dict[str, Any], e: ShipyardError) -> bytes:
 
 
 def app_from_env() -> InferenceApp:
-    """The uvicorn factory: settings from the environment (``shipyard serve`` sets them)."""
-    from shipyard.interfaces.bootstrap import build_services
+    """The uvicorn factory: settings from the environment (``shipyard serve`` sets them),
+    the object graph from the composition root."""
+    from shipyard.interfaces.bootstrap import build_inference_app
     from shipyard.settings import load_settings
 
-    settings = load_settings()
-    svc = build_services(settings)
-    serving = settings.serving
-    runtime = ServingRuntime(
-        env=serving.env,
-        deployments=svc.deployments,
-        figures=svc.figures,
-        registry=svc.registry,
-        backend=svc.blobs.backend,
-        settings=serving,
-        allow_pickle=serving.allow_pickle,
-    )
-    return InferenceApp(runtime, max_body=int(serving.max_body_mb * 1_000_000), on_close=svc.close)
+    return build_inference_app(load_settings())
