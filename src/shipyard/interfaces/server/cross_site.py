@@ -51,7 +51,9 @@ def cross_site_refusal(
             f"({get('host')!r}): state changes come from Shipyard's own pages or API clients",
             field="origin",
         )
-    if path.startswith(_API):
+    # Only a POST can go cross-site without a preflight; PUT/PATCH/DELETE always need one
+    # (never granted), and the mlflow client PUTs artifacts with their own type (text/plain).
+    if method == "POST" and path.startswith(_API):
         media = (get("content-type") or "").split(";")[0].strip().lower()
         if media in _SIMPLE_TYPES:
             return UnsupportedMediaTypeError(
