@@ -25,8 +25,7 @@ CHART_OPTION = """el => {
 def chart_options(page, scope: str = "") -> dict[str, dict]:
     """Every chart drawn under ``scope``, by its title, as the charting library holds it."""
     page.wait_for_function(
-        "() => [...document.querySelectorAll('div.chart[data-src]')]"
-        ".every(e => e.dataset.rendered)"
+        "() => [...document.querySelectorAll('div.chart[data-src]')].every(e => e.dataset.rendered)"
     )
     drawn = page.locator(f"{scope} div.chart[data-rendered='true']")
     return {el.get_attribute("data-metric"): el.evaluate(CHART_OPTION) for el in drawn.all()}

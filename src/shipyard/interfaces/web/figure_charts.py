@@ -34,13 +34,13 @@ def per_second(requests: int, span_ms: int) -> float:
 
 
 def steps(
-    rows: Sequence[Mapping[str, Any]], now: int, span_ms: int, step_ms: int
+    rows: Sequence[dict[str, Any]], now: int, span_ms: int, step_ms: int
 ) -> dict[str, list[Step]]:
     """Per ``v{version} {role}``: every step of the window, oldest first, with the figures of
     the rows flushed in it (``window_end`` in ``(end - step_ms, end]``); None when none were.
     A row flushed after ``now`` (a replica's clock ahead) counts in the newest step."""
     count = max(1, span_ms // step_ms)
-    grouped: dict[str, dict[int, list[Mapping[str, Any]]]] = {}
+    grouped: dict[str, dict[int, list[dict[str, Any]]]] = {}
     for r in rows:
         back = max(0, (now - r["window_end"]) // step_ms)  # whole steps before now
         if back < count:
@@ -64,7 +64,7 @@ def _value(key: str, fig: Mapping[str, Any] | None, step_ms: int, scale: float) 
 
 
 def figure_charts(
-    rows: Sequence[Mapping[str, Any]], now: int, span_ms: int, step_ms: int
+    rows: Sequence[dict[str, Any]], now: int, span_ms: int, step_ms: int
 ) -> dict[str, Chart]:
     """The four charts by key, one line per version and role."""
     by_label = steps(rows, now, span_ms, step_ms)

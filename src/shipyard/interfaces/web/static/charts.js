@@ -42,7 +42,7 @@
 
   function xAxis(chart) {
     if (chart.x === "time") {
-      return { type: "time" };
+      return { type: "time", splitNumber: 5, axisLabel: { hideOverlap: true } };
     }
     return { type: "value", name: chart.x, nameLocation: "middle", nameGap: 24,
              minInterval: 1, scale: true };
