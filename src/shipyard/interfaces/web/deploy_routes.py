@@ -210,9 +210,10 @@ def _figures_json(services: Any, env: str, model: str, window: str, now: str) ->
     """Rate, error rate, p50 and p99 per version and role over ``window`` up to ``now``."""
     d = services.deployments.get(_known(services, env), model or None)
     span, step = WINDOWS[parse_window(window)]
-    if now.strip() and not now.strip().isdigit():
+    now = now.strip()
+    if now and not now.isdigit():
         raise ValidationError(f"now must be a time in ms since 1970, got {now!r}", field="now")
-    end = int(now) if now.strip() else now_ms()
+    end = int(now) if now else now_ms()
     rows = services.figures.rows(d.environment, d.model, end - span)
     return chart_set(figure_charts(rows, end, span, step))
 
