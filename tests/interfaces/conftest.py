@@ -25,8 +25,7 @@ def _serve(tmp_path: Path, auth_mode: str) -> Iterator[LiveServer]:
     import uvicorn
 
     from shipyard.core.entities import Role
-    from shipyard.interfaces.bootstrap import build_services
-    from shipyard.interfaces.server.app import create_app
+    from shipyard.interfaces.bootstrap import build_server_app, build_services
     from shipyard.settings import load_settings
 
     services = build_services(load_settings(env={"SHIPYARD_PROJECT_DIR": str(tmp_path)}))
@@ -34,7 +33,10 @@ def _serve(tmp_path: Path, auth_mode: str) -> Iterator[LiveServer]:
     token = services.access.issue_token("admin")
     port = free_port()
     config = uvicorn.Config(
-        create_app(services, auth_mode=auth_mode), host="127.0.0.1", port=port, log_level="error"
+        build_server_app(services, auth_mode=auth_mode),
+        host="127.0.0.1",
+        port=port,
+        log_level="error",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -22,9 +22,11 @@ from shipyard.stores.sql.schema import ensure_schema
 from shipyard.stores.statcache import StatCache
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from shipyard.interfaces.serving.app import InferenceApp
 
-__all__ = ["Services", "build_inference_app", "build_services"]
+__all__ = ["Services", "build_inference_app", "build_server_app", "build_services"]
 
 
 @dataclass
@@ -113,3 +115,13 @@ def build_inference_app(settings: Settings) -> InferenceApp:
         allow_pickle=serving.allow_pickle,
     )
     return InferenceApp(runtime, max_body=int(serving.max_body_mb * 1_000_000), on_close=svc.close)
+
+
+def build_server_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
+    """``shipyard server``: the REST API and the web UI, one app over ``services``."""
+    from shipyard.interfaces.server.app import create_app
+    from shipyard.interfaces.web import routes as web_routes
+
+    app = create_app(services, auth_mode=auth_mode)
+    web_routes.mount(app)
+    return app

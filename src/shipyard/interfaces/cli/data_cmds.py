@@ -13,7 +13,7 @@ import typer
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ValidationError
 from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
-from shipyard.interfaces.server.serialize import dataset_version_json
+from shipyard.interfaces.presenters.records import dataset_version_json
 
 __all__ = ["data_app"]
 
@@ -118,7 +118,7 @@ def search(
 
 def _list(found: list[Any], as_json: bool, title: str) -> None:
     if as_json:
-        from shipyard.interfaces.server.serialize import dataset_json
+        from shipyard.interfaces.presenters.records import dataset_json
 
         print_json([dataset_json(d) for d in found])
         return
@@ -305,7 +305,7 @@ def lineage(
     as_json: bool = JSON_OPT,
 ) -> None:
     """What read this dataset version (runs, later models and deployments), or what a run read."""
-    from shipyard.interfaces.lineage import lineage_graph
+    from shipyard.interfaces.presenters.lineage import lineage_graph
 
     graph = lineage_graph(services(), ref)
     if as_json:

@@ -65,7 +65,7 @@ deployments_app = typer.Typer(
 
 
 def _show(d: Any, as_json: bool) -> None:
-    from shipyard.interfaces.server.api_deployments import deployment_json
+    from shipyard.interfaces.presenters.deployments import deployment_json
 
     if as_json:
         print_json(deployment_json(d))
@@ -170,7 +170,7 @@ def ls(
     as_json: bool = JSON_OPT,
 ) -> None:
     """What serves each environment: live and candidate versions, strategy, traffic."""
-    from shipyard.interfaces.server.api_deployments import deployment_json
+    from shipyard.interfaces.presenters.deployments import deployment_json
 
     found = services().deployments.list(env)
     if as_json:
@@ -207,7 +207,7 @@ def history(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Deploys, promotions and rollbacks (automatic ones with their evidence), newest first."""
-    from shipyard.interfaces.server.api_deployments import event_json
+    from shipyard.interfaces.presenters.deployments import event_json
 
     events = services().deployments.history(env, model, limit)
     if as_json:

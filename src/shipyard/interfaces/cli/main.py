@@ -81,14 +81,16 @@ def server(
     """Run the API, the MLflow-compatible API and the web UI."""
     import uvicorn
 
-    from shipyard.interfaces.server.app import create_app
+    from shipyard.interfaces.bootstrap import build_server_app
 
     services = _services()
     mode = auth or services.settings.auth
     if host not in ("127.0.0.1", "localhost", "::1") and mode == "local":
         mode = "token"  # never serve tokenless outside loopback
     _console().print(f"Shipyard server on [bold]http://{host}:{port}[/] (auth: {mode})")
-    uvicorn.run(create_app(services, auth_mode=mode), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        build_server_app(services, auth_mode=mode), host=host, port=port, log_level="warning"
+    )
 
 
 @experiments_app.command("ls")
@@ -96,7 +98,7 @@ def experiments_ls(as_json: bool = JSON_OPT) -> None:
     """List active experiments."""
     found, _ = _services().tracking.search_experiments()
     if as_json:
-        from shipyard.interfaces.server.serialize import experiment_json
+        from shipyard.interfaces.presenters.records import experiment_json
 
         print(json.dumps([experiment_json(e) for e in found], indent=2))
         return
@@ -122,7 +124,7 @@ def runs_ls(
     ids = [t.get_experiment_by_name(experiment).experiment_id] if experiment else []
     runs = t.search_runs(ids, filter_, order_by, max_results).runs
     if as_json:
-        from shipyard.interfaces.server.serialize import run_json
+        from shipyard.interfaces.presenters.records import run_json
 
         print(json.dumps([run_json(r) for r in runs], indent=2))
         return
@@ -155,7 +157,7 @@ def runs_show(
     r = _resolve_run(t, run)
     files = t.list_artifacts(r.run_id)
     if as_json:
-        from shipyard.interfaces.server.serialize import file_json, run_json
+        from shipyard.interfaces.presenters.records import file_json, run_json
 
         print(json.dumps({**run_json(r), "artifacts": [file_json(f) for f in files]}, indent=2))
         return

@@ -175,7 +175,7 @@ def show(
         return
     svc = services()
     row = svc.pipelines.get_run(target)
-    from shipyard.interfaces.server.api_pipelines import pipeline_run_json, step_summaries
+    from shipyard.interfaces.presenters.pipelines import pipeline_run_json, step_summaries
 
     steps = step_summaries(row.spec, svc.pipelines.latest_executions(target), row.status)
     if as_json:

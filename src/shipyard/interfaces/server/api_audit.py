@@ -7,48 +7,15 @@ viewer role on every GET under /api/.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from shipyard.core.audit import AuditEntry, ChainReport
+from shipyard.interfaces.presenters.audit import DEFAULT_LIMIT, entry_json, report_json
 
-__all__ = ["entry_json", "parsed_payload", "report_json", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
-
-DEFAULT_LIMIT = 100
-
-
-def parsed_payload(text: str) -> Any:
-    """The stored canonical JSON as an object; text that does not parse is returned as is
-    (it can only come from a row edited outside Shipyard, which verify reports)."""
-    try:
-        return json.loads(text) if text else {}
-    except ValueError:
-        return text
-
-
-def entry_json(e: AuditEntry) -> dict[str, Any]:
-    return {
-        "seq": e.seq,
-        "time": e.time,
-        "actor": e.actor,
-        "action": e.action,
-        "object_type": e.object_type,
-        "object_id": e.object_id,
-        "object": f"{e.object_type}:{e.object_id}",
-        "reason": e.reason,
-        "payload": parsed_payload(e.payload),
-        "payload_hash": e.payload_hash,
-        "prev_hash": e.prev_hash,
-        "hash": e.hash,
-    }
-
-
-def report_json(r: ChainReport) -> dict[str, Any]:
-    return {"ok": r.ok, "checked": r.checked, "broken_seq": r.broken_seq, "reason": r.reason}
 
 
 def _audit(request: Request):  # type: ignore[no-untyped-def]

@@ -15,9 +15,9 @@ from pydantic import BaseModel
 from shipyard.core.datasets import DatasetKind, check_alias, check_dataset_name, parse_ref
 from shipyard.core.errors import ValidationError
 from shipyard.core.validation import normalize_artifact_path
-from shipyard.interfaces.lineage import lineage_graph
-from shipyard.interfaces.server.api_v1 import stream_verified
-from shipyard.interfaces.server.serialize import (
+from shipyard.interfaces.http.artifacts import stream_verified
+from shipyard.interfaces.presenters.lineage import lineage_graph
+from shipyard.interfaces.presenters.records import (
     dataset_json,
     dataset_version_json,
     validation_json,

@@ -17,11 +17,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 from shipyard.core.clock import now_ms
-from shipyard.core.deployments import Deployment, DeploymentEvent, check_environment
+from shipyard.core.deployments import check_environment
 from shipyard.core.errors import ShipyardError, ValidationError
 from shipyard.core.models import check_model_name
+from shipyard.interfaces.presenters.deployments import deployment_json, event_json
 
-__all__ = ["deployment_json", "event_json", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["deployments"])
 
@@ -64,39 +65,6 @@ class PromoteIn(_Change):
 
 class RollbackIn(_Change):
     model: StrictStr | None = Field(None, description="Needed when the env serves several.")
-
-
-def deployment_json(d: Deployment) -> dict[str, Any]:
-    return {
-        "environment": d.environment,
-        "model": d.model,
-        "live_version": d.live_version,
-        "candidate_version": d.candidate_version,
-        "strategy": d.strategy.value,
-        "traffic": d.traffic,
-        "state": d.state,
-        "previous_version": d.previous_version,
-        "updated_by": d.updated_by,
-        "update_time": d.update_time,
-        "generation": d.generation,
-    }
-
-
-def event_json(e: DeploymentEvent) -> dict[str, Any]:
-    return {
-        "event_id": e.event_id,
-        "environment": e.environment,
-        "model": e.model,
-        "action": e.action,
-        "from_version": e.from_version,
-        "to_version": e.to_version,
-        "strategy": e.strategy,
-        "traffic": e.traffic,
-        "actor": e.actor,
-        "reason": e.reason,
-        "time": e.time,
-        "evidence": e.evidence,
-    }
 
 
 def _services(request: Request) -> Any:

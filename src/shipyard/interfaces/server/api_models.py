@@ -19,18 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from shipyard.core.errors import ValidationError
 from shipyard.core.models import (
     ModelRef,
-    ModelVersion,
-    RegisteredModel,
     check_alias,
     check_model_name,
-    parse_model_ref,
 )
+from shipyard.interfaces.presenters.models import MAX_REASON, model_json, version_json, version_ref
 
-__all__ = ["model_json", "router", "version_json", "version_ref"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
-
-MAX_REASON = 2000
 
 
 class AliasIn(BaseModel):
@@ -54,48 +50,6 @@ class ApproveIn(RejectIn):
     override: StrictBool = Field(
         False, description="Approve although the gates failed (admin only; flagged)."
     )
-
-
-def model_json(m: RegisteredModel) -> dict[str, Any]:
-    return {
-        "name": m.name,
-        "description": m.description,
-        "latest_version": m.latest_version,
-        "aliases": dict(sorted(m.aliases.items())),
-        "tags": dict(sorted(m.tags.items())),
-        "created_by": m.created_by,
-        "creation_time": m.creation_time,
-        "last_update_time": m.last_update_time,
-    }
-
-
-def version_json(v: ModelVersion) -> dict[str, Any]:
-    return {
-        "name": v.name,
-        "version": v.version,
-        "ref": v.ref,
-        "status": v.status.value,
-        "status_reason": v.status_reason,
-        "flavor": v.flavor,
-        "content_id": v.content_id,
-        "signature": v.signature.to_dict(),
-        "run_id": v.run_id,
-        "aliases": list(v.aliases),
-        "package": v.package,
-        "description": v.description,
-        "created_by": v.created_by,
-        "creation_time": v.creation_time,
-    }
-
-
-def version_ref(name: str, version: str) -> ModelRef:
-    """``name`` at ``version`` (``3``, ``v3``, an alias or ``latest``); a bad name is an error
-    of ``name``, anything wrong with the version one of ``version``."""
-    check_model_name(name)
-    try:
-        return parse_model_ref(f"{name}@{version}")
-    except ValidationError as e:
-        raise ValidationError(e.message, field="version") from None
 
 
 def _registry(request: Request):  # type: ignore[no-untyped-def]

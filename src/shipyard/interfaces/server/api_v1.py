@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from shipyard.core.errors import ValidationError
 from shipyard.core.validation import check_metric
-from shipyard.interfaces.server.serialize import experiment_json, file_json, metric_json, run_json
+from shipyard.interfaces.http.artifacts import artifact_response
+from shipyard.interfaces.presenters.records import experiment_json, file_json, metric_json, run_json
 
 __all__ = ["router"]
 
@@ -151,35 +150,6 @@ def search_runs(request: Request, body: SearchIn) -> dict[str, Any]:
 @router.get("/runs/{run_id}/artifacts")
 def list_artifacts(request: Request, run_id: str, path: str = "") -> dict[str, Any]:
     return {"files": [file_json(f) for f in _tracking(request).list_artifacts(run_id, path)]}
-
-
-def stream_verified(
-    blobs: Any, digest: str, filename: str, *, verified: bytes | None = None
-) -> StreamingResponse:
-    """Stream one stored object as a download; verified before the first byte is sent, so a
-    corrupted object is a clean 409 and never a truncated or altered download. ``verified``
-    sends bytes the caller already checked against ``digest`` (a blob read from a pack)."""
-    safe = re.sub(r'[^\x20-\x7e]|["\\]', "_", filename)  # header values must be plain ASCII
-    headers = {"Content-Disposition": f'attachment; filename="{safe}"', "ETag": digest}
-    if verified is None:
-        blobs.verify(digest)
-        stream = blobs.open(digest)
-    else:
-        stream = io.BytesIO(verified)
-
-    def chunks():  # type: ignore[no-untyped-def]
-        with stream:
-            while block := stream.read(1 << 20):
-                yield block
-
-    return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)
-
-
-def artifact_response(tracking: Any, run_id: str, path: str) -> StreamingResponse:
-    """Stream one artifact file of a run as a download."""
-    info, stream = tracking.open_artifact(run_id, path)
-    stream.close()  # resolves the path (404s) first; stream_verified opens its own
-    return stream_verified(tracking.blobs, info.digest, info.path.rsplit("/", 1)[-1])
 
 
 @router.get("/runs/{run_id}/artifacts/download")

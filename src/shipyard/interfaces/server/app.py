@@ -1,4 +1,4 @@
-"""The FastAPI application: one error mapping, auth on every API route, routers mounted."""
+"""The API application: one error mapping, auth on every API route, routers mounted."""
 
 from __future__ import annotations
 
@@ -35,7 +35,11 @@ def _on_validation(_request: Request, exc: RequestValidationError) -> JSONRespon
 
 
 def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
-    """Build the server app over already-built services."""
+    """The REST API (``/api/v1``, MLflow's ``/api/2.0/mlflow``) over already-built services,
+    with one error mapping and auth on every API route; the composition root mounts the web
+    UI next to it (``bootstrap.build_server_app``)."""
+    from shipyard.interfaces.http.auth import require
+    from shipyard.interfaces.http.cross_site import cross_site_refusal
     from shipyard.interfaces.server import (
         api_audit,
         api_data,
@@ -45,10 +49,10 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
         api_v1,
         mlflow_artifacts,
         mlflow_compat,
+        mlflow_logged_models,
         mlflow_registry,
+        mlflow_routes,
     )
-    from shipyard.interfaces.server.auth import require
-    from shipyard.interfaces.server.cross_site import cross_site_refusal
 
     app = FastAPI(title="Shipyard", version=__version__, docs_url="/docs")
     app.state.services = services
@@ -87,12 +91,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     app.include_router(api_models.router)
     app.include_router(api_deployments.router)
     mlflow_artifacts.mount(app)
-    mlflow_registry.mount(app)  # before mlflow_compat's catch-all for unknown MLflow calls
-    mlflow_compat.mount(app)
-    try:
-        from shipyard.interfaces.web import routes as web_routes
-    except ImportError:  # the web UI is optional while it is being built
-        web_routes = None  # type: ignore[assignment]
-    if web_routes is not None:
-        web_routes.mount(app)
+    mlflow_routes.mount(
+        app, mlflow_logged_models.ROUTES, mlflow_registry.ROUTES, mlflow_compat.ROUTES
+    )
     return app

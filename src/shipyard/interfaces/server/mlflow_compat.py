@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
+from fastapi import Request
 
 from shipyard.core.errors import NotFoundError, ValidationError
 from shipyard.core.states import LifecycleStage
 from shipyard.core.validation import check_metric
+from shipyard.interfaces.presenters.records import experiment_json, file_json, metric_json
+from shipyard.interfaces.presenters.records import run_json as _run_json
 from shipyard.interfaces.server.mlflow_fields import key_values as _tags
 from shipyard.interfaces.server.mlflow_fields import need as _need
-from shipyard.interfaces.server.mlflow_fields import read_body as _body
-from shipyard.interfaces.server.serialize import experiment_json, file_json, metric_json
-from shipyard.interfaces.server.serialize import run_json as _run_json
+from shipyard.interfaces.server.mlflow_routes import RouteTable
 
-__all__ = ["mount"]
+__all__ = ["ROUTES", "run_json"]
 
-Handler = Callable[[Any, dict[str, Any], Request], dict[str, Any]]
-_ROUTES: list[tuple[str, str, Handler]] = []
-
-
-def _route(method: str, path: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        _ROUTES.append((method, path, fn))
-        return fn
-
-    return register
+# Tracking calls: handlers receive the tracking service; fields come from the body only.
+ROUTES = RouteTable(lambda services: services.tracking, query_into_body=False)
+_route = ROUTES.route
 
 
 def run_json(run: Any) -> dict[str, Any]:
@@ -257,29 +247,3 @@ def list_artifacts(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
         "root_uri": f"shipyard-artifacts:/runs/{run_id}",
         "files": [file_json(f) for f in files],
     }
-
-
-def _endpoint(handler: Handler):  # type: ignore[no-untyped-def]
-    async def endpoint(request: Request) -> JSONResponse:
-        body = await _body(request)
-        tracking = request.app.state.services.tracking
-        return JSONResponse(await run_in_threadpool(handler, tracking, body, request))
-
-    endpoint.__name__ = f"mlflow_{handler.__name__}"
-    return endpoint
-
-
-def mount(app: FastAPI) -> None:
-    for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):
-        for method, path, handler in _ROUTES:
-            app.add_api_route(
-                prefix + path,
-                _endpoint(handler),
-                methods=[method],
-                include_in_schema=prefix.startswith("/api"),
-                tags=["mlflow-compat"],
-            )
-
-    @app.api_route("/api/2.0/mlflow/{rest:path}", methods=["GET", "POST", "PATCH", "DELETE"])
-    def not_implemented(rest: str) -> JSONResponse:
-        raise NotFoundError(f"MLflow endpoint /{rest} is not supported by Shipyard yet")

@@ -17,11 +17,14 @@ from shipyard.interfaces.server.mlflow_artifacts import LOGGED_MODEL_TAG, backin
 from shipyard.interfaces.server.mlflow_fields import key_values as _tags
 from shipyard.interfaces.server.mlflow_fields import need as _need
 from shipyard.interfaces.server.mlflow_fields import split_and
+from shipyard.interfaces.server.mlflow_routes import RouteTable
 from shipyard.interfaces.server.mlflow_routes import page as _page
-from shipyard.interfaces.server.mlflow_routes import route as _route
 from shipyard.interfaces.server.mlflow_routes import user_of as _user
 
-__all__ = ["META"]
+__all__ = ["META", "ROUTES"]
+
+ROUTES = RouteTable()  # handlers receive the services
+_route = ROUTES.route
 
 _EXPERIMENT = "mlflow-logged-models"
 META = _META = "shipyard.mlflow."  # logged-model fields kept as tags of the backing run

@@ -32,12 +32,14 @@ from shipyard.interfaces.server.mlflow_fields import key_values as _tags
 from shipyard.interfaces.server.mlflow_fields import need as _need
 from shipyard.interfaces.server.mlflow_fields import registry_filter as _filter
 from shipyard.interfaces.server.mlflow_logged_models import META as _META
-from shipyard.interfaces.server.mlflow_routes import mount
+from shipyard.interfaces.server.mlflow_routes import RouteTable
 from shipyard.interfaces.server.mlflow_routes import page as _page
-from shipyard.interfaces.server.mlflow_routes import route as _route
 from shipyard.interfaces.server.mlflow_routes import user_of as _user
 
-__all__ = ["mount"]
+__all__ = ["ROUTES"]
+
+ROUTES = RouteTable()  # handlers receive the services
+_route = ROUTES.route
 
 _COLTYPES = {
     "double": "float64",

@@ -9,55 +9,70 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from shipyard.core.errors import ValidationError
+from shipyard.core.errors import NotFoundError, ValidationError
 from shipyard.interfaces.server.mlflow_fields import read_body
 
-__all__ = ["Handler", "mount", "page", "route", "user_of"]
+__all__ = ["Handler", "RouteTable", "mount", "page", "user_of"]
 
 Handler = Callable[..., dict[str, Any]]
-_ROUTES: list[tuple[str, str, Handler]] = []
 
 
-def route(method: str, path: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        _ROUTES.append((method, path, fn))
-        return fn
+class RouteTable:
+    """The MLflow calls one module answers, collected by its decorator and mounted
+    explicitly by the app (``mount``); ``collaborator`` picks what handlers receive
+    first from the services (all of them by default)."""
 
-    return register
+    def __init__(
+        self, collaborator: Callable[[Any], Any] | None = None, *, query_into_body: bool = True
+    ) -> None:
+        self.collaborator = collaborator
+        self.query_into_body = query_into_body
+        self.routes: list[tuple[str, str, Handler]] = []
+
+    def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.routes.append((method, path, fn))
+            return fn
+
+        return register
+
+    def endpoint(self, handler: Handler):  # type: ignore[no-untyped-def]
+        async def endpoint(request: Request) -> JSONResponse:
+            body = await read_body(request)
+            if self.query_into_body and request.method != "GET":
+                for key, value in request.query_params.items():  # DELETE calls send a query
+                    body.setdefault(key, value)
+            services = request.app.state.services
+            first = services if self.collaborator is None else self.collaborator(services)
+            params = dict(request.path_params)
+            result = await run_in_threadpool(handler, first, body, request, **params)
+            return JSONResponse(result)
+
+        endpoint.__name__ = f"mlflow_{handler.__name__}"
+        return endpoint
 
 
 def user_of(r: Request) -> str:
     return str(r.state.user.name)
 
 
-def _endpoint(handler: Handler):  # type: ignore[no-untyped-def]
-    async def endpoint(request: Request) -> JSONResponse:
-        body = await read_body(request)
-        if request.method != "GET":  # DELETE calls may carry their fields in the query
-            for key, value in request.query_params.items():
-                body.setdefault(key, value)
-        services = request.app.state.services
-        params = dict(request.path_params)
-        result = await run_in_threadpool(handler, services, body, request, **params)
-        return JSONResponse(result)
-
-    endpoint.__name__ = f"mlflow_{handler.__name__}"
-    return endpoint
-
-
-def mount(app: FastAPI) -> None:
-    """Register before ``mlflow_compat.mount``, whose catch-all answers unknown calls."""
-    from shipyard.interfaces.server import mlflow_logged_models, mlflow_registry  # noqa: F401
-
+def mount(app: FastAPI, *tables: RouteTable) -> None:
+    """Every table's calls under both of MLflow's prefixes (the UI's ``ajax-api`` too),
+    then a catch-all that answers MLflow calls Shipyard does not offer with a clear 404."""
     for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):
-        for method, path, handler in _ROUTES:
-            app.add_api_route(
-                prefix + path,
-                _endpoint(handler),
-                methods=[method],
-                include_in_schema=prefix.startswith("/api"),
-                tags=["mlflow-compat"],
-            )
+        for table in tables:
+            for method, path, handler in table.routes:
+                app.add_api_route(
+                    prefix + path,
+                    table.endpoint(handler),
+                    methods=[method],
+                    include_in_schema=prefix.startswith("/api"),
+                    tags=["mlflow-compat"],
+                )
+
+    @app.api_route("/api/2.0/mlflow/{rest:path}", methods=["GET", "POST", "PATCH", "DELETE"])
+    def not_implemented(rest: str) -> JSONResponse:
+        raise NotFoundError(f"MLflow endpoint /{rest} is not supported by Shipyard yet")
 
 
 def page(b: dict[str, Any], key: str, items: list[Any], default: int) -> dict[str, Any]:

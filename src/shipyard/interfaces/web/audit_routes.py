@@ -11,7 +11,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
 
 from shipyard.core.errors import ShipyardError, ValidationError
-from shipyard.interfaces.server.api_audit import DEFAULT_LIMIT, entry_json, report_json
+from shipyard.interfaces.presenters.audit import DEFAULT_LIMIT, entry_json, report_json
 from shipyard.interfaces.web.pages import guard, page
 
 __all__ = ["mount", "object_href", "payload_details"]

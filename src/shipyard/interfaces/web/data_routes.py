@@ -211,7 +211,7 @@ def _diff_view(body: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
 
 
 def _lineage(services: Any, version: DatasetVersion) -> dict[str, Any]:
-    from shipyard.interfaces.lineage import lineage_graph
+    from shipyard.interfaces.presenters.lineage import lineage_graph
 
     graph = lineage_graph(services, f"dataset:{version.ref}")
     labels = {n["id"]: n.get("label") or n["id"] for n in graph["nodes"]}

@@ -24,8 +24,8 @@ from shipyard.core.errors import (
     ShipyardError,
     ValidationError,
 )
-from shipyard.interfaces.server.api_models import MAX_REASON
-from shipyard.interfaces.server.auth import current_user
+from shipyard.interfaces.http.auth import current_user
+from shipyard.interfaces.presenters.models import MAX_REASON
 from shipyard.interfaces.web.audit_routes import payload_details
 from shipyard.interfaces.web.charts import chart_set
 from shipyard.interfaces.web.figure_charts import CHARTS, figure_charts, per_second

@@ -14,9 +14,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from shipyard.core.errors import PermissionDeniedError, ShipyardError, ValidationError
 from shipyard.core.models import ModelRef, ModelVersion, check_model_name
-from shipyard.interfaces.server.api_audit import entry_json
-from shipyard.interfaces.server.api_models import MAX_REASON, version_ref
-from shipyard.interfaces.server.auth import current_user
+from shipyard.interfaces.http.auth import current_user
+from shipyard.interfaces.presenters.audit import entry_json
+from shipyard.interfaces.presenters.models import MAX_REASON, version_ref
 from shipyard.interfaces.web.audit_routes import payload_details
 from shipyard.interfaces.web.model_decisions import (
     OVERRIDE_PREFIX,

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from shipyard.core.clock import format_ms
 from shipyard.core.entities import Role
 from shipyard.core.errors import ShipyardError
-from shipyard.interfaces.server.auth import require
+from shipyard.interfaces.http.auth import require
 
 __all__ = ["HERE", "error_page", "guard", "json_guard", "page", "same_origin", "templates"]
 

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from shipyard.core.errors import ShipyardError
 from shipyard.core.validation import check_run_id
-from shipyard.interfaces.server.api_pipelines import pipeline_run_json, step_summaries
+from shipyard.interfaces.presenters.pipelines import pipeline_run_json, step_summaries
 from shipyard.interfaces.web.dag_svg import dag_svg, fmt_duration
 from shipyard.interfaces.web.pages import error_page, guard, page, templates
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from shipyard.core.errors import ShipyardError, ValidationError
-from shipyard.interfaces.server.api_v1 import artifact_response
+from shipyard.interfaces.http.artifacts import artifact_response
 from shipyard.interfaces.web import (
     audit_routes,
     data_routes,
