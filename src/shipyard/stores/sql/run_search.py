@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -11,6 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from shipyard.core.errors import ValidationError
 from shipyard.core.query import And, Compare, Expr, Key, Not, Or, OrderKey
+from shipyard.stores.ports import RunQuery
 from shipyard.stores.sql.tables import latest_metrics, params, runs, tags
 
 __all__ = ["RunQuery", "search_run_ids"]
@@ -26,16 +26,6 @@ _ATTRIBUTE_COLUMNS = {
     "end_time": runs.c.end_time,
 }
 _KV_TABLES = {"metric": latest_metrics, "param": params, "tag": tags}
-
-
-@dataclass(frozen=True)
-class RunQuery:
-    experiment_ids: Sequence[int]
-    stages: Sequence[str]
-    where: Expr | None
-    order_by: Sequence[OrderKey]
-    limit: int
-    offset: int
 
 
 def _apply(column: ColumnElement, op: str, value: object) -> ColumnElement[bool]:
