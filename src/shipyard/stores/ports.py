@@ -336,9 +336,7 @@ class DeploymentStore(Protocol):
 
     def environments(self, conn: Connection) -> builtins.list[str]: ...
 
-    def record(
-        self, conn: Connection, state: Deployment, event: DeploymentEvent
-    ) -> Deployment: ...
+    def record(self, conn: Connection, state: Deployment, event: DeploymentEvent) -> Deployment: ...
 
     def events(
         self, conn: Connection, env: str | None, model: str | None, limit: int

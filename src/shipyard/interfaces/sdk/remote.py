@@ -20,6 +20,7 @@ from shipyard.settings import Settings
 
 __all__ = ["RemoteServices", "RemoteTracking"]
 
+
 def _metrics_json(metrics: Sequence[Metric]) -> list[dict[str, Any]]:
     return [
         {
@@ -169,7 +170,9 @@ class RemoteTracking:
     ) -> Run | None:
         fields = {"status": status, "end_time": end_time, "run_name": run_name, "error": error}
         body: dict[str, Any] = {
-            k: (v.value if isinstance(v, RunStatus) else v) for k, v in fields.items() if v is not None
+            k: (v.value if isinstance(v, RunStatus) else v)
+            for k, v in fields.items()
+            if v is not None
         }
         if metrics:  # the last metrics and the status change travel in one request
             body["metrics"] = _metrics_json(metrics)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from shipyard.core.errors import ValidationError
-from shipyard.core.query import And, Compare, Expr, Key, Not, Or, OrderKey
+from shipyard.core.query import And, Compare, Expr, Key, Not, Or
 from shipyard.stores.ports import RunQuery
 from shipyard.stores.sql.tables import latest_metrics, params, runs, tags
 
@@ -114,7 +113,7 @@ def _metric_joins(expr: Expr | None) -> tuple[dict[str, list[Compare]], list[Exp
 
 
 def _order_column(
-    key: Key, aliases: dict[str, sa.Alias], query: sa.Select, n: int
+    key: Key, aliases: dict[str, NamedFromClause], query: sa.Select, n: int
 ) -> tuple[ColumnElement, sa.Select]:
     if key.kind == "attribute":
         return _ATTRIBUTE_COLUMNS[key.name], query
@@ -130,7 +129,7 @@ def search_run_ids(conn: Connection, q: RunQuery) -> list[str]:
     """Run ids matching ``q`` in order, evaluated entirely in SQL."""
     joins, rest = _metric_joins(q.where)
     query = sa.select(runs.c.id)
-    aliases: dict[str, sa.Alias] = {}
+    aliases: dict[str, NamedFromClause] = {}
     for i, (name, comparisons) in enumerate(joins.items()):
         alias = latest_metrics.alias(f"m{i}")
         aliases[name] = alias
