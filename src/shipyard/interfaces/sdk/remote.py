@@ -21,6 +21,12 @@ from shipyard.settings import Settings
 __all__ = ["RemoteServices", "RemoteTracking"]
 
 
+# A corrupted object in the server's store reaches the client as the 409 it is (a
+# ConflictError naming the object and the fix); ArtifactCorruptedError is for this process's
+# own store, whose objects the client can delete and upload again.
+_BY_STATUS_ONLY = frozenset({errors.ArtifactCorruptedError.code})
+
+
 def _metrics_json(metrics: Sequence[Metric]) -> list[dict[str, Any]]:
     return [
         {
@@ -79,7 +85,8 @@ def _raise_for_error(resp: httpx.Response) -> None:
         body = None
     if not isinstance(body, dict):  # not our server's answer (a proxy's page, say)
         body = {"message": resp.text[:500]}
-    cls = errors.error_class(body.get("error_code"), resp.status_code)
+    code = body.get("error_code")
+    cls = errors.error_class(None if code in _BY_STATUS_ONLY else code, resp.status_code)
     raise cls(body.get("message", f"HTTP {resp.status_code}"), field=body.get("field"))
 
 
