@@ -6,6 +6,8 @@ third-party exceptions into these with ``raise ... from e``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 __all__ = [
     "AlreadyExistsError",
     "ArtifactCorruptedError",
@@ -24,6 +26,7 @@ __all__ = [
     "StorageError",
     "UnsupportedMediaTypeError",
     "ValidationError",
+    "error_class",
 ]
 
 
@@ -153,3 +156,40 @@ class SchemaVersionError(StorageError):
     """The database schema is older or newer than this Shipyard expects."""
 
     code = "SCHEMA_VERSION_MISMATCH"
+
+
+def _tree(root: type[ShipyardError]) -> Iterator[type[ShipyardError]]:
+    """The classes of this module's tree, each before its subclasses."""
+    if root.__module__ == __name__:
+        yield root
+    for sub in root.__subclasses__():
+        yield from _tree(sub)
+
+
+def _tables() -> tuple[dict[tuple[str, int], type[ShipyardError]], dict[str, type[ShipyardError]]]:
+    # A code can be shared (ConflictError is a 409 INVALID_PARAMETER_VALUE), so the pair
+    # (code, status) is the key; the first class in tree order wins: the most general one,
+    # whose constructor takes (message, field=) - FilterSyntaxError never shadows its base.
+    by_pair: dict[tuple[str, int], type[ShipyardError]] = {}
+    by_code: dict[str, type[ShipyardError]] = {}
+    for cls in _tree(ShipyardError):
+        by_pair.setdefault((cls.code, cls.http_status), cls)
+        by_code.setdefault(cls.code, cls)
+    return by_pair, by_code
+
+
+_BY_PAIR, _BY_CODE = _tables()
+_BY_STATUS = {status: cls for (_code, status), cls in reversed(_BY_PAIR.items())}
+
+
+def error_class(code: str | None, http_status: int) -> type[ShipyardError]:
+    """The class of an error a server reported as ``code`` with ``http_status``.
+
+    The pair decides; a code alone next (a proxy may change the status); then the status
+    alone (an answer without a code); ``ShipyardError`` when neither is known.
+    """
+    if code is not None:
+        found = _BY_PAIR.get((code, http_status)) or _BY_CODE.get(code)
+        if found is not None:
+            return found
+    return _BY_STATUS.get(http_status, ShipyardError)

@@ -17,7 +17,10 @@ from shipyard.services.registry import RegistryService
 from shipyard.services.tracking import TrackingService
 from shipyard.settings import Settings
 from shipyard.stores.blobs import ContentStore, open_content_store
+from shipyard.stores.sql.audit_repo import AuditRepo
 from shipyard.stores.sql.engine import Database
+from shipyard.stores.sql.experiments_repo import ExperimentRepo
+from shipyard.stores.sql.runs_repo import RunRepo
 from shipyard.stores.sql.schema import ensure_schema
 from shipyard.stores.statcache import StatCache
 
@@ -53,7 +56,9 @@ def build_services(settings: Settings) -> Services:
     db = Database(settings.db_url)
     ensure_schema(db)
     blobs = open_content_store(settings.artifacts_url, dict(settings.storage_options) or None)
-    tracking = TrackingService(db, blobs)
+    tracking = TrackingService(
+        db, blobs, experiments=ExperimentRepo(), runs=RunRepo(), audit=AuditRepo()
+    )
     catalog = CatalogService(
         db,
         blobs,

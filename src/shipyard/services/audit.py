@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shipyard.core.audit import AuditEntry, ChainReport, verify_chain
 from shipyard.core.errors import ValidationError
+from shipyard.stores.ports import AuditReader
 from shipyard.stores.sql.audit_repo import AuditRepo
 from shipyard.stores.sql.engine import Database
 
@@ -31,7 +32,7 @@ def parse_object(text: str | None) -> tuple[str | None, str | None]:
 class AuditService:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.repo = AuditRepo()
+        self.repo: AuditReader = AuditRepo()
 
     def log(self, obj: str | None = None, limit: int = 100) -> list[AuditEntry]:
         if not 1 <= limit <= 100_000:

@@ -24,12 +24,15 @@ from shipyard.core.validation import (
     check_tag_value,
     normalize_artifact_path,
 )
-from shipyard.stores.blobs import ContentStore
-from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
-from shipyard.stores.sql.engine import Database
-from shipyard.stores.sql.experiments_repo import ExperimentRepo
-from shipyard.stores.sql.run_search import RunQuery, search_run_ids
-from shipyard.stores.sql.runs_repo import RunRepo
+from shipyard.stores.ports import (
+    AuditLog,
+    BlobStore,
+    ExperimentStore,
+    NewEntry,
+    RunQuery,
+    RunStore,
+    Transactions,
+)
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -96,23 +99,36 @@ def run_status_changed(info: RunInfo, new: RunStatus, actor: str | None = None) 
 
 
 class TrackingService:
-    """One unit of work per call over the metadata database and the object store."""
+    """One unit of work per call over the metadata database and the object store.
+
+    Implements ``Tracker``. The stores come from the composition root; left out, the SQL
+    ones are used (they are stateless and work on any ``Database``).
+    """
 
     def __init__(
         self,
-        db: Database,
-        blobs: ContentStore,
+        db: Transactions,
+        blobs: BlobStore,
         *,
         clock: Callable[[], int] = now_ms,
-        experiments: ExperimentRepo | None = None,
-        runs: RunRepo | None = None,
+        experiments: ExperimentStore | None = None,
+        runs: RunStore | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
         self.clock = clock
-        self.experiments = experiments or ExperimentRepo()
-        self.runs = runs or RunRepo()
-        self.audit = AuditRepo()
+        if experiments is None or runs is None or audit is None:  # a caller outside the root
+            from shipyard.stores.sql.audit_repo import AuditRepo
+            from shipyard.stores.sql.experiments_repo import ExperimentRepo
+            from shipyard.stores.sql.runs_repo import RunRepo
+
+            experiments = experiments or ExperimentRepo()
+            runs = runs or RunRepo()
+            audit = audit or AuditRepo()
+        self.experiments = experiments
+        self.runs = runs
+        self.audit = audit
 
     # ------------------------------------------------------------ experiments
     def create_experiment(
@@ -396,7 +412,7 @@ class TrackingService:
             offset=offset,
         )
         with self.db.read() as conn:
-            run_ids = search_run_ids(conn, query)
+            run_ids = self.runs.search_ids(conn, query)
             found = self.runs.load(conn, run_ids[:max_results])
         more = len(run_ids) > max_results
         return RunPage(found, _encode_page_token(offset + max_results) if more else None)

@@ -76,7 +76,7 @@ def init(path: Path = typer.Argument(Path("."), help="Project folder.")) -> None
 def server(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
     port: int = typer.Option(5005, help="Port."),
-    auth: str = typer.Option(None, help="'local' (loopback needs no token) or 'token'."),
+    auth: str | None = typer.Option(None, help="'local' (loopback needs no token) or 'token'."),
 ) -> None:
     """Run the API, the MLflow-compatible API and the web UI."""
     import uvicorn

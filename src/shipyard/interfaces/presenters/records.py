@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, overload
 
 from shipyard.core.datasets import Dataset, DatasetVersion, ValidationRecord
 from shipyard.core.entities import Experiment, FileInfo, Metric, Run
@@ -92,6 +92,10 @@ def dataset_json(d: Dataset) -> dict[str, Any]:
     }
 
 
+@overload
+def validation_json(r: ValidationRecord) -> dict[str, Any]: ...
+@overload
+def validation_json(r: None) -> None: ...
 def validation_json(r: ValidationRecord | None) -> dict[str, Any] | None:
     if r is None:
         return None

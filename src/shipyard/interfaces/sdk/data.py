@@ -11,7 +11,7 @@ from shipyard.core.errors import ValidationError
 
 if TYPE_CHECKING:
     from shipyard.interfaces.sdk.fluent import Session
-    from shipyard.services.catalog import CatalogService
+    from shipyard.interfaces.sdk.ports import DataCatalog
 
 __all__ = ["DataAPI"]
 
@@ -23,12 +23,12 @@ class DataAPI:
         self._session = session
 
     @property
-    def _catalog(self) -> CatalogService:
+    def _catalog(self) -> DataCatalog:
         """The local catalog, or its HTTP twin when SHIPYARD_TRACKING_URI names a server."""
-        return self._session.services.catalog  # type: ignore[no-any-return]
+        return self._session.services.catalog
 
     def _user(self) -> str:
-        return self._session.services.settings.actor  # type: ignore[no-any-return]
+        return self._session.services.settings.actor
 
     def register(
         self,

@@ -20,9 +20,9 @@ from shipyard.interfaces.sdk.batcher import MetricBatcher
 from shipyard.services.tracking import DEFAULT_EXPERIMENT
 
 if TYPE_CHECKING:
-    from shipyard.interfaces.bootstrap import Services
     from shipyard.interfaces.sdk.data import DataAPI
     from shipyard.interfaces.sdk.models import ModelsAPI
+    from shipyard.interfaces.sdk.ports import SdkServices
 
 __all__ = ["ActiveRun", "Session"]
 
@@ -59,7 +59,7 @@ class ActiveRun:
 class Session:
     """SDK state of one process: the services, the metric batcher and the active-run stack."""
 
-    def __init__(self, services: Services | None = None) -> None:
+    def __init__(self, services: SdkServices | None = None) -> None:
         self._services = services
         self._lock = threading.RLock()
         self._stack: list[ActiveRun] = []
@@ -70,20 +70,11 @@ class Session:
         atexit.register(self.close)
 
     @property
-    def services(self) -> Services:
+    def services(self) -> SdkServices:
+        """The local object graph, or the HTTP client when the settings name a server."""
         with self._lock:
             if self._services is None:
-                from shipyard.settings import load_settings
-
-                settings = load_settings()
-                if settings.is_remote:
-                    from shipyard.interfaces.sdk.remote import RemoteServices
-
-                    self._services = RemoteServices.connect(settings)  # type: ignore[assignment]
-                else:
-                    from shipyard.interfaces.bootstrap import build_services
-
-                    self._services = build_services(settings)
+                self._services = _connect()
             return self._services
 
     @property
@@ -297,6 +288,19 @@ class Session:
         """Flush everything (also run at interpreter exit)."""
         if self._batcher is not None:
             self._batcher.close()
+
+
+def _connect() -> SdkServices:
+    from shipyard.settings import load_settings
+
+    settings = load_settings()
+    if settings.is_remote:
+        from shipyard.interfaces.sdk.remote import RemoteServices
+
+        return RemoteServices.connect(settings)
+    from shipyard.interfaces.bootstrap import build_services
+
+    return build_services(settings)
 
 
 def _runs_frame(runs: Sequence[Run]) -> Any:

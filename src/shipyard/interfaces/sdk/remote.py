@@ -20,13 +20,11 @@ from shipyard.settings import Settings
 
 __all__ = ["RemoteServices", "RemoteTracking"]
 
-_BY_STATUS: dict[int, type[errors.ShipyardError]] = {
-    400: errors.ValidationError,
-    401: errors.AuthenticationError,
-    403: errors.PermissionDeniedError,
-    404: errors.NotFoundError,
-    409: errors.ConflictError,
-}
+
+# A corrupted object in the server's store reaches the client as the 409 it is (a
+# ConflictError naming the object and the fix); ArtifactCorruptedError is for this process's
+# own store, whose objects the client can delete and upload again.
+_BY_STATUS_ONLY = frozenset({errors.ArtifactCorruptedError.code})
 
 
 def _metrics_json(metrics: Sequence[Metric]) -> list[dict[str, Any]]:
@@ -84,13 +82,17 @@ def _raise_for_error(resp: httpx.Response) -> None:
     try:
         body = resp.json()
     except ValueError:
+        body = None
+    if not isinstance(body, dict):  # not our server's answer (a proxy's page, say)
         body = {"message": resp.text[:500]}
-    cls = _BY_STATUS.get(resp.status_code, errors.ShipyardError)
+    code = body.get("error_code")
+    cls = errors.error_class(None if code in _BY_STATUS_ONLY else code, resp.status_code)
     raise cls(body.get("message", f"HTTP {resp.status_code}"), field=body.get("field"))
 
 
 class RemoteTracking:
-    """Talks to a Shipyard server; errors come back as the same ShipyardError classes."""
+    """A ``Tracker`` over a Shipyard server; errors come back as the same ShipyardError
+    classes, chosen by the ``error_code`` the server sends."""
 
     def __init__(self, base_url: str, token: str | None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -139,18 +141,45 @@ class RemoteTracking:
         except errors.AlreadyExistsError:
             return self.get_experiment_by_name(name)
 
-    def create_run(self, experiment_id: str, **kw: Any) -> Run:
-        body = {"experiment_id": experiment_id, **{k: v for k, v in kw.items() if k != "user"}}
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        run_name: str | None = None,
+        user: str = "unknown",  # the server records the token's user
+        start_time: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+    ) -> Run:
+        body = {
+            "experiment_id": experiment_id,
+            "run_name": run_name,
+            "start_time": start_time,
+            "tags": dict(tags or {}),
+            "parent_run_id": parent_run_id,
+        }
         return _run(self._call("POST", "/runs", json=body)["run"])
 
     def get_run(self, run_id: str) -> Run:
         return _run(self._call("GET", f"/runs/{run_id}")["run"])
 
     def update_run(
-        self, run_id: str, *, metrics: Sequence[Metric] = (), load: bool = True, **kw: Any
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+        error: str | None = None,
+        metrics: Sequence[Metric] = (),
+        load: bool = True,
+        actor: str | None = None,  # the server records the token's user
     ) -> Run | None:
+        fields = {"status": status, "end_time": end_time, "run_name": run_name, "error": error}
         body: dict[str, Any] = {
-            k: (v.value if isinstance(v, RunStatus) else v) for k, v in kw.items() if v is not None
+            k: (v.value if isinstance(v, RunStatus) else v)
+            for k, v in fields.items()
+            if v is not None
         }
         if metrics:  # the last metrics and the status change travel in one request
             body["metrics"] = _metrics_json(metrics)
@@ -214,6 +243,8 @@ class RemoteTracking:
 
 @dataclass
 class RemoteServices:
+    """The ``SdkServices`` of a process whose tracking URI names a server."""
+
     settings: Settings
     tracking: RemoteTracking
     catalog: RemoteCatalog

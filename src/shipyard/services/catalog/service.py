@@ -26,7 +26,8 @@ from shipyard.services.catalog import builders, tabular
 from shipyard.services.catalog import files as folder
 from shipyard.services.catalog.diff import diff_manifests, diff_tables
 from shipyard.stores.blobs import ContentStore
-from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
+from shipyard.stores.ports import AuditLog, DatasetStore, NewEntry
+from shipyard.stores.sql.audit_repo import AuditRepo
 from shipyard.stores.sql.datasets_repo import DatasetRepo, NewVersion
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.lineage_repo import LineageRepo, RunInput
@@ -51,7 +52,7 @@ class CatalogService:
         checkout_dir: Path,
         stat_cache: StatCache | None = None,
         clock: Callable[[], int] = now_ms,
-        repo: DatasetRepo | None = None,
+        repo: DatasetStore | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -59,9 +60,9 @@ class CatalogService:
         self._pii_key = pii_key  # called only when a column is tokenized
         self.checkout_dir = checkout_dir
         self.clock = clock
-        self.repo = repo or DatasetRepo()
+        self.repo: DatasetStore = repo or DatasetRepo()
         self.packs = PackRepo()
-        self.audit = AuditRepo()
+        self.audit: AuditLog = AuditRepo()
         self.lineage = LineageRepo()
 
     # ------------------------------------------------------------------ register

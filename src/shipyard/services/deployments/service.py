@@ -29,7 +29,9 @@ from shipyard.core.errors import (
 )
 from shipyard.core.models import ModelVersion, VersionStatus, check_model_name
 from shipyard.services.deployments.policy import DeployPolicy, parse_deploy_policy
-from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
+from shipyard.services.ports import ModelVersionLookup
+from shipyard.stores.ports import AuditLog, DeploymentStore, NewEntry
+from shipyard.stores.sql.audit_repo import AuditRepo
 from shipyard.stores.sql.deployments_repo import DeploymentsRepo
 from shipyard.stores.sql.engine import Database
 
@@ -42,7 +44,7 @@ class DeploymentService:
     def __init__(
         self,
         db: Database,
-        registry: Any,
+        registry: ModelVersionLookup,
         *,
         release: Mapping[str, object],
         protected: Collection[str] = ("production",),
@@ -53,8 +55,8 @@ class DeploymentService:
         self.release = release
         self.protected = frozenset(protected)
         self.clock = clock
-        self.repo = DeploymentsRepo()
-        self.audit = AuditRepo()
+        self.repo: DeploymentStore = DeploymentsRepo()
+        self.audit: AuditLog = AuditRepo()
 
     def policy(self, model: str) -> DeployPolicy:
         return parse_deploy_policy(model, self.release)

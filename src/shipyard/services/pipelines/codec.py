@@ -343,7 +343,7 @@ def _load_frame(data: bytes, stored: Stored) -> Any:
     from shipyard.services.catalog.tabular import frame_from_parquet
 
     df = frame_from_parquet(data, stored.digest)
-    levels = []
+    levels: list[re.Match[str]] = []
     for name in df.columns:
         match = _INDEX_COLUMN.fullmatch(str(name))
         if match is None or int(match.group(1)) != len(levels):

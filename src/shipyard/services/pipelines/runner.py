@@ -19,6 +19,7 @@ from shipyard.services.pipelines.executors import Executor
 from shipyard.services.pipelines.records import RunRecorder
 from shipyard.services.pipelines.tasks import ArgResolver, NodeDriver, Task, driver_for
 from shipyard.services.pipelines.worker import TaskResult, TaskSpec
+from shipyard.services.ports import DatasetInputs
 from shipyard.stores.sql.pipelines_repo import StepExecution
 
 __all__ = ["PipelineResult", "Scheduler", "StepEvent"]
@@ -334,7 +335,7 @@ class Scheduler:
 
 
 def dataset_inputs(
-    graph: Graph, catalog: Any, pins: dict[str, str] | None = None
+    graph: Graph, catalog: DatasetInputs, pins: dict[str, str] | None = None
 ) -> dict[str, tuple[Any, Stored]]:
     """Resolve every ``sy.dataset(ref)`` of the graph before anything runs.
 

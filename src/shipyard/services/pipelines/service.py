@@ -19,7 +19,9 @@ from shipyard.services import provenance
 from shipyard.services.pipelines.executors import Executor, make_executor
 from shipyard.services.pipelines.records import RunRecorder
 from shipyard.services.pipelines.runner import PipelineResult, Scheduler, StepEvent, dataset_inputs
+from shipyard.services.ports import DatasetInputs
 from shipyard.services.tracking import TrackingService
+from shipyard.stores.ports import BlobStore
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.pipelines_repo import PipelineRunRow, PipelinesRepo, StepExecution
 
@@ -64,8 +66,8 @@ class PipelineService:
         self,
         db: Database,
         tracking: TrackingService,
-        catalog: Any,
-        blobs: Any,
+        catalog: DatasetInputs,
+        blobs: BlobStore,
         *,
         storage_options: dict[str, Any] | None = None,
         executors: ExecutorConfig | None = None,

@@ -87,9 +87,9 @@ class ArgResolver:
         if isinstance(value, DatasetInput):
             stored = self.datasets[value.ref]
             return InputValue(stored.to_dict()), stored.content_id
-        cid = literal_content_id(_typed(value), self.store.algorithm) if _plain(value) else None
-        if cid is not None:
-            return value, cid
+        literal = literal_content_id(_typed(value), self.store.algorithm) if _plain(value) else None
+        if literal is not None:
+            return value, literal
         if isinstance(value, list | tuple) and not isinstance(value, str):
             pairs = [self.resolve(v, owner) for v in value]
             items = [p[0] for p in pairs]

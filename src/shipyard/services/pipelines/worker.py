@@ -94,7 +94,7 @@ class _Decoded:
         if key in self._values:
             self._values.move_to_end(key)
             return self._values[key].copy()
-        value = decode_value(Stored.from_dict(item.stored), store, path=item.path)
+        value: Any = decode_value(Stored.from_dict(item.stored), store, path=item.path)
         if _copyable(value) and _nbytes(value) <= self.MAX_BYTES:
             self._values[key] = value
             while len(self._values) > self.MAX_ENTRIES:

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection
 
 from shipyard.core.entities import Role, User
 from shipyard.core.errors import AlreadyExistsError, NotFoundError
+from shipyard.stores.sql.rows import inserted_id
 from shipyard.stores.sql.tables import api_tokens, users
 
 __all__ = ["AccessRepo"]
@@ -26,9 +27,11 @@ class AccessRepo:
     def add_user(self, conn: Connection, name: str, role: Role, now: int) -> User:
         if conn.execute(sa.select(users.c.id).where(users.c.name == name)).first():
             raise AlreadyExistsError(f"user {name!r} already exists", field="name")
-        uid = conn.execute(
-            users.insert().values(name=name, role=role.value, creation_time=now, disabled=False)
-        ).inserted_primary_key[0]
+        uid = inserted_id(
+            conn.execute(
+                users.insert().values(name=name, role=role.value, creation_time=now, disabled=False)
+            )
+        )
         return User(user_id=uid, name=name, role=role, creation_time=now)
 
     def get_user(self, conn: Connection, name: str) -> User:
@@ -54,16 +57,15 @@ class AccessRepo:
         now: int,
         expires: int | None,
     ) -> int:
-        return conn.execute(
-            api_tokens.insert().values(
-                user_id=user_id,
-                name=name,
-                token_hash=token_hash,
-                creation_time=now,
-                expires_time=expires,
-                revoked=False,
-            )
-        ).inserted_primary_key[0]
+        new = api_tokens.insert().values(
+            user_id=user_id,
+            name=name,
+            token_hash=token_hash,
+            creation_time=now,
+            expires_time=expires,
+            revoked=False,
+        )
+        return inserted_id(conn.execute(new))
 
     def user_for_token(self, conn: Connection, token_hash: str, now: int) -> User | None:
         row = conn.execute(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,19 +16,10 @@ from shipyard.core.audit import (
     entry_hash,
     payload_hash,
 )
+from shipyard.stores.ports import NewEntry
 from shipyard.stores.sql.tables import audit_head, audit_ledger
 
 __all__ = ["AuditRepo", "NewEntry"]
-
-
-@dataclass(frozen=True)
-class NewEntry:
-    actor: str
-    action: str
-    object_type: str
-    object_id: str
-    reason: str = ""
-    payload: Mapping[str, object] = field(default_factory=dict)
 
 
 def _entry(row: Any) -> AuditEntry:

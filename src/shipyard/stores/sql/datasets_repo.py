@@ -18,7 +18,7 @@ from shipyard.core.datasets import (
     ValidationRecord,
 )
 from shipyard.core.errors import NotFoundError
-from shipyard.stores.sql.rows import escape_like
+from shipyard.stores.sql.rows import escape_like, inserted_id
 from shipyard.stores.sql.tables import (
     dataset_aliases,
     dataset_columns,
@@ -226,7 +226,7 @@ class DatasetRepo:
                 creation_time=new.creation_time,
             )
         )
-        version_id = result.inserted_primary_key[0]
+        version_id = inserted_id(result)
         if new.columns:
             conn.execute(
                 dataset_columns.insert(),

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipyard.core.deployments import Deployment, DeploymentEvent, Strategy
+from shipyard.stores.sql.rows import inserted_id
 from shipyard.stores.sql.tables_serving import deployment_events, deployments, serving_stats
 
 __all__ = ["DeploymentsRepo", "StatsRow"]
@@ -107,7 +108,7 @@ class DeploymentsRepo:
                 creation_time=event.time,
             )
         )
-        generation = int(result.inserted_primary_key[0])  # type: ignore[index]
+        generation = inserted_id(result)
         values = {
             "live_version": state.live_version,
             "candidate_version": state.candidate_version,

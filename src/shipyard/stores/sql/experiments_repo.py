@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 from shipyard.core.entities import Experiment
 from shipyard.core.errors import AlreadyExistsError, NotFoundError, ValidationError
 from shipyard.core.states import LifecycleStage
-from shipyard.stores.sql.rows import experiment_from_row
+from shipyard.stores.sql.rows import experiment_from_row, inserted_id
 from shipyard.stores.sql.tables import experiment_tags, experiments
 
 __all__ = ["ExperimentRepo"]
@@ -32,15 +32,17 @@ class ExperimentRepo:
         exists = conn.execute(sa.select(experiments.c.id).where(experiments.c.name == name))
         if exists.first() is not None:
             raise AlreadyExistsError(f"experiment {name!r} already exists", field="name")
-        new_id = conn.execute(
-            experiments.insert().values(
-                name=name,
-                artifact_location=artifact_location,
-                lifecycle_stage=LifecycleStage.ACTIVE.value,
-                creation_time=now,
-                last_update_time=now,
+        new_id = inserted_id(
+            conn.execute(
+                experiments.insert().values(
+                    name=name,
+                    artifact_location=artifact_location,
+                    lifecycle_stage=LifecycleStage.ACTIVE.value,
+                    creation_time=now,
+                    last_update_time=now,
+                )
             )
-        ).inserted_primary_key[0]
+        )
         if tags:
             conn.execute(
                 experiment_tags.insert(),

@@ -17,7 +17,7 @@ from shipyard.core.models import (
     Signature,
     VersionStatus,
 )
-from shipyard.stores.sql.rows import escape_like
+from shipyard.stores.sql.rows import escape_like, inserted_id
 from shipyard.stores.sql.tables import (
     gate_results,
     model_aliases,
@@ -50,7 +50,7 @@ class ModelsRepo:
                 last_update_time=now,
             )
         )
-        return int(result.inserted_primary_key[0])
+        return inserted_id(result)
 
     def create_model(
         self, conn: Connection, name: str, description: str, user: str, now: int

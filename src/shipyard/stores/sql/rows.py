@@ -4,15 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.engine import CursorResult
+
 from shipyard.core.entities import Experiment, Metric, RunInfo
+from shipyard.core.errors import StorageError
 from shipyard.core.states import RunStatus
 
-__all__ = ["escape_like", "experiment_from_row", "metric_from_row", "run_info_from_row"]
+__all__ = [
+    "escape_like",
+    "experiment_from_row",
+    "inserted_id",
+    "metric_from_row",
+    "run_info_from_row",
+]
 
 
 def escape_like(text: str) -> str:
     """``text`` as a literal inside a LIKE pattern (with ``escape="\\"``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the row a single-row INSERT created."""
+    key = result.inserted_primary_key
+    if key is None:  # only for executemany or a table without a primary key
+        raise StorageError("the database returned no primary key for the new row")
+    return int(key[0])
 
 
 def experiment_from_row(row: Any, tags: dict[str, str]) -> Experiment:

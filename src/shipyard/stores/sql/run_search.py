@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from shipyard.core.errors import ValidationError
-from shipyard.core.query import And, Compare, Expr, Key, Not, Or, OrderKey
+from shipyard.core.query import And, Compare, Expr, Key, Not, Or
+from shipyard.stores.ports import RunQuery
 from shipyard.stores.sql.tables import latest_metrics, params, runs, tags
 
 __all__ = ["RunQuery", "search_run_ids"]
@@ -26,16 +25,6 @@ _ATTRIBUTE_COLUMNS = {
     "end_time": runs.c.end_time,
 }
 _KV_TABLES = {"metric": latest_metrics, "param": params, "tag": tags}
-
-
-@dataclass(frozen=True)
-class RunQuery:
-    experiment_ids: Sequence[int]
-    stages: Sequence[str]
-    where: Expr | None
-    order_by: Sequence[OrderKey]
-    limit: int
-    offset: int
 
 
 def _apply(column: ColumnElement, op: str, value: object) -> ColumnElement[bool]:
@@ -124,7 +113,7 @@ def _metric_joins(expr: Expr | None) -> tuple[dict[str, list[Compare]], list[Exp
 
 
 def _order_column(
-    key: Key, aliases: dict[str, sa.Alias], query: sa.Select, n: int
+    key: Key, aliases: dict[str, NamedFromClause], query: sa.Select, n: int
 ) -> tuple[ColumnElement, sa.Select]:
     if key.kind == "attribute":
         return _ATTRIBUTE_COLUMNS[key.name], query
@@ -140,7 +129,7 @@ def search_run_ids(conn: Connection, q: RunQuery) -> list[str]:
     """Run ids matching ``q`` in order, evaluated entirely in SQL."""
     joins, rest = _metric_joins(q.where)
     query = sa.select(runs.c.id)
-    aliases: dict[str, sa.Alias] = {}
+    aliases: dict[str, NamedFromClause] = {}
     for i, (name, comparisons) in enumerate(joins.items()):
         alias = latest_metrics.alias(f"m{i}")
         aliases[name] = alias

@@ -12,7 +12,9 @@ from sqlalchemy.engine import Connection
 from shipyard.core.entities import FileInfo, Metric, Run, RunInfo
 from shipyard.core.errors import ConflictError, NotFoundError
 from shipyard.core.states import LifecycleStage
+from shipyard.stores.ports import RunQuery
 from shipyard.stores.sql.rows import escape_like, metric_from_row, run_info_from_row
+from shipyard.stores.sql.run_search import search_run_ids
 from shipyard.stores.sql.tables import latest_metrics, metrics, params, run_artifacts, runs, tags
 
 __all__ = ["RunRepo"]
@@ -81,11 +83,13 @@ class RunRepo:
                 for info, _, _ in entries
             ],
         )
-        for table, index in ((tags, 1), (params, 2)):
+        tag_rows = [(info.run_id, t) for info, t, _ in entries]
+        param_rows = [(info.run_id, p) for info, _, p in entries]
+        for table, pairs in ((tags, tag_rows), (params, param_rows)):
             rows = [
-                {"run_id": entry[0].run_id, "key": k, "value": v}
-                for entry in entries
-                for k, v in entry[index].items()
+                {"run_id": run_id, "key": k, "value": v}
+                for run_id, values in pairs
+                for k, v in values.items()
             ]
             if rows:
                 conn.execute(table.insert(), rows)
@@ -133,6 +137,9 @@ class RunRepo:
             for i in run_ids
             if i in infos
         ]
+
+    def search_ids(self, conn: Connection, query: RunQuery) -> list[str]:
+        return search_run_ids(conn, query)
 
     def update(self, conn: Connection, run_id: str, **values: object) -> None:
         result = conn.execute(runs.update().where(runs.c.id == run_id).values(**values))

@@ -1,0 +1,392 @@
+"""Ports: what services need from the stores, as ``typing.Protocol``s (one per capability).
+
+Every store method takes the connection of the caller's unit of work (``Transactions``), so
+one service call is one transaction whatever the backend. The SQL repos in ``stores.sql``
+and ``ContentStore`` in ``stores.blobs`` implement these; services are typed against them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+
+from shipyard.core.query import Expr, OrderKey
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from shipyard.core.audit import AuditEntry
+    from shipyard.core.datasets import Dataset, DatasetRef, DatasetVersion, ValidationRecord
+    from shipyard.core.deployments import Deployment, DeploymentEvent
+    from shipyard.core.entities import Experiment, FileInfo, Metric, Run, RunInfo
+    from shipyard.core.models import ModelRef, ModelVersion, RegisteredModel, VersionStatus
+    from shipyard.stores.sql.datasets_repo import NewVersion
+    from shipyard.stores.sql.deployments_repo import StatsRow
+
+__all__ = [
+    "ArtifactIndex",
+    "AuditLog",
+    "AuditReader",
+    "BlobReader",
+    "BlobStore",
+    "BlobWriter",
+    "DatasetEvidence",
+    "DatasetRecords",
+    "DatasetStore",
+    "DatasetVersions",
+    "DeploymentStats",
+    "DeploymentStore",
+    "ExperimentStore",
+    "GateResults",
+    "ModelRecords",
+    "ModelStore",
+    "ModelVersions",
+    "NewEntry",
+    "RunLog",
+    "RunQuery",
+    "RunRecords",
+    "RunSearch",
+    "RunStore",
+    "Transactions",
+]
+
+
+# ---------------------------------------------------------------- units of work
+class Transactions(Protocol):
+    """Opens units of work: a write transaction (committed on a clean exit) or a read."""
+
+    def write(self) -> AbstractContextManager[Connection]: ...
+
+    def read(self) -> AbstractContextManager[Connection]: ...
+
+
+# ---------------------------------------------------------------- audit
+@dataclass(frozen=True)
+class NewEntry:
+    """An audit entry to append: who did what to which object (the log adds time and hashes)."""
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    reason: str = ""
+    payload: Mapping[str, object] = field(default_factory=dict)
+
+
+class AuditLog(Protocol):
+    """The append-only audit ledger, written in the caller's transaction."""
+
+    def append(self, conn: Connection, entries: Sequence[NewEntry], now: int) -> None: ...
+
+
+class AuditReader(Protocol):
+    """Reading the ledger back: entries by object, and the chain for verification."""
+
+    def head(self, conn: Connection) -> tuple[int, str] | None: ...
+
+    def entries(
+        self,
+        conn: Connection,
+        *,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]: ...
+
+    def first_after(self, conn: Connection, seq: int) -> int | None: ...
+
+    def stream(
+        self, conn: Connection, upto: int | None = None, batch: int = 50_000
+    ) -> Iterator[tuple[Any, ...]]: ...
+
+
+# ---------------------------------------------------------------- tracking
+class ExperimentStore(Protocol):
+    def create(
+        self, conn: Connection, name: str, artifact_location: str, tags: dict[str, str], now: int
+    ) -> str: ...
+
+    def get(self, conn: Connection, experiment_id: object) -> Experiment: ...
+
+    def get_by_name(self, conn: Connection, name: str) -> Experiment | None: ...
+
+    def search(
+        self,
+        conn: Connection,
+        *,
+        stages: tuple[str, ...],
+        name_like: str | None,
+        max_results: int,
+        offset: int,
+    ) -> list[Experiment]: ...
+
+    def update(
+        self, conn: Connection, experiment_id: object, now: int, **values: object
+    ) -> None: ...
+
+    def set_tag(self, conn: Connection, experiment_id: object, key: str, value: str) -> None: ...
+
+
+class RunRecords(Protocol):
+    """Runs themselves: create, read (one, or many in order), update, check still active."""
+
+    def create(self, conn: Connection, info: RunInfo, run_tags: dict[str, str]) -> None: ...
+
+    def create_many(
+        self, conn: Connection, entries: Sequence[tuple[RunInfo, dict[str, str], dict[str, str]]]
+    ) -> None:
+        """Runs with their tags and params, in one round trip (a pipeline's steps)."""
+        ...
+
+    def get_info(self, conn: Connection, run_id: str) -> RunInfo: ...
+
+    def infos(self, conn: Connection, run_ids: Sequence[str]) -> dict[str, RunInfo]: ...
+
+    def get(self, conn: Connection, run_id: str) -> Run: ...
+
+    def load(self, conn: Connection, run_ids: Sequence[str]) -> list[Run]: ...
+
+    def update(self, conn: Connection, run_id: str, **values: object) -> None: ...
+
+    def require_active(self, conn: Connection, run_id: str) -> RunInfo: ...
+
+
+class RunLog(Protocol):
+    """Metrics, params and tags of a run (``log_batch`` is the one write primitive)."""
+
+    def log_batch(
+        self,
+        conn: Connection,
+        info: RunInfo,
+        points: Sequence[Metric],
+        new_params: dict[str, str],
+        new_tags: dict[str, str],
+    ) -> None: ...
+
+    def metric_history(self, conn: Connection, run_id: str, key: str) -> list[Metric]: ...
+
+    def delete_tag(self, conn: Connection, run_id: str, key: str) -> None: ...
+
+
+class ArtifactIndex(Protocol):
+    """Which stored objects are a run's artifacts, by path."""
+
+    def add_artifacts(
+        self, conn: Connection, run_id: str, files: Sequence[tuple[str, str, int]], now: int
+    ) -> None: ...
+
+    def artifact(self, conn: Connection, run_id: str, path: str) -> FileInfo: ...
+
+    def list_artifacts(self, conn: Connection, run_id: str, prefix: str) -> list[FileInfo]: ...
+
+    def all_artifacts(self, conn: Connection, run_id: str, prefix: str) -> list[FileInfo]: ...
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """A run search: the filter language's AST and ordering, one page of it."""
+
+    experiment_ids: Sequence[int]
+    stages: Sequence[str]
+    where: Expr | None
+    order_by: Sequence[OrderKey]
+    limit: int
+    offset: int
+
+
+class RunSearch(Protocol):
+    def search_ids(self, conn: Connection, query: RunQuery) -> list[str]:
+        """Ids of the runs matching ``query``, in its order, filtered by the backend."""
+        ...
+
+
+class RunStore(RunRecords, RunLog, ArtifactIndex, RunSearch, Protocol):
+    """Everything tracking needs about runs."""
+
+
+# ---------------------------------------------------------------- data catalog
+class DatasetRecords(Protocol):
+    def dataset_row(self, conn: Connection, name: str) -> Any: ...
+
+    def ensure_dataset(
+        self, conn: Connection, name: str, *, description: str, owner: str, user: str, now: int
+    ) -> Any: ...
+
+    def update_dataset(
+        self, conn: Connection, dataset_id: int, now: int, **values: Any
+    ) -> None: ...
+
+    def set_tags(self, conn: Connection, dataset_id: int, tags: dict[str, str]) -> None: ...
+
+    def get_dataset(self, conn: Connection, name: str) -> Dataset: ...
+
+    def search(
+        self, conn: Connection, text: str | None, limit: int, offset: int
+    ) -> list[Dataset]: ...
+
+
+class DatasetVersions(Protocol):
+    def latest_if_same(self, conn: Connection, dataset_id: int, content_id: str) -> int | None: ...
+
+    def add_version(self, conn: Connection, dataset_id: int, new: NewVersion) -> int: ...
+
+    def version_row(self, conn: Connection, ref: DatasetRef) -> Any: ...
+
+    def get_version(self, conn: Connection, ref: DatasetRef) -> DatasetVersion: ...
+
+    def list_versions(self, conn: Connection, name: str) -> list[DatasetVersion]: ...
+
+    def set_alias(
+        self, conn: Connection, ref: DatasetRef, alias: str, user: str, now: int
+    ) -> None: ...
+
+
+class DatasetEvidence(Protocol):
+    """What is recorded about a version: validation results and the runs that read it."""
+
+    def add_validation(
+        self, conn: Connection, version_id: int, record: ValidationRecord
+    ) -> None: ...
+
+    def add_run_input(
+        self, conn: Connection, run_id: str, ref: DatasetRef, context: str, now: int
+    ) -> DatasetVersion: ...
+
+
+class DatasetStore(DatasetRecords, DatasetVersions, DatasetEvidence, Protocol):
+    """Everything the catalog needs about datasets."""
+
+
+# ---------------------------------------------------------------- model registry
+class ModelRecords(Protocol):
+    def ensure_model(
+        self, conn: Connection, name: str, description: str, user: str, now: int, *, lock: bool
+    ) -> int: ...
+
+    def model_id(self, conn: Connection, name: str) -> int: ...
+
+    def get_model(self, conn: Connection, name: str) -> RegisteredModel: ...
+
+    def list_models(
+        self,
+        conn: Connection,
+        *,
+        search: str | None = None,
+        names: list[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[RegisteredModel]: ...
+
+    def touch(self, conn: Connection, model_id: int, now: int, **values: Any) -> None: ...
+
+    def set_tags(self, conn: Connection, model_id: int, tags: Mapping[str, str]) -> None: ...
+
+
+class ModelVersions(Protocol):
+    def add_version(self, conn: Connection, model_id: int, values: Mapping[str, Any]) -> int: ...
+
+    def get_version(
+        self, conn: Connection, ref: ModelRef, *, lock: bool = False
+    ) -> ModelVersion: ...
+
+    def versions(self, conn: Connection, name: str) -> list[ModelVersion]: ...
+
+    def set_status(
+        self, conn: Connection, ref: ModelRef, status: VersionStatus, reason: str, now: int
+    ) -> list[str]: ...
+
+    def set_alias(
+        self, conn: Connection, ref: ModelRef, alias: str, user: str, now: int
+    ) -> int | None: ...
+
+
+class GateResults(Protocol):
+    def add_gate_result(
+        self,
+        conn: Connection,
+        ref: ModelRef,
+        *,
+        passed: bool,
+        holdout: str,
+        report: Mapping[str, Any],
+        user: str,
+        now: int,
+    ) -> None: ...
+
+    def gate_results(self, conn: Connection, ref: ModelRef) -> list[dict[str, Any]]: ...
+
+
+class ModelStore(ModelRecords, ModelVersions, GateResults, Protocol):
+    """Everything the registry needs about models."""
+
+
+# ---------------------------------------------------------------- deployments
+class DeploymentStore(Protocol):
+    """Deployment state per (environment, model) and its event history."""
+
+    def get(
+        self, conn: Connection, env: str, model: str, *, lock: bool = False
+    ) -> Deployment | None: ...
+
+    def list(self, conn: Connection, env: str | None = None) -> builtins.list[Deployment]: ...
+
+    def environments(self, conn: Connection) -> builtins.list[str]: ...
+
+    def record(self, conn: Connection, state: Deployment, event: DeploymentEvent) -> Deployment: ...
+
+    def events(
+        self, conn: Connection, env: str | None, model: str | None, limit: int
+    ) -> builtins.list[DeploymentEvent]: ...
+
+    def last_live_change_to(
+        self, conn: Connection, env: str, model: str, version: int, before: int
+    ) -> DeploymentEvent | None: ...
+
+    def generation(self, conn: Connection, env: str) -> int: ...
+
+
+class DeploymentStats(Protocol):
+    """Serving figures per time window, written by replicas and read by dashboards."""
+
+    def add_stats(
+        self, conn: Connection, env: str, replica: str, window_end: int, rows: Sequence[StatsRow]
+    ) -> None: ...
+
+    def stats(
+        self, conn: Connection, env: str, model: str | None, since: int
+    ) -> builtins.list[dict[str, Any]]: ...
+
+
+# ---------------------------------------------------------------- object store
+class BlobReader(Protocol):
+    """Reads by digest; every read is verified against the digest."""
+
+    def exists(self, digest: str) -> bool: ...
+
+    def open(self, digest: str) -> BinaryIO: ...
+
+    def get_bytes(self, digest: str) -> bytes: ...
+
+    def copy_to(self, digest: str, dest_path: str | os.PathLike[str]) -> None: ...
+
+
+class BlobWriter(Protocol):
+    """Writes return the content's digest (``<algorithm>:<hex>``)."""
+
+    @property
+    def algorithm(self) -> str: ...
+
+    def put_bytes(self, data: bytes | bytearray | memoryview) -> str: ...
+
+    def put_file(self, path: str | os.PathLike[str]) -> str: ...
+
+
+class BlobStore(BlobReader, BlobWriter, Protocol):
+    """The content store's read/write/exists surface, and where it lives."""
+
+    @property
+    def url(self) -> str: ...
