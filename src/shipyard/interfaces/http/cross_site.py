@@ -10,6 +10,7 @@ cross-site page cannot send without a CORS preflight (which this server never gr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from shipyard.core.errors import (
@@ -27,16 +28,14 @@ _SIMPLE_TYPES = frozenset(
 _API = ("/api/", "/ajax-api/")
 
 
-def cross_site_refusal(
-    method: str, path: str, headers: dict[str, str] | object
-) -> ShipyardError | None:
+def cross_site_refusal(method: str, path: str, headers: Mapping[str, str]) -> ShipyardError | None:
     """The error to answer with, or None when the request may go on.
 
     ``headers`` is a case-insensitive mapping (Starlette's ``Headers``).
     """
     if method in _SAFE_METHODS:
         return None
-    get = headers.get  # type: ignore[attr-defined]
+    get = headers.get
     fetch_site = (get("sec-fetch-site") or "").lower()
     if fetch_site in ("cross-site", "same-site"):
         return CrossSiteRequestError(
