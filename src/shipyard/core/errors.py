@@ -7,6 +7,7 @@ third-party exceptions into these with ``raise ... from e``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = [
     "AlreadyExistsError",
@@ -20,6 +21,7 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PipelineFailedError",
     "SchemaVersionError",
     "ShipyardError",
     "SignatureMismatchError",
@@ -136,6 +138,17 @@ class ModelFailedError(ShipyardError):
 
     code = "MODEL_ERROR"
     http_status = 500
+
+
+class PipelineFailedError(ShipyardError):
+    """A pipeline step failed; ``result`` holds the run id and what did finish."""
+
+    code = "PIPELINE_FAILED"
+    http_status = 409
+
+    def __init__(self, message: str, result: Any = None, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.result = result
 
 
 class ArtifactCorruptedError(ShipyardError):

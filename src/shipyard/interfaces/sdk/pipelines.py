@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
 
-from shipyard.core.errors import ShipyardError, ValidationError
+from shipyard.core.errors import PipelineFailedError, ValidationError
 from shipyard.core.pipelines.context import current_step
 from shipyard.core.pipelines.graph import DatasetInput, Node, Ref
 from shipyard.core.pipelines.space import Choice, Float, Int, parse_space
@@ -24,17 +24,6 @@ __all__ = [
     "sweep",
     "uniform",
 ]
-
-
-class PipelineFailedError(ShipyardError):
-    """A step failed; ``result`` holds the run id and what did finish."""
-
-    code = "PIPELINE_FAILED"
-    http_status = 409
-
-    def __init__(self, message: str, result: Any) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 def _session() -> Any:
