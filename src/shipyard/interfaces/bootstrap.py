@@ -9,6 +9,7 @@ from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.deployments import DeploymentService, FiguresService
+from shipyard.services.jobs import JobsService
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.tracking import TrackingService
@@ -34,8 +35,10 @@ class Services:
     registry: RegistryService
     deployments: DeploymentService
     figures: FiguresService
+    jobs: JobsService
 
     def close(self) -> None:
+        self.jobs.scheduler.stop()
         self.catalog.stat_cache.close()
         self.db.dispose()
 
@@ -81,4 +84,5 @@ def build_services(settings: Settings) -> Services:
         registry=registry,
         deployments=deployments,
         figures=FiguresService(deployments),
+        jobs=JobsService(db),
     )

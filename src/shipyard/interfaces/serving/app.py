@@ -187,5 +187,6 @@ def app_from_env() -> InferenceApp:
         backend=svc.blobs.backend,
         settings=serving,
         allow_pickle=serving.allow_pickle,
+        jobs=svc.jobs.scheduler,
     )
     return InferenceApp(runtime, max_body=int(serving.max_body_mb * 1_000_000), on_close=svc.close)
