@@ -149,7 +149,8 @@ def truncate_error(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     """``text`` cut to ``limit`` characters, marked when cut."""
     if len(text) <= limit:
         return text
-    return text[: limit - 15] + " … (truncated)"
+    marker = " … (truncated)"
+    return text[: limit - len(marker)] + marker
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from shipyard.core.clock import now_ms
@@ -90,7 +90,9 @@ class JobScheduler:
         self, name: str, interval_s: float, fn: Callable[[], Any], *, lease_s: float | None = None
     ) -> JobSpec:
         """Run ``fn`` every ``interval_s`` seconds (once across all replicas)."""
-        spec = JobSpec(name, interval_s, default_lease_s(interval_s) if lease_s is None else lease_s)
+        spec = JobSpec(
+            name, interval_s, default_lease_s(interval_s) if lease_s is None else lease_s
+        )
         with self._guard:
             self._jobs[name] = _Job(spec, fn)
             self._ensured.discard(name)
@@ -154,12 +156,11 @@ class JobScheduler:
         for name, lease in sorted(leases.items()):
             if self._stop.is_set():
                 break
-            job = jobs[name]
             if lease.is_due(self.clock()):
-                outcome = self._claim_and_run(job, lease)
+                outcome, leases[name] = self._claim_and_run(jobs[name], lease)
                 if outcome is not None:
                     outcomes.append(outcome)
-        return outcomes, self._next_wait(jobs)
+        return outcomes, self._next_wait(jobs, leases)
 
     def _ensure(self, jobs: dict[str, _Job]) -> None:
         missing = [j for n, j in jobs.items() if n not in self._ensured]
@@ -170,9 +171,7 @@ class JobScheduler:
                 self.repo.ensure(conn, job.spec, self.clock())
         self._ensured.update(j.spec.name for j in missing)
 
-    def _next_wait(self, jobs: dict[str, _Job]) -> float:
-        with self.db.read() as conn:
-            leases = self.repo.leases(conn, list(jobs))
+    def _next_wait(self, jobs: dict[str, _Job], leases: dict[str, JobLease]) -> float:
         now = self.clock()
         wait = self.max_wait_s
         for name, lease in leases.items():
@@ -184,12 +183,14 @@ class JobScheduler:
         return max(MIN_WAIT_S, wait)
 
     # ------------------------------------------------------------ one run
-    def _claim_and_run(self, job: _Job, seen: JobLease) -> RunOutcome | None:
+    def _claim_and_run(self, job: _Job, seen: JobLease) -> tuple[RunOutcome | None, JobLease]:
+        """Claim ``seen``'s slot and run it; also returns the lease as this replica last
+        knows it (released, or as seen when another replica won)."""
         now = self.clock()
         with self.db.write() as conn:
             held = self.repo.claim(conn, seen, job.spec, self.holder, now)
-            if held is None:
-                return None  # another replica won this slot
+            if held is None:  # another replica won this slot: look again soon
+                return None, replace(seen, holder="?", lease_until=now + job.spec.lease_ms)
             if seen.holder is not None:  # its holder's lease expired mid-run: taken over
                 self.repo.mark_lost(conn, seen.name, seen.holder, now)
             run_id = self.repo.start_run(conn, held, seen.next_due, now)
@@ -204,7 +205,9 @@ class JobScheduler:
         duration_ms = (time.perf_counter() - started) * 1000
         with self.db.write() as conn:
             status = self.repo.finish_run(conn, run_id, status, self.clock(), duration_ms, error)
-            if not self.repo.release(conn, held):
-                log.warning("job %s ran past its lease; another replica took it", job.spec.name)
+            released = self.repo.release(conn, held)
             self.repo.prune(conn, job.spec.name, self.keep_runs)
-        return RunOutcome(job.spec.name, run_id, seen.next_due, status, duration_ms, error)
+        if not released:
+            log.warning("job %s ran past its lease; another replica took it", job.spec.name)
+        outcome = RunOutcome(job.spec.name, run_id, seen.next_due, status, duration_ms, error)
+        return outcome, replace(held, holder=None, lease_until=0)

@@ -203,11 +203,8 @@ class JobsRepo:
         leases = [_lease(r) for r in conn.execute(query)]
         names = [lease.name for lease in leases]
         c = job_runs.c
-        counts = dict(
-            conn.execute(  # type: ignore[arg-type]
-                sa.select(c.name, sa.func.count()).where(c.name.in_(names)).group_by(c.name)
-            ).all()
-        )
+        counted = sa.select(c.name, sa.func.count()).where(c.name.in_(names)).group_by(c.name)
+        counts: dict[str, int] = {r[0]: int(r[1]) for r in conn.execute(counted)}
         newest = sa.select(sa.func.max(c.id)).where(c.name.in_(names)).group_by(c.name)
         last = {r.name: _run(r) for r in conn.execute(sa.select(job_runs).where(c.id.in_(newest)))}
         return [JobSummary(x, last.get(x.name), int(counts.get(x.name, 0))) for x in leases]
