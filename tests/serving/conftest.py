@@ -32,7 +32,8 @@ class Project:
         return {
             **os.environ,
             "SHIPYARD_PROJECT_DIR": str(self.path),
-            "PYTHONPATH": str(REPO),
+            # the caller's PYTHONPATH first: replicas run the code under test
+            "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO)])),
             "SHIPYARD_SERVE_POLL_S": "0.1",
             "SHIPYARD_SERVE_FLUSH_S": "0.2",
             **extra,

@@ -12,6 +12,7 @@ from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.deployments import DeploymentService, FiguresService
+from shipyard.services.jobs import JobsService
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.tracking import TrackingService
@@ -45,8 +46,10 @@ class Services:
     registry: RegistryService
     deployments: DeploymentService
     figures: FiguresService
+    jobs: JobsService
 
     def close(self) -> None:
+        self.jobs.scheduler.stop()
         self.catalog.stat_cache.close()
         self.db.dispose()
 
@@ -94,6 +97,7 @@ def build_services(settings: Settings) -> Services:
         registry=registry,
         deployments=deployments,
         figures=FiguresService(deployments),
+        jobs=JobsService(db),
     )
 
 
@@ -118,6 +122,7 @@ def build_inference_app(settings: Settings) -> InferenceApp:
         predlog=PredictionLog(svc.blobs.backend, replica, stats, serving.log_queue),
         settings=serving,
         allow_pickle=serving.allow_pickle,
+        jobs=svc.jobs.scheduler,  # runs the canary watcher, once across replicas
     )
     return InferenceApp(runtime, max_body=int(serving.max_body_mb * 1_000_000), on_close=svc.close)
 

@@ -18,6 +18,7 @@ from shipyard.interfaces.cli.common import services as _services
 from shipyard.interfaces.cli.common import table as _table
 from shipyard.interfaces.cli.data_cmds import data_app
 from shipyard.interfaces.cli.deploy_cmds import deploy_app, deployments_app, rollback
+from shipyard.interfaces.cli.jobs_cmds import jobs_app
 from shipyard.interfaces.cli.models_cmds import approve, gate, models_app, reject
 from shipyard.interfaces.cli.pipeline_cmds import pipeline_app, reproduce
 from shipyard.interfaces.cli.serve_cmds import serve
@@ -38,6 +39,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(models_app, name="models")
 app.add_typer(deploy_app, name="deploy")
 app.add_typer(deployments_app, name="deployments")
+app.add_typer(jobs_app, name="jobs")
 app.command("gate")(gate)
 app.command("approve")(approve)
 app.command("reject")(reject)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
@@ -44,6 +46,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
         api_audit,
         api_data,
         api_deployments,
+        api_jobs,
         api_models,
         api_pipelines,
         api_v1,
@@ -54,7 +57,15 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
         mlflow_routes,
     )
 
-    app = FastAPI(title="Shipyard", version=__version__, docs_url="/docs")
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        services.jobs.scheduler.start()  # periodic jobs, once across server replicas
+        try:
+            yield
+        finally:
+            services.jobs.scheduler.stop()
+
+    app = FastAPI(title="Shipyard", version=__version__, docs_url="/docs", lifespan=lifespan)
     app.state.services = services
     app.state.auth_mode = auth_mode
     app.state.local_admin = services.access.ensure_local_admin() if auth_mode == "local" else None
@@ -90,6 +101,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     app.include_router(api_audit.router)
     app.include_router(api_models.router)
     app.include_router(api_deployments.router)
+    app.include_router(api_jobs.router)
     mlflow_artifacts.mount(app)
     mlflow_routes.mount(
         app, mlflow_logged_models.ROUTES, mlflow_registry.ROUTES, mlflow_compat.ROUTES

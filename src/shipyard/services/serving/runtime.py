@@ -5,7 +5,8 @@ A background thread polls the environment's generation (one indexed query) every
 ``poll_s``; on a change it loads the new versions *first* and then swaps the route table
 in one assignment, so requests in flight finish on the versions they started with and no
 request waits for a load. Every ``flush_s`` it writes this replica's figures and prediction
-logs. Stateless: replicas share only the DB and the store.
+logs; the canary watcher is a job of the scheduler (``jobs``), run once per ``flush_s`` across
+all replicas. Stateless: replicas share only the DB and the store.
 """
 
 from __future__ import annotations
@@ -67,8 +68,10 @@ class ServingRuntime:
         predlog: PredictionLog,
         settings: ServingSettings,
         allow_pickle: bool = False,
+        jobs: Any = None,
     ) -> None:
         self.env = env
+        self.jobs = jobs
         self.deployments = deployments
         self.figures = figures
         self.registry = registry
@@ -278,8 +281,14 @@ class ServingRuntime:
         self.refresh()
         self._thread = threading.Thread(target=self._run, name="shipyard-serve", daemon=True)
         self._thread.start()
+        if self.jobs is not None:
+            name, every = f"canary-watch:{self.env}", self.settings.flush_s
+            self.jobs.register(name, every, lambda: self.figures.watch(self.env))
+            self.jobs.start()
 
     def stop(self) -> None:
+        if self.jobs is not None:
+            self.jobs.stop()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -292,7 +301,6 @@ class ServingRuntime:
             if time.monotonic() >= next_flush:
                 next_flush = time.monotonic() + self.settings.flush_s
                 self._safely(self.flush)
-                self._safely(lambda: self.figures.watch(self.env))
 
     @staticmethod
     def _safely(job: Any) -> None:

@@ -1,1 +1,7 @@
-"""SQL metadata store: SQLite by default, PostgreSQL for teams."""
+"""SQL metadata store: SQLite by default, PostgreSQL for teams.
+
+Importing any part of it registers every table module on the shared metadata, so the
+schema checks (and Alembic) always see the whole schema.
+"""
+
+from shipyard.stores.sql import tables_jobs, tables_serving  # noqa: F401

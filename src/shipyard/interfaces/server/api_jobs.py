@@ -1,0 +1,84 @@
+"""REST API of the job scheduler under /api/v1: the jobs every replica registered (with their
+last run) and the runs of one job, newest first. Both page with a keyset cursor.
+
+Reads need the viewer role (the server's middleware asks for it on every GET under /api/).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from shipyard.core.clock import now_ms
+from shipyard.core.jobs import JobRun, JobSummary
+
+__all__ = ["job_json", "router", "run_json"]
+
+router = APIRouter(prefix="/api/v1", tags=["jobs"])
+
+DEFAULT_LIMIT = 100
+
+
+def run_json(r: JobRun) -> dict[str, Any]:
+    return {
+        "id": r.run_id,
+        "name": r.name,
+        "holder": r.holder,
+        "due": r.due,
+        "started": r.started,
+        "finished": r.finished,
+        "status": r.status.value,
+        "duration_ms": None if r.duration_ms is None else round(r.duration_ms, 3),
+        "error": r.error,
+    }
+
+
+def job_json(s: JobSummary, now: int) -> dict[str, Any]:
+    lease, last = s.lease, s.last_run
+    return {
+        "name": lease.name,
+        "interval_s": lease.interval_ms / 1000,
+        "lease_s": lease.lease_ms / 1000,
+        "holder": lease.holder if lease.held(now) else None,
+        "lease_until": lease.lease_until if lease.held(now) else None,
+        "next_due": lease.next_due,
+        "claims": lease.tick,
+        "runs": s.runs,
+        "status": None if last is None else last.status.value,
+        "last_run": None if last is None else run_json(last),
+    }
+
+
+def _jobs(request: Request) -> Any:
+    return request.app.state.services.jobs
+
+
+@router.get("/jobs")
+def list_jobs(
+    request: Request,
+    limit: int = Query(DEFAULT_LIMIT, description="How many jobs per page (1..1000)."),
+    cursor: str | None = Query(None, description="The next_cursor of the previous page."),
+) -> dict[str, Any]:
+    page = _jobs(request).jobs(cursor, limit)
+    now = now_ms()
+    return {
+        "jobs": [job_json(s, now) for s in page.items],
+        "next_cursor": page.next_cursor,
+        "total": page.total,
+    }
+
+
+@router.get("/jobs/{name}/runs")
+def list_job_runs(
+    request: Request,
+    name: str,
+    limit: int = Query(DEFAULT_LIMIT, description="How many runs per page, newest first."),
+    cursor: str | None = Query(None, description="The next_cursor of the previous page."),
+) -> dict[str, Any]:
+    page = _jobs(request).runs(name, cursor, limit)
+    return {
+        "runs": [run_json(r) for r in page.items],
+        "next_cursor": page.next_cursor,
+        "total": page.total,
+    }
