@@ -31,7 +31,7 @@ def _interval(seconds: float) -> str:
 @jobs_app.command("ls")
 def ls(limit: int = LIMIT_OPT, as_json: bool = JSON_OPT) -> None:
     """List the jobs with their last run."""
-    from shipyard.interfaces.server.api_jobs import job_json
+    from shipyard.interfaces.presenters.jobs import job_json
 
     page = services().jobs.jobs(None, limit)
     now = now_ms()
@@ -68,7 +68,7 @@ def runs(
     as_json: bool = JSON_OPT,
 ) -> None:
     """List the runs of one job, newest first."""
-    from shipyard.interfaces.server.api_jobs import run_json
+    from shipyard.interfaces.presenters.jobs import run_json
 
     page = services().jobs.runs(name, None, limit)
     found = [run_json(r) for r in page.items]
