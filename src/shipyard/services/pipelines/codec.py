@@ -334,7 +334,7 @@ def _load_manifest(data: bytes, stored: Stored) -> tuple[str, Any]:
 def _load_frame(data: bytes, stored: Stored) -> Any:
     """The frame, with leading ``__index_level_<i>__`` columns set back as its index."""
     df = frame_from_parquet(data, stored.digest)
-    levels = []
+    levels: list[re.Match[str]] = []
     for name in df.columns:
         match = _INDEX_COLUMN.fullmatch(str(name))
         if match is None or int(match.group(1)) != len(levels):

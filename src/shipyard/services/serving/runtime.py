@@ -60,7 +60,7 @@ class ServingRuntime:
         self.allow_pickle = allow_pickle
         self.replica = f"{os.getpid()}-{secrets.token_hex(3)}"
         self.stats = ServingStats()
-        self.predlog = PredictionLog(backend, self.replica, self.stats, settings.log_queue)
+        self.predlog = PredictionLog(backend, self.replica, self.stats, settings.log_queue, env=env)
         self.routes: dict[str, Deployment] = {}
         self.generation = -1
         self._models: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
