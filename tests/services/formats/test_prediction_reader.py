@@ -194,7 +194,7 @@ def test_a_newer_format_version_is_refused_with_a_clear_error(
     pq.write_table(future, staged)
     key = "predictions/model=next/date=2024-06-10/env=prod/v1-r-000001.parquet"
     backend.put_file(staged, key)
-    with pytest.raises(StorageError, match="format version 2.*upgrade Shipyard"):
+    with pytest.raises(StorageError, match=r"format version 2.*upgrade Shipyard"):
         list(PredictionLogReader(backend).batches("next"))
 
 
