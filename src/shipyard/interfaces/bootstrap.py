@@ -11,6 +11,7 @@ from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
+from shipyard.services.registry.dossier import DossierBuilder
 from shipyard.services.tracking import TrackingService
 from shipyard.settings import Settings
 from shipyard.stores.blobs import ContentStore, open_content_store
@@ -18,7 +19,7 @@ from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.schema import ensure_schema
 from shipyard.stores.statcache import StatCache
 
-__all__ = ["Services", "build_services"]
+__all__ = ["Services", "build_services", "dossier_builder"]
 
 
 @dataclass
@@ -81,4 +82,17 @@ def build_services(settings: Settings) -> Services:
         registry=registry,
         deployments=deployments,
         figures=FiguresService(deployments),
+    )
+
+
+def dossier_builder(services: Services) -> DossierBuilder:
+    """The dossier of a model version reads the registry, runs, pipelines, datasets, ledger."""
+    return DossierBuilder(
+        registry=services.registry,
+        tracking=services.tracking,
+        pipelines=services.pipelines,
+        catalog=services.catalog,
+        audit=services.audit,
+        release=services.settings.release,
+        actor=services.settings.actor,
     )
