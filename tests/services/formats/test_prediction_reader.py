@@ -208,8 +208,13 @@ def test_damaged_files_and_bad_arguments_are_clear_errors(
         list(PredictionLogReader(backend).batches("junk"))
     with pytest.raises(ValidationError, match="batch_size"):
         PredictionLogReader(backend, batch_size=0)
-    with pytest.raises(ValidationError, match="model"):
-        PredictionLogReader(backend).files("")
+    reader = PredictionLogReader(backend)
+    for model in ("", "../etc", "a/b"):
+        with pytest.raises(ValidationError, match="model"):
+            reader.files(model)
+    with pytest.raises(ValidationError, match=r"end_ms .* is before start_ms"):
+        reader.files("churn", start_ms=T0 + 1, end_ms=T0)
+    assert reader.files("churn", start_ms=T0, end_ms=T0) == []
 
 
 def test_prediction_logs_on_s3(s3_bucket: str, moto_endpoint: str) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from shipyard.stores.blobs.base import ByteBackend
 __all__ = ["LogFilter", "PredictionLogReader"]
 
 MAX_DAY_LISTINGS = 14  # a longer window lists the model's whole folder once instead
+_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # as model names are checked
 _DAY = dt.timedelta(days=1)
 
 
@@ -125,6 +127,8 @@ class PredictionLogReader:
             yield batch.to_pandas()
 
     def _files(self, wanted: LogFilter) -> list[LogFile]:
+        if wanted.start_ms is not None and wanted.start_ms == wanted.end_ms:
+            return []  # an empty window
         days = wanted.days()
         prefixes = (
             [model_prefix(wanted.model)]
@@ -166,8 +170,13 @@ def _filter(
     start_ms: int | None,
     end_ms: int | None,
 ) -> LogFilter:
-    if not isinstance(model, str) or not model:
+    if not isinstance(model, str) or not _MODEL.fullmatch(model):
         raise ValidationError(f"model must be a model name, got {model!r}", field="model")
+    if start_ms is not None and end_ms is not None and end_ms < start_ms:
+        raise ValidationError(
+            f"end_ms ({end_ms}) is before start_ms ({start_ms}); the window is [start, end)",
+            field="end_ms",
+        )
     if version is None:
         return LogFilter(model, None, env, start_ms, end_ms)
     versions = frozenset([version] if isinstance(version, int) else version)
