@@ -262,3 +262,15 @@ def test_several_models_need_a_model(dora: httpx.Client) -> None:
     _error(resp, 400, "model", "shared serves several models (churn, loans)")
     resp = dora.post("/api/v1/deployments/rollback", json={"env": "shared"})
     _error(resp, 400, "model", "name one with --model")
+
+
+def test_a_contributor_cannot_archive_the_version_production_serves(
+    seeded: Seeded, dora: httpx.Client
+) -> None:
+    _deploy(dora, 3, "prod-archive")
+    with seeded.client("cody") as cody:
+        r = cody.post("/api/v1/models/loans/versions/3/archive", json={"reason": "tidy"})
+    assert r.status_code == 403, r.text
+    assert "prod-archive (live)" in r.json()["message"] and "deployer" in r.json()["message"]
+    got = _ok(dora.get("/api/v1/models/loans/versions/3"))
+    assert got["version"]["status"] == "approved"

@@ -31,6 +31,7 @@ def test_log_filter_verify_and_a_tampered_row(tmp_path: Path) -> None:
     entries = json.loads(_cli(tmp_path, "audit", "log", "--json").stdout)
     assert [(e["actor"], e["action"], e["object_id"]) for e in reversed(entries)] == [
         ("system", "user.add", "local-admin"),
+        ("system", "user.add", "auditor"),  # whoever ran `shipyard init` is the first admin
         ("auditor", "user.add", "carol"),
         ("auditor", "token.issue", "carol"),
     ]
@@ -40,7 +41,7 @@ def test_log_filter_verify_and_a_tampered_row(tmp_path: Path) -> None:
     assert "token.issue" in table.stdout and "role=approver" in table.stdout
 
     ok = _cli(tmp_path, "audit", "verify")
-    assert ok.returncode == 0 and "3 entries verified" in ok.stdout
+    assert ok.returncode == 0 and "4 entries verified" in ok.stdout
 
     with sqlite3.connect(tmp_path / ".shipyard" / "shipyard.db") as db:
         db.execute('UPDATE audit_ledger SET payload_json = \'{"role":"admin"}\' WHERE seq = 2')

@@ -59,6 +59,14 @@ def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _as_owner(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "shipyard"
+    env = {**_env(project), "SHIPYARD_USER": "owner"}
+    return subprocess.run(
+        [str(exe), *args], env=env, capture_output=True, text=True, timeout=300, check=True
+    )
+
+
 def test_log_gate_alias_archive_from_the_command_line(tmp_path: Path) -> None:
     (tmp_path / "shipyard.toml").write_text("[data.loans.checks.columns.age]\nmin = 0\n" + POLICY)
     done = subprocess.run(
@@ -113,7 +121,8 @@ def test_approve_from_the_command_line_with_separation_of_duties(tmp_path: Path)
         timeout=300,
     )
     assert _cli(tmp_path, "gate", "loans", "1").returncode == 0
-    assert _cli(tmp_path, "users", "add", "ada", "--role", "approver").returncode == 0
+    _as_owner(tmp_path, "init", str(tmp_path))  # the owner is the project's first admin
+    assert _as_owner(tmp_path, "users", "add", "ada", "--role", "approver").returncode == 0
     own = _cli(tmp_path, "approve", "loans", "1", "-r", "mine")  # ada logged the model
     assert own.returncode == 2 and "separation of duties" in own.stderr
     exe = Path(sys.executable).parent / "shipyard"
@@ -125,7 +134,7 @@ def test_approve_from_the_command_line_with_separation_of_duties(tmp_path: Path)
         timeout=60,
     )
     assert stranger.returncode == 2 and "'eve' is not a Shipyard user" in stranger.stderr
-    assert _cli(tmp_path, "users", "add", "carol", "--role", "approver").returncode == 0
+    assert _as_owner(tmp_path, "users", "add", "carol", "--role", "approver").returncode == 0
     ok = subprocess.run(
         [str(exe), "approve", "loans", "1", "-r", "gates ok", "--json"],
         env={**_env(tmp_path), "SHIPYARD_USER": "carol"},

@@ -224,3 +224,29 @@ def test_bad_input_is_refused_in_mlflow_error_shape(live_server) -> None:
     assert httpx.get(url, headers=headers).status_code == 404
     r = httpx.get(url, params={"allow_deleted": "true"}, headers=headers)
     assert r.status_code == 200 and r.json()["model"]["info"]["model_id"] == model["model_id"]
+
+
+def test_model_rename_and_tags_through_the_registry_service(live_server) -> None:
+    headers = {"Authorization": f"Bearer {live_server.admin_token}"}
+    api = live_server.url + "/api/2.0/mlflow/registered-models"
+
+    def call(method: str, path: str, body: dict) -> httpx.Response:
+        return httpx.request(method, api + path, json=body, headers=headers)
+
+    assert call("POST", "/create", {"name": "draft"}).status_code == 200
+    r = call("POST", "/rename", {"name": "draft", "new_name": "fraud"})
+    assert r.status_code == 200 and r.json()["registered_model"]["name"] == "fraud"
+    assert call("POST", "/set-tag", {"name": "fraud", "key": "team", "value": "risk"}).json() == {}
+    got = httpx.get(api + "/get", params={"name": "fraud"}, headers=headers).json()
+    assert got["registered_model"]["tags"] == [{"key": "team", "value": "risk"}]
+    assert call("DELETE", "/delete-tag", {"name": "fraud", "key": "team"}).json() == {}
+    r = call("DELETE", "/delete-tag", {"name": "fraud", "key": "team"})
+    assert r.status_code == 404 and r.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    r = call("POST", "/rename", {"name": "fraud", "new_name": "bad name"})
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    r = call("POST", "/rename", {"name": "nope", "new_name": "other"})
+    assert r.status_code == 404
+
+    actions = [e.action for e in live_server.services.audit.log("model:fraud")]
+    assert actions == ["model.tag.delete", "model.tag.set", "model.rename"]
+    assert live_server.services.audit.verify().ok

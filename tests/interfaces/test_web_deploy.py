@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 import httpx
 import numpy as np
@@ -23,6 +24,7 @@ from shipyard.core.latency import BOUNDS_MS, bucket_of
 from shipyard.interfaces.web.deploy_routes import parse_refresh, parse_window, traffic_split
 from tests.interfaces.conftest import LiveServer, _serve
 from tests.interfaces.test_web_models import _open
+from tests.interfaces.test_web_ui import chart_options
 
 POLICY = """
 [release.churn.deploy]
@@ -245,30 +247,56 @@ def test_the_environment_page_charts_figures_over_time(login, fleet) -> None:
     page = login("carl")
     _open(page, fleet.url("/ui/environments/staging?refresh=0&window=30m"))
     churn = page.locator("section[data-model='churn']")
-    charts = churn.locator("svg.chart")
-    assert charts.count() == 4
-    titles = charts.evaluate_all("els => els.map(e => e.dataset.metric)")
+    charts = chart_options(page, "section[data-model='churn']")
+    assert len(charts) == 4
+    titles = list(charts)
     assert titles == [
         "request rate (req/s)",
         "error rate (%)",
         "p50 latency (ms)",
         "p99 latency (ms)",
     ]
-    labels = churn.locator("svg.chart[data-metric^='p99'] polyline.series")
-    assert labels.evaluate_all("els => els.map(e => e.dataset.label)") == ["v1 live", "v2 canary"]
-    points = churn.locator("svg.chart[data-metric^='request'] polyline").first.get_attribute(
-        "points"
-    )
-    assert len(points.split()) >= 19  # 10 minutes of 30 s steps
+    labels = [s["name"] for s in charts["p99 latency (ms)"]["series"]]
+    assert labels == ["v1 live", "v2 canary"]
+    points = charts["request rate (req/s)"]["series"][0]["data"]
+    assert len([p for p in points if p[1]]) >= 19  # 10 minutes of 30 s steps
     assert page.locator("a.window-link.current").inner_text() == "30m"
     assert "No serving figures" in page.inner_text("section[data-model='fraud'] .no-figures")
     page.click("a.window-link[data-window='5m']")
     page.wait_for_url("**window=5m**")
-    assert page.locator("section[data-model='churn'] svg.chart").count() == 4
+    assert len(chart_options(page, "section[data-model='churn']")) == 4
     assert (
         "need the deployer role (you are contributor)"
         in churn.locator(".action-note").first.inner_text()
     )
+
+
+@pytest.mark.browser
+def test_the_charts_have_a_time_axis_and_agree_with_the_table(login, fleet) -> None:
+    page = login("carl")
+    _open(page, fleet.url("/ui/environments/staging?refresh=0&window=30m"))
+    scope = "section[data-model='churn']"
+    charts = chart_options(page, scope)
+    src = page.locator(f"{scope} div.chart").first.get_attribute("data-src")
+    now = int(src.rsplit("now=", 1)[1])  # the page's own "now": the table's as well
+    for chart in charts.values():
+        assert chart["x"] == "time" and chart["y_min"] == 0  # never below zero
+    assert charts["error rate (%)"]["unit"] == "%" and charts["p99 latency (ms)"]["unit"] == "ms"
+    live, canary = charts["request rate (req/s)"]["series"]
+    times = [p[0] for p in live["data"]]
+    assert len(times) == 60 and times[-1] == now  # 30 minutes of 30 s steps, ending now
+    assert {b - a for a, b in pairwise(times)} == {30_000}
+    assert abs(now - now_ms()) < 120_000  # real timestamps, not "seconds before now"
+    rows = page.locator(f"{scope} tr.figure-row")
+    for line, role in ((live, "live"), (canary, "canary")):
+        recent = [p[1] for p in line["data"][-10:]]  # the table's last 5 minutes
+        shown = rows.locator(f"xpath=self::*[@data-role='{role}']").locator(".fig-rate")
+        assert f"{sum(recent) / len(recent):.3g}" == shown.inner_text()
+    errors = [p[1] for p in charts["error rate (%)"]["series"][0]["data"] if p[1] is not None]
+    assert len(errors) >= 19 and errors == pytest.approx([100 / 45] * len(errors))
+    assert rows.first.locator(".fig-errors").inner_text() == f"{100 / 45:.2f}%"
+    resp = page.request.get(fleet.url(src.replace("now=", "now=x")))
+    assert resp.status == 400 and "now must be a time" in resp.json()["message"]
 
 
 @pytest.mark.browser

@@ -4,6 +4,7 @@ policy and its rollback rule, and the canary watcher judging flushed serving fig
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -257,10 +258,34 @@ def test_a_candidate_archived_mid_rollout_cannot_be_promoted(svc: Services, dora
     _log(svc, "loans", 2)
     svc.deployments.deploy("loans", 1, "production", dora)
     svc.deployments.deploy("loans", 2, "production", dora)
-    svc.registry.archive("loans@2", user="carol")
+    svc.registry.archive("loans@2", user="dora")  # a deployer: the version takes traffic
     with pytest.raises(ConflictError, match="archived"):
         svc.deployments.promote("production", dora)
     assert svc.deployments.rollback("production", dora).candidate_version is None
+
+
+def test_only_deployers_archive_or_reject_a_version_that_serves(svc: Services, dora: User) -> None:
+    _log(svc, "loans", 2)
+    _log(svc, "churn", 2, approve=False)
+    svc.registry.set_status("churn@1", "gate_passed", user="ci")
+    svc.deployments.deploy("loans", 1, "production", dora)
+    svc.deployments.deploy("loans", 2, "production", dora)
+    svc.deployments.deploy("churn", 1, "staging", dora)
+    svc.access.add_user("cody", Role.CONTRIBUTOR)
+    april = svc.access.add_user("april", Role.APPROVER)
+    for ref, serving in (("loans@1", "production (live)"), ("loans@2", "production (canary)")):
+        for user in ("cody", "april", "mallory"):
+            with pytest.raises(PermissionDeniedError, match=re.escape(serving)) as e:
+                svc.registry.archive(ref, user=user)
+            assert "deployer" in str(e.value) and user in str(e.value)
+    with pytest.raises(PermissionDeniedError, match=r"staging \(live\); rejecting"):
+        svc.registry.decide("churn@1", april, approve=False, reason="no")
+    assert {v.status.value for v in svc.registry.versions("loans")} == {"approved"}
+    assert svc.registry.archive("loans@2", user="dora").status.value == "archived"
+    svc.deployments.deploy("churn", 2, "staging", dora)  # nothing serves churn@1 any more
+    rejected = svc.registry.decide("churn@1", april, approve=False, reason="no")
+    assert rejected.status.value == "rejected"
+    assert svc.audit.verify().ok
 
 
 def test_only_deployers_change_deployments(svc: Services, dora: User) -> None:

@@ -122,6 +122,16 @@ def test_string_columns_give_a_typed_frame() -> None:
     assert list(frame.columns) == ["city", "n"] and str(frame["n"].dtype) == "int64"
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf"), 10**400])
+def test_non_finite_numbers_are_refused_on_both_paths(bad: Any) -> None:
+    with pytest.raises(SignatureMismatchError, match="'bmi' row 1") as e:
+        SPEC.from_columns({"age": [40, 41], "bmi": [22.5, bad], "smoker": [True, False]})
+    assert e.value.field == "bmi" and e.value.http_status == 422
+    mixed = InputSpec.of(Signature((("city", "object"), ("bmi", "float64"))))
+    with pytest.raises(SignatureMismatchError, match=r"'bmi' row 0: .* finite number"):
+        mixed.from_rows([["Oslo", bad]])
+
+
 def test_stats_deltas_cover_each_window_once() -> None:
     stats = ServingStats()
     c = stats.counter("m", 1, "live")

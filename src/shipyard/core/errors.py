@@ -11,8 +11,10 @@ __all__ = [
     "ArtifactCorruptedError",
     "AuthenticationError",
     "ConflictError",
+    "CrossSiteRequestError",
     "FilterSyntaxError",
     "InvalidStateTransitionError",
+    "ModelFailedError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -20,6 +22,7 @@ __all__ = [
     "ShipyardError",
     "SignatureMismatchError",
     "StorageError",
+    "UnsupportedMediaTypeError",
     "ValidationError",
 ]
 
@@ -66,6 +69,13 @@ class SignatureMismatchError(ValidationError):
     http_status = 422
 
 
+class UnsupportedMediaTypeError(ValidationError):
+    """A body in a content type the endpoint does not take."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    http_status = 415
+
+
 class PayloadTooLargeError(ValidationError):
     code = "PAYLOAD_TOO_LARGE"
     http_status = 413
@@ -110,6 +120,19 @@ class PermissionDeniedError(ShipyardError):
 
     code = "PERMISSION_DENIED"
     http_status = 403
+
+
+class CrossSiteRequestError(PermissionDeniedError):
+    """A state change sent by a page of another site (a forged cross-site request)."""
+
+    code = "CROSS_SITE_REQUEST"
+
+
+class ModelFailedError(ShipyardError):
+    """A served model raised while predicting (counted against its version's figures)."""
+
+    code = "MODEL_ERROR"
+    http_status = 500
 
 
 class ArtifactCorruptedError(ShipyardError):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shipyard.services.access import AccessService
 from shipyard.services.audit import AuditService
@@ -19,7 +22,10 @@ from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.schema import ensure_schema
 from shipyard.stores.statcache import StatCache
 
-__all__ = ["Services", "build_services", "dossier_builder"]
+if TYPE_CHECKING:
+    from shipyard.interfaces.serving.app import InferenceApp
+
+__all__ = ["Services", "build_inference_app", "build_services", "dossier_builder"]
 
 
 @dataclass
@@ -83,6 +89,33 @@ def build_services(settings: Settings) -> Services:
         deployments=deployments,
         figures=FiguresService(deployments),
     )
+
+
+def build_inference_app(settings: Settings) -> InferenceApp:
+    """``shipyard serve``'s inference app: one replica's runtime over the shared stores, with
+    its own figures and prediction log (serving code is imported only here, when serving)."""
+    from shipyard.interfaces.serving.app import InferenceApp
+    from shipyard.services.serving.predlog import PredictionLog
+    from shipyard.services.serving.runtime import ServingRuntime
+    from shipyard.services.serving.stats import ServingStats
+
+    svc = build_services(settings)
+    serving = settings.serving
+    stats = ServingStats()
+    replica = f"{os.getpid()}-{secrets.token_hex(3)}"
+    runtime = ServingRuntime(
+        env=serving.env,
+        deployments=svc.deployments,
+        figures=svc.figures,
+        registry=svc.registry,
+        stats=stats,
+        predlog=PredictionLog(
+            svc.blobs.backend, replica, stats, serving.log_queue, env=serving.env
+        ),
+        settings=serving,
+        allow_pickle=serving.allow_pickle,
+    )
+    return InferenceApp(runtime, max_body=int(serving.max_body_mb * 1_000_000), on_close=svc.close)
 
 
 def dossier_builder(services: Services) -> DossierBuilder:

@@ -57,6 +57,51 @@ class AccessService:
             self.audit.append(conn, [entry], now)
             return user
 
+    def grant(self, name: str, role: Role, *, by: User) -> User:
+        """Add a user with a role, as ``by``: adding users and choosing roles is an admin's
+        job (a contributor must not make themselves a deployer)."""
+        if not by.role.allows(Role.ADMIN):
+            raise PermissionDeniedError(
+                f"adding users and giving roles needs the admin role; {by.name!r} is "
+                f"{by.role.value}. Ask an admin (the first one is whoever ran `shipyard init`)"
+            )
+        return self.add_user(name, role, actor=by.name)
+
+    def issue_token_as(self, user_name: str, *, by: User, ttl_days: int | None = None) -> str:
+        """A token for ``user_name``, asked for by ``by``: your own, or anyone's as an admin
+        (a token acts as its user, so issuing one for somebody else is an admin's job)."""
+        if by.name != user_name and not by.role.allows(Role.ADMIN):
+            raise PermissionDeniedError(
+                f"{by.name!r} ({by.role.value}) may issue tokens only for themselves; a token "
+                f"for {user_name!r} needs an admin"
+            )
+        return self.issue_token(user_name, ttl_days=ttl_days, actor=by.name)
+
+    def ensure_first_admin(self, name: str) -> User | None:
+        """Make ``name`` (whoever runs ``shipyard init``) the project's admin when it has no
+        admin yet besides the local admin; None when it already has one."""
+        with self.db.write() as conn:
+            admins = [
+                u
+                for u in self.repo.list_users(conn)
+                if u.role is Role.ADMIN and u.name != LOCAL_ADMIN
+            ]
+            if admins or name == LOCAL_ADMIN:
+                return None
+            try:
+                self.repo.get_user(conn, name)
+            except NotFoundError:
+                now = self.clock()
+                user = self.repo.add_user(conn, name, Role.ADMIN, now)
+                payload = {"role": Role.ADMIN.value, "first_admin": True}
+                entry = NewEntry("system", "user.add", "user", name, payload=payload)
+                self.audit.append(conn, [entry], now)
+                return user
+            raise PermissionDeniedError(
+                f"{name!r} is already a user without the admin role and the project has no "
+                "admin; an admin must be added by whoever can edit the project's database"
+            )
+
     def list_users(self) -> list[User]:
         with self.db.read() as conn:
             return self.repo.list_users(conn)

@@ -123,6 +123,8 @@ def seed_demo(path: Path) -> int:
 
     import shipyard as sy
 
+    services = sy._get_session().services
+    services.access.ensure_first_admin(services.settings.actor)  # as `shipyard init` does
     _register_data(sy)
     grid = [(lr, epochs) for lr in (0.01, 0.05, 0.2, 1.0) for epochs in (20, 60)]
     for lr, epochs in track(grid, description="training sample runs"):

@@ -12,7 +12,7 @@ import typer
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ShipyardError
 from shipyard.interfaces.cli.audit_cmds import audit_app
-from shipyard.interfaces.cli.common import JSON_OPT
+from shipyard.interfaces.cli.common import JSON_OPT, acting_user
 from shipyard.interfaces.cli.common import console as _console
 from shipyard.interfaces.cli.common import services as _services
 from shipyard.interfaces.cli.common import table as _table
@@ -65,6 +65,11 @@ def init(path: Path = typer.Argument(Path("."), help="Project folder.")) -> None
         f"[green]Initialised[/] {path.resolve()} (database {services.settings.db_url}); "
         f"local admin user: {admin.name}"
     )
+    first = services.access.ensure_first_admin(services.settings.actor)
+    if first is not None:
+        _console().print(
+            f"{first.name} is the project's first admin (adds users: shipyard users add)"
+        )
 
 
 @app.command()
@@ -221,7 +226,8 @@ def users_add(
     from shipyard.services.access import parse_role
 
     services = _services()
-    user = services.access.add_user(name, parse_role(role), actor=services.settings.actor)
+    admin = acting_user(services, "admin")
+    user = services.access.grant(name, parse_role(role), by=admin)
     _console().print(f"added user {user.name} with role {user.role.value}")
 
 
@@ -229,7 +235,8 @@ def users_add(
 def users_token(name: str, ttl_days: int = typer.Option(None, help="Expire after N days.")) -> None:
     """Issue an API token for a user (printed once; only its hash is stored)."""
     services = _services()
-    print(services.access.issue_token(name, ttl_days=ttl_days, actor=services.settings.actor))
+    by = acting_user(services, "admin")
+    print(services.access.issue_token_as(name, by=by, ttl_days=ttl_days))
 
 
 @users_app.command("ls")

@@ -48,6 +48,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
         mlflow_registry,
     )
     from shipyard.interfaces.server.auth import require
+    from shipyard.interfaces.server.cross_site import cross_site_refusal
 
     app = FastAPI(title="Shipyard", version=__version__, docs_url="/docs")
     app.state.services = services
@@ -57,6 +58,9 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     @app.middleware("http")
     async def authenticate(request: Request, call_next):  # type: ignore[no-untyped-def]
         path = request.url.path
+        refusal = cross_site_refusal(request.method, path, request.headers)
+        if refusal is not None:
+            return _error_response(refusal)
         if path.startswith(("/api/", "/ajax-api/")) and not path.startswith(_PUBLIC):
             needed = Role.VIEWER if request.method in ("GET", "HEAD") else Role.CONTRIBUTOR
             try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from shipyard.core.errors import NotFoundError, ValidationError
 from shipyard.core.states import LifecycleStage
 from shipyard.core.validation import check_metric
+from shipyard.interfaces.server.mlflow_fields import key_values as _tags
+from shipyard.interfaces.server.mlflow_fields import need as _need
+from shipyard.interfaces.server.mlflow_fields import read_body as _body
 from shipyard.interfaces.server.serialize import experiment_json, file_json, metric_json
 from shipyard.interfaces.server.serialize import run_json as _run_json
 
@@ -37,25 +39,8 @@ def run_json(run: Any) -> dict[str, Any]:
     return out
 
 
-def _need(body: dict[str, Any], name: str, kind: type = str) -> Any:
-    value = body.get(name)
-    if value is None or value == "":
-        raise ValidationError(f"missing value for required parameter '{name}'", field=name)
-    if kind is str and not isinstance(value, str):
-        raise ValidationError(f"'{name}' must be a string, got {value!r}", field=name)
-    return value
-
-
 def _run_id(body: dict[str, Any]) -> str:
     return _need(body, "run_id") if body.get("run_id") else _need(body, "run_uuid")
-
-
-def _tags(items: Any, field: str = "tags") -> dict[str, str]:
-    if items is None:
-        return {}
-    if not isinstance(items, list) or not all(isinstance(i, dict) and "key" in i for i in items):
-        raise ValidationError(f"'{field}' must be a list of {{key, value}} objects", field=field)
-    return {str(i["key"]): str(i.get("value", "")) for i in items}
 
 
 @_route("POST", "/experiments/create")
@@ -272,27 +257,6 @@ def list_artifacts(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
         "root_uri": f"shipyard-artifacts:/runs/{run_id}",
         "files": [file_json(f) for f in files],
     }
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    if request.method == "GET":
-        out: dict[str, Any] = {}
-        for key, value in request.query_params.multi_items():
-            if key in ("experiment_ids", "run_ids", "order_by"):
-                out.setdefault(key, []).append(value)
-            else:
-                out[key] = value
-        return out
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        parsed = json.loads(raw)
-    except ValueError as e:
-        raise ValidationError(f"request body is not valid JSON: {e}", field="body") from e
-    if not isinstance(parsed, dict):
-        raise ValidationError("request body must be a JSON object", field="body")
-    return parsed
 
 
 def _endpoint(handler: Handler):  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ files are run artifacts (uploaded through ``mlflow_artifacts``).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import Request
@@ -15,12 +14,14 @@ from fastapi import Request
 from shipyard.core.errors import NotFoundError, ValidationError
 from shipyard.core.validation import check_run_id, normalize_artifact_path
 from shipyard.interfaces.server.mlflow_artifacts import LOGGED_MODEL_TAG, backing_run
-from shipyard.interfaces.server.mlflow_compat import _need, _tags
+from shipyard.interfaces.server.mlflow_fields import key_values as _tags
+from shipyard.interfaces.server.mlflow_fields import need as _need
+from shipyard.interfaces.server.mlflow_fields import split_and
 from shipyard.interfaces.server.mlflow_routes import page as _page
 from shipyard.interfaces.server.mlflow_routes import route as _route
 from shipyard.interfaces.server.mlflow_routes import user_of as _user
 
-__all__ = ["META", "split_and"]
+__all__ = ["META"]
 
 _EXPERIMENT = "mlflow-logged-models"
 META = _META = "shipyard.mlflow."  # logged-model fields kept as tags of the backing run
@@ -178,7 +179,7 @@ def _equalities(text: str, allowed: set[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     if not text.strip():
         return out
-    for clause in _split_and(text):
+    for clause in split_and(text):
         key, op, value = clause.partition("=")
         key = key.strip().removeprefix("attributes.").removeprefix("attribute.")
         value = value.strip()
@@ -196,10 +197,3 @@ def _equalities(text: str, allowed: set[str]) -> dict[str, str]:
             )
         out[key] = value[1:-1]
     return out
-
-
-def _split_and(text: str) -> list[str]:
-    return [c for c in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE) if c.strip()]
-
-
-split_and = _split_and

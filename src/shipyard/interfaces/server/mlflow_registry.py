@@ -10,14 +10,11 @@ that list. Versions are READY at once; their Shipyard status (candidate, gate_pa
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import Request
 
-from shipyard.core.errors import AlreadyExistsError, ConflictError, NotFoundError, ValidationError
+from shipyard.core.errors import ValidationError
 from shipyard.core.models import (
     ModelRef,
     ModelVersion,
@@ -31,15 +28,14 @@ from shipyard.interfaces.server.mlflow_artifacts import (
     backing_run,
     parse_location,
 )
-from shipyard.interfaces.server.mlflow_compat import _need, _tags
+from shipyard.interfaces.server.mlflow_fields import key_values as _tags
+from shipyard.interfaces.server.mlflow_fields import need as _need
+from shipyard.interfaces.server.mlflow_fields import registry_filter as _filter
 from shipyard.interfaces.server.mlflow_logged_models import META as _META
-from shipyard.interfaces.server.mlflow_logged_models import split_and as _split_and
 from shipyard.interfaces.server.mlflow_routes import mount
 from shipyard.interfaces.server.mlflow_routes import page as _page
 from shipyard.interfaces.server.mlflow_routes import route as _route
 from shipyard.interfaces.server.mlflow_routes import user_of as _user
-from shipyard.stores.sql.audit_repo import NewEntry
-from shipyard.stores.sql.tables import model_aliases, model_versions, registered_models
 
 __all__ = ["mount"]
 
@@ -108,24 +104,14 @@ def _version_ref(b: dict[str, Any]) -> ModelRef:
 # ============================================================ registered models
 @_route("POST", "/registered-models/create")
 def create_registered_model(s: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
-    name = check_model_name(_need(b, "name"))
-    reg = s.registry
-    now = reg.clock()
-    with reg.db.write() as conn:
-        found = conn.execute(
-            sa.select(registered_models.c.id).where(registered_models.c.name == name)
-        ).scalar()
-        if found is not None:
-            raise AlreadyExistsError(f"registered model {name!r} already exists", field="name")
-        model_id = reg.repo.ensure_model(
-            conn, name, str(b.get("description") or ""), _user(r), now, lock=False
-        )
-        tags = _tags(b.get("tags"))
-        if tags:
-            reg.repo.set_tags(conn, model_id, tags)
-        entry = NewEntry(_user(r), "model.create", "model", name, payload={"via": "mlflow"})
-        reg.audit.append(conn, [entry], now)
-    return {"registered_model": _registered_json(s, reg.get_model(name))}
+    model = s.registry.create_model(
+        check_model_name(_need(b, "name")),
+        user=_user(r),
+        description=str(b.get("description") or ""),
+        tags=_tags(b.get("tags")),
+        audit_extra={"via": "mlflow"},
+    )
+    return {"registered_model": _registered_json(s, model)}
 
 
 @_route("GET", "/registered-models/get")
@@ -141,98 +127,42 @@ def search_registered_models(s: Any, b: dict[str, Any], _r: Request) -> dict[str
     return _page(b, "registered_models", [_registered_json(s, m) for m in found], 100)
 
 
-_CLAUSE = re.compile(
-    r"\s*(?P<key>(?:attributes?\.)?[A-Za-z_]+|tags?\.(?:`[^`]+`|\"[^\"]+\"|[\w.\-/:]+))"
-    r"\s*(?P<op>!=|=|I?LIKE)\s*(?P<q>['\"])(?P<value>.*?)(?P=q)\s*",
-    re.IGNORECASE,
-)
-
-
-def _filter(text: str, fields: set[str]) -> Callable[[dict[str, Any], dict[str, str]], bool]:
-    """A predicate over (fields, tags) for MLflow's registry filter subset, or a 400."""
-    tests: list[tuple[str, bool, str, str]] = []  # (op, is_tag, key, value)
-    for clause in _split_and(text):
-        m = _CLAUSE.fullmatch(clause)
-        key = m.group("key") if m else ""
-        is_tag = key.lower().startswith(("tag.", "tags."))
-        if is_tag:
-            key = key.partition(".")[2].strip('`"')
-        else:
-            key = key.lower().removeprefix("attributes.").removeprefix("attribute.")
-        if m is None or (not is_tag and key not in fields):
-            raise ValidationError(
-                f"unsupported filter clause {clause.strip()!r}; use "
-                f"{', '.join(sorted(fields))} or tags.<key> with =, != or LIKE",
-                field="filter",
-            )
-        tests.append((m.group("op").upper(), is_tag, key, m.group("value")))
-
-    def test(values: dict[str, Any], tags: dict[str, str]) -> bool:
-        for op, is_tag, key, value in tests:
-            have = tags.get(key) if is_tag else values.get(key)
-            if op == "=" and have != value:
-                return False
-            if op == "!=" and have == value:
-                return False
-            if op in ("LIKE", "ILIKE"):
-                pattern = "".join(
-                    ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in value
-                )
-                flags = re.IGNORECASE | re.DOTALL if op == "ILIKE" else re.DOTALL
-                if have is None or not re.fullmatch(pattern, str(have), flags):
-                    return False
-        return True
-
-    return test
-
-
 @_route("PATCH", "/registered-models/update")
 def update_registered_model(s: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
     name = check_model_name(_need(b, "name"))
-    reg = s.registry
-    now = reg.clock()
-    with reg.db.write() as conn:
-        model_id = reg.repo.model_id(conn, name)
-        if "description" in b:
-            description = str(b.get("description") or "")
-            reg.repo.touch(conn, model_id, now, description=description)
-            entry = NewEntry(
-                _user(r), "model.update", "model", name, payload={"description": description}
-            )
-            reg.audit.append(conn, [entry], now)
-    return {"registered_model": _registered_json(s, reg.get_model(name))}
+    if "description" not in b:
+        return {"registered_model": _registered_json(s, s.registry.get_model(name))}
+    description = str(b.get("description") or "")
+    model = s.registry.update_model(name, user=_user(r), description=description)
+    return {"registered_model": _registered_json(s, model)}
+
+
+@_route("POST", "/registered-models/rename")
+def rename_registered_model(s: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
+    """Only a model without versions (deployments and the audit trail know it by name)."""
+    name = check_model_name(_need(b, "name"))
+    model = s.registry.rename_model(name, _need(b, "new_name"), user=_user(r))
+    return {"registered_model": _registered_json(s, model)}
 
 
 @_route("POST", "/registered-models/set-tag")
-def set_registered_model_tag(s: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
+def set_registered_model_tag(s: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
     name = check_model_name(_need(b, "name"))
-    reg = s.registry
-    with reg.db.write() as conn:
-        model_id = reg.repo.model_id(conn, name)
-        reg.repo.set_tags(conn, model_id, {_need(b, "key"): str(b.get("value", ""))})
-        reg.repo.touch(conn, model_id, reg.clock())
+    s.registry.set_model_tag(name, _need(b, "key"), str(b.get("value", "")), user=_user(r))
+    return {}
+
+
+@_route("DELETE", "/registered-models/delete-tag")
+def delete_registered_model_tag(s: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
+    name = check_model_name(_need(b, "name"))
+    s.registry.delete_model_tag(name, _need(b, "key"), user=_user(r))
     return {}
 
 
 @_route("DELETE", "/registered-models/delete")
 def delete_registered_model(s: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
     """Only a model without versions: Shipyard keeps versions (archive them instead)."""
-    name = check_model_name(_need(b, "name"))
-    reg = s.registry
-    now = reg.clock()
-    with reg.db.write() as conn:
-        model_id = reg.repo.model_id(conn, name)
-        count = conn.execute(
-            sa.select(sa.func.count()).where(model_versions.c.model_id == model_id)
-        ).scalar()
-        if count:
-            raise ConflictError(
-                f"registered model {name!r} has {count} version(s); Shipyard keeps registered "
-                "versions for audit, archive them instead of deleting the model",
-                field="name",
-            )
-        conn.execute(registered_models.delete().where(registered_models.c.id == model_id))
-        reg.audit.append(conn, [NewEntry(_user(r), "model.delete", "model", name)], now)
+    s.registry.delete_model(check_model_name(_need(b, "name")), user=_user(r))
     return {}
 
 
@@ -409,18 +339,17 @@ def search_model_versions(s: Any, b: dict[str, Any], _r: Request) -> dict[str, A
     """Filters (AND-ed) on name, run_id, source_path and tags, as for registered models."""
     match = _filter(b.get("filter") or "", {"name", "run_id", "version_number", "source_path"})
     found = []
-    for m in s.registry.list_models(limit=10_000):
-        for v in s.registry.versions(m.name):
-            out = _version_json(v)
-            values = {
-                "name": v.name,
-                "run_id": v.run_id or "",
-                "version_number": str(v.version),
-                "source_path": out["source"],
-            }
-            tags = {t["key"]: t["value"] for t in out["tags"]}
-            if match(values, tags):
-                found.append(out)
+    for v in s.registry.search_versions():
+        out = _version_json(v)
+        values = {
+            "name": v.name,
+            "run_id": v.run_id or "",
+            "version_number": str(v.version),
+            "source_path": out["source"],
+        }
+        tags = {t["key"]: t["value"] for t in out["tags"]}
+        if match(values, tags):
+            found.append(out)
     found.sort(key=lambda v: (v["name"], -int(v["version"])))
     return _page(b, "model_versions", found, 10_000)
 
@@ -436,27 +365,7 @@ def set_alias(s: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
 @_route("DELETE", "/registered-models/alias")
 def delete_alias(s: Any, b: dict[str, Any], r: Request) -> dict[str, Any]:
     name = check_model_name(_need(b, "name"))
-    alias = check_alias(_need(b, "alias"))
-    reg = s.registry
-    now = reg.clock()
-    with reg.db.write() as conn:
-        model_id = reg.repo.model_id(conn, name)
-        before = conn.execute(
-            sa.select(model_versions.c.version)
-            .join(model_aliases, model_aliases.c.version_id == model_versions.c.id)
-            .where(model_aliases.c.model_id == model_id, model_aliases.c.alias == alias)
-        ).scalar()
-        if before is None:
-            raise NotFoundError(f"model {name!r} has no alias {alias!r}", field="alias")
-        conn.execute(
-            model_aliases.delete().where(
-                model_aliases.c.model_id == model_id, model_aliases.c.alias == alias
-            )
-        )
-        payload = {"alias": alias, "from": before, "to": None}
-        entry = NewEntry(_user(r), "model.alias", "model", name, "via the MLflow API", payload)
-        reg.audit.append(conn, [entry], now)
-        reg.repo.touch(conn, model_id, now)
+    s.registry.delete_alias(name, _need(b, "alias"), user=_user(r), reason="via the MLflow API")
     return {}
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from shipyard.core.errors import ValidationError
-from shipyard.interfaces.server.mlflow_compat import _body
+from shipyard.interfaces.server.mlflow_fields import read_body
 
 __all__ = ["Handler", "mount", "page", "route", "user_of"]
 
@@ -32,7 +32,7 @@ def user_of(r: Request) -> str:
 
 def _endpoint(handler: Handler):  # type: ignore[no-untyped-def]
     async def endpoint(request: Request) -> JSONResponse:
-        body = await _body(request)
+        body = await read_body(request)
         if request.method != "GET":  # DELETE calls may carry their fields in the query
             for key, value in request.query_params.items():
                 body.setdefault(key, value)

@@ -114,7 +114,7 @@ def _model_path(parts: list[str]) -> tuple[str, int | None, list[str]]:
     version = None
     if len(rest) >= 2 and rest[0] == "versions":
         text = rest[1][1:] if rest[1][:1] == "v" else rest[1]
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise ValidationError(f"model version {rest[1]!r} must be a number", field="version")
         version, rest = int(text), rest[2:]
     return name, version, rest
@@ -172,20 +172,9 @@ def _error(scope: dict[str, Any], e: ShipyardError) -> bytes:
 
 
 def app_from_env() -> InferenceApp:
-    """The uvicorn factory: settings from the environment (``shipyard serve`` sets them)."""
-    from shipyard.interfaces.bootstrap import build_services
+    """The uvicorn factory: settings from the environment (``shipyard serve`` sets them),
+    the object graph from the composition root."""
+    from shipyard.interfaces.bootstrap import build_inference_app
     from shipyard.settings import load_settings
 
-    settings = load_settings()
-    svc = build_services(settings)
-    serving = settings.serving
-    runtime = ServingRuntime(
-        env=serving.env,
-        deployments=svc.deployments,
-        figures=svc.figures,
-        registry=svc.registry,
-        backend=svc.blobs.backend,
-        settings=serving,
-        allow_pickle=serving.allow_pickle,
-    )
-    return InferenceApp(runtime, max_body=int(serving.max_body_mb * 1_000_000), on_close=svc.close)
+    return build_inference_app(load_settings())

@@ -1,32 +1,29 @@
-"""What each inference route does: choose the version, decode, predict, answer, count, log."""
+"""What each inference route does: read the protocol, let the runtime answer, write the
+protocol's answer. Version choice, batching, counting, logging and shadows are the runtime's."""
 
 from __future__ import annotations
 
-import asyncio
-import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import orjson
 
-from shipyard.core.errors import ShipyardError, ValidationError
+from shipyard.core.errors import ValidationError
 from shipyard.interfaces.serving.protocols import (
     NUMPY_TYPES,
     decode_mlflow,
     decode_v2,
+    parameters,
     v2_datatype,
 )
-from shipyard.services.serving.predictors import LoadedModel
-from shipyard.services.serving.runtime import Choice, ServingRuntime
+from shipyard.services.serving.inputs import InputSpec
+from shipyard.services.serving.runtime import Answer, InferenceRequest, ServingRuntime
 
-__all__ = ["Handlers", "ModelFailedError"]
+__all__ = ["Handlers"]
 
 _JSON = b"application/json"
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
-
-
-class ModelFailedError(ShipyardError):
-    code = "MODEL_ERROR"
-    http_status = 500
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -46,7 +43,6 @@ def _query_model(scope: dict[str, Any]) -> str | None:
 class Handlers:
     def __init__(self, runtime: ServingRuntime) -> None:
         self.runtime = runtime
-        self._background: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------ inference
     async def infer(
@@ -57,77 +53,36 @@ class Handlers:
         started: float,
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         protocol, name, version = target
-        rt = self.runtime
         if name is None:
-            name = _header(scope, b"x-shipyard-model") or _query_model(scope) or self._only_model()
-        deployment = rt.deployment(name)
-        choice = rt.choose(deployment, _header(scope, b"x-shipyard-key"), version)
-        loaded = await rt.model(name, choice.version)
+            name = _header(scope, b"x-shipyard-model") or _query_model(scope)
         payload, binary = _parse(scope, body, protocol)
+        decode: Callable[[InputSpec], Any]
         if protocol == "v2":
-            x = decode_v2(payload, loaded.spec, binary)
+            # the answer's encoding is checked before anything is predicted
+            wants_binary = isinstance(payload, dict) and _wants_binary(payload)
+            decode = partial(_decode_v2, payload, binary)
         else:
-            x = decode_mlflow(payload, loaded.spec)
-        try:
-            y = await rt.predict(loaded, choice.role, x, started)
-        except Exception as e:
-            raise ModelFailedError(
-                f"model {loaded.version.ref} failed: {type(e).__name__}: {str(e)[:500]}",
-                field="model",
-            ) from None
-        pid = rt.prediction_id()
+            wants_binary = False
+            decode = partial(_decode_mlflow, payload)
+        key = _header(scope, b"x-shipyard-key")
+        answer = await self.runtime.answer(InferenceRequest(name, version, key, decode, started))
         headers = [
             (b"content-type", _JSON),
-            (b"x-prediction-id", pid.encode()),
-            (b"x-shipyard-version", str(choice.version).encode()),
-            (b"x-shipyard-role", choice.role.encode()),
+            (b"x-prediction-id", answer.prediction_id.encode()),
+            (b"x-shipyard-version", str(answer.choice.version).encode()),
+            (b"x-shipyard-role", answer.choice.role.encode()),
         ]
         if protocol == "v2":
-            out, json_size = _v2_body(loaded, choice, pid, payload, y)
+            out, json_size = _v2_body(answer, payload, wants_binary)
             if json_size is not None:
                 headers.append((b"inference-header-content-length", str(json_size).encode()))
         else:
-            out = _mlflow_body(pid, y)
-        rt.answered(pid, loaded, choice.role, started, x, y)
-        if choice.shadow is not None:
-            self._spawn(self._shadow(name, choice.shadow, x, pid))
+            out = _mlflow_body(answer)
         return 200, out, headers
-
-    def _only_model(self) -> str:
-        names = sorted(self.runtime.routes)
-        if len(names) == 1:
-            return names[0]
-        raise ValidationError(
-            f"{self.runtime.env} serves {len(names)} models ({', '.join(names) or 'none'}); "
-            "name one: /models/<name>/invocations, ?model=<name> or the X-Shipyard-Model header",
-            field="model",
-        )
-
-    async def _shadow(self, name: str, version: int, x: Any, pid: str) -> None:
-        """The candidate answers a copy of the request; only its logs and figures see it."""
-        rt = self.runtime
-        started = time.perf_counter()
-        try:
-            loaded = await rt.model(name, version)
-        except Exception:
-            elapsed = (time.perf_counter() - started) * 1000
-            rt.stats.counter(name, version, "shadow").observe(elapsed, 0, True)
-            return
-        try:
-            y = await rt.predict(loaded, "shadow", x, started)
-        except Exception:
-            return  # counted by predict
-        rt.answered(pid, loaded, "shadow", started, x, y)
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     # ------------------------------------------------------------ metadata
     def ready(self) -> bool:
-        rt = self.runtime
-        return rt.generation >= 0
+        return self.runtime.generation >= 0
 
     def server_metadata(self) -> dict[str, Any]:
         from importlib.metadata import version
@@ -142,9 +97,7 @@ class Handlers:
         }
 
     async def model_metadata(self, name: str, version: int | None) -> dict[str, Any]:
-        d = self.runtime.deployment(name)
-        choice = self.runtime.choose(d, "metadata", version)
-        loaded = await self.runtime.model(name, choice.version)
+        d, loaded = await self.runtime.describe(name, version)
         spec = loaded.spec
         return {
             "name": name,
@@ -167,13 +120,7 @@ class Handlers:
         }
 
     async def model_ready(self, name: str, version: int | None) -> bool:
-        d = self.runtime.deployment(name)
-        choice = self.runtime.choose(d, "ready", version)
-        try:
-            await self.runtime.model(name, choice.version)
-        except ShipyardError:
-            return False
-        return True
+        return await self.runtime.is_ready(name, version)
 
 
 def _parse(scope: dict[str, Any], body: bytes, protocol: str) -> tuple[Any, bytes]:
@@ -181,7 +128,7 @@ def _parse(scope: dict[str, Any], body: bytes, protocol: str) -> tuple[Any, byte
     size = _header(scope, b"inference-header-content-length") if protocol == "v2" else None
     head, binary = body, b""
     if size is not None:
-        if not size.isdigit() or int(size) > len(body):
+        if not (size.isascii() and size.isdigit()) or int(size) > len(body):
             raise ValidationError(
                 f"Inference-Header-Content-Length {size!r} does not fit the body", field="body"
             )
@@ -192,30 +139,41 @@ def _parse(scope: dict[str, Any], body: bytes, protocol: str) -> tuple[Any, byte
         raise ValidationError(f"the body is not valid JSON: {e}", field="body") from None
 
 
+def _decode_v2(payload: Any, binary: bytes, spec: InputSpec) -> Any:
+    return decode_v2(payload, spec, binary)
+
+
+def _decode_mlflow(payload: Any, spec: InputSpec) -> Any:
+    return decode_mlflow(payload, spec)
+
+
 def _wants_binary(payload: dict[str, Any]) -> bool:
-    if (payload.get("parameters") or {}).get("binary_data_output"):
+    if parameters(payload, "request").get("binary_data_output"):
         return True
     outputs = payload.get("outputs")
-    return isinstance(outputs, list) and any(
-        isinstance(o, dict) and (o.get("parameters") or {}).get("binary_data") for o in outputs
-    )
+    if outputs is None:
+        return False
+    if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+        raise ValidationError("outputs must be a list of objects", field="outputs")
+    return any(parameters(o, f"outputs[{i}]").get("binary_data") for i, o in enumerate(outputs))
 
 
 def _v2_body(
-    loaded: LoadedModel, choice: Choice, pid: str, payload: dict[str, Any], y: Any
+    answer: Answer, payload: dict[str, Any], wants_binary: bool
 ) -> tuple[bytes, int | None]:
     """The response, and the size of its JSON part when binary tensors follow it."""
+    y, choice, pid = answer.outputs, answer.choice, answer.prediction_id
     request_id = payload.get("id")
     datatype = v2_datatype(str(y.dtype))
     output: dict[str, Any] = {"name": "predict", "shape": [len(y)], "datatype": datatype}
     blob = b""
-    if _wants_binary(payload) and datatype in NUMPY_TYPES:
+    if wants_binary and datatype in NUMPY_TYPES:
         blob = y.astype(NUMPY_TYPES[datatype], copy=False).tobytes()
         output["parameters"] = {"binary_data_size": len(blob)}
     else:
         output["data"] = y if y.dtype.kind in "biuf" else y.tolist()
     out = {
-        "model_name": loaded.version.name,
+        "model_name": answer.loaded.version.name,
         "model_version": str(choice.version),
         "id": request_id if isinstance(request_id, str) else pid,
         "parameters": {"prediction_id": pid, "role": choice.role},
@@ -225,6 +183,7 @@ def _v2_body(
     return (head + blob, len(head)) if blob else (head, None)
 
 
-def _mlflow_body(pid: str, y: Any) -> bytes:
+def _mlflow_body(answer: Answer) -> bytes:
+    y = answer.outputs
     data = y if y.dtype.kind in "biuf" else y.tolist()
-    return orjson.dumps({"predictions": data, "prediction_id": pid}, option=_NUMPY)
+    return orjson.dumps({"predictions": data, "prediction_id": answer.prediction_id}, option=_NUMPY)

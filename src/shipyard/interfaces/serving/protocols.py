@@ -12,7 +12,7 @@ from typing import Any
 from shipyard.core.errors import SignatureMismatchError, ValidationError
 from shipyard.services.serving.inputs import InputSpec
 
-__all__ = ["NUMPY_TYPES", "decode_mlflow", "decode_v2", "v2_datatype"]
+__all__ = ["NUMPY_TYPES", "decode_mlflow", "decode_v2", "parameters", "v2_datatype"]
 
 _NUMERIC = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
 _FLOATS = {"FP16", "FP32", "FP64", "BF16"}
@@ -36,6 +36,19 @@ def v2_datatype(dtype: str) -> str:
         "int32": "INT32",
         "uint8": "UINT8",
     }.get(dtype, "BYTES")
+
+
+def parameters(owner: dict[str, Any], where: str) -> dict[str, Any]:
+    """``owner["parameters"]``: absent or an object (the protocol's parameters are a map)."""
+    found = owner.get("parameters")
+    if found is None:
+        return {}
+    if not isinstance(found, dict):
+        raise ValidationError(
+            f"{where}.parameters must be an object, got {type(found).__name__}",
+            field=f"{where}.parameters",
+        )
+    return found
 
 
 def _flat(data: list[Any]) -> list[Any]:
@@ -103,7 +116,7 @@ def _tensor_checked(t: Any, i: int, binary: _Cursor) -> tuple[str, list[int], st
             f"{where}.datatype {datatype!r} is not a V2 datatype ({', '.join(sorted(_V2_TYPES))})",
             field=name,
         )
-    size_given = (t.get("parameters") or {}).get("binary_data_size")
+    size_given = parameters(t, where).get("binary_data_size")
     if size_given is not None:
         flat = _binary(datatype, binary.take(size_given, name), name)
     elif not isinstance(data, list):
@@ -145,6 +158,7 @@ def decode_v2(payload: Any, spec: InputSpec, binary: bytes = b"") -> Any:
             "an inference request is {'inputs': [{'name', 'shape', 'datatype', 'data'}, ...]}",
             field="inputs",
         )
+    parameters(payload, "request")
     cursor = _Cursor(binary)
     tensors = [_tensor(t, i, cursor) for i, t in enumerate(payload["inputs"])]
     if not tensors:

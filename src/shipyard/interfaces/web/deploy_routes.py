@@ -13,11 +13,10 @@ from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup
 
 from shipyard.core.clock import now_ms
 from shipyard.core.deployments import Deployment, DeploymentEvent, check_environment, next_step
-from shipyard.core.entities import Metric, Role, User
+from shipyard.core.entities import Role, User
 from shipyard.core.errors import (
     ConflictError,
     NotFoundError,
@@ -28,9 +27,10 @@ from shipyard.core.errors import (
 from shipyard.interfaces.server.api_models import MAX_REASON
 from shipyard.interfaces.server.auth import current_user
 from shipyard.interfaces.web.audit_routes import payload_details
-from shipyard.interfaces.web.charts import Series, line_chart
-from shipyard.interfaces.web.pages import error_page, guard, page, same_origin
-from shipyard.services.deployments.figures import series, summarize
+from shipyard.interfaces.web.charts import chart_set
+from shipyard.interfaces.web.figure_charts import CHARTS, figure_charts, per_second
+from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, same_origin
+from shipyard.services.deployments.figures import summarize
 
 __all__ = ["WINDOWS", "mount", "parse_refresh", "parse_window", "traffic_split"]
 
@@ -48,12 +48,6 @@ RECENT_MS = 5 * MIN  # the figures shown next to each version
 HISTORY_LIMIT = 50
 DEFAULT_REFRESH = 5
 MAX_REFRESH = 600
-CHARTS = (  # (title, figure, scale)
-    ("request rate (req/s)", "rate", 1.0),
-    ("error rate (%)", "error_rate", 100.0),
-    ("p50 latency (ms)", "p50_ms", 1.0),
-    ("p99 latency (ms)", "p99_ms", 1.0),
-)
 
 
 def parse_window(text: str) -> str:
@@ -108,7 +102,7 @@ def _figure_rows(
                 "version": version,
                 "role": role,
                 "requests": fig["requests"] if fig else 0,
-                "rate": fig["requests"] / (RECENT_MS / SEC) if fig else None,
+                "rate": per_second(fig["requests"], RECENT_MS) if fig else None,
                 "error_rate": fig["error_rate"] if fig else None,
                 "p50": fig["p50_ms"] if fig and fig["requests"] else None,
                 "p99": fig["p99_ms"] if fig and fig["requests"] else None,
@@ -131,34 +125,6 @@ def _view(d: Deployment, figures: Mapping[tuple[int, str], Any]) -> dict[str, An
         "split": traffic_split(d),
         "figures": _figure_rows(figures, d),
     }
-
-
-def _charts(rows: Sequence[dict[str, Any]], step_ms: int, now: int) -> list[Markup]:
-    """Rate, error rate, p50 and p99 per version/role over time; x in seconds before now."""
-    points = series(rows, step_ms)
-    charts = []
-    for title, figure, scale in CHARTS:
-        lines = []
-        for label, figs in sorted(points.items()):
-            shown = [
-                Metric(
-                    figure,
-                    f[figure] * scale,
-                    f["time"],
-                    (min(f["time"] + step_ms, now) - now) // SEC,
-                )
-                for f in figs
-                # a rate needs a whole step; latency and error rate need requests
-                if (f["time"] + step_ms <= now if figure == "rate" else f["requests"])
-            ]
-            if shown:
-                lines.append(Series(label, shown))
-        if lines:
-            charts.append(Markup(line_chart(title, lines)))
-        else:
-            why = f"no complete {step_ms // SEC} s step yet" if figure == "rate" else "no requests"
-            charts.append(Markup('<p class="muted chart-empty">{}: {}</p>').format(title, why))
-    return charts
 
 
 def _figures_text(fig: Any) -> str:
@@ -234,17 +200,42 @@ def _env_href(env: str, window: str = DEFAULT_WINDOW, refresh: int = DEFAULT_REF
     return f"/ui/environments/{quote(env, safe='')}?{urlencode(query)}"
 
 
+def _figures_href(env: str, model: str, window: str, now: int) -> str:
+    """The environment page's chart data for ``model``, as of the page's ``now``."""
+    query = urlencode({"model": model, "window": window, "now": now})
+    return f"/ui/environments/{quote(env, safe='')}/figures.json?{query}"
+
+
+def _figures_json(services: Any, env: str, model: str, window: str, now: str) -> dict:
+    """Rate, error rate, p50 and p99 per version and role over ``window`` up to ``now``."""
+    d = services.deployments.get(_known(services, env), model or None)
+    span, step = WINDOWS[parse_window(window)]
+    now = now.strip()
+    if now and not now.isdigit():
+        raise ValidationError(f"now must be a time in ms since 1970, got {now!r}", field="now")
+    end = int(now) if now else now_ms()
+    rows = services.figures.rows(d.environment, d.model, end - span)
+    return chart_set(figure_charts(rows, end, span, step))
+
+
 def _model_section(services: Any, d: Deployment, user: User | None, window: str) -> dict:
     now = now_ms()
-    span, step = WINDOWS[window]
+    span = WINDOWS[window][0]
     rows = services.figures.rows(d.environment, d.model, now - max(span, RECENT_MS))
     view = _view(d, _summaries(rows, now - RECENT_MS))
-    shown = [r for r in rows if r["window_end"] > now - span]
-    view["charts"] = _charts(shown, step, now) if shown else []
+    if any(r["window_end"] > now - span for r in rows):
+        src = _figures_href(d.environment, d.model, window, now)
+        view["charts"] = [{"src": src, "key": k, "title": t} for k, t, _, _ in CHARTS]
+    else:
+        view["charts"] = []
     events = services.deployments.history(d.environment, d.model, HISTORY_LIMIT)
     view["history"] = [_history_row(e) for e in events]
     view["actions"] = _actions(services, d, user)
     return view
+
+
+def _duration_text(ms: int) -> str:
+    return f"{ms // MIN} min" if ms >= MIN else f"{ms // SEC} s"
 
 
 def _env_page(
@@ -280,6 +271,7 @@ def _env_page(
         models=models,
         recent_minutes=RECENT_MS // MIN,
         window=window,
+        step=_duration_text(WINDOWS[window][1]),
         windows=list(WINDOWS),
         refresh=refresh,
         viewer=user,
@@ -374,6 +366,13 @@ def mount(app: FastAPI) -> None:
         if (r := guard(request)) is not None:
             return r
         return _env_page(request, env, window, refresh)
+
+    @app.get("/ui/environments/{env}/figures.json", include_in_schema=False)
+    def figures(
+        request: Request, env: str, model: str = "", window: str = "", now: str = ""
+    ) -> dict:
+        json_guard(request)
+        return _figures_json(request.app.state.services, env, model.strip(), window, now)
 
     for action in ("promote", "rollback"):
         _mount_action(app, action)

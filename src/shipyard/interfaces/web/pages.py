@@ -14,7 +14,7 @@ from shipyard.core.entities import Role
 from shipyard.core.errors import ShipyardError
 from shipyard.interfaces.server.auth import require
 
-__all__ = ["HERE", "error_page", "guard", "page", "same_origin", "templates"]
+__all__ = ["HERE", "error_page", "guard", "json_guard", "page", "same_origin", "templates"]
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -32,6 +32,12 @@ def guard(request: Request) -> Response | None:
     except ShipyardError:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     return None
+
+
+def json_guard(request: Request) -> None:
+    """The pages' rule for their JSON (chart data): a caller who may not read gets the
+    server's JSON error (401 or 403), not a redirect to the login form."""
+    require(request, Role.VIEWER)
 
 
 def error_page(request: Request, template: str, err: ShipyardError, title: str) -> Response:

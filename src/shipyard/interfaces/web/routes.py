@@ -1,11 +1,14 @@
-"""Server-rendered web UI: experiments, runs table with filter, run page, comparison."""
+"""Server-rendered web UI: experiments, runs table with filter, run page, comparison (their
+metric charts drawn in the browser from JSON served next to the pages)."""
 
 from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from markupsafe import Markup
 
 from shipyard.core.errors import ShipyardError, ValidationError
 from shipyard.interfaces.server.api_v1 import artifact_response
@@ -16,8 +19,8 @@ from shipyard.interfaces.web import (
     model_routes,
     pipeline_routes,
 )
-from shipyard.interfaces.web.charts import Series, line_chart
-from shipyard.interfaces.web.pages import HERE, same_origin
+from shipyard.interfaces.web.charts import chart_set, metric_chart, run_metrics_href
+from shipyard.interfaces.web.pages import HERE, json_guard, same_origin
 from shipyard.interfaces.web.pages import guard as _guard
 from shipyard.interfaces.web.pages import page as _page
 
@@ -102,35 +105,25 @@ def mount(app: FastAPI) -> None:
             return r
         t = request.app.state.services.tracking
         run = t.get_run(run_id)
-        charts = [
-            Markup(line_chart(k, [Series(run.info.run_name, t.metric_history(run_id, k))]))
-            for k in sorted(run.metrics)
-        ]
+        charts = _chart_specs(run_metrics_href(run.run_id), sorted(run.metrics))
         files = t.all_artifacts(run_id)
         return _page(request, "run.html", run=run, charts=charts, files=files)
+
+    @app.get("/ui/runs/{run_id}/metrics.json", include_in_schema=False)
+    def run_metrics(request: Request, run_id: str) -> dict[str, Any]:
+        json_guard(request)
+        return _metric_charts(request.app.state.services.tracking, [run_id])
 
     @app.get("/ui/compare", include_in_schema=False)
     def compare(request: Request, runs: list[str] = Query(default=[])) -> Response:
         if (r := _guard(request)) is not None:
             return r
-        if len(runs) < 2:
-            raise ValidationError("select at least two runs to compare", field="runs")
+        _check_compared(runs)
         t = request.app.state.services.tracking
         found = [t.get_run(rid) for rid in runs]
         keys = sorted({k for x in found for k in x.metrics})
-        charts = [
-            Markup(
-                line_chart(
-                    k,
-                    [
-                        Series(x.info.run_name, t.metric_history(x.run_id, k))
-                        for x in found
-                        if k in x.metrics
-                    ],
-                )
-            )
-            for k in keys
-        ]
+        src = "/ui/compare/metrics.json?" + urlencode({"runs": runs}, doseq=True)
+        charts = _chart_specs(src, keys)
         param_keys = sorted({k for x in found for k in x.params})
         return _page(
             request,
@@ -140,6 +133,12 @@ def mount(app: FastAPI) -> None:
             param_keys=param_keys,
             metric_keys=keys,
         )
+
+    @app.get("/ui/compare/metrics.json", include_in_schema=False)
+    def compare_metrics(request: Request, runs: list[str] = Query(default=[])) -> dict[str, Any]:
+        json_guard(request)
+        _check_compared(runs)
+        return _metric_charts(request.app.state.services.tracking, runs)
 
     @app.get("/ui/runs/{run_id}/artifact", include_in_schema=False)
     def artifact(request: Request, run_id: str, path: str) -> Response:
@@ -152,3 +151,32 @@ def mount(app: FastAPI) -> None:
     model_routes.mount(app)
     deploy_routes.mount(app)
     audit_routes.mount(app)
+
+
+def _check_compared(runs: list[str]) -> None:
+    if len(runs) < 2:
+        raise ValidationError("select at least two runs to compare", field="runs")
+
+
+def _chart_specs(src: str, keys: list[str]) -> list[dict[str, str]]:
+    """One chart element per metric, all fed by ``src``."""
+    return [{"src": src, "key": k, "title": k} for k in keys]
+
+
+def _metric_charts(tracking: Any, run_ids: list[str]) -> dict[str, Any]:
+    """Each metric's history per run (x = step), for the run and compare pages."""
+    runs = [tracking.get_run(rid) for rid in run_ids]
+    keys = sorted({k for r in runs for k in r.metrics})
+    return chart_set(
+        {
+            k: metric_chart(
+                k,
+                [
+                    (r.info.run_name, tracking.metric_history(r.run_id, k))
+                    for r in runs
+                    if k in r.metrics
+                ],
+            )
+            for k in keys
+        }
+    )

@@ -19,13 +19,11 @@ from shipyard.core.errors import (
 from shipyard.core.models import (
     ModelRef,
     ModelVersion,
-    RegisteredModel,
     Signature,
     VersionStatus,
     check_alias,
     check_model_name,
     check_version_transition,
-    parse_model_ref,
 )
 from shipyard.core.validation import check_run_id
 from shipyard.services import provenance
@@ -35,6 +33,8 @@ from shipyard.services.registry.packaging import (
     infer_signature,
     load_model,
 )
+from shipyard.services.registry.registered import RegisteredModels, as_ref
+from shipyard.services.registry.retire import check_may_retire
 from shipyard.services.tracking import TrackingService
 from shipyard.stores.blobs import ContentStore
 from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
@@ -46,11 +46,9 @@ __all__ = ["RegistryService"]
 _SUFFIX = {"sklearn": "skops", "xgboost": "xgb", "lightgbm": "lgb", "python-pickle": "pkl"}
 
 
-def _ref(ref: str | ModelRef) -> ModelRef:
-    return ref if isinstance(ref, ModelRef) else parse_model_ref(ref)
+class RegistryService(RegisteredModels):
+    """Versions: log, load verified, aliases, status, gates (models as a whole: the base)."""
 
-
-class RegistryService:
     def __init__(
         self,
         db: Database,
@@ -204,27 +202,7 @@ class RegistryService:
             self.audit.append(conn, [entry], now)
             return self.repo.get_version(conn, ModelRef(name, version=number))
 
-    # ------------------------------------------------------------ reading
-    def get_model(self, name: str) -> RegisteredModel:
-        with self.db.read() as conn:
-            return self.repo.get_model(conn, check_model_name(name))
-
-    def list_models(
-        self, search: str | None = None, limit: int = 100, offset: int = 0
-    ) -> list[RegisteredModel]:
-        if not 1 <= limit <= 10_000 or offset < 0:
-            raise ValidationError("limit must be 1..10000 and offset >= 0", field="limit")
-        with self.db.read() as conn:
-            return self.repo.list_models(conn, search=search, limit=limit, offset=offset)
-
-    def versions(self, name: str) -> list[ModelVersion]:
-        with self.db.read() as conn:
-            return self.repo.versions(conn, check_model_name(name))
-
-    def get_version(self, ref: str | ModelRef) -> ModelVersion:
-        with self.db.read() as conn:
-            return self.repo.get_version(conn, _ref(ref))
-
+    # ------------------------------------------------------------ loading
     def load(self, ref: str | ModelRef, *, user: str, allow_pickle: bool = False) -> Any:
         """The model, its bytes verified against the version's content id first."""
         version = self.get_version(ref)
@@ -239,7 +217,7 @@ class RegistryService:
         self, ref: str | ModelRef, alias: str, *, user: str, reason: str = ""
     ) -> ModelVersion:
         """Point ``alias`` (champion, challenger…) at a version; the move is audited."""
-        target = _ref(ref)
+        target = as_ref(ref)
         check_alias(alias)
         now = self.clock()
         with self.db.write() as conn:
@@ -271,7 +249,7 @@ class RegistryService:
         """
         new = VersionStatus(status) if isinstance(status, str) else status
         with self.db.write() as conn:
-            return self._transition(conn, _ref(ref), new, user, reason, action, expected)
+            return self._transition(conn, as_ref(ref), new, user, reason, action, expected)
 
     def _transition(
         self,
@@ -292,6 +270,8 @@ class RegistryService:
                 field="status",
             )
         check_version_transition(version.status, new)
+        if new in (VersionStatus.ARCHIVED, VersionStatus.REJECTED):
+            check_may_retire(conn, version, new, user)
         exact = ModelRef(target.name, version=version.version)
         dropped = self.repo.set_status(conn, exact, new, reason, now)
         payload: dict[str, Any] = {
@@ -319,7 +299,7 @@ class RegistryService:
         from shipyard.services.registry.gates import GateRunner
         from shipyard.services.registry.policy import parse_policy
 
-        target_ref = _ref(ref)
+        target_ref = as_ref(ref)
         if self.catalog is None:
             raise ValidationError("gates need the data catalog", field="catalog")
         policy = parse_policy(target_ref.name, release)
@@ -363,7 +343,7 @@ class RegistryService:
 
     def gate_results(self, ref: str | ModelRef) -> list[dict[str, Any]]:
         with self.db.read() as conn:
-            return self.repo.gate_results(conn, _ref(ref))
+            return self.repo.gate_results(conn, as_ref(ref))
 
     def decide(
         self,
@@ -377,7 +357,7 @@ class RegistryService:
         """Approve or reject with separation of duties (see ``approvals``)."""
         from shipyard.services.registry.approvals import decide
 
-        return decide(self, _ref(ref), user, approve=approve, reason=reason, override=override)
+        return decide(self, as_ref(ref), user, approve=approve, reason=reason, override=override)
 
     def archive(self, ref: str | ModelRef, *, user: str, reason: str = "") -> ModelVersion:
         return self.set_status(ref, VersionStatus.ARCHIVED, user=user, reason=reason)

@@ -8,6 +8,7 @@ signature order (the fast path); others a DataFrame with the signature's dtypes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -47,6 +48,13 @@ def _ok(kind: str, v: Any) -> bool:
     if kind == "b":
         return t is bool
     return t is str or t is int or t is float or t is bool
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return math.isfinite(v)
+    except (OverflowError, TypeError):  # an int beyond float64, or a non-number
+        return type(v) is bool or isinstance(v, str)
 
 
 def _problem(kind: str, v: Any) -> str:
@@ -137,6 +145,17 @@ class InputSpec:
             field=(missing or extra or ["columns"])[0],
         )
 
+    def _not_finite(self, cols: Sequence[Sequence[Any]]) -> None:
+        """Name the first NaN, infinite or out-of-range value: a client's mistake (422), never
+        the model's (a model that fails on it would count against the version's figures)."""
+        for name, col in zip(self.columns, cols, strict=True):
+            for i, v in enumerate(col):
+                if not _finite(v):
+                    raise SignatureMismatchError(
+                        f"column {name!r} row {i}: {v!r} is not allowed: send a finite number",
+                        field=name,
+                    )
+
     def _build(self, cols: Sequence[Sequence[Any]], n: int) -> Any:
         if n == 0:
             self._empty()
@@ -152,9 +171,17 @@ class InputSpec:
 
         if self.numeric:
             out = np.empty((n, len(cols)), dtype=np.float64)
-            for j, col in enumerate(cols):
-                out[:, j] = col
+            try:
+                for j, col in enumerate(cols):
+                    out[:, j] = col
+            except OverflowError:
+                self._not_finite(cols)
+            if not np.isfinite(out).all():  # NaN/Inf arrive as floats from binary tensors
+                self._not_finite(cols)
             return out
+        for col, kind in zip(cols, self.kinds, strict=True):
+            if kind == "f" and not all(map(_finite, col)):
+                self._not_finite(cols)
         import pandas as pd
 
         frame = pd.DataFrame(dict(zip(self.columns, cols, strict=True)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from shipyard.core.models import ModelVersion
@@ -28,7 +28,6 @@ class LoadedModel:
     path: str  # onnx | matrix | frame
     cost_ms: float  # one single-row predict, measured at load
     output_dtype: str = "float64"
-    extra: dict[str, Any] = field(default_factory=dict)  # per-server state (batchers)
 
     @property
     def key(self) -> tuple[str, int]:

@@ -1,43 +1,58 @@
-"""One serving replica's state: the environment's deployments, loaded models, figures, logs.
+"""One serving replica: the environment's deployments, loaded models, and the one call that
+answers a decoded request (version choice, micro-batching, counting, logging, shadow copy).
 
 A background thread polls the environment's generation (one indexed query) every
 ``poll_s``; on a change it loads the new versions *first* and then swaps the route table
 in one assignment, so requests in flight finish on the versions they started with and no
 request waits for a load. Every ``flush_s`` it writes this replica's figures and prediction
-logs and lets the canary watcher judge. Stateless: replicas share only the DB and the store.
+logs. Stateless: replicas share only the DB and the store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import random
 import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.core.deployments import Deployment, Role, Strategy, in_canary
-from shipyard.core.errors import NotFoundError
+from shipyard.core.deployments import Deployment
+from shipyard.core.errors import ModelFailedError, NotFoundError, ShipyardError, ValidationError
 from shipyard.services.serving.batching import Batcher
+from shipyard.services.serving.inputs import InputSpec
 from shipyard.services.serving.predictors import LoadedModel, load_version
 from shipyard.services.serving.predlog import LogRecord, PredictionLog
+from shipyard.services.serving.routing import Choice, choose
 from shipyard.services.serving.stats import ServingStats
 from shipyard.settings import ServingSettings
 
-__all__ = ["Choice", "ServingRuntime"]
+__all__ = ["Answer", "Choice", "InferenceRequest", "ServingRuntime"]
 
 log = logging.getLogger("shipyard.serve")
 
 
 @dataclass(frozen=True)
-class Choice:
-    version: int
-    role: str
-    shadow: int | None = None  # a candidate that gets a copy of this request
+class InferenceRequest:
+    """What a protocol handler read: where the request goes and how to decode its inputs
+    once the answering version's signature is known."""
+
+    model: str | None  # None: the environment's only model
+    version: int | None  # None: the live/candidate split decides
+    key: str | None  # sticky routing key (X-Shipyard-Key)
+    decode: Callable[[InputSpec], Any]  # signature → a matrix or DataFrame (4xx on bad input)
+    started: float  # time.perf_counter() when the request arrived
+
+
+@dataclass(frozen=True)
+class Answer:
+    outputs: Any  # 1-d array
+    loaded: LoadedModel
+    choice: Choice
+    prediction_id: str
 
 
 class ServingRuntime:
@@ -48,7 +63,8 @@ class ServingRuntime:
         deployments: Any,
         figures: Any,
         registry: Any,
-        backend: Any,
+        stats: ServingStats,
+        predlog: PredictionLog,
         settings: ServingSettings,
         allow_pickle: bool = False,
     ) -> None:
@@ -58,23 +74,57 @@ class ServingRuntime:
         self.registry = registry
         self.settings = settings
         self.allow_pickle = allow_pickle
-        self.replica = f"{os.getpid()}-{secrets.token_hex(3)}"
-        self.stats = ServingStats()
-        self.predlog = PredictionLog(backend, self.replica, self.stats, settings.log_queue, env=env)
+        self.stats = stats
+        self.predlog = predlog
+        self.replica = predlog.replica
         self.routes: dict[str, Deployment] = {}
         self.generation = -1
         self._models: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
+        self._batchers: dict[tuple[str, int], Batcher] = {}
         self._lock = threading.Lock()
         self._loading: dict[tuple[str, int], asyncio.Future[LoadedModel]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._counter = 0
         self._prefix = secrets.token_hex(4)
 
     # ------------------------------------------------------------ requests
-    def prediction_id(self) -> str:
-        self._counter += 1
-        return f"{self._prefix}-{self._counter:x}"
+    async def answer(self, request: InferenceRequest) -> Answer:
+        """Choose the version, decode, predict (micro-batched), count and log the answer,
+        and send a copy to a shadow candidate. A model failure raises ``ModelFailedError``
+        and counts against the version; bad input raises before anything is counted."""
+        name = request.model or self._only_model()
+        choice = choose(self.deployment(name), self.env, request.key, request.version)
+        loaded = await self.model(name, choice.version)
+        x = request.decode(loaded.spec)
+        try:
+            y = await self._predict(loaded, choice.role, x, request.started)
+        except Exception as e:
+            raise ModelFailedError(
+                f"model {loaded.version.ref} failed: {type(e).__name__}: {str(e)[:500]}",
+                field="model",
+            ) from None
+        pid = self._prediction_id()
+        self._answered(pid, loaded, choice.role, request.started, x, y)
+        if choice.shadow is not None:
+            self._spawn(self._shadow(name, choice.shadow, x, pid))
+        return Answer(y, loaded, choice, pid)
+
+    async def describe(self, name: str, version: int | None) -> tuple[Deployment, LoadedModel]:
+        """The deployment of ``name`` and its loaded version (pinned, else the live one)."""
+        d = self.deployment(name)
+        loaded = await self.model(name, choose(d, self.env, "metadata", version).version)
+        return d, loaded
+
+    async def is_ready(self, name: str, version: int | None) -> bool:
+        """Whether the version loads; an unknown model or version is a 404, not "not ready"."""
+        choice = choose(self.deployment(name), self.env, "ready", version)
+        try:
+            await self.model(name, choice.version)
+        except ShipyardError:
+            return False
+        return True
 
     def deployment(self, model: str) -> Deployment:
         found = self.routes.get(model)
@@ -86,28 +136,75 @@ class ServingRuntime:
             )
         return found
 
-    def choose(self, d: Deployment, key: str | None, version: int | None) -> Choice:
-        """Which version answers: a pinned one, else the live/canary split."""
-        if version is not None:
-            if version not in d.versions():
-                raise NotFoundError(
-                    f"version {version} of {d.model!r} is not deployed to {self.env} "
-                    f"(deployed: {', '.join(f'v{v}' for v in d.versions())})",
-                    field="version",
-                )
-            role = Role.LIVE if version == d.live_version else _candidate_role(d)
-            return Choice(version, role.value)
-        live = d.live_version
-        cand = d.candidate_version
-        if cand is None or live is None:
-            return Choice(live or cand or 0, Role.LIVE.value)
-        if d.strategy is Strategy.CANARY:
-            hit = in_canary(key, d.traffic) if key else random.random() * 100 < d.traffic
-            return Choice(cand, Role.CANARY.value) if hit else Choice(live, Role.LIVE.value)
-        if d.strategy is Strategy.SHADOW:
-            sample = in_canary(key, d.traffic) if key else random.random() * 100 < d.traffic
-            return Choice(live, Role.LIVE.value, cand if sample else None)
-        return Choice(live, Role.LIVE.value)  # bluegreen: staged, no traffic yet
+    def _only_model(self) -> str:
+        names = sorted(self.routes)
+        if len(names) == 1:
+            return names[0]
+        raise ValidationError(
+            f"{self.env} serves {len(names)} models ({', '.join(names) or 'none'}); "
+            "name one: /models/<name>/invocations, ?model=<name> or the X-Shipyard-Model header",
+            field="model",
+        )
+
+    def _prediction_id(self) -> str:
+        self._counter += 1
+        return f"{self._prefix}-{self._counter:x}"
+
+    async def _predict(self, loaded: LoadedModel, role: str, x: Any, started: float) -> Any:
+        """``loaded``'s answer to ``x`` (micro-batched); a failure is counted, then raised."""
+        try:
+            return await self._batcher(loaded).submit(x)
+        except Exception:
+            name, version = loaded.key
+            self.stats.counter(name, version, role).observe(_ms_since(started), 0, True)
+            raise
+
+    def _answered(
+        self, pid: str, loaded: LoadedModel, role: str, started: float, x: Any, y: Any
+    ) -> None:
+        """Count an answer and queue its prediction log."""
+        latency = _ms_since(started)
+        name, version = loaded.key
+        self.stats.counter(name, version, role).observe(latency, len(y), False)
+        now = int(time.time() * 1000)
+        self.predlog.add(
+            LogRecord(pid, now, name, version, role, latency, loaded.spec.columns, x, y)
+        )
+
+    async def _shadow(self, name: str, version: int, x: Any, pid: str) -> None:
+        """The candidate answers a copy of the request; only its logs and figures see it."""
+        started = time.perf_counter()
+        try:
+            loaded = await self.model(name, version)
+        except Exception:
+            self.stats.counter(name, version, "shadow").observe(_ms_since(started), 0, True)
+            return
+        try:
+            y = await self._predict(loaded, "shadow", x, started)
+        except Exception:
+            return  # counted by _predict
+        self._answered(pid, loaded, "shadow", started, x, y)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _batcher(self, loaded: LoadedModel) -> Batcher:
+        found = self._batchers.get(loaded.key)
+        if found is None:
+            found = self._batchers[loaded.key] = Batcher(
+                loaded.predict,
+                cost_ms=loaded.cost_ms,
+                max_batch=self.settings.max_batch,
+                max_wait_ms=self.settings.max_wait_ms,
+            )
+        return found
+
+    # ------------------------------------------------------------ loading
+    def loaded_count(self) -> int:
+        with self._lock:
+            return len(self._models)
 
     async def model(self, name: str, version: int) -> LoadedModel:
         key = (name, version)
@@ -124,43 +221,6 @@ class ServingRuntime:
             pending.add_done_callback(lambda _: self._loading.pop(key, None))
         return await pending
 
-    async def predict(self, loaded: LoadedModel, role: str, x: Any, started: float) -> Any:
-        """``loaded``'s answer to ``x`` (micro-batched); a failure is counted, then raised."""
-        try:
-            return await self.batcher(loaded).submit(x)
-        except Exception:
-            name, version = loaded.key
-            self.stats.counter(name, version, role).observe(_ms_since(started), 0, True)
-            raise
-
-    def answered(
-        self, pid: str, loaded: LoadedModel, role: str, started: float, x: Any, y: Any
-    ) -> None:
-        """Count an answer and queue its prediction log."""
-        latency = _ms_since(started)
-        name, version = loaded.key
-        self.stats.counter(name, version, role).observe(latency, len(y), False)
-        now = int(time.time() * 1000)
-        self.predlog.add(
-            LogRecord(pid, now, name, version, role, latency, loaded.spec.columns, x, y)
-        )
-
-    def loaded_count(self) -> int:
-        with self._lock:
-            return len(self._models)
-
-    def batcher(self, loaded: LoadedModel) -> Batcher:
-        found = loaded.extra.get("batcher")
-        if found is None:
-            found = loaded.extra["batcher"] = Batcher(
-                loaded.predict,
-                cost_ms=loaded.cost_ms,
-                max_batch=self.settings.max_batch,
-                max_wait_ms=self.settings.max_wait_ms,
-            )
-        return found
-
-    # ------------------------------------------------------------ loading
     def _load(self, name: str, version: int) -> LoadedModel:
         with self._lock:
             found = self._models.get((name, version))
@@ -182,8 +242,8 @@ class ServingRuntime:
             if len(self._models) <= max(1, self.settings.max_models):
                 break
             if key not in routed:
-                gone = self._models.pop(key)
-                batcher = gone.extra.get("batcher")
+                self._models.pop(key)
+                batcher = self._batchers.pop(key, None)
                 if batcher is not None:
                     batcher.close()
 
@@ -244,7 +304,3 @@ class ServingRuntime:
 
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
-
-
-def _candidate_role(d: Deployment) -> Role:
-    return Role.SHADOW if d.strategy is Strategy.SHADOW else Role.CANARY

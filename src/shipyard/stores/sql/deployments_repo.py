@@ -68,6 +68,24 @@ class DeploymentsRepo:
             query = query.where(deployments.c.environment == env)
         return [_deployment(r) for r in conn.execute(query)]
 
+    def serving(self, conn: Connection, model: str, version: int) -> builtins.list[str]:
+        """Where ``model`` v``version`` takes traffic now: ``["production (live)", …]``."""
+        query = (
+            sa.select(deployments)
+            .where(deployments.c.model_name == model)
+            .where(
+                sa.or_(
+                    deployments.c.live_version == version,
+                    deployments.c.candidate_version == version,
+                )
+            )
+            .order_by(deployments.c.environment)
+        )
+        return [
+            f"{r.environment} ({'live' if r.live_version == version else r.strategy})"
+            for r in conn.execute(query)
+        ]
+
     def environments(self, conn: Connection) -> builtins.list[str]:
         query = sa.select(deployment_events.c.environment).distinct()
         return sorted(r[0] for r in conn.execute(query))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from shipyard.core.errors import NotFoundError
+from shipyard.core.errors import AlreadyExistsError, NotFoundError
 from shipyard.core.models import (
     ModelRef,
     ModelVersion,
@@ -52,13 +52,45 @@ class ModelsRepo:
         )
         return int(result.inserted_primary_key[0])
 
-    def model_id(self, conn: Connection, name: str) -> int:
+    def create_model(
+        self, conn: Connection, name: str, description: str, user: str, now: int
+    ) -> int:
+        """A new model's id; AlreadyExistsError when the name is taken."""
+        if self._find_model(conn, name) is not None:
+            raise AlreadyExistsError(f"registered model {name!r} already exists", field="name")
+        return self.ensure_model(conn, name, description, user, now, lock=False)
+
+    def rename_model(self, conn: Connection, model_id: int, new_name: str, now: int) -> None:
+        if self._find_model(conn, new_name) is not None:
+            raise AlreadyExistsError(
+                f"registered model {new_name!r} already exists", field="new_name"
+            )
+        self.touch(conn, model_id, now, name=new_name)
+
+    def delete_model(self, conn: Connection, model_id: int) -> None:
+        """The model row and its tags (the caller checked it has no versions)."""
+        conn.execute(model_tags.delete().where(model_tags.c.model_id == model_id))
+        conn.execute(registered_models.delete().where(registered_models.c.id == model_id))
+
+    def count_versions(self, conn: Connection, model_id: int) -> int:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).where(model_versions.c.model_id == model_id)
+            ).scalar()
+            or 0
+        )
+
+    def _find_model(self, conn: Connection, name: str) -> int | None:
         found = conn.execute(
             sa.select(registered_models.c.id).where(registered_models.c.name == name)
         ).scalar()
+        return None if found is None else int(found)
+
+    def model_id(self, conn: Connection, name: str) -> int:
+        found = self._find_model(conn, name)
         if found is None:
             raise NotFoundError(f"no registered model named {name!r}", field="name")
-        return int(found)
+        return found
 
     def get_model(self, conn: Connection, name: str) -> RegisteredModel:
         found = self.list_models(conn, names=[name])
@@ -132,6 +164,13 @@ class ModelsRepo:
             )
             conn.execute(model_tags.insert().values(model_id=model_id, key=key, value=value))
 
+    def delete_tag(self, conn: Connection, model_id: int, key: str) -> bool:
+        """Whether the model had the tag."""
+        result = conn.execute(
+            model_tags.delete().where(model_tags.c.model_id == model_id, model_tags.c.key == key)
+        )
+        return bool(result.rowcount)
+
     # ------------------------------------------------------------ versions
     def add_version(self, conn: Connection, model_id: int, values: Mapping[str, Any]) -> int:
         """The next version number; the caller holds the model row's lock."""
@@ -194,6 +233,26 @@ class ModelsRepo:
         ):
             aliases.setdefault(version_id, []).append(alias)
         return [_version(name, r, tuple(sorted(aliases.get(r.id, [])))) for r in rows]
+
+    def all_versions(
+        self, conn: Connection, names: Sequence[str] | None = None
+    ) -> list[ModelVersion]:
+        """Every version of the named models (of all models when None), by name and number."""
+        query = (
+            sa.select(model_versions, registered_models.c.name.label("model_name"))
+            .join(registered_models, registered_models.c.id == model_versions.c.model_id)
+            .order_by(registered_models.c.name, model_versions.c.version)
+        )
+        if names is not None:
+            query = query.where(registered_models.c.name.in_(list(names)))
+        rows = conn.execute(query).all()
+        aliases: dict[int, list[str]] = {}
+        query = sa.select(model_aliases.c.version_id, model_aliases.c.alias)
+        if names is not None:
+            query = query.where(model_aliases.c.version_id.in_([r.id for r in rows]))
+        for version_id, alias in conn.execute(query):
+            aliases.setdefault(version_id, []).append(alias)
+        return [_version(r.model_name, r, tuple(sorted(aliases.get(r.id, [])))) for r in rows]
 
     def set_status(
         self, conn: Connection, ref: ModelRef, status: VersionStatus, reason: str, now: int
@@ -265,16 +324,7 @@ class ModelsRepo:
     ) -> int | None:
         """Point ``alias`` at the version; returns the version it pointed at before."""
         row = self._version_row(conn, ref)
-        before = conn.execute(
-            sa.select(model_versions.c.version)
-            .join(model_aliases, model_aliases.c.version_id == model_versions.c.id)
-            .where(model_aliases.c.model_id == row.model_id, model_aliases.c.alias == alias)
-        ).scalar()
-        conn.execute(
-            model_aliases.delete().where(
-                model_aliases.c.model_id == row.model_id, model_aliases.c.alias == alias
-            )
-        )
+        before = self.delete_alias(conn, row.model_id, alias)
         conn.execute(
             model_aliases.insert().values(
                 model_id=row.model_id,
@@ -284,6 +334,21 @@ class ModelsRepo:
                 update_time=now,
             )
         )
+        return before
+
+    def delete_alias(self, conn: Connection, model_id: int, alias: str) -> int | None:
+        """Remove ``alias``; returns the version it pointed at (None: there was no such alias)."""
+        before = conn.execute(
+            sa.select(model_versions.c.version)
+            .join(model_aliases, model_aliases.c.version_id == model_versions.c.id)
+            .where(model_aliases.c.model_id == model_id, model_aliases.c.alias == alias)
+        ).scalar()
+        if before is not None:
+            conn.execute(
+                model_aliases.delete().where(
+                    model_aliases.c.model_id == model_id, model_aliases.c.alias == alias
+                )
+            )
         return before
 
 

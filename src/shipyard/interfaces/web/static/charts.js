@@ -1,0 +1,133 @@
+/* Shipyard charts: draws every <div class="chart" data-src data-chart data-kind> with the
+ * vendored ECharts (/static/vendor/echarts). data-src answers {"charts": {key: chart}} and
+ * data-chart names the key; elements sharing a data-src fetch it once. A chart is
+ * {title, x: "time"|"step", unit, y_min, empty, series: [{name, points: [[x, y|null]]}]}.
+ * When drawn, the element gets data-rendered="true" ("empty" or "error" otherwise). */
+(function () {
+  "use strict";
+
+  var loads = {};
+
+  function load(src) {
+    if (!loads[src]) {
+      loads[src] = fetch(src, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      }).then(function (resp) {
+        return resp.json().then(function (body) {
+          if (!resp.ok) {
+            throw new Error(body.message || "HTTP " + resp.status);
+          }
+          return body;
+        });
+      });
+    }
+    return loads[src];
+  }
+
+  function fmt(value) {
+    return Math.abs(value) >= 1e6 || (value !== 0 && Math.abs(value) < 1e-3)
+      ? value.toExponential(3)
+      : String(Number(value.toPrecision(4)));
+  }
+
+  function withUnit(unit) {
+    return function (value) {
+      if (value === null || value === undefined || Number.isNaN(value)) {
+        return "–";
+      }
+      return unit ? fmt(value) + " " + unit : fmt(value);
+    };
+  }
+
+  function xAxis(chart) {
+    if (chart.x === "time") {
+      return { type: "time", splitNumber: 5, axisLabel: { hideOverlap: true } };
+    }
+    return { type: "value", name: chart.x, nameLocation: "middle", nameGap: 24,
+             minInterval: 1, scale: true };
+  }
+
+  function yAxis(chart) {
+    var axis = { type: "value", name: chart.unit || "", axisLabel: { formatter: fmt } };
+    if (chart.y_min === null || chart.y_min === undefined) {
+      axis.scale = true;  // fit the data (an AUC of 0.90..0.95 needs no zero)
+    } else {
+      axis.min = chart.y_min;  // rates and latencies never go below it
+    }
+    return axis;
+  }
+
+  function series(chart) {
+    return chart.series.map(function (s) {
+      var drawn = s.points.filter(function (p) { return p[1] !== null; }).length;
+      return {
+        name: s.name,
+        type: "line",
+        data: s.points,
+        showSymbol: drawn <= 60,  // a lone point stays visible
+        symbolSize: 5,
+        connectNulls: false,  // no requests in a step: a gap, not a made-up line
+        sampling: chart.x === "time" ? undefined : "lttb",
+      };
+    });
+  }
+
+  function option(chart) {
+    return {
+      animation: false,
+      color: ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d",
+              "#4d7c0f"],
+      legend: { type: "scroll", top: 0, left: 8, right: 8 },  // above the plot, never on it
+      grid: { top: 44, left: 12, right: 24, bottom: 52, containLabel: true },
+      tooltip: { trigger: "axis", valueFormatter: withUnit(chart.unit) },
+      xAxis: xAxis(chart),
+      yAxis: yAxis(chart),
+      dataZoom: [
+        { type: "inside", filterMode: "none" },
+        { type: "slider", filterMode: "none", height: 16, bottom: 6 },
+      ],
+      series: series(chart),
+    };
+  }
+
+  function say(el, state, text) {
+    el.dataset.rendered = state;
+    el.classList.add(state === "error" ? "chart-error" : "chart-empty");
+    el.textContent = text;
+  }
+
+  function draw(el) {
+    return load(el.dataset.src).then(function (body) {
+      var chart = body.charts[el.dataset.chart];
+      if (!chart) {
+        return say(el, "empty", "no data for " + el.dataset.chart);
+      }
+      if (chart.empty) {
+        return say(el, "empty", chart.title + ": " + chart.empty);
+      }
+      var instance = echarts.init(el);
+      instance.setOption(option(chart));
+      el.dataset.rendered = "true";
+    }).catch(function (err) {
+      say(el, "error", "chart unavailable: " + err.message);
+    });
+  }
+
+  function start() {
+    var els = Array.prototype.slice.call(document.querySelectorAll("div.chart[data-src]"));
+    els.forEach(draw);
+    window.addEventListener("resize", function () {
+      els.forEach(function (el) {
+        var instance = echarts.getInstanceByDom(el);
+        if (instance) { instance.resize(); }
+      });
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
