@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from shipyard.interfaces.bootstrap import build_services
+from shipyard.interfaces.bootstrap import build_services, dossier_builder
 from shipyard.interfaces.dossier_html import render_dossier
-from shipyard.services.registry.dossier import build_dossier
 from shipyard.settings import load_settings
 
 MODEL = "diabetes-progression"
@@ -220,7 +219,7 @@ def test_the_default_file_name_names_the_model_and_version(project: Path, tmp_pa
 
 
 def test_every_recorded_text_is_escaped(services: Any) -> None:
-    data = build_dossier(services, f"{MODEL}@v1")
+    data = dossier_builder(services).build(f"{MODEL}@v1")
     evil = '<script>alert(1)</script><img src="https://evil.example/x">'
     data["model"]["description"] = evil
     data["approvals"][0]["reason"] = evil
@@ -241,7 +240,7 @@ def test_a_version_without_run_or_gates_still_gets_a_dossier(tmp_path: Path) -> 
         x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
         model = LogisticRegression().fit(x, [0, 0, 1, 1])
         svc.registry.log_model(model, "bare", user="dana", input_example=x.head(2))
-        data = build_dossier(svc, "bare@1")
+        data = dossier_builder(svc).build("bare@1")
     finally:
         svc.close()
     assert data["lineage"]["runs"] == [] and data["lineage"]["pipeline"] is None

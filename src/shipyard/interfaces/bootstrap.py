@@ -15,6 +15,7 @@ from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.jobs import JobsService
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
+from shipyard.services.registry.dossier import DossierBuilder
 from shipyard.services.tracking import TrackingService
 from shipyard.settings import Settings
 from shipyard.stores.blobs import ContentStore, open_content_store
@@ -30,7 +31,13 @@ if TYPE_CHECKING:
 
     from shipyard.interfaces.serving.app import InferenceApp
 
-__all__ = ["Services", "build_inference_app", "build_server_app", "build_services"]
+__all__ = [
+    "Services",
+    "build_inference_app",
+    "build_server_app",
+    "build_services",
+    "dossier_builder",
+]
 
 
 @dataclass
@@ -119,7 +126,9 @@ def build_inference_app(settings: Settings) -> InferenceApp:
         figures=svc.figures,
         registry=svc.registry,
         stats=stats,
-        predlog=PredictionLog(svc.blobs.backend, replica, stats, serving.log_queue),
+        predlog=PredictionLog(
+            svc.blobs.backend, replica, stats, serving.log_queue, env=serving.env
+        ),
         settings=serving,
         allow_pickle=serving.allow_pickle,
         jobs=svc.jobs.scheduler,  # runs the canary watcher, once across replicas
@@ -135,3 +144,16 @@ def build_server_app(services: Services, *, auth_mode: str = "local") -> FastAPI
     app = create_app(services, auth_mode=auth_mode)
     web_routes.mount(app)
     return app
+
+
+def dossier_builder(services: Services) -> DossierBuilder:
+    """The dossier of a model version reads the registry, runs, pipelines, datasets, ledger."""
+    return DossierBuilder(
+        registry=services.registry,
+        tracking=services.tracking,
+        pipelines=services.pipelines,
+        catalog=services.catalog,
+        audit=services.audit,
+        release=services.settings.release,
+        actor=services.settings.actor,
+    )

@@ -20,9 +20,10 @@ from shipyard.core.errors import (
     StorageError,
     ValidationError,
 )
-from shipyard.services.catalog import CatalogService, tabular
+from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog import files as folder
 from shipyard.services.catalog.privacy import load_or_create_key
+from shipyard.services.formats.tables import encode_table
 from shipyard.services.tracking import TrackingService
 from shipyard.stores.blobs import open_content_store
 from shipyard.stores.sql.engine import Database
@@ -475,9 +476,9 @@ def test_table_content_id_ignores_library_metadata(catalog: CatalogService) -> N
     meta = pq.ParquetFile(io.BytesIO(catalog.blobs.get_bytes(v.object_digest))).metadata
     assert "parquet-cpp-arrow" in meta.created_by  # the stored object does carry versions
     assert v.content_id != v.object_digest
-    encoded = tabular.encode_table(loans(), catalog.blobs.algorithm)
+    encoded = encode_table(loans(), catalog.blobs.algorithm)
     assert encoded.content_id == v.content_id
-    renamed = tabular.encode_table(loans().rename(columns={"age": "years"}), "blake3")
+    renamed = encode_table(loans().rename(columns={"age": "years"}), "blake3")
     assert renamed.content_id != v.content_id
 
 

@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from shipyard.core.errors import ArtifactCorruptedError, ValidationError
-from shipyard.services.catalog.tabular import encode_table
+from shipyard.services.formats.tables import encode_table
 from shipyard.services.pipelines.codec import (
     Stored,
     UnserializableOutputError,
@@ -599,7 +599,7 @@ def test_importing_the_codec_stays_light() -> None:
 
 
 def test_skops_trusts_builtin_data_types_but_not_builtin_functions() -> None:
-    from shipyard.services.pipelines.skops_format import _trusted
+    from shipyard.services.formats.skops_archive import _trusted
 
     assert _trusted("builtins.dict") and _trusted("numpy.ndarray")
     assert _trusted("sklearn.linear_model._ridge.Ridge")

@@ -87,10 +87,10 @@ def dossier(
 ) -> None:
     """Write one self-contained HTML file proving how a model version came to be: lineage,
     metrics, gates with evidence, fairness, feature importance, approvals and the ledger."""
+    from shipyard.interfaces.bootstrap import dossier_builder
     from shipyard.interfaces.dossier_html import render_dossier
-    from shipyard.services.registry.dossier import build_dossier
 
-    data = build_dossier(services(), f"{model}@{version}")
+    data = dossier_builder(services()).build(f"{model}@{version}")
     path = output or Path(f"dossier-{data['model']['name']}-v{data['model']['version']}.html")
     path.write_text(render_dossier(data), encoding="utf-8")
     verdict = data["ledger"]["verify"]

@@ -119,10 +119,10 @@ def _challenger(services: Any, result: Any, approver: Any, lines: list[str]) -> 
 
 def _write_dossier(services: Any, ref: str) -> str:
     """The self-contained evidence report of the version, in the project folder."""
+    from shipyard.interfaces.bootstrap import dossier_builder
     from shipyard.interfaces.dossier_html import render_dossier
-    from shipyard.services.registry.dossier import build_dossier
 
-    data = build_dossier(services, ref)
+    data = dossier_builder(services).build(ref)
     path = services.settings.project_dir / f"dossier-{MODEL}-v{data['model']['version']}.html"
     path.write_text(render_dossier(data), encoding="utf-8")
     return str(path)

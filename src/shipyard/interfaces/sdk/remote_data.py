@@ -132,7 +132,7 @@ class RemoteCatalog:
         return _validation(got)  # type: ignore[return-value]
 
     def load_frame(self, ref: str, columns: list[str] | None = None) -> Any:
-        from shipyard.services.catalog.tabular import frame_from_parquet
+        from shipyard.services.formats.tables import frame_from_parquet
 
         version = self.get_version(ref)
         if version.kind is not DatasetKind.TABLE:

@@ -15,6 +15,7 @@ from shipyard.core.pii import PiiPolicy
 from shipyard.services.catalog import files as folder
 from shipyard.services.catalog import tabular
 from shipyard.services.catalog.privacy import apply_plan, plan_pii, scan_folder_tables
+from shipyard.services.formats.tables import encode_table
 from shipyard.stores.blobs import ContentStore
 from shipyard.stores.blobs.digests import digest_bytes
 from shipyard.stores.sql.datasets_repo import NewVersion
@@ -60,7 +61,7 @@ def table_version(
     needs_key = PiiPolicy.TOKENIZE in plan.policies.values()
     clean = apply_plan(frame, plan, pii_key() if needs_key else None)
     record = plan.record()
-    encoded = tabular.encode_table(clean, blobs.algorithm)
+    encoded = encode_table(clean, blobs.algorithm)
     schema = encoded.schema
     digest = blobs.put_bytes(encoded.parquet)  # objects first: never point at nothing
     return NewVersion(

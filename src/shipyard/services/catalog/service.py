@@ -25,6 +25,7 @@ from shipyard.core.validation import check_key, check_run_id, check_tag_value
 from shipyard.services.catalog import builders, tabular
 from shipyard.services.catalog import files as folder
 from shipyard.services.catalog.diff import diff_manifests, diff_tables
+from shipyard.services.formats.tables import frame_from_parquet
 from shipyard.stores.blobs import ContentStore
 from shipyard.stores.ports import AuditLog, DatasetStore, NewEntry
 from shipyard.stores.sql.audit_repo import AuditRepo
@@ -251,7 +252,7 @@ class CatalogService:
                 field="dataset",
             )
         data = self.blobs.get_bytes(version.object_digest)
-        return tabular.frame_from_parquet(data, version.ref, columns, rows)
+        return frame_from_parquet(data, version.ref, columns, rows)
 
     def _manifest(self, version: DatasetVersion) -> list[ManifestEntry]:
         if version.kind is not DatasetKind.FILES:

@@ -18,8 +18,8 @@ process, on any machine. It is the stored bytes' digest, except for frames (``en
 id), Series and bool arrays (that id tagged with the type: never a one-column frame's or a
 uint8 array's) and bundles (a digest of the kind and the items' content ids).
 
-Workers import this module, so pandas, NumPy, pyarrow, skops, scikit-learn and the catalog
-(which pulls in SQLAlchemy) are imported inside the functions that need them.
+Workers import this module, so pandas, NumPy, pyarrow, skops and scikit-learn are imported
+inside the functions that need them (the formats in ``services.formats`` do the same).
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from shipyard.core.errors import ArtifactCorruptedError, ValidationError
+from shipyard.services.formats.skops_archive import dump_estimator, load_estimator
+from shipyard.services.formats.tables import encode_table, frame_from_parquet
+from shipyard.services.formats.tensors import dump_array, load_array
 from shipyard.stores.blobs.digests import digest_bytes, parse_digest
 
 if TYPE_CHECKING:
@@ -173,8 +176,6 @@ class _Encoder:
         )
 
     def _frame(self, value: Any, *, series: bool) -> Stored:
-        from shipyard.services.catalog.tabular import encode_table
-
         frame = value.to_frame(name=_series_column(value.name)) if series else value
         try:
             table = encode_table(_flat_frame(frame), self.algorithm)
@@ -189,26 +190,18 @@ class _Encoder:
         return self._put("series", table.parquet, value, summary, cid)
 
     def _array(self, value: Any) -> Stored:
-        import pyarrow as pa
-
-        if value.dtype.kind not in "biuf":
-            hint = "only numeric and bool arrays are stored; convert it to a pandas DataFrame"
-            raise _Refused(f"{hint} or a list")
-        array = value.view("uint8") if value.dtype.kind == "b" else value
-        array = array.astype(array.dtype.newbyteorder("="), copy=False)  # native byte order
-        array = array if array.flags.c_contiguous else array.copy(order="C")
-        sink = pa.BufferOutputStream()
-        pa.ipc.write_tensor(pa.Tensor.from_numpy(array), sink)
+        try:
+            data = dump_array(value)
+        except ValueError as e:
+            raise _Refused(str(e)) from None
         summary = f"ndarray {value.dtype} {value.shape}"
-        stored = self._put("arrow-tensor", sink.getvalue().to_pybytes(), value, summary)
+        stored = self._put("arrow-tensor", data, value, summary)
         if value.dtype.kind != "b":
             return stored
         cid = _tagged(self.algorithm, _BOOL_ARRAY, stored.digest)
         return replace(stored, content_id=cid, type_name=_BOOL_ARRAY)
 
     def _estimator(self, value: Any) -> Stored:
-        from shipyard.services.pipelines.skops_format import dump_estimator
-
         try:
             data = dump_estimator(value)
         except ValueError as e:
@@ -340,8 +333,6 @@ def _load_manifest(data: bytes, stored: Stored) -> tuple[str, Any]:
 
 def _load_frame(data: bytes, stored: Stored) -> Any:
     """The frame, with leading ``__index_level_<i>__`` columns set back as its index."""
-    from shipyard.services.catalog.tabular import frame_from_parquet
-
     df = frame_from_parquet(data, stored.digest)
     levels: list[re.Match[str]] = []
     for name in df.columns:
@@ -365,15 +356,10 @@ def _load_series(data: bytes, stored: Stored) -> Any:
 
 
 def _load_tensor(data: bytes, stored: Stored) -> Any:
-    import pyarrow as pa
-
-    array = pa.ipc.read_tensor(pa.py_buffer(data)).to_numpy().copy()  # writable
-    return array.view(bool) if stored.type_name == _BOOL_ARRAY else array
+    return load_array(data, as_bool=stored.type_name == _BOOL_ARRAY)
 
 
 def _load_skops(data: bytes, stored: Stored) -> Any:
-    from shipyard.services.pipelines.skops_format import load_estimator
-
     return load_estimator(data, stored.digest)
 
 

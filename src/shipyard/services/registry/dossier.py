@@ -8,15 +8,21 @@ ledger's entries with the chain's verdict. No HTML here (see ``interfaces.dossie
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Protocol
 
 from shipyard.core.clock import now_ms
+from shipyard.core.datasets import DatasetVersion
 from shipyard.core.errors import ShipyardError
+from shipyard.services.audit import AuditService
+from shipyard.services.registry import dossier_ledger
+from shipyard.services.registry.service import RegistryService
+from shipyard.services.tracking import TrackingService
+from shipyard.stores.sql.lineage_repo import RunInput
+from shipyard.stores.sql.pipelines_repo import PipelineRunRow, StepExecution
 
-__all__ = ["N_REPEATS", "build_dossier"]
+__all__ = ["N_REPEATS", "DatasetVersions", "DossierBuilder", "PipelineRuns"]
 
 N_REPEATS = 5
 MAX_STEPS = 200
@@ -30,20 +36,68 @@ _SCORERS = {m: m for m in ("roc_auc", "accuracy", "f1", "precision", "recall", "
     "mse": "neg_mean_squared_error",
     "rmse": "neg_root_mean_squared_error",
 }
-_DECISIONS = ("model.approve", "model.reject", "model.status")
 
 
-def build_dossier(services: Any, ref: str) -> dict[str, Any]:
-    """Everything recorded about ``ref`` (``name@3``, ``name@champion``…) as one dict."""
-    version = services.registry.get_version(ref)
+class PipelineRuns(Protocol):
+    """What a dossier reads of pipeline runs (the pipeline service)."""
+
+    def get_run(self, run_id: str) -> PipelineRunRow: ...
+
+    def latest_executions(self, run_id: str) -> dict[tuple[str, int | None], StepExecution]: ...
+
+
+class DatasetVersions(Protocol):
+    """What a dossier reads of the data catalog."""
+
+    def get_version(self, ref: str) -> DatasetVersion: ...
+
+    def inputs_of_run(self, run_id: str) -> list[RunInput]: ...
+
+    def load_frame(self, ref: str, columns: list[str] | None = None) -> Any: ...
+
+
+class DossierBuilder:
+    """Gathers a model version's evidence from the services that recorded it.
+
+    ``release`` is the release policies by model (``[release.<model>]``: the target column
+    and the gates' metrics); ``actor`` is who loads the model to measure its importance.
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: RegistryService,
+        tracking: TrackingService,
+        pipelines: PipelineRuns,
+        catalog: DatasetVersions,
+        audit: AuditService,
+        release: Mapping[str, object],
+        actor: str,
+    ) -> None:
+        self.registry = registry
+        self.tracking = tracking
+        self.pipelines = pipelines
+        self.catalog = catalog
+        self.audit = audit
+        self.release = release
+        self.actor = actor
+
+    def build(self, ref: str) -> dict[str, Any]:
+        """Everything recorded about ``ref`` (``name@3``, ``name@champion``…) as one dict."""
+        return _build(self, ref)
+
+
+def _build(src: DossierBuilder, ref: str) -> dict[str, Any]:
+    """The dossier's sections, each gathered by one helper below."""
+    version = src.registry.get_version(ref)
     exact = version.ref
-    runs = _run_chain(services, version.run_id)
-    pipeline = _pipeline(services, runs)
-    gates = services.registry.gate_results(exact)
-    datasets = _datasets(services, runs, pipeline, gates)
-    model_entries = _model_entries(services, version)
-    ledger = _ledger(services, model_entries, runs, datasets)
-    verdict = services.audit.verify()
+    runs = _run_chain(src, version.run_id)
+    pipeline = _pipeline(src, runs)
+    gates = src.registry.gate_results(exact)
+    datasets = _datasets(src, runs, pipeline, gates)
+    model_entries = dossier_ledger.model_entries(src.audit, version)
+    ledger = dossier_ledger.ledger_entries(src.audit, model_entries, runs, datasets)
+    verdict = src.audit.verify()
     lineage = {"runs": runs, "pipeline": pipeline, "code": _code(runs), "datasets": datasets}
     return {
         "generated": now_ms(),
@@ -52,8 +106,8 @@ def build_dossier(services: Any, ref: str) -> dict[str, Any]:
         "lineage": lineage,
         "metrics": _metrics(runs, pipeline, gates),
         "gates": gates,
-        "importance": _importance(services, version, gates),
-        "approvals": [e for e in model_entries if e["action"].startswith(_DECISIONS)],
+        "importance": _importance(src, version, gates),
+        "approvals": [e for e in model_entries if e["action"].startswith(dossier_ledger.DECISIONS)],
         "deployments": {
             "entries": [e for e in model_entries if "deploy" in e["action"]],
             "note": "no deployments recorded",
@@ -112,14 +166,14 @@ def _run_dict(run: Any) -> dict[str, Any]:
     }
 
 
-def _run_chain(services: Any, run_id: str | None) -> list[dict[str, Any]]:
+def _run_chain(src: DossierBuilder, run_id: str | None) -> list[dict[str, Any]]:
     """The training run, then its parent, grandparent… (a step's pipeline run)."""
     chain: list[dict[str, Any]] = []
     seen: set[str] = set()
     while run_id and run_id not in seen:
         seen.add(run_id)
         try:
-            run = services.tracking.get_run(run_id)
+            run = src.tracking.get_run(run_id)
         except ShipyardError as e:
             chain.append({"run_id": run_id, "missing": e.message})
             break
@@ -128,25 +182,26 @@ def _run_chain(services: Any, run_id: str | None) -> list[dict[str, Any]]:
     return chain
 
 
-def _pipeline(services: Any, runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _pipeline(src: DossierBuilder, runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The first run of the chain that is a pipeline run, with its steps."""
     for run in runs:
         if "missing" in run:
             continue
         try:
-            row = services.pipelines.get_run(run["run_id"])
+            row = src.pipelines.get_run(run["run_id"])
         except ShipyardError:
             continue
         order = {n.get("id"): i for i, n in enumerate(row.spec.get("nodes") or [])}
         steps = []
         for (node, item), e in sorted(
-            services.pipelines.latest_executions(row.run_id).items(),
+            src.pipelines.latest_executions(row.run_id).items(),
             key=lambda kv: (order.get(kv[0][0], len(order)), kv[0][0], kv[0][1] or 0),
         )[:MAX_STEPS]:
-            step = {"node": node, "item": item, "status": e.status, "run_id": e.run_id}
+            step: dict[str, Any] = {"node": node, "item": item, "status": e.status}
+            step["run_id"] = e.run_id
             step.update(cached_from=e.cached_from, params={}, metrics={}, best=False)
             try:
-                child = services.tracking.get_run(e.run_id)
+                child = src.tracking.get_run(e.run_id)
                 step["params"] = dict(sorted(child.params.items()))
                 step["metrics"] = dict(sorted(child.metric_values.items()))
                 step["best"] = child.tags.get("shipyard.sweep.best") == "true"
@@ -179,7 +234,7 @@ def _code(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _datasets(
-    services: Any,
+    src: DossierBuilder,
     runs: list[dict[str, Any]],
     pipeline: dict[str, Any] | None,
     gates: list[dict[str, Any]],
@@ -189,7 +244,7 @@ def _datasets(
     for run in runs:
         if "missing" in run:
             continue
-        for edge in services.catalog.inputs_of_run(run["run_id"]):
+        for edge in src.catalog.inputs_of_run(run["run_id"]):
             roles.setdefault(edge.ref, []).append(
                 f"{edge.context} of run {run['name'] or run['run_id']}"
             )
@@ -201,7 +256,7 @@ def _datasets(
     for ref, why in roles.items():
         entry: dict[str, Any] = {"ref": ref, "roles": sorted(set(why))}
         try:
-            v = services.catalog.get_version(ref)
+            v = src.catalog.get_version(ref)
         except ShipyardError as e:
             out.append({**entry, "missing": e.message})
             continue
@@ -266,8 +321,8 @@ def _metrics(
 
 
 # ---------------------------------------------------------------- importance
-def _policy(services: Any, name: str) -> Mapping[str, Any]:
-    policy = services.settings.release.get(name)
+def _policy(src: DossierBuilder, name: str) -> Mapping[str, Any]:
+    policy = src.release.get(name)
     return policy if isinstance(policy, Mapping) else {}
 
 
@@ -280,12 +335,12 @@ def _scoring(policy: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _importance(services: Any, version: Any, gates: list[dict[str, Any]]) -> dict[str, Any]:
+def _importance(src: DossierBuilder, version: Any, gates: list[dict[str, Any]]) -> dict[str, Any]:
     """Permutation importance of the loaded model on the latest gate run's holdout."""
     out: dict[str, Any] = {"n_repeats": N_REPEATS, "random_state": 0, "features": []}
     if not gates:
         return {**out, "note": "no gate result yet: no holdout to measure importance on"}
-    policy = _policy(services, version.name)
+    policy = _policy(src, version.name)
     target = policy.get("target") if isinstance(policy.get("target"), str) else None
     holdout = gates[0]["holdout"]
     out.update(holdout=holdout, target=target)
@@ -295,8 +350,8 @@ def _importance(services: Any, version: Any, gates: list[dict[str, Any]]) -> dic
     try:
         from sklearn.inspection import permutation_importance
 
-        model = services.registry.load(version.ref, user=services.settings.actor)
-        frame = services.catalog.load_frame(holdout)
+        model = src.registry.load(version.ref, user=src.actor)
+        frame = src.catalog.load_frame(holdout)
         missing = [c for c in [*features, target] if c not in frame.columns]
         if missing:
             return {**out, "note": f"holdout {holdout} has no column(s) {missing}"}
@@ -326,66 +381,3 @@ def _importance(services: Any, version: Any, gates: list[dict[str, Any]]) -> dic
         "rows": len(x),
         "features": rows,
     }
-
-
-# ---------------------------------------------------------------- ledger
-def _entry(e: Any) -> dict[str, Any]:
-    try:
-        payload = json.loads(e.payload) if e.payload else {}
-    except ValueError:
-        payload = {"raw": e.payload}
-    return {
-        "seq": e.seq,
-        "time": e.time,
-        "actor": e.actor,
-        "action": e.action,
-        "object": f"{e.object_type}:{e.object_id}",
-        "reason": e.reason,
-        "payload": payload if isinstance(payload, dict) else {"value": payload},
-        "hash": e.hash,
-        "prev_hash": e.prev_hash,
-    }
-
-
-def _model_entries(services: Any, version: Any) -> list[dict[str, Any]]:
-    """The model's ledger entries about this version, oldest first."""
-    n = version.version
-    out = []
-    for e in services.audit.log(f"model:{version.name}", 100_000):
-        entry = _entry(e)
-        p = entry["payload"]
-        if p.get("version") == n or (
-            e.action == "model.alias" and n in (p.get("to"), p.get("from"))
-        ):
-            out.append(entry)
-    return sorted(out, key=lambda x: x["seq"])
-
-
-def _ledger(
-    services: Any,
-    model_entries: list[dict[str, Any]],
-    runs: list[dict[str, Any]],
-    datasets: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
-    """The entries for the version, its runs, the dataset versions it rests on and the
-    users who decided on it."""
-    found = {e["seq"]: e for e in model_entries}
-    for run in runs:
-        for e in services.audit.log(f"run:{run['run_id']}", 100_000):
-            found.setdefault(e.seq, _entry(e))
-    wanted: dict[str, set[int]] = {}
-    for d in datasets:
-        if "version" in d:
-            wanted.setdefault(d["name"], set()).add(d["version"])
-    for name, numbers in wanted.items():
-        for e in services.audit.log(f"dataset:{name}", 100_000):
-            entry = _entry(e)
-            p = entry["payload"]
-            refs = {f"{name}@v{n}" for n in numbers}
-            if p.get("version") in numbers or p.get("ref") in refs:
-                found.setdefault(e.seq, entry)
-    deciders = {e["actor"] for e in model_entries if e["action"].startswith(_DECISIONS)}
-    for actor in sorted(deciders):  # how each decider got the role they decided with
-        for e in services.audit.log(f"user:{actor}", 100_000):
-            found.setdefault(e.seq, _entry(e))
-    return [found[k] for k in sorted(found)]

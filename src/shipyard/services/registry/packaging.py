@@ -14,6 +14,7 @@ from typing import Any
 
 from shipyard.core.errors import ValidationError
 from shipyard.core.models import Signature
+from shipyard.services.formats.skops_archive import dump_estimator, load_estimator
 
 __all__ = ["FLAVORS", "dump_model", "infer_signature", "load_model"]
 
@@ -36,8 +37,6 @@ def dump_model(model: Any, *, allow_pickle: bool) -> tuple[str, bytes]:
     if boosted is not None:
         return boosted, dump_boosted(boosted, model)
     if _is_sklearn(model):
-        from shipyard.services.pipelines.skops_format import dump_estimator
-
         try:
             return "sklearn", dump_estimator(model)
         except ValueError as e:
@@ -61,8 +60,6 @@ def dump_model(model: Any, *, allow_pickle: bool) -> tuple[str, bytes]:
 
 def load_model(flavor: str, data: bytes, digest: str, *, allow_pickle: bool) -> Any:
     if flavor == "sklearn":
-        from shipyard.services.pipelines.skops_format import load_estimator
-
         return load_estimator(data, digest)
     if flavor in ("xgboost", "lightgbm"):
         from shipyard.services.registry.boosting import load_boosted

@@ -2,17 +2,12 @@
 
 Requests only append to a bounded in-memory queue (never wait on I/O); when it is full the
 log is dropped and counted. A writer thread drains it every few seconds into one file per
-model version and day::
-
-    predictions/model=<name>/date=<YYYY-MM-DD>/v<version>-<replica>-<seq>.parquet
-
-with the inputs as columns (the signature's names) and ``_id``, ``_row``, ``_time``,
-``_version``, ``_role``, ``_latency_ms``, ``_prediction``. Monitoring reads these files.
+model version and day, in the format of ``services.formats.predictions`` (which says where the
+files are and what they hold). Monitoring reads them with ``formats.prediction_reader``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import tempfile
 from collections import deque
@@ -20,11 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from shipyard.services.formats.predictions import day_of, file_key, log_table
 from shipyard.services.serving.stats import ServingStats
 
-__all__ = ["PREFIX", "LogRecord", "PredictionLog", "partition_keys"]
+__all__ = ["LogRecord", "PredictionLog"]
 
-PREFIX = "predictions"
 _DAY_MS = 86_400_000
 
 
@@ -40,14 +35,15 @@ class LogRecord(NamedTuple):
     outputs: Any  # 1-d array
 
 
-def partition_keys(model: str, day: str) -> str:
-    return f"{PREFIX}/model={model}/date={day}/"
-
-
 class PredictionLog:
-    def __init__(self, backend: Any, replica: str, stats: ServingStats, capacity: int) -> None:
+    """The log of one replica serving environment ``env``."""
+
+    def __init__(
+        self, backend: Any, replica: str, stats: ServingStats, capacity: int, *, env: str
+    ) -> None:
         self.backend = backend
         self.replica = replica
+        self.env = env
         self.stats = stats
         self.capacity = capacity
         self.queue: deque[LogRecord] = deque()
@@ -70,22 +66,21 @@ class PredictionLog:
             groups.setdefault((r.model, r.version, r.time_ms // _DAY_MS), []).append(r)
         written = 0
         for (model, version, day), group in groups.items():
-            date = dt.datetime.fromtimestamp(day * _DAY_MS / 1000, dt.UTC).strftime("%Y-%m-%d")
-            written += self._write(model, version, date, group)
+            written += self._write(model, version, day_of(day * _DAY_MS), group)
         self.stats.logs_written += written
         return written
 
     def _write(self, model: str, version: int, day: str, group: list[LogRecord]) -> int:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pydict(dict(_columns(group)))
-        at = table.schema.get_field_index("_time")
-        table = table.set_column(at, "_time", table["_time"].cast(pa.timestamp("ms", tz="UTC")))
+        env, replica = self.env, self.replica
+        table = log_table(_columns(group), model=model, version=version, env=env, replica=replica)
         buf = io.BytesIO()
         pq.write_table(table, buf, compression="zstd")
         self.seq += 1
-        key = f"{partition_keys(model, day)}v{version}-{self.replica}-{self.seq:06d}.parquet"
+        key = file_key(
+            model=model, day=day, env=env, version=version, replica=replica, seq=self.seq
+        )
         staging = self.backend.staging_dir()
         with tempfile.NamedTemporaryFile(dir=staging, suffix=".parquet", delete=False) as fh:
             fh.write(buf.getvalue())
