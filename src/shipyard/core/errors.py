@@ -26,6 +26,7 @@ __all__ = [
     "ShipyardError",
     "SignatureMismatchError",
     "StorageError",
+    "UnserializableOutputError",
     "UnsupportedMediaTypeError",
     "ValidationError",
     "error_class",
@@ -72,6 +73,11 @@ class SignatureMismatchError(ValidationError):
 
     code = "SIGNATURE_MISMATCH"
     http_status = 422
+
+
+class UnserializableOutputError(ValidationError):
+    """A pipeline step returned a value Shipyard cannot store without pickle, and did not
+    opt in."""
 
 
 class UnsupportedMediaTypeError(ValidationError):

@@ -31,7 +31,11 @@ import sys
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from shipyard.core.errors import ArtifactCorruptedError, ValidationError
+from shipyard.core.errors import (
+    ArtifactCorruptedError,
+    UnserializableOutputError,
+    ValidationError,
+)
 from shipyard.services.formats.skops_archive import dump_estimator, load_estimator
 from shipyard.services.formats.tables import encode_table, frame_from_parquet
 from shipyard.services.formats.tensors import dump_array, load_array
@@ -95,10 +99,6 @@ class Stored:
                 formats = f"; expected one of {', '.join(FORMATS)}" if key == "format" else ""
                 raise ValidationError(f"invalid stored {key} {data[key]!r}{formats}", field=key)
         return cls(**{key: data[key] for key in _FIELDS})
-
-
-class UnserializableOutputError(ValidationError):
-    """A step returned a value Shipyard cannot store without pickle, and did not opt in."""
 
 
 class _Refused(Exception):
