@@ -19,9 +19,13 @@ from shipyard.services.registry.dossier import DossierBuilder
 from shipyard.services.tracking import TrackingService
 from shipyard.settings import Settings
 from shipyard.stores.blobs import ContentStore, open_content_store
+from shipyard.stores.sql.access_repo import AccessRepo
 from shipyard.stores.sql.audit_repo import AuditRepo
+from shipyard.stores.sql.datasets_repo import DatasetRepo
+from shipyard.stores.sql.deployments_repo import DeploymentsRepo
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.experiments_repo import ExperimentRepo
+from shipyard.stores.sql.models_repo import ModelsRepo
 from shipyard.stores.sql.runs_repo import RunRepo
 from shipyard.stores.sql.schema import ensure_schema
 from shipyard.stores.statcache import StatCache
@@ -66,8 +70,9 @@ def build_services(settings: Settings) -> Services:
     db = Database(settings.db_url)
     ensure_schema(db)
     blobs = open_content_store(settings.artifacts_url, dict(settings.storage_options) or None)
+    ledger = AuditRepo()  # stateless: every method takes the caller's unit of work
     tracking = TrackingService(
-        db, blobs, experiments=ExperimentRepo(), runs=RunRepo(), audit=AuditRepo()
+        db, blobs, experiments=ExperimentRepo(), runs=RunRepo(), audit=ledger
     )
     catalog = CatalogService(
         db,
@@ -75,6 +80,8 @@ def build_services(settings: Settings) -> Services:
         stat_cache=StatCache(settings.state_dir / "cache" / "stat.db"),
         pii_key=lambda: load_or_create_key(settings.pii_key, settings.pii_key_file),
         checkout_dir=settings.state_dir / "checkouts",
+        repo=DatasetRepo(),
+        audit=ledger,
     )
     pipelines = PipelineService(
         db,
@@ -88,19 +95,26 @@ def build_services(settings: Settings) -> Services:
             ray_address=settings.ray_address,
         ),
     )
-    registry = RegistryService(db, blobs, tracking, catalog=catalog)
+    registry = RegistryService(
+        db, blobs, tracking, catalog=catalog, repo=ModelsRepo(), audit=ledger
+    )
     deployments = DeploymentService(
-        db, registry, release=settings.release, protected=settings.protected_environments
+        db,
+        registry,
+        release=settings.release,
+        protected=settings.protected_environments,
+        repo=DeploymentsRepo(),
+        audit=ledger,
     )
     return Services(
         settings=settings,
         db=db,
         blobs=blobs,
         tracking=tracking,
-        access=AccessService(db),
+        access=AccessService(db, repo=AccessRepo(), audit=ledger),
         catalog=catalog,
         pipelines=pipelines,
-        audit=AuditService(db),
+        audit=AuditService(db, repo=ledger),
         registry=registry,
         deployments=deployments,
         figures=FiguresService(deployments),

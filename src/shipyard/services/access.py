@@ -14,6 +14,7 @@ from shipyard.core.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from shipyard.stores.ports import AuditLog
 from shipyard.stores.sql.access_repo import AccessRepo
 from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
 from shipyard.stores.sql.engine import Database
@@ -39,10 +40,17 @@ def parse_role(value: str) -> Role:
 
 
 class AccessService:
-    def __init__(self, db: Database, *, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], int] = now_ms,
+        repo: AccessRepo | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
         self.db = db
-        self.repo = AccessRepo()
-        self.audit = AuditRepo()
+        self.repo = repo or AccessRepo()
+        self.audit: AuditLog = audit or AuditRepo()
         self.clock = clock
 
     def add_user(self, name: str, role: Role, actor: str = "system") -> User:

@@ -30,9 +30,9 @@ def parse_object(text: str | None) -> tuple[str | None, str | None]:
 
 
 class AuditService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, repo: AuditReader | None = None) -> None:
         self.db = db
-        self.repo: AuditReader = AuditRepo()
+        self.repo: AuditReader = repo or AuditRepo()
 
     def log(self, obj: str | None = None, limit: int = 100) -> list[AuditEntry]:
         if not 1 <= limit <= 100_000:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from shipyard.core.datasets import DatasetVersion
+    from shipyard.core.deployments import Deployment
     from shipyard.core.models import ModelVersion
 
-__all__ = ["DatasetInputs", "ModelVersionLookup"]
+__all__ = [
+    "DatasetInputs",
+    "DeploymentRoutes",
+    "ModelVersionLookup",
+    "PeriodicJobs",
+    "ServedVersions",
+    "ServingFigures",
+]
 
 
 class DatasetInputs(Protocol):
@@ -23,3 +32,42 @@ class ModelVersionLookup(Protocol):
     """What deployments need from the model registry: the version a ref names."""
 
     def get_version(self, ref: str) -> ModelVersion: ...
+
+
+class ServedVersions(Protocol):
+    """What a serving replica needs from the model registry: a version, its model, its
+    verified ONNX twin."""
+
+    def get_version(self, ref: str) -> ModelVersion: ...
+
+    def load(self, ref: str, *, user: str, allow_pickle: bool = False) -> Any: ...
+
+    def load_onnx(self, ref: str) -> bytes: ...
+
+
+class DeploymentRoutes(Protocol):
+    """What a serving replica needs from deployments: what serves, and whether it changed."""
+
+    def generation(self, env: str) -> int: ...
+
+    def list(self, env: str | None = None) -> list[Deployment]: ...
+
+
+class ServingFigures(Protocol):
+    """Where a replica flushes its figures, and the canary watcher that judges them."""
+
+    def flush(self, env: str, replica: str, now: int, rows: Sequence[Any]) -> None: ...
+
+    def watch(self, env: str) -> Any: ...
+
+
+class PeriodicJobs(Protocol):
+    """The job scheduler as a replica uses it: register work, start and stop the loop."""
+
+    def register(
+        self, name: str, interval_s: float, fn: Callable[[], Any], *, lease_s: float | None = None
+    ) -> Any: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 10.0) -> None: ...

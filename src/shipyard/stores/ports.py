@@ -286,7 +286,29 @@ class ModelRecords(Protocol):
     def set_tags(self, conn: Connection, model_id: int, tags: Mapping[str, str]) -> None: ...
 
 
+class ModelEdits(Protocol):
+    """Registered models as a whole: create, rename, delete (MLflow's registry calls)."""
+
+    def create_model(
+        self, conn: Connection, name: str, description: str, user: str, now: int
+    ) -> int: ...
+
+    def rename_model(self, conn: Connection, model_id: int, new_name: str, now: int) -> None: ...
+
+    def delete_model(self, conn: Connection, model_id: int) -> None: ...
+
+    def count_versions(self, conn: Connection, model_id: int) -> int: ...
+
+    def delete_tag(self, conn: Connection, model_id: int, key: str) -> bool: ...
+
+    def delete_alias(self, conn: Connection, model_id: int, alias: str) -> int | None: ...
+
+
 class ModelVersions(Protocol):
+    def all_versions(
+        self, conn: Connection, names: Sequence[str] | None = None
+    ) -> list[ModelVersion]: ...
+
     def add_version(self, conn: Connection, model_id: int, values: Mapping[str, Any]) -> int: ...
 
     def get_version(
@@ -320,7 +342,7 @@ class GateResults(Protocol):
     def gate_results(self, conn: Connection, ref: ModelRef) -> list[dict[str, Any]]: ...
 
 
-class ModelStore(ModelRecords, ModelVersions, GateResults, Protocol):
+class ModelStore(ModelRecords, ModelEdits, ModelVersions, GateResults, Protocol):
     """Everything the registry needs about models."""
 
 

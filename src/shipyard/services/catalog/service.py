@@ -54,6 +54,7 @@ class CatalogService:
         stat_cache: StatCache | None = None,
         clock: Callable[[], int] = now_ms,
         repo: DatasetStore | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -63,7 +64,7 @@ class CatalogService:
         self.clock = clock
         self.repo: DatasetStore = repo or DatasetRepo()
         self.packs = PackRepo()
-        self.audit: AuditLog = AuditRepo()
+        self.audit: AuditLog = audit or AuditRepo()
         self.lineage = LineageRepo()
 
     # ------------------------------------------------------------------ register

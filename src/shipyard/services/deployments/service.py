@@ -49,14 +49,16 @@ class DeploymentService:
         release: Mapping[str, object],
         protected: Collection[str] = ("production",),
         clock: Callable[[], int] = now_ms,
+        repo: DeploymentStore | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.db = db
         self.registry = registry
         self.release = release
         self.protected = frozenset(protected)
         self.clock = clock
-        self.repo: DeploymentStore = DeploymentsRepo()
-        self.audit: AuditLog = AuditRepo()
+        self.repo: DeploymentStore = repo or DeploymentsRepo()
+        self.audit: AuditLog = audit or AuditRepo()
 
     def policy(self, model: str) -> DeployPolicy:
         return parse_deploy_policy(model, self.release)

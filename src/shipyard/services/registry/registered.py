@@ -19,9 +19,8 @@ from shipyard.core.models import (
     parse_model_ref,
 )
 from shipyard.core.validation import check_key, check_tag_value
-from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
+from shipyard.stores.ports import AuditLog, ModelStore, NewEntry
 from shipyard.stores.sql.engine import Database
-from shipyard.stores.sql.models_repo import ModelsRepo
 
 __all__ = ["RegisteredModels", "as_ref"]
 
@@ -35,8 +34,8 @@ class RegisteredModels:
     """Reads and model-level changes of the registry (the versions' side: ``RegistryService``)."""
 
     db: Database
-    repo: ModelsRepo
-    audit: AuditRepo
+    repo: ModelStore
+    audit: AuditLog
     clock: Callable[[], int]
 
     # ------------------------------------------------------------ reading

@@ -37,6 +37,7 @@ from shipyard.services.registry.registered import RegisteredModels, as_ref
 from shipyard.services.registry.retire import check_may_retire
 from shipyard.services.tracking import TrackingService
 from shipyard.stores.blobs import ContentStore
+from shipyard.stores.ports import AuditLog, ModelStore
 from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.models_repo import ModelsRepo
@@ -57,14 +58,16 @@ class RegistryService(RegisteredModels):
         *,
         catalog: Any = None,
         clock: Callable[[], int] = now_ms,
+        repo: ModelStore | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.catalog = catalog
         self.db = db
         self.blobs = blobs
         self.tracking = tracking
         self.clock = clock
-        self.repo = ModelsRepo()
-        self.audit = AuditRepo()
+        self.repo = repo or ModelsRepo()
+        self.audit: AuditLog = audit or AuditRepo()
 
     # ------------------------------------------------------------ logging
     def log_model(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipyard.core.models import ModelVersion
+from shipyard.services.ports import ServedVersions
 from shipyard.services.serving.inputs import InputSpec
 
 __all__ = ["LoadedModel", "load_version"]
@@ -94,7 +95,7 @@ def _frame_predict(model: Any, spec: InputSpec) -> Callable[[Any], Any]:
 
 
 def load_version(
-    registry: Any, version: ModelVersion, *, allow_pickle: bool, onnx: bool = True
+    registry: ServedVersions, version: ModelVersion, *, allow_pickle: bool, onnx: bool = True
 ) -> LoadedModel:
     """Load ``version`` (content verified) and pick its predict path; times one row."""
     spec = InputSpec.of(version.signature)

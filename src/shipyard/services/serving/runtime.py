@@ -23,6 +23,12 @@ from typing import Any
 
 from shipyard.core.deployments import Deployment
 from shipyard.core.errors import ModelFailedError, NotFoundError, ShipyardError, ValidationError
+from shipyard.services.ports import (
+    DeploymentRoutes,
+    PeriodicJobs,
+    ServedVersions,
+    ServingFigures,
+)
 from shipyard.services.serving.batching import Batcher
 from shipyard.services.serving.inputs import InputSpec
 from shipyard.services.serving.predictors import LoadedModel, load_version
@@ -61,14 +67,14 @@ class ServingRuntime:
         self,
         *,
         env: str,
-        deployments: Any,
-        figures: Any,
-        registry: Any,
+        deployments: DeploymentRoutes,
+        figures: ServingFigures,
+        registry: ServedVersions,
         stats: ServingStats,
         predlog: PredictionLog,
         settings: ServingSettings,
         allow_pickle: bool = False,
-        jobs: Any = None,
+        jobs: PeriodicJobs | None = None,
     ) -> None:
         self.env = env
         self.jobs = jobs
