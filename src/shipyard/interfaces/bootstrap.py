@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shipyard.interfaces.object_graph import Services
 from shipyard.services.access import AccessService
 from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
@@ -18,7 +18,7 @@ from shipyard.services.registry import RegistryService
 from shipyard.services.registry.dossier import DossierBuilder
 from shipyard.services.tracking import TrackingService
 from shipyard.settings import Settings
-from shipyard.stores.blobs import ContentStore, open_content_store
+from shipyard.stores.blobs import open_content_store
 from shipyard.stores.sql.access_repo import AccessRepo
 from shipyard.stores.sql.audit_repo import AuditRepo
 from shipyard.stores.sql.datasets_repo import DatasetRepo
@@ -41,28 +41,8 @@ __all__ = [
     "build_server_app",
     "build_services",
     "dossier_builder",
+    "inference_app_from_env",
 ]
-
-
-@dataclass
-class Services:
-    settings: Settings
-    db: Database
-    blobs: ContentStore
-    tracking: TrackingService
-    access: AccessService
-    catalog: CatalogService
-    pipelines: PipelineService
-    audit: AuditService
-    registry: RegistryService
-    deployments: DeploymentService
-    figures: FiguresService
-    jobs: JobsService
-
-    def close(self) -> None:
-        self.jobs.scheduler.stop()
-        self.catalog.stat_cache.close()
-        self.db.dispose()
 
 
 def build_services(settings: Settings) -> Services:
@@ -171,3 +151,10 @@ def dossier_builder(services: Services) -> DossierBuilder:
         release=services.settings.release,
         actor=services.settings.actor,
     )
+
+
+def inference_app_from_env() -> InferenceApp:
+    """The uvicorn factory of ``shipyard serve`` (which sets the environment it reads)."""
+    from shipyard.settings import load_settings
+
+    return build_inference_app(load_settings())

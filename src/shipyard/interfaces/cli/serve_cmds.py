@@ -64,7 +64,7 @@ def serve(
         f"V2: /v2/models/<name>/infer · MLflow: /invocations · /metrics"
     )
     uvicorn.run(
-        "shipyard.interfaces.serving.app:app_from_env",
+        "shipyard.interfaces.bootstrap:inference_app_from_env",
         factory=True,
         host=host,
         port=port,

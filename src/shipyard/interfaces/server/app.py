@@ -15,7 +15,7 @@ from shipyard.core.entities import Role
 from shipyard.core.errors import ShipyardError
 
 if TYPE_CHECKING:
-    from shipyard.interfaces.bootstrap import Services
+    from shipyard.interfaces.object_graph import Services
 
 __all__ = ["create_app"]
 

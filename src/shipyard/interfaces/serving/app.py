@@ -17,7 +17,7 @@ from shipyard.core.errors import PayloadTooLargeError, ShipyardError, Validation
 from shipyard.interfaces.serving.handlers import Handlers
 from shipyard.services.serving.runtime import ServingRuntime
 
-__all__ = ["InferenceApp", "app_from_env"]
+__all__ = ["InferenceApp"]
 
 _JSON = [(b"content-type", b"application/json")]
 log = logging.getLogger("shipyard.serve")
@@ -169,12 +169,3 @@ def _error(scope: dict[str, Any], e: ShipyardError) -> bytes:
     if scope["path"].startswith("/v2"):
         return orjson.dumps({"error": e.message, "field": e.field})
     return orjson.dumps(e.to_dict())
-
-
-def app_from_env() -> InferenceApp:
-    """The uvicorn factory: settings from the environment (``shipyard serve`` sets them),
-    the object graph from the composition root."""
-    from shipyard.interfaces.bootstrap import build_inference_app
-    from shipyard.settings import load_settings
-
-    return build_inference_app(load_settings())

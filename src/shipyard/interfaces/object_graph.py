@@ -1,0 +1,40 @@
+"""The object graph the composition root builds: every service over the shared stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shipyard.services.access import AccessService
+from shipyard.services.audit import AuditService
+from shipyard.services.catalog import CatalogService
+from shipyard.services.deployments import DeploymentService, FiguresService
+from shipyard.services.jobs import JobsService
+from shipyard.services.pipelines.service import PipelineService
+from shipyard.services.registry import RegistryService
+from shipyard.services.tracking import TrackingService
+from shipyard.settings import Settings
+from shipyard.stores.blobs import ContentStore
+from shipyard.stores.sql.engine import Database
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    blobs: ContentStore
+    tracking: TrackingService
+    access: AccessService
+    catalog: CatalogService
+    pipelines: PipelineService
+    audit: AuditService
+    registry: RegistryService
+    deployments: DeploymentService
+    figures: FiguresService
+    jobs: JobsService
+
+    def close(self) -> None:
+        self.jobs.scheduler.stop()
+        self.catalog.stat_cache.close()
+        self.db.dispose()
