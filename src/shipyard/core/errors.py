@@ -79,6 +79,8 @@ class UnserializableOutputError(ValidationError):
     """A pipeline step returned a value Shipyard cannot store without pickle, and did not
     opt in."""
 
+    code = "UNSERIALIZABLE_OUTPUT"
+
 
 class UnsupportedMediaTypeError(ValidationError):
     """A body in a content type the endpoint does not take."""

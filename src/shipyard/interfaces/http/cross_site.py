@@ -19,7 +19,7 @@ from shipyard.core.errors import (
     UnsupportedMediaTypeError,
 )
 
-__all__ = ["cross_site_refusal"]
+__all__ = ["cross_site_refusal", "from_another_site"]
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SIMPLE_TYPES = frozenset(
@@ -28,32 +28,37 @@ _SIMPLE_TYPES = frozenset(
 _API = ("/api/", "/ajax-api/")
 
 
+def from_another_site(headers: Mapping[str, str]) -> str | None:
+    """Why a browser request came from a page of another site, or None when it did not
+    (same origin, typed by the user, or not a browser at all)."""
+    fetch_site = (headers.get("sec-fetch-site") or "").lower()
+    if fetch_site in ("cross-site", "same-site"):
+        return f"Sec-Fetch-Site: {fetch_site}"
+    origin = headers.get("origin")
+    if origin is not None and not _same_origin(origin, headers.get("host") or ""):
+        return f"origin {origin!r} is not this server ({headers.get('host')!r})"
+    return None
+
+
 def cross_site_refusal(method: str, path: str, headers: Mapping[str, str]) -> ShipyardError | None:
-    """The error to answer with, or None when the request may go on.
+    """The error an API write answers with, or None when the request may go on. (The web
+    UI's forms check ``from_another_site`` themselves and answer with a page.)
 
     ``headers`` is a case-insensitive mapping (Starlette's ``Headers``).
     """
-    if method in _SAFE_METHODS:
+    if method in _SAFE_METHODS or not path.startswith(_API):
         return None
-    get = headers.get
-    fetch_site = (get("sec-fetch-site") or "").lower()
-    if fetch_site in ("cross-site", "same-site"):
+    why = from_another_site(headers)
+    if why is not None:
         return CrossSiteRequestError(
-            f"refused a {method} from another site (Sec-Fetch-Site: {fetch_site}): state "
-            "changes come from Shipyard's own pages or from API clients",
-            field="origin",
-        )
-    origin = get("origin")
-    if origin is not None and not _same_origin(origin, get("host") or ""):
-        return CrossSiteRequestError(
-            f"refused a {method} from origin {origin!r}, which is not this server "
-            f"({get('host')!r}): state changes come from Shipyard's own pages or API clients",
+            f"refused a {method} from another site ({why}): state changes come from "
+            "Shipyard's own pages or from API clients",
             field="origin",
         )
     # Only a POST can go cross-site without a preflight; PUT/PATCH/DELETE always need one
     # (never granted), and the mlflow client PUTs artifacts with their own type (text/plain).
-    if method == "POST" and path.startswith(_API):
-        media = (get("content-type") or "").split(";")[0].strip().lower()
+    if method == "POST":
+        media = (headers.get("content-type") or "").split(";")[0].strip().lower()
         if media in _SIMPLE_TYPES:
             return UnsupportedMediaTypeError(
                 f"a {method} to the API must send its body as application/json (or another "

@@ -13,6 +13,7 @@ from shipyard.core.clock import format_ms
 from shipyard.core.entities import Role
 from shipyard.core.errors import ShipyardError
 from shipyard.interfaces.http.auth import require
+from shipyard.interfaces.http.cross_site import from_another_site
 
 __all__ = ["HERE", "error_page", "guard", "json_guard", "page", "same_origin", "templates"]
 
@@ -55,11 +56,4 @@ def error_page(request: Request, template: str, err: ShipyardError, title: str) 
 
 def same_origin(request: Request) -> bool:
     """False for a form posted from another site (in local mode no cookie guards the POST)."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("origin")
-    if origin is None:  # not a browser form, or an old browser: the cookie rules apply
-        return True
-    own = f"{request.url.scheme}://{request.url.netloc}"
-    return origin.rstrip("/") == own
+    return from_another_site(request.headers) is None
