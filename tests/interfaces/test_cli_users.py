@@ -61,3 +61,20 @@ def test_tokens_for_somebody_else_need_an_admin(tmp_path: Path) -> None:
     trail = json.loads(_cli(tmp_path, "owner", "audit", "log", "--json").stdout)
     issued = [(e["actor"], e["object_id"]) for e in trail if e["action"] == "token.issue"]
     assert sorted(issued) == [("cody", "cody"), ("owner", "cody")]
+
+
+def test_nobody_acts_as_the_local_admin_from_the_command_line(tmp_path: Path) -> None:
+    assert _cli(tmp_path, "owner", "init", str(tmp_path)).returncode == 0
+    for args in (("users", "add", "root", "--role", "deployer"), ("users", "token", "owner")):
+        r = _cli(tmp_path, "local-admin", *args)
+        assert r.returncode == 2 and "SHIPYARD_USER" in r.stderr, r.stderr
+        assert "sy_" not in r.stdout
+    assert "root" not in _roles(tmp_path)
+
+
+def test_only_a_new_project_gets_a_first_admin(tmp_path: Path) -> None:
+    assert _cli(tmp_path, "owner", "init", str(tmp_path)).returncode == 0
+    assert _cli(tmp_path, "owner", "users", "add", "cody", "--role", "viewer").returncode == 0
+    later = _cli(tmp_path, "mallory", "init", str(tmp_path))
+    assert later.returncode == 0 and "first admin" not in later.stdout
+    assert "mallory" not in _roles(tmp_path)

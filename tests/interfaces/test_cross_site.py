@@ -123,3 +123,23 @@ def test_same_origin_writes_and_reads_from_anywhere_pass(local_server: LiveServe
         timeout=10,
     )
     assert r.status_code == 200  # reads are not state changes (and CORS keeps them unreadable)
+
+
+def test_a_rebound_host_name_gets_no_local_admin(local_server: LiveServer) -> None:
+    """DNS rebinding: a page of evil.example re-resolved to 127.0.0.1 sends its own Host and
+    Origin (same origin as far as the browser knows): it must not act as the local admin."""
+    rebound = {"Host": "evil.example:5005", "Origin": "http://evil.example:5005"}
+    r = httpx.post(
+        local_server.url + "/api/2.0/mlflow/experiments/create",
+        json={"name": "rebound"},
+        headers={**rebound, "Sec-Fetch-Site": "same-origin"},
+        timeout=10,
+    )
+    assert r.status_code == 401, r.text
+    r = httpx.get(local_server.url + "/api/v1/experiments", headers=rebound, timeout=10)
+    assert r.status_code == 401  # nor read anything
+    assert "rebound" not in _experiments(local_server)
+    for host in ("localhost", "127.0.0.1", "[::1]"):
+        port = local_server.url.rsplit(":", 1)[1]
+        r = httpx.get(local_server.url + "/api/v1/experiments", headers={"Host": f"{host}:{port}"})
+        assert r.status_code == 200, (host, r.text)

@@ -62,7 +62,7 @@ def test_nan_and_inf_in_binary_tensors_are_422_and_not_model_errors(
     project: Project, serve: Any, deployed: Any, path_flag: tuple[str, ...]
 ) -> None:
     server = serve(*path_flag)
-    for bad in (float("nan"), float("inf"), float("-inf")):
+    for bad in (float("nan"), float("inf"), float("-inf"), 1e39):
         body, headers = _binary_request(project, bad)
         r = httpx.post(
             server.url + "/v2/models/bc/infer", content=body, headers=headers, timeout=10
@@ -102,6 +102,18 @@ def test_malformed_v2_requests_are_4xx_not_500(project: Project, serve: Any, dep
         ("/v2/models/bc/versions/%C2%B2/infer", {"inputs": tensors}, {}, 400, "version"),
         (
             "/v2/models/bc/infer",
+            {
+                "inputs": [
+                    {**tensors[0], "datatype": "BF16", "parameters": {"binary_data_size": 2}},
+                    *tensors[1:],
+                ]
+            },
+            {"Inference-Header-Content-Length": "LEN"},
+            400,
+            "BF16",
+        ),
+        (
+            "/v2/models/bc/infer",
             {"inputs": tensors},
             {"Inference-Header-Content-Length": "\u00b2"},
             400,
@@ -110,8 +122,26 @@ def test_malformed_v2_requests_are_4xx_not_500(project: Project, serve: Any, dep
     ]
     for path, body, headers, status, words in cases:
         content = orjson.dumps(body)
+        if headers.get("Inference-Header-Content-Length") == "LEN":
+            headers = {"Inference-Header-Content-Length": str(len(content))}
+            content += b"\x00\x00"
         raw_headers = [(k.encode(), v.encode()) for k, v in headers.items()]
         r = httpx.post(server.url + path, content=content, headers=raw_headers, timeout=10)
         assert r.status_code == status, (path, body, r.text)
         assert words in r.text, r.text
+    assert _model_errors(server) == 0
+
+
+def test_prediction_requests_from_another_site_are_refused_and_not_counted(
+    project: Project, serve: Any, deployed: Any
+) -> None:
+    server = serve()
+    row = project.frame.iloc[0].tolist()
+    body = {"dataframe_split": {"columns": list(project.frame.columns), "data": [row]}}
+    for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        r = httpx.post(server.url + "/invocations", json=body, headers=headers, timeout=10)
+        assert r.status_code == 403 and r.json()["error_code"] == "CROSS_SITE_REQUEST"
+    assert httpx.post(server.url + "/invocations", json=body, timeout=10).status_code == 200
+    same = {"Origin": server.url, "Sec-Fetch-Site": "same-origin"}
+    assert httpx.post(server.url + "/invocations", json=body, headers=same).status_code == 200
     assert _model_errors(server) == 0

@@ -10,6 +10,7 @@ from enum import StrEnum
 from shipyard.core.errors import InvalidStateTransitionError, ValidationError
 
 __all__ = [
+    "MAX_VERSION",
     "ModelRef",
     "ModelVersion",
     "RegisteredModel",
@@ -23,6 +24,8 @@ __all__ = [
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _ALIAS = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+
+MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in every database
 
 
 class VersionStatus(StrEnum):
@@ -102,9 +105,11 @@ def parse_model_ref(text: object) -> ModelRef:
     if not selector or selector == "latest":
         return ModelRef(name)
     digits = selector[1:] if selector[:1] == "v" else selector
-    if digits.isdigit():
-        if int(digits) < 1:
-            raise ValidationError(f"model versions start at 1, got {selector!r}", field="ref")
+    if digits.isdecimal():
+        if not 1 <= int(digits) <= MAX_VERSION:
+            raise ValidationError(
+                f"model versions run from 1 to {MAX_VERSION}, got {selector!r}", field="ref"
+            )
         return ModelRef(name, version=int(digits))
     return ModelRef(name, alias=check_alias(selector))
 

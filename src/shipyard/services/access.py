@@ -86,29 +86,19 @@ class AccessService:
         return self.issue_token(user_name, ttl_days=ttl_days, actor=by.name)
 
     def ensure_first_admin(self, name: str) -> User | None:
-        """Make ``name`` (whoever runs ``shipyard init``) the project's admin when it has no
-        admin yet besides the local admin; None when it already has one."""
+        """Make ``name`` (whoever runs ``shipyard init``) the admin of a new project, one with
+        no users yet besides the local admin; None otherwise (re-running ``init`` on a
+        project with users crowns nobody)."""
         with self.db.write() as conn:
-            admins = [
-                u
-                for u in self.repo.list_users(conn)
-                if u.role is Role.ADMIN and u.name != LOCAL_ADMIN
-            ]
-            if admins or name == LOCAL_ADMIN:
+            others = [u for u in self.repo.list_users(conn) if u.name != LOCAL_ADMIN]
+            if others or name == LOCAL_ADMIN:
                 return None
-            try:
-                self.repo.get_user(conn, name)
-            except NotFoundError:
-                now = self.clock()
-                user = self.repo.add_user(conn, name, Role.ADMIN, now)
-                payload = {"role": Role.ADMIN.value, "first_admin": True}
-                entry = NewEntry("system", "user.add", "user", name, payload=payload)
-                self.audit.append(conn, [entry], now)
-                return user
-            raise PermissionDeniedError(
-                f"{name!r} is already a user without the admin role and the project has no "
-                "admin; an admin must be added by whoever can edit the project's database"
-            )
+            now = self.clock()
+            user = self.repo.add_user(conn, name, Role.ADMIN, now)
+            payload = {"role": Role.ADMIN.value, "first_admin": True}
+            entry = NewEntry("system", "user.add", "user", name, payload=payload)
+            self.audit.append(conn, [entry], now)
+            return user
 
     def list_users(self) -> list[User]:
         with self.db.read() as conn:

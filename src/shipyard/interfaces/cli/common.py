@@ -24,8 +24,14 @@ def acting_user(svc: Any, role: str) -> Any:
     """The registered user a command acts as (SHIPYARD_USER, else the login name); ``role``
     is the one the command needs, named in the hint when the user is unknown."""
     from shipyard.core.errors import NotFoundError, PermissionDeniedError
+    from shipyard.services.access import LOCAL_ADMIN
 
     name = svc.settings.actor
+    if name == LOCAL_ADMIN:
+        raise PermissionDeniedError(
+            f"{LOCAL_ADMIN!r} is the server's identity for tokenless loopback requests, not "
+            "somebody a command can act as; set SHIPYARD_USER to your own user"
+        )
     try:
         return svc.access.get_user(name)
     except NotFoundError:

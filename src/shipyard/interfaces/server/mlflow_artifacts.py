@@ -65,7 +65,7 @@ def parse_location(raw: str, field: str = "path") -> Location:
         return Location("model", parts[1], "/".join(parts[3:]))
     if len(parts) >= 3 and parts[0] == "runs" and parts[2] == "artifacts":
         return Location("run", check_run_id(parts[1]), "/".join(parts[3:]))
-    if len(parts) >= 3 and parts[0] == "registry" and parts[2].isdigit():
+    if len(parts) >= 3 and parts[0] == "registry" and parts[2].isdecimal():
         name = check_model_name(parts[1])
         return Location("registry", f"{name}@v{int(parts[2])}", "/".join(parts[3:]))
     raise ValidationError(

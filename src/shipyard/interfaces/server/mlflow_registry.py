@@ -16,6 +16,7 @@ from fastapi import Request
 
 from shipyard.core.errors import ValidationError
 from shipyard.core.models import (
+    MAX_VERSION,
     ModelRef,
     ModelVersion,
     RegisteredModel,
@@ -98,7 +99,7 @@ def _registered_json(s: Any, m: RegisteredModel) -> dict[str, Any]:
 def _version_ref(b: dict[str, Any]) -> ModelRef:
     name = check_model_name(_need(b, "name"))
     raw = str(_need(b, "version", object))
-    if not raw.isdigit() or int(raw) < 1:
+    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_VERSION:
         raise ValidationError(f"version must be a positive integer, got {raw!r}", field="version")
     return ModelRef(name, version=int(raw))
 

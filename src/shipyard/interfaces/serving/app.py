@@ -13,7 +13,13 @@ from typing import Any
 
 import orjson
 
-from shipyard.core.errors import PayloadTooLargeError, ShipyardError, ValidationError
+from shipyard.core.errors import (
+    CrossSiteRequestError,
+    PayloadTooLargeError,
+    ShipyardError,
+    ValidationError,
+)
+from shipyard.interfaces.http.cross_site import from_another_site
 from shipyard.interfaces.serving.handlers import Handlers
 from shipyard.services.serving.runtime import ServingRuntime
 
@@ -58,6 +64,7 @@ class InferenceApp:
             target = _infer_target(parts)
             if target is None:
                 raise _not_found(scope["path"])
+            _refuse_other_sites(scope)
             body = await _read_body(scope, receive, self.max_body)
             return await h.infer(scope, target, body, started)
         if method not in ("GET", "HEAD"):
@@ -107,6 +114,23 @@ def _freeze_heap() -> None:
 
     gc.collect()
     gc.freeze()
+
+
+def _refuse_other_sites(scope: dict[str, Any]) -> None:
+    """A page of another site must not make its visitors' browsers send predictions (they
+    would count in the figures a rollback rule judges); scoring clients send no Origin."""
+    seen = {
+        key.decode(): value.decode("latin-1")
+        for key, value in scope["headers"]
+        if key in (b"origin", b"sec-fetch-site", b"host")
+    }
+    if "origin" not in seen and "sec-fetch-site" not in seen:
+        return
+    why = from_another_site(seen)
+    if why is not None:
+        raise CrossSiteRequestError(
+            f"refused a prediction request from another site ({why})", field="origin"
+        )
 
 
 def _model_path(parts: list[str]) -> tuple[str, int | None, list[str]]:

@@ -67,6 +67,12 @@ def _binary(datatype: str, blob: memoryview, name: str) -> list[Any]:
             out.append(bytes(blob[at + 4 : at + 4 + size]).decode("utf-8", "replace"))
             at += 4 + size
         return out
+    if datatype not in NUMPY_TYPES:  # BF16 has no NumPy dtype
+        raise ValidationError(
+            f"binary data of {name!r} is {datatype}, which this server does not decode; "
+            "send FP32 or FP64",
+            field=name,
+        )
     dtype = np.dtype(NUMPY_TYPES[datatype])
     if len(blob) % dtype.itemsize:
         raise ValidationError(

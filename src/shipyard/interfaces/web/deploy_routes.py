@@ -65,7 +65,7 @@ def parse_refresh(text: str) -> int:
     text = text.strip()
     if not text:
         return DEFAULT_REFRESH
-    if not text.isdigit() or (int(text) != 0 and not 2 <= int(text) <= MAX_REFRESH):
+    if not text.isdecimal() or (int(text) != 0 and not 2 <= int(text) <= MAX_REFRESH):
         raise ValidationError(
             f"refresh must be 0 (off) or 2..{MAX_REFRESH} seconds, got {text!r}", field="refresh"
         )
@@ -211,7 +211,7 @@ def _figures_json(services: Any, env: str, model: str, window: str, now: str) ->
     d = services.deployments.get(_known(services, env), model or None)
     span, step = WINDOWS[parse_window(window)]
     now = now.strip()
-    if now and not now.isdigit():
+    if now and not (now.isdecimal() and len(now) <= 15):
         raise ValidationError(f"now must be a time in ms since 1970, got {now!r}", field="now")
     end = int(now) if now else now_ms()
     rows = services.figures.rows(d.environment, d.model, end - span)
@@ -343,7 +343,7 @@ def _act(request: Request, env: str, action: str, form: _ActionForm) -> Response
         current = deployments.get(env, model or None)
         _check_form(reason, form.generation, current, action)
         act = deployments.rollback if action == "rollback" else deployments.promote
-        seen = int(form.generation) if form.generation.isdigit() else current.generation
+        seen = int(form.generation) if form.generation.isdecimal() else current.generation
         act(env, user, model=current.model, reason=reason, expected_generation=seen)
     except ShipyardError as e:
         return _env_page(request, env, window, refresh, (action, model, e), reason)

@@ -27,7 +27,7 @@ from shipyard.core.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from shipyard.core.models import ModelVersion, VersionStatus, check_model_name
+from shipyard.core.models import MAX_VERSION, ModelVersion, VersionStatus, check_model_name
 from shipyard.services.deployments.policy import DeployPolicy, parse_deploy_policy
 from shipyard.services.ports import ModelVersionLookup
 from shipyard.stores.ports import AuditLog, DeploymentStore, NewEntry
@@ -254,7 +254,7 @@ class DeploymentService:
     def _deployable(self, model: str, version: int | str, env: str) -> ModelVersion:
         text = str(version)
         digits = text[1:] if text[:1] == "v" else text
-        if not digits.isdigit() or int(digits) < 1:
+        if not digits.isdecimal() or not 1 <= int(digits) <= MAX_VERSION:
             raise ValidationError(
                 f"version must be a number like 3 (or v3), got {text!r}", field="version"
             )

@@ -41,7 +41,8 @@ def _decode(cursor: str | None, key: str, kind: type) -> Any:
         value = json.loads(base64.urlsafe_b64decode(cursor.encode()))[key]
     except (ValueError, KeyError, TypeError):
         value = None
-    if not isinstance(value, kind) or isinstance(value, bool):
+    out_of_range = isinstance(value, int) and not -(2**63) <= value < 2**63  # a BIGINT
+    if not isinstance(value, kind) or isinstance(value, bool) or out_of_range:
         raise ValidationError(
             f"cursor {cursor!r} is not valid; pass the next_cursor of the previous page",
             field="cursor",

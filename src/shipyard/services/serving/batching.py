@@ -94,8 +94,9 @@ class Batcher:
             self.busy = False
 
     def close(self) -> None:
+        """Let the thread go once the work already handed to it is done."""
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool.shutdown(wait=False)
 
 
 def _run(predict: Callable[[Any], Any], xs: list[Any]) -> list[tuple[bool, Any]]:

@@ -50,9 +50,14 @@ def _ok(kind: str, v: Any) -> bool:
     return t is str or t is int or t is float or t is bool
 
 
+# Models and their ONNX twins often compute in float32: a larger value turns into inf there
+# and makes the model fail, which would count against the version (a client's mistake).
+_F32_MAX = 3.4028234663852886e38
+
+
 def _finite(v: Any) -> bool:
     try:
-        return math.isfinite(v)
+        return math.isfinite(v) and abs(v) <= _F32_MAX
     except (OverflowError, TypeError):  # an int beyond float64, or a non-number
         return type(v) is bool or isinstance(v, str)
 
@@ -152,7 +157,8 @@ class InputSpec:
             for i, v in enumerate(col):
                 if not _finite(v):
                     raise SignatureMismatchError(
-                        f"column {name!r} row {i}: {v!r} is not allowed: send a finite number",
+                        f"column {name!r} row {i}: {v!r} is not allowed: send a finite number "
+                        "within ±3.4e38",
                         field=name,
                     )
 
@@ -176,7 +182,7 @@ class InputSpec:
                     out[:, j] = col
             except OverflowError:
                 self._not_finite(cols)
-            if not np.isfinite(out).all():  # NaN/Inf arrive as floats from binary tensors
+            if not (np.abs(out) <= _F32_MAX).all():  # False for NaN too (binary tensors)
                 self._not_finite(cols)
             return out
         for col, kind in zip(cols, self.kinds, strict=True):
@@ -187,7 +193,7 @@ class InputSpec:
         frame = pd.DataFrame(dict(zip(self.columns, cols, strict=True)))
         try:
             return frame.astype(dict(zip(self.columns, self.dtypes, strict=True)))
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:
             raise SignatureMismatchError(
                 f"inputs do not convert to the signature's dtypes: {e}", field="data"
             ) from None

@@ -200,15 +200,16 @@ class ServingRuntime:
         task.add_done_callback(self._background.discard)
 
     def _batcher(self, loaded: LoadedModel) -> Batcher:
-        found = self._batchers.get(loaded.key)
-        if found is None:
-            found = self._batchers[loaded.key] = Batcher(
-                loaded.predict,
-                cost_ms=loaded.cost_ms,
-                max_batch=self.settings.max_batch,
-                max_wait_ms=self.settings.max_wait_ms,
-            )
-        return found
+        with self._lock:
+            found = self._batchers.get(loaded.key)
+            if found is None or found.predict is not loaded.predict:  # new or reloaded
+                found = self._batchers[loaded.key] = Batcher(
+                    loaded.predict,
+                    cost_ms=loaded.cost_ms,
+                    max_batch=self.settings.max_batch,
+                    max_wait_ms=self.settings.max_wait_ms,
+                )
+            return found
 
     # ------------------------------------------------------------ loading
     def loaded_count(self) -> int:
@@ -252,9 +253,8 @@ class ServingRuntime:
                 break
             if key not in routed:
                 self._models.pop(key)
-                batcher = self._batchers.pop(key, None)
-                if batcher is not None:
-                    batcher.close()
+                # not closed: requests in flight still finish on it; its thread ends with it
+                self._batchers.pop(key, None)
 
     def refresh(self) -> bool:
         """Pick up deployment changes; True when the routes changed."""
