@@ -241,12 +241,15 @@ class AlertService:
         return Fired(self._open(conn, window, rule, figures, now), "opened")
 
     def clear(self, conn: Any, window: MonitorWindow, rule: str, now: int) -> Alert | None:
-        """The rule is clear in ``window``: resolve its active alert (if any)."""
+        """The rule is clear in ``window``: resolve its active alert (if any) as of the
+        window's end, the time the cooldown of a later firing counts from."""
         latest = self.repo.latest_alert(conn, window.model, window.env, rule)
         if latest is None or not latest.status.is_active or window.start <= latest.last_window:
             return None
         note = f"clear in the window from {window.start}"
-        return self._transition(conn, latest, AlertStatus.RESOLVED, MONITOR_ACTOR, now, note)
+        return self._transition(
+            conn, latest, AlertStatus.RESOLVED, MONITOR_ACTOR, now, note, at=window.end
+        )
 
     def _open(
         self, conn: Any, window: MonitorWindow, rule: str, figures: Mapping[str, float], now: int
@@ -266,14 +269,22 @@ class AlertService:
         return alert
 
     def _transition(
-        self, conn: Any, current: Alert, new: AlertStatus, actor: str, now: int, reason: str
+        self,
+        conn: Any,
+        current: Alert,
+        new: AlertStatus,
+        actor: str,
+        now: int,
+        reason: str,
+        *,
+        at: int | None = None,
     ) -> Alert:
         check_alert_transition(current.alert_id, current.status, new)
         changes: dict[str, Any] = {"status": new, "updated": now}
         if new is AlertStatus.ACKNOWLEDGED:
             changes["acknowledged_by"] = actor
         elif new is AlertStatus.RESOLVED:
-            changes.update(resolved_by=actor, resolved_at=now)
+            changes.update(resolved_by=actor, resolved_at=now if at is None else at)
         else:  # reopened: a fresh episode of the same alert
             changes.update(acknowledged_by=None, resolved_by=None, resolved_at=None)
         if reason:
