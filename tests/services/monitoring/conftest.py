@@ -47,7 +47,7 @@ class Receiver:
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with receiver.lock:
                 mode = receiver.modes.pop(0) if receiver.modes else "ok"
@@ -129,14 +129,21 @@ class World:
     dora: User
     start: int  # the first window's start (the hour the deployment went live)
 
-    def log(self, hour: int, ages: list[float], emails: list[str | None], env: str = "staging") -> None:
-        """Log one request of ``len(ages)`` rows in window ``hour`` (0-based)."""
+    def log(
+        self,
+        hour: int,
+        ages: list[float],
+        emails: list[str | None],
+        env: str = "staging",
+        offset_ms: int = 60_000,
+    ) -> None:
+        """Log one request of ``len(ages)`` rows ``offset_ms`` into window ``hour``."""
         replica = f"r{uuid.uuid4().hex[:8]}"  # one file per call (a replica's keys count up)
         log = PredictionLog(self.svc.blobs.backend, replica, ServingStats(), 1000, env=env)
         frame = pd.DataFrame(
             {"age": np.asarray(ages, dtype="float64"), "email": pd.Series(emails, dtype=object)}
         )
-        t = self.start + hour * HOUR + 60_000
+        t = self.start + hour * HOUR + offset_ms
         rid = f"{env}-{hour}-{len(ages)}-{ages[0]}"
         log.add(LogRecord(rid, t, "loans", 1, "live", 1.0, ("age", "email"), frame,
                           np.zeros(len(ages), dtype="int64")))  # fmt: skip

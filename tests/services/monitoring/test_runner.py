@@ -72,7 +72,9 @@ def test_windows_alerts_and_webhooks(
     resolved = w.svc.alerts.alerts(status="resolved").items
     assert {(a.resolved_by, a.resolved_at) for a in resolved} == {("monitor", w.at(4))}
 
-    w.log(4, AGED, [*YOUNG_EMAILS, "f@x"])  # fires again within the 3h cooldown: the same alert reopens
+    w.log(
+        4, AGED, [*YOUNG_EMAILS, "f@x"]
+    )  # fires again within the 3h cooldown: the same alert reopens
     refired = runner.run(now=w.at(5))
     age_alert = next(a for a in resolved if a.rule == "mean.age > 50")
     assert [(e.alert_id, e.event) for e in refired.events] == [(age_alert.alert_id, "reopened")]
@@ -123,8 +125,7 @@ def test_two_runners_racing_compute_and_alert_once(
     try:
         runners = [w.svc.monitor_runner, other.monitor_runner]
         threads = [
-            threading.Thread(target=lambda r=r: reports.append(r.run(now=w.at(4))))
-            for r in runners
+            threading.Thread(target=lambda r=r: reports.append(r.run(now=w.at(4)))) for r in runners
         ]
         for t in threads:
             t.start()
@@ -149,7 +150,7 @@ def test_unknown_model_and_malformed_policy(
     assert e.value.field == "model"
     bad = open_services(tmp_path, db_url, policy(window="soon"))
     try:
-        with pytest.raises(ValidationError, match="monitor.loans.window: expected a dur") as e:
+        with pytest.raises(ValidationError, match=r"monitor\.loans\.window: expected a dur") as e:
             bad.monitor_runner.run(now=w.at(1))
         assert e.value.field == "monitor.loans.window"
         assert bad.monitor_runner.register_jobs(bad.jobs.scheduler) == []
