@@ -173,3 +173,19 @@ def test_the_runner_is_a_job_of_the_scheduler(world_factory: Callable[[dict], Wo
     outcomes, _ = scheduler.run_due()
     assert [(o.name, o.status) for o in outcomes] == [("monitor:loans", JobRunStatus.OK)]
     assert HOUR == 3_600_000
+
+
+def test_run_repeats_until_stopped(world_factory: Callable[[dict], World]) -> None:
+    w = world_factory(policy(schedule="1h"))
+    w.log(0, AGED, GAPPY_EMAILS)
+    reports: list = []
+    thread = threading.Thread(
+        target=lambda: reports.append(w.svc.monitor_runner.run(once=False, now=w.at(1)))
+    )
+    thread.start()
+    thread.join(timeout=0.5)
+    assert thread.is_alive()  # waiting for the next schedule
+    w.svc.monitor_runner.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and len(reports) == 1
+    assert w.svc.alerts.windows(model="loans").total == 1
