@@ -53,6 +53,8 @@ class Settings:
     ray_address: str | None = None
     protected_environments: tuple[str, ...] = ("production",)
     serving: ServingSettings = field(default_factory=lambda: ServingSettings())
+    monitor: Mapping[str, object] = field(default_factory=dict)  # [monitor.<model>] tables
+    monitor_secrets: Mapping[str, str] = field(default_factory=dict)  # their secret_env values
 
     @property
     def actor(self) -> str:
@@ -129,6 +131,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     data = toml.get("data", {})
     if not isinstance(data, dict):
         raise ValidationError("[data] in shipyard.toml must be a table", field="data")
+    monitor, monitor_secrets = _monitor(env, toml.get("monitor", {}))
     return Settings(
         project_dir=project,
         db_url=env.get("SHIPYARD_DB_URL")
@@ -148,7 +151,23 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         ray_address=env.get("RAY_ADDRESS") or None,
         protected_environments=_protected(env, core),
         serving=_serving(env, toml.get("serving", {})),
+        monitor=monitor,
+        monitor_secrets=monitor_secrets,
     )
+
+
+def _monitor(env: Mapping[str, str], table: object) -> tuple[dict[str, object], dict[str, str]]:
+    """The ``[monitor]`` tables (parsed by the monitor runner, which names any bad key) and
+    the webhook secrets of the environment variables they name."""
+    if not isinstance(table, dict):
+        raise ValidationError("[monitor] in shipyard.toml must be a table", field="monitor")
+    names = {
+        spec["alerts"].get("secret_env")
+        for spec in table.values()
+        if isinstance(spec, dict) and isinstance(spec.get("alerts"), dict)
+    }
+    secrets = {n: env[n] for n in names if isinstance(n, str) and env.get(n)}
+    return table, secrets
 
 
 def _protected(env: Mapping[str, str], core: Mapping[str, object]) -> tuple[str, ...]:

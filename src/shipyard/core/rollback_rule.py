@@ -4,6 +4,10 @@
 ``live_p99_ms`` … name the live version's, so a rule may compare the two
 (``p99_ms > 2 * live_p99_ms``). Only comparisons, ``and``/``or``/``not``, + - * / and numbers
 are allowed: the rule is parsed once with :mod:`ast` and never passed to ``eval``.
+
+The grammar is shared: :func:`parse_condition` and :func:`judge` serve any rule over named
+figures (monitor rules add dotted names such as ``drift.income`` and judge with three values,
+a missing figure making a rule "not evaluable" instead of counting as 0).
 """
 
 from __future__ import annotations
@@ -17,9 +21,19 @@ from typing import Any
 
 from shipyard.core.errors import ValidationError
 
-__all__ = ["FIGURES", "RollbackRule", "parse_rule"]
+__all__ = [
+    "FIGURES",
+    "MAX_RULE_CHARS",
+    "Grammar",
+    "RollbackRule",
+    "judge",
+    "names_in",
+    "parse_condition",
+    "parse_rule",
+]
 
 FIGURES = ("error_rate", "p50_ms", "p99_ms", "requests")
+MAX_RULE_CHARS = 1000
 _NAMES = frozenset(FIGURES) | {f"live_{f}" for f in FIGURES}
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.Gt: operator.gt,
@@ -36,62 +50,122 @@ _ARITH: dict[type, Callable[[Any, Any], Any]] = {
 
 
 @dataclass(frozen=True)
+class Grammar:
+    """What names a rule may use: ``check_name(name, where)`` raises a ValidationError for
+    an unknown one; ``dotted`` allows ``namespace.name`` (never ``_``-prefixed parts)."""
+
+    check_name: Callable[[str, str], None]
+    example: str
+    dotted: bool = False
+
+
+def _check_rollback_name(name: str, where: str) -> None:
+    if name not in _NAMES:
+        raise ValidationError(
+            f"{where}: unknown figure {name!r}; use {', '.join(sorted(_NAMES))}", field=where
+        )
+
+
+_ROLLBACK = Grammar(_check_rollback_name, "error_rate > 0.01 or p99_ms > 50")
+
+
+@dataclass(frozen=True)
 class RollbackRule:
     text: str
     tree: ast.expr
 
     def breached(self, figures: Mapping[str, float]) -> bool:
         """True when the rule holds for ``figures`` (missing figures count as 0)."""
-        return bool(_eval(self.tree, figures))
+        return bool(judge(self.tree, lambda name: float(figures.get(name, 0.0))))
 
 
 def parse_rule(text: object, where: str = "rollback_if") -> RollbackRule:
+    tree = parse_condition(text, where, _ROLLBACK)
+    return RollbackRule(str(text).strip(), tree)
+
+
+def parse_condition(text: object, where: str, grammar: Grammar) -> ast.expr:
+    """The checked syntax tree of a condition; a ValidationError naming ``where`` otherwise."""
     if not isinstance(text, str) or not text.strip():
+        raise ValidationError(f"{where} must be a rule like {grammar.example!r}", field=where)
+    if len(text) > MAX_RULE_CHARS:
         raise ValidationError(
-            f"{where} must be a rule like 'error_rate > 0.01 or p99_ms > 50'", field=where
+            f"{where} is {len(text)} characters long; a rule has at most {MAX_RULE_CHARS}",
+            field=where,
         )
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as e:
         raise ValidationError(f"{where} is not a valid rule: {e.msg}", field=where) from None
-    _check(tree, where)
-    return RollbackRule(text.strip(), tree)
+    except (ValueError, RecursionError, MemoryError):
+        raise ValidationError(f"{where} is not a valid rule", field=where) from None
+    _check(tree, where, grammar)
+    return tree
 
 
-def _check(node: ast.AST, where: str) -> None:
+def names_in(tree: ast.AST) -> list[str]:
+    """The figure names a checked rule reads, in order of first use."""
+    found: dict[str, None] = {}
+
+    def visit(node: ast.AST) -> None:
+        name = _name_of(node) if isinstance(node, ast.Name | ast.Attribute) else None
+        if name is not None:
+            found.setdefault(name, None)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return list(found)
+
+
+def _name_of(node: ast.AST) -> str | None:
+    """``a`` or ``a.b`` (a chain of plain names), else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _name_of(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    return None
+
+
+def _check(node: ast.AST, where: str, grammar: Grammar) -> None:
     """A condition: comparisons of figures joined by and/or/not (a bare number is no rule)."""
     if isinstance(node, ast.BoolOp):
         for child in node.values:
-            _check(child, where)
+            _check(child, where, grammar)
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        _check(node.operand, where)
+        _check(node.operand, where, grammar)
     elif isinstance(node, ast.Compare):
         if not all(type(op) in _COMPARE for op in node.ops):
             raise ValidationError(f"{where}: only > >= < <= compare figures", field=where)
         for child in (node.left, *node.comparators):
-            _check_value(child, where)
-    elif isinstance(node, ast.Name | ast.Constant | ast.BinOp):
+            _check_value(child, where, grammar)
+    elif isinstance(node, ast.Name | ast.Constant | ast.BinOp) or (
+        grammar.dotted and isinstance(node, ast.Attribute)
+    ):
         raise ValidationError(
-            f"{where}: {ast.unparse(node)!r} must compare figures, e.g. 'error_rate > 0.01'",
+            f"{where}: {ast.unparse(node)!r} must compare figures, e.g. {grammar.example!r}",
             field=where,
         )
     else:
         _refuse(node, where)
 
 
-def _check_value(node: ast.AST, where: str) -> None:
+def _check_value(node: ast.AST, where: str, grammar: Grammar) -> None:
     """A number: figures and numbers with + - * / (and a leading minus)."""
     if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
-        _check_value(node.left, where)
-        _check_value(node.right, where)
+        _check_value(node.left, where, grammar)
+        _check_value(node.right, where, grammar)
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        _check_value(node.operand, where)
+        _check_value(node.operand, where, grammar)
     elif isinstance(node, ast.Name):
-        if node.id not in _NAMES:
-            raise ValidationError(
-                f"{where}: unknown figure {node.id!r}; use {', '.join(sorted(_NAMES))}",
-                field=where,
-            )
+        grammar.check_name(node.id, where)
+    elif isinstance(node, ast.Attribute) and grammar.dotted:
+        name = _name_of(node)
+        if name is None or any(part.startswith("_") for part in name.split(".")):
+            _refuse(node, where)
+        grammar.check_name(str(name), where)
     elif not (
         isinstance(node, ast.Constant)
         and isinstance(node.value, int | float)
@@ -108,28 +182,47 @@ def _refuse(node: ast.AST, where: str) -> None:
     )
 
 
-def _eval(node: ast.AST, figures: Mapping[str, float]) -> Any:
+def judge(node: ast.AST, lookup: Callable[[str], float | None]) -> Any:
+    """Evaluate a checked tree; ``lookup`` gives a figure's value or None when it is missing.
+
+    Three-valued: a missing figure makes what depends on it None ("not evaluable"), except
+    where ``and``/``or`` decide without it (``False and ?`` is False, ``True or ?`` True).
+    """
     if isinstance(node, ast.BoolOp):
-        values = (_eval(v, figures) for v in node.values)
-        return all(values) if isinstance(node.op, ast.And) else any(values)
+        values = [judge(v, lookup) for v in node.values]
+        decisive = isinstance(node.op, ast.Or)  # True decides an or, False an and
+        if any(v is not None and bool(v) is decisive for v in values):
+            return decisive
+        return None if any(v is None for v in values) else not decisive
     if isinstance(node, ast.UnaryOp):
-        operand = _eval(node.operand, figures)
+        operand = judge(node.operand, lookup)
+        if operand is None:
+            return None
         return -operand if isinstance(node.op, ast.USub) else not operand
     if isinstance(node, ast.Compare):
-        left = _eval(node.left, figures)
-        for op, right_node in zip(node.ops, node.comparators, strict=True):
-            right = _eval(right_node, figures)
-            if not _COMPARE[type(op)](left, right):
-                return False
-            left = right
-        return True
+        return _compare(node, lookup)
     if isinstance(node, ast.BinOp):
-        right = _eval(node.right, figures)
-        left = _eval(node.left, figures)
+        right = judge(node.right, lookup)
+        left = judge(node.left, lookup)
+        if left is None or right is None:
+            return None
         if isinstance(node.op, ast.Div) and right == 0:
             # x/0 is above any threshold, but 0/0 (no errors on either side) is no breach
             return math.copysign(math.inf, left) if left else math.nan
         return _ARITH[type(node.op)](left, right)
-    if isinstance(node, ast.Name):
-        return float(figures.get(node.id, 0.0))
+    if isinstance(node, ast.Name | ast.Attribute):
+        return lookup(str(_name_of(node)))
     return node.value  # type: ignore[attr-defined]
+
+
+def _compare(node: ast.Compare, lookup: Callable[[str], float | None]) -> bool | None:
+    left = judge(node.left, lookup)
+    unknown = False
+    for op, right_node in zip(node.ops, node.comparators, strict=True):
+        right = judge(right_node, lookup)
+        if left is None or right is None:
+            unknown = True
+        elif not _COMPARE[type(op)](left, right):
+            return False
+        left = right
+    return None if unknown else True

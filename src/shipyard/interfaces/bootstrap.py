@@ -12,7 +12,12 @@ from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.deployments import DeploymentService, FiguresService
+from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
+from shipyard.services.monitoring.alerts import AlertService
+from shipyard.services.monitoring.log_stats import LogStatsEvaluator
+from shipyard.services.monitoring.runner import MonitorRunner
+from shipyard.services.monitoring.webhooks import WebhookDeliveries
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.registry.dossier import DossierBuilder
@@ -26,6 +31,7 @@ from shipyard.stores.sql.deployments_repo import DeploymentsRepo
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.experiments_repo import ExperimentRepo
 from shipyard.stores.sql.models_repo import ModelsRepo
+from shipyard.stores.sql.monitors_repo import MonitorsRepo
 from shipyard.stores.sql.runs_repo import RunRepo
 from shipyard.stores.sql.schema import ensure_schema
 from shipyard.stores.statcache import StatCache
@@ -86,6 +92,8 @@ def build_services(settings: Settings) -> Services:
         repo=DeploymentsRepo(),
         audit=ledger,
     )
+    monitors = MonitorsRepo()
+    alerts = AlertService(db, repo=monitors, audit=ledger)
     return Services(
         settings=settings,
         db=db,
@@ -99,6 +107,15 @@ def build_services(settings: Settings) -> Services:
         deployments=deployments,
         figures=FiguresService(deployments),
         jobs=JobsService(db),
+        alerts=alerts,
+        monitor_runner=MonitorRunner(
+            db,
+            policies=settings.monitor,
+            deployments=deployments,
+            evaluator=LogStatsEvaluator(PredictionLogReader(blobs.backend)),
+            alerts=alerts,
+            webhooks=WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets),
+        ),
     )
 
 

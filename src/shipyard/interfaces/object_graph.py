@@ -9,6 +9,8 @@ from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.jobs import JobsService
+from shipyard.services.monitoring.alerts import AlertService
+from shipyard.services.monitoring.runner import MonitorRunner
 from shipyard.services.pipelines.service import PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.tracking import TrackingService
@@ -33,6 +35,8 @@ class Services:
     deployments: DeploymentService
     figures: FiguresService
     jobs: JobsService
+    alerts: AlertService
+    monitor_runner: MonitorRunner
 
     def close(self) -> None:
         self.jobs.scheduler.stop()

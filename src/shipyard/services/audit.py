@@ -10,7 +10,7 @@ from shipyard.stores.sql.engine import Database
 
 __all__ = ["OBJECT_TYPES", "AuditService", "parse_object"]
 
-OBJECT_TYPES = ("run", "experiment", "dataset", "user", "pipeline", "model", "deployment")
+OBJECT_TYPES = ("run", "experiment", "dataset", "user", "pipeline", "model", "deployment", "alert")
 
 
 def parse_object(text: str | None) -> tuple[str | None, str | None]:

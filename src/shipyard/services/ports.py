@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DatasetInputs",
+    "DeployedModels",
     "DeploymentRoutes",
     "ModelVersionLookup",
     "PeriodicJobs",
@@ -43,6 +44,12 @@ class ServedVersions(Protocol):
     def load(self, ref: str, *, user: str, allow_pickle: bool = False) -> Any: ...
 
     def load_onnx(self, ref: str) -> bytes: ...
+
+
+class DeployedModels(Protocol):
+    """What monitoring needs from deployments: what serves where (and since when)."""
+
+    def list(self, env: str | None = None) -> list[Deployment]: ...
 
 
 class DeploymentRoutes(Protocol):

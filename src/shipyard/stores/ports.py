@@ -19,6 +19,7 @@ from shipyard.core.query import Expr, OrderKey
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+    from shipyard.core.alerts import Alert, AlertDelivery, AlertStatus, MonitorWindow
     from shipyard.core.audit import AuditEntry
     from shipyard.core.datasets import Dataset, DatasetRef, DatasetVersion, ValidationRecord
     from shipyard.core.deployments import Deployment, DeploymentEvent
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from shipyard.core.models import ModelRef, ModelVersion, RegisteredModel, VersionStatus
     from shipyard.stores.sql.datasets_repo import NewVersion
     from shipyard.stores.sql.deployments_repo import StatsRow
+    from shipyard.stores.sql.monitors_repo import AlertFilter, NewWindow
 
 __all__ = [
     "ArtifactIndex",
@@ -45,6 +47,7 @@ __all__ = [
     "ModelRecords",
     "ModelStore",
     "ModelVersions",
+    "MonitorStore",
     "NewEntry",
     "RunLog",
     "RunQuery",
@@ -412,3 +415,57 @@ class BlobStore(BlobReader, BlobWriter, Protocol):
 
     @property
     def url(self) -> str: ...
+
+
+# ---------------------------------------------------------------- monitoring
+class MonitorStore(Protocol):
+    """Computed windows (each once), alerts (compare-and-set status), their deliveries."""
+
+    def computed_windows(
+        self, conn: Connection, model: str, env: str, since: int
+    ) -> set[tuple[int, int]]: ...
+
+    def add_window(self, conn: Connection, w: NewWindow) -> int | None: ...
+
+    def windows(
+        self, conn: Connection, model: str | None, env: str | None, before: int | None, limit: int
+    ) -> builtins.list[MonitorWindow]: ...
+
+    def count_windows(self, conn: Connection, model: str | None, env: str | None) -> int: ...
+
+    def get_alert(self, conn: Connection, alert_id: int, *, lock: bool = False) -> Alert | None: ...
+
+    def latest_alert(self, conn: Connection, model: str, env: str, rule: str) -> Alert | None: ...
+
+    def add_alert(self, conn: Connection, values: Mapping[str, Any]) -> int: ...
+
+    def update_alert(
+        self, conn: Connection, alert_id: int, expected: AlertStatus, values: Mapping[str, Any]
+    ) -> bool: ...
+
+    def alerts(
+        self, conn: Connection, where: AlertFilter, before: int | None, limit: int
+    ) -> builtins.list[Alert]: ...
+
+    def count_alerts(self, conn: Connection, where: AlertFilter) -> int: ...
+
+    def add_delivery(
+        self, conn: Connection, alert_id: int, sink: str, target: str, event: str, body: str,
+        now: int,
+    ) -> int: ...  # fmt: skip
+
+    def due_deliveries(
+        self, conn: Connection, now: int, limit: int
+    ) -> builtins.list[tuple[AlertDelivery, str]]: ...
+
+    def claim_delivery(
+        self, conn: Connection, seen: AlertDelivery, now: int, hold_ms: int
+    ) -> bool: ...
+
+    def finish_delivery(
+        self, conn: Connection, delivery_id: int, values: Mapping[str, Any]
+    ) -> None: ...
+
+    def deliveries(
+        self, conn: Connection, alert_ids: builtins.list[int]
+    ) -> builtins.list[AlertDelivery]: ...

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from shipyard.stores.sql import tables_jobs, tables_serving  # noqa: F401  (register tables)
+from shipyard.stores.sql import tables_jobs, tables_monitors, tables_serving  # noqa: F401
 from shipyard.stores.sql.tables import metadata
 
 connection = context.config.attributes.get("connection")

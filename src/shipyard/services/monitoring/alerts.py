@@ -1,0 +1,338 @@
+"""Alerts: what operators list, acknowledge and resolve, and what the monitor opens, updates,
+reopens (within the cooldown) and resolves. Every status change is audited and logged.
+
+Dedup key (model, environment, rule): while an alert of the key is open or acknowledged, the
+rule firing again updates it (last window, count, figures). Listings page with a keyset
+cursor (the last id), opaque to callers.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from shipyard.core.alerts import (
+    Alert,
+    AlertDelivery,
+    AlertStatus,
+    MonitorWindow,
+    check_alert_transition,
+)
+from shipyard.core.clock import now_ms
+from shipyard.core.deployments import check_environment
+from shipyard.core.entities import Role, User
+from shipyard.core.errors import (
+    InvalidStateTransitionError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from shipyard.core.models import check_model_name
+from shipyard.stores.ports import AuditLog, MonitorStore, NewEntry, Transactions
+from shipyard.stores.sql.audit_repo import AuditRepo
+from shipyard.stores.sql.monitors_repo import AlertFilter, MonitorsRepo
+
+__all__ = ["MAX_PAGE", "MAX_REASON", "MONITOR_ACTOR", "AlertService", "Fired", "Page"]
+
+log = logging.getLogger("shipyard.monitoring.alerts")
+
+MAX_PAGE = 1000
+MAX_REASON = 2000
+MONITOR_ACTOR = "monitor"  # who the monitor's own changes are audited as
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing: the items, the cursor of the next page (None at the end) and
+    how many items match in all."""
+
+    items: list[Any]
+    next_cursor: str | None
+    total: int
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What a firing rule did to its alert: ``opened`` (new), ``reopened`` (within the
+    cooldown) or ``updated`` (still active)."""
+
+    alert: Alert
+    event: str
+
+
+def _encode(value: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"before": value}).encode()).decode()
+
+
+def _decode(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))["before"]
+    except (ValueError, KeyError, TypeError):
+        value = None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError(
+            f"cursor {cursor!r} is not valid; pass the next_cursor of the previous page",
+            field="cursor",
+        )
+    return value
+
+
+def _check_limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be 1..{MAX_PAGE}; got {limit!r}", field="limit")
+    return limit
+
+
+def _check_reason(reason: str) -> str:
+    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+        raise ValidationError(
+            f"reason must be text of at most {MAX_REASON} characters", field="reason"
+        )
+    return reason.strip()
+
+
+def parse_status(status: str | None) -> AlertStatus | None:
+    if status is None or status == "":
+        return None
+    try:
+        return AlertStatus(status)
+    except ValueError:
+        raise ValidationError(
+            f"status must be one of {', '.join(s.value for s in AlertStatus)}; got {status!r}",
+            field="status",
+        ) from None
+
+
+class AlertService:
+    """Reads and changes alerts; the monitor's changes run inside its own unit of work."""
+
+    def __init__(
+        self,
+        db: Transactions,
+        *,
+        repo: MonitorStore | None = None,
+        audit: AuditLog | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.db = db
+        self.repo: MonitorStore = repo or MonitorsRepo()
+        self.audit: AuditLog = audit or AuditRepo()
+        self.clock = clock
+
+    # ------------------------------------------------------------ reading
+    def alerts(
+        self,
+        *,
+        model: str | None = None,
+        env: str | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page:
+        """Alerts newest first, filtered by model, environment and status."""
+        where = AlertFilter(
+            None if model is None else check_model_name(model),
+            None if env is None else check_environment(env),
+            parse_status(status),
+        )
+        before, limit = _decode(cursor), _check_limit(limit)
+        with self.db.read() as conn:
+            found = self.repo.alerts(conn, where, before, limit + 1)
+            total = self.repo.count_alerts(conn, where)
+        more = len(found) > limit
+        found = found[:limit]
+        return Page(found, _encode(found[-1].alert_id) if more else None, total)
+
+    def get(self, alert_id: int) -> Alert:
+        alert_id = _check_id(alert_id)
+        with self.db.read() as conn:
+            found = self.repo.get_alert(conn, alert_id)
+        if found is None:
+            raise NotFoundError(
+                f"no alert {alert_id}; list them with `shipyard monitor alerts`", field="id"
+            )
+        return found
+
+    def deliveries(self, alert_id: int) -> builtins.list[AlertDelivery]:
+        self.get(alert_id)
+        with self.db.read() as conn:
+            return self.repo.deliveries(conn, [alert_id])
+
+    def windows(
+        self,
+        *,
+        model: str | None = None,
+        env: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page:
+        """Computed windows newest first."""
+        model = None if model is None else check_model_name(model)
+        env = None if env is None else check_environment(env)
+        before, limit = _decode(cursor), _check_limit(limit)
+        with self.db.read() as conn:
+            found: list[MonitorWindow] = self.repo.windows(conn, model, env, before, limit + 1)
+            total = self.repo.count_windows(conn, model, env)
+        more = len(found) > limit
+        found = found[:limit]
+        return Page(found, _encode(found[-1].window_id) if more else None, total)
+
+    # ------------------------------------------------------------ operators
+    def acknowledge(self, alert_id: int, user: User, reason: str = "") -> Alert:
+        """An operator (deployer or higher) has seen the alert and is on it."""
+        return self._operator_change(alert_id, user, AlertStatus.ACKNOWLEDGED, reason)
+
+    def resolve(self, alert_id: int, user: User, reason: str = "") -> Alert:
+        """An operator (deployer or higher) closes the alert."""
+        return self._operator_change(alert_id, user, AlertStatus.RESOLVED, reason)
+
+    def _operator_change(self, alert_id: int, user: User, new: AlertStatus, reason: str) -> Alert:
+        if not user.role.allows(Role.DEPLOYER):
+            raise PermissionDeniedError(
+                f"user {user.name!r} has role {user.role.value}; acknowledging and resolving "
+                "alerts need deployer or higher"
+            )
+        alert_id, reason = _check_id(alert_id), _check_reason(reason)
+        with self.db.write() as conn:
+            current = self.repo.get_alert(conn, alert_id, lock=True)
+            if current is None:
+                raise NotFoundError(
+                    f"no alert {alert_id}; list them with `shipyard monitor alerts`", field="id"
+                )
+            now = self.clock()
+            return self._transition(conn, current, new, user.name, now, reason)
+
+    # ------------------------------------------------------------ the monitor
+    def fire(
+        self,
+        conn: Any,
+        window: MonitorWindow,
+        rule: str,
+        figures: Mapping[str, float],
+        cooldown_ms: int,
+        now: int,
+    ) -> Fired:
+        """The rule fired in ``window``: update the active alert of its key, reopen the last
+        one when it was resolved less than ``cooldown_ms`` before the window ended, else open
+        a new one. ``now`` is the monitor's time of the change."""
+        latest = self.repo.latest_alert(conn, window.model, window.env, rule)
+        changes: dict[str, Any] = {
+            "last_window": window.start,
+            "version": window.version,
+            "updated": now,
+        }
+        if latest is not None and latest.status.is_active:
+            changes.update(fired=latest.fired + 1, figures=dict(figures))
+            self._update(conn, latest, latest.status, changes)
+            return Fired(replace(latest, **changes), "updated")
+        if latest is not None and _within(latest, window.end, cooldown_ms):
+            changes.update(fired=latest.fired + 1, figures=dict(figures))
+            self._update(conn, latest, latest.status, changes)
+            fresh = replace(latest, **changes)
+            reopened = self._transition(conn, fresh, AlertStatus.OPEN, MONITOR_ACTOR, now, "")
+            return Fired(reopened, "reopened")
+        return Fired(self._open(conn, window, rule, figures, now), "opened")
+
+    def clear(self, conn: Any, window: MonitorWindow, rule: str, now: int) -> Alert | None:
+        """The rule is clear in ``window``: resolve its active alert (if any) as of the
+        window's end, the time the cooldown of a later firing counts from."""
+        latest = self.repo.latest_alert(conn, window.model, window.env, rule)
+        if latest is None or not latest.status.is_active or window.start <= latest.last_window:
+            return None
+        note = f"clear in the window from {window.start}"
+        return self._transition(
+            conn, latest, AlertStatus.RESOLVED, MONITOR_ACTOR, now, note, at=window.end
+        )
+
+    def _open(
+        self, conn: Any, window: MonitorWindow, rule: str, figures: Mapping[str, float], now: int
+    ) -> Alert:
+        values = {
+            "model": window.model, "env": window.env, "version": window.version,
+            "rule": rule, "status": AlertStatus.OPEN.value, "first_window": window.start,
+            "last_window": window.start, "fired": 1, "figures": dict(figures),
+            "created": now, "updated": now, "note": "",
+        }  # fmt: skip
+        alert_id = self.repo.add_alert(conn, values)
+        alert = Alert(
+            alert_id, window.model, window.env, window.version, rule, AlertStatus.OPEN,
+            window.start, window.start, 1, dict(figures), now, now,
+        )  # fmt: skip
+        self._record(conn, alert, "opened", MONITOR_ACTOR, now, "")
+        return alert
+
+    def _transition(
+        self,
+        conn: Any,
+        current: Alert,
+        new: AlertStatus,
+        actor: str,
+        now: int,
+        reason: str,
+        *,
+        at: int | None = None,
+    ) -> Alert:
+        check_alert_transition(current.alert_id, current.status, new)
+        changes: dict[str, Any] = {"status": new, "updated": now}
+        if new is AlertStatus.ACKNOWLEDGED:
+            changes["acknowledged_by"] = actor
+        elif new is AlertStatus.RESOLVED:
+            changes.update(resolved_by=actor, resolved_at=now if at is None else at)
+        else:  # reopened: a fresh episode of the same alert
+            changes.update(acknowledged_by=None, resolved_by=None, resolved_at=None)
+        if reason:
+            changes["note"] = reason
+        self._update(conn, current, current.status, changes)
+        done = replace(current, **changes)
+        event = {"open": "reopened"}.get(new.value, new.value)
+        self._record(conn, done, event, actor, now, reason)
+        return done
+
+    def _update(
+        self, conn: Any, current: Alert, expected: AlertStatus, changes: Mapping[str, Any]
+    ) -> None:
+        values = {k: (v.value if isinstance(v, AlertStatus) else v) for k, v in changes.items()}
+        if not self.repo.update_alert(conn, current.alert_id, expected, values):
+            raise InvalidStateTransitionError(
+                f"alert {current.alert_id} changed meanwhile; look again and retry",
+                field="status",
+            )
+
+    def _record(
+        self, conn: Any, alert: Alert, event: str, actor: str, now: int, reason: str
+    ) -> None:
+        payload = {
+            "model": alert.model,
+            "environment": alert.env,
+            "version": alert.version,
+            "rule": alert.rule,
+            "status": alert.status.value,
+            "window": alert.last_window,
+            "figures": dict(alert.figures),
+        }
+        entry = NewEntry(actor, f"alert.{event}", "alert", str(alert.alert_id), reason, payload)
+        self.audit.append(conn, [entry], now)
+        level = logging.WARNING if event in ("opened", "reopened") else logging.INFO
+        log.log(
+            level,
+            "alert %s %s: %s on %s/%s (%s)",
+            alert.alert_id, event, alert.rule, alert.env, alert.model, actor,
+        )  # fmt: skip
+
+
+def _within(resolved: Alert, at: int, cooldown_ms: int) -> bool:
+    """Whether ``at`` lies within the cooldown after the alert was resolved."""
+    return resolved.resolved_at is not None and at - resolved.resolved_at < cooldown_ms
+
+
+def _check_id(alert_id: object) -> int:
+    if isinstance(alert_id, bool) or not isinstance(alert_id, int) or alert_id < 1:
+        raise ValidationError(f"alert id must be a positive integer, got {alert_id!r}", field="id")
+    return alert_id
