@@ -1,0 +1,270 @@
+"""Performance estimation without labels: fit on a labeled reference, estimate per chunk.
+
+``estimate_performance(reference, current, y_true=..., y_pred_proba=...)`` checks the input,
+calibrates the reference's probabilities with isotonic regression when that lowers their
+out-of-fold expected calibration error (NannyML's test), measures each metric's sampling
+error on the reference by bootstrap, and estimates every chunk of the current data
+(``core.estimation`` has the maths and the definition of the band and the alert).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from shipyard.core.errors import ValidationError
+from shipyard.core.estimation import (
+    METRICS,
+    CalibrationMap,
+    EstimationReference,
+    MetricEstimate,
+    bootstrap_unit_sd,
+    estimate_chunks,
+    expected_calibration_error,
+    metric_value,
+)
+
+__all__ = [
+    "PerformanceEstimate",
+    "estimate_performance",
+    "fit_calibration",
+    "fit_reference",
+]
+
+BOOTSTRAP_ROWS = 5000  # bootstrap sample size; SE at other sizes scales with 1/sqrt(n)
+BOOTSTRAP_DRAWS = 100
+CALIBRATION_FOLDS = 5
+ECE_BINS = 10
+
+Array = np.ndarray[Any, Any]
+
+
+@dataclass(frozen=True)
+class PerformanceEstimate:
+    """Estimated (and, when the current data has labels, realized) metrics per chunk."""
+
+    rows: tuple[MetricEstimate, ...]
+    reference: EstimationReference
+    has_realized: bool
+
+    @property
+    def alerts(self) -> tuple[MetricEstimate, ...]:
+        return tuple(r for r in self.rows if r.alert)
+
+    def to_dicts(self) -> list[dict[str, object]]:
+        """One JSON-ready dict per (chunk, metric); NaN becomes None."""
+        keep = None if self.has_realized else {"realized", "labeled"}
+        out = []
+        for row in self.rows:
+            item = {k: _plain(v) for k, v in vars(row).items() if not keep or k not in keep}
+            item["rows"] = row.stop - row.start
+            out.append(item)
+        return out
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame: one row per (chunk, metric) with ``chunk``, ``start``,
+        ``stop``, ``rows``, ``metric``, ``estimate``, ``lower``, ``upper``, ``reference``,
+        ``lower_threshold``, ``upper_threshold``, ``alert`` (+ ``realized``, ``labeled``)."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.to_dicts())
+        head = ["chunk", "start", "stop", "rows", "metric", "estimate", "lower", "upper"]
+        rest = [c for c in frame.columns if c not in head]
+        frame = frame.reindex(columns=head + rest)
+        for col in ("estimate", "lower", "upper", "reference", "realized"):
+            if col in frame:
+                frame[col] = frame[col].astype(float)
+        return frame
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+# ---------------------------------------------------------------------------- fitting
+def _isotonic(score: Array, y_true: Array) -> Any:
+    from sklearn.isotonic import IsotonicRegression
+
+    return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(score, y_true)
+
+
+def fit_calibration(y_true: Array, score: Array, *, seed: int = 0) -> CalibrationMap:
+    """Isotonic calibration of ``score`` when it helps: the expected calibration error of
+    out-of-fold calibrated probabilities is compared with that of the raw ones on the same
+    rows; the map (fitted on all rows) is kept only when calibration lowers it."""
+    n = len(y_true)
+    folds = np.array_split(np.random.default_rng(seed).permutation(n), min(CALIBRATION_FOLDS, n))
+    out_of_fold = np.empty(n)
+    for test in folds:
+        train = np.ones(n, dtype=bool)
+        train[test] = False
+        if len(np.unique(y_true[train])) < 2:
+            return CalibrationMap()  # too few rows of a class to judge calibration
+        out_of_fold[test] = _isotonic(score[train], y_true[train]).predict(score[test])
+    before = expected_calibration_error(y_true, score, ECE_BINS)
+    after = expected_calibration_error(y_true, out_of_fold, ECE_BINS)
+    if after >= before:
+        return CalibrationMap(ece_before=before, ece_after=after)
+    fitted = _isotonic(score, y_true)
+    x = tuple(float(v) for v in fitted.X_thresholds_)
+    y = tuple(float(v) for v in fitted.y_thresholds_)
+    return CalibrationMap(x, y, before, after)
+
+
+def fit_reference(
+    y_true: Array,
+    score: Array,
+    y_pred: Array,
+    metrics: Sequence[str] = METRICS,
+    *,
+    seed: int = 0,
+) -> EstimationReference:
+    """Everything estimation needs from a labeled reference (checked arrays: labels 0/1,
+    probabilities in [0, 1], decisions 0/1)."""
+    calibration = fit_calibration(y_true, score, seed=seed)
+    realized = {m: metric_value(m, y_true, score, y_pred) for m in metrics}
+    size = min(len(y_true), BOOTSTRAP_ROWS)
+    unit_sd = bootstrap_unit_sd(
+        metrics, y_true, score, y_pred, size=size, draws=BOOTSTRAP_DRAWS, seed=seed
+    )
+    return EstimationReference(calibration, realized, unit_sd, len(y_true))
+
+
+# ---------------------------------------------------------------------------- input checks
+def _column(frame: Any, name: str, role: str, where: str) -> Any:
+    columns = [str(c) for c in frame.columns]
+    if name not in columns:
+        shown = ", ".join(columns[:10]) + (", …" if len(columns) > 10 else "")
+        raise ValidationError(
+            f"{role}: column {name!r} is not in the {where} data (columns: {shown})", field=role
+        )
+    return frame[name]
+
+
+def _probabilities(frame: Any, name: str, where: str) -> Array:
+    raw = _column(frame, name, "y_pred_proba", where)
+    try:
+        values = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"y_pred_proba: column {name!r} of the {where} data is not numeric; expected the "
+            "positive class probability in [0, 1]",
+            field="y_pred_proba",
+        ) from None
+    missing = int(np.isnan(values).sum())
+    bad = int(((values < 0) | (values > 1)).sum())
+    if missing or bad:
+        raise ValidationError(
+            f"y_pred_proba: column {name!r} of the {where} data has {missing} missing and "
+            f"{bad} out-of-range values; expected probabilities in [0, 1]",
+            field="y_pred_proba",
+        )
+    return values
+
+
+def _binary(frame: Any, name: str, role: str, where: str, *, allow_missing: bool) -> Array:
+    """0/1 (or boolean) values as floats, NaN for a missing label where that is allowed."""
+    raw = _column(frame, name, role, where)
+    try:
+        values = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        values = np.array([math.nan])  # text labels: reported as not binary below
+        found = sorted({str(v) for v in raw if v is not None})[:5]
+    else:
+        distinct = np.unique(values[~np.isnan(values)])
+        found = [float(v) for v in distinct if v not in (0.0, 1.0)][:5]
+    missing = int(np.isnan(values).sum())
+    if found or (missing and not allow_missing):
+        what = f"values {found}" if found else f"{missing} missing values"
+        raise ValidationError(
+            f"{role}: column {name!r} of the {where} data must hold binary labels 0/1 (or "
+            f"booleans) for a binary classifier; found {what}",
+            field=role,
+        )
+    return values
+
+
+def _metrics(metrics: Sequence[str] | str) -> tuple[str, ...]:
+    chosen = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    unknown = [m for m in chosen if m not in METRICS]
+    if not chosen or unknown:
+        raise ValidationError(
+            f"metrics: {unknown or 'none'} given; choose from {', '.join(METRICS)}",
+            field="metrics",
+        )
+    return tuple(dict.fromkeys(chosen))
+
+
+def _chunk_size(chunk_size: int | None) -> int | None:
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
+    ):
+        raise ValidationError(
+            f"chunk_size: expected a whole number of rows ≥ 1 (or None for one chunk); "
+            f"got {chunk_size!r}",
+            field="chunk_size",
+        )
+    return chunk_size
+
+
+def _frame(frame: Any, where: str) -> Any:
+    if not hasattr(frame, "columns") or not hasattr(frame, "__getitem__"):
+        raise ValidationError(
+            f"{where}: expected a DataFrame; got {type(frame).__name__}", field=where
+        )
+    if len(frame) == 0:
+        raise ValidationError(f"{where}: the {where} data has no rows", field=where)
+    return frame
+
+
+def _decisions(frame: Any, y_pred: str | None, score: Array, where: str) -> Array:
+    if y_pred is None:
+        return (score >= 0.5).astype(float)
+    return _binary(frame, y_pred, "y_pred", where, allow_missing=False)
+
+
+# ---------------------------------------------------------------------------- entry point
+def estimate_performance(
+    reference: Any,
+    current: Any,
+    *,
+    y_true: str,
+    y_pred_proba: str,
+    y_pred: str | None = None,
+    metrics: Sequence[str] | str = ("roc_auc", "accuracy"),
+    chunk_size: int | None = None,
+) -> PerformanceEstimate:
+    """Estimate ``metrics`` per chunk of ``current`` without its labels.
+
+    ``reference`` carries the labels (column ``y_true``); ``y_pred_proba`` names the positive
+    class probability column and ``y_pred`` the model's 0/1 decision (default: probability
+    ≥ 0.5). Without ``chunk_size`` the whole current data is chunk 0; the last partial chunk
+    is kept. When ``current`` has the ``y_true`` column too (missing where a label has not
+    arrived), each row also carries the realized metric over the labeled rows.
+    """
+    chosen, size = _metrics(metrics), _chunk_size(chunk_size)
+    ref, cur = _frame(reference, "reference"), _frame(current, "current")
+    ref_score = _probabilities(ref, y_pred_proba, "reference")
+    ref_true = _binary(ref, y_true, "y_true", "reference", allow_missing=False)
+    if len(np.unique(ref_true)) < 2:
+        raise ValidationError(
+            f"y_true: the reference's column {y_true!r} holds one class only "
+            f"({int(ref_true[0])}); estimation needs labeled rows of both classes",
+            field="y_true",
+        )
+    fitted = fit_reference(
+        ref_true, ref_score, _decisions(ref, y_pred, ref_score, "reference"), chosen
+    )
+    score = _probabilities(cur, y_pred_proba, "current")
+    labels = None
+    if y_true in [str(c) for c in cur.columns]:
+        labels = _binary(cur, y_true, "y_true", "current", allow_missing=True)
+    decisions = _decisions(cur, y_pred, score, "current")
+    rows = estimate_chunks(fitted, score, decisions, chosen, size, labels)
+    return PerformanceEstimate(tuple(rows), fitted, labels is not None)
