@@ -111,12 +111,17 @@ def expected_calibration_error(y_true: Array, proba: Array, bins: int = 10) -> f
 @dataclass(frozen=True)
 class CalibrationMap:
     """A monotone map from the model's probabilities to calibrated ones (piecewise linear
-    through ``points``, clipped at the ends); no points means the identity."""
+    through the points ``x``, ``y``, clipped at the ends); no points means the identity.
+
+    ``ece_*`` and ``brier_*`` are the reference's expected calibration error and Brier score
+    before and after (out-of-fold) calibration: the evidence for applying it or not."""
 
     x: tuple[float, ...] = ()
     y: tuple[float, ...] = ()
     ece_before: float = math.nan
     ece_after: float = math.nan
+    brier_before: float = math.nan
+    brier_after: float = math.nan
 
     @property
     def applied(self) -> bool:
@@ -148,6 +153,8 @@ class EstimationReference:
                 "y": list(c.y),
                 "ece_before": c.ece_before,
                 "ece_after": c.ece_after,
+                "brier_before": c.brier_before,
+                "brier_after": c.brier_after,
             },
             "metrics": dict(self.metrics),
             "unit_sd": dict(self.unit_sd),
@@ -164,8 +171,9 @@ class EstimationReference:
                 field="format_version",
             )
         c = data["calibration"]
+        scores = ("ece_before", "ece_after", "brier_before", "brier_after")
         calibration = CalibrationMap(
-            tuple(c["x"]), tuple(c["y"]), float(c["ece_before"]), float(c["ece_after"])
+            tuple(c["x"]), tuple(c["y"]), *(float(c.get(k, math.nan)) for k in scores)
         )
         return cls(calibration, dict(data["metrics"]), dict(data["unit_sd"]), int(data["rows"]))
 
@@ -251,9 +259,7 @@ def _row(
     )
 
 
-def _realized(
-    metric: str, y_true: Array, score: Array, y_pred: Array
-) -> tuple[float | None, int]:
+def _realized(metric: str, y_true: Array, score: Array, y_pred: Array) -> tuple[float | None, int]:
     labeled = ~np.isnan(y_true)
     count = int(labeled.sum())
     if count == 0:
@@ -283,4 +289,3 @@ def estimate_chunks(
                 row = replace(row, realized=realized, labeled=labeled)
             out.append(row)
     return out
-

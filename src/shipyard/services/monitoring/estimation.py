@@ -1,8 +1,8 @@
 """Performance estimation without labels: fit on a labeled reference, estimate per chunk.
 
 ``estimate_performance(reference, current, y_true=..., y_pred_proba=...)`` checks the input,
-calibrates the reference's probabilities with isotonic regression when that lowers their
-out-of-fold expected calibration error (NannyML's test), measures each metric's sampling
+calibrates the reference's probabilities with isotonic regression when that improves them
+out of fold (see ``fit_calibration``), measures each metric's sampling
 error on the reference by bootstrap, and estimates every chunk of the current data
 (``core.estimation`` has the maths and the definition of the band and the alert).
 """
@@ -95,9 +95,14 @@ def _isotonic(score: Array, y_true: Array) -> Any:
 
 
 def fit_calibration(y_true: Array, score: Array, *, seed: int = 0) -> CalibrationMap:
-    """Isotonic calibration of ``score`` when it helps: the expected calibration error of
-    out-of-fold calibrated probabilities is compared with that of the raw ones on the same
-    rows; the map (fitted on all rows) is kept only when calibration lowers it."""
+    """Isotonic calibration of ``score`` when it helps.
+
+    Out-of-fold calibrated probabilities are compared with the raw ones on the same rows.
+    The decision is the Brier score's (a proper scoring rule): the binned expected
+    calibration error NannyML compares is biased towards the step function isotonic
+    regression fits, so it "improves" even perfectly calibrated scores on large references;
+    both are kept as evidence. The map applied is fitted on all rows.
+    """
     n = len(y_true)
     folds = np.array_split(np.random.default_rng(seed).permutation(n), min(CALIBRATION_FOLDS, n))
     out_of_fold = np.empty(n)
@@ -107,14 +112,18 @@ def fit_calibration(y_true: Array, score: Array, *, seed: int = 0) -> Calibratio
         if len(np.unique(y_true[train])) < 2:
             return CalibrationMap()  # too few rows of a class to judge calibration
         out_of_fold[test] = _isotonic(score[train], y_true[train]).predict(score[test])
-    before = expected_calibration_error(y_true, score, ECE_BINS)
-    after = expected_calibration_error(y_true, out_of_fold, ECE_BINS)
-    if after >= before:
-        return CalibrationMap(ece_before=before, ece_after=after)
+    evidence = (
+        expected_calibration_error(y_true, score, ECE_BINS),
+        expected_calibration_error(y_true, out_of_fold, ECE_BINS),
+        float(np.mean((score - y_true) ** 2)),
+        float(np.mean((out_of_fold - y_true) ** 2)),
+    )
+    if evidence[3] >= evidence[2]:
+        return CalibrationMap((), (), *evidence)
     fitted = _isotonic(score, y_true)
     x = tuple(float(v) for v in fitted.X_thresholds_)
     y = tuple(float(v) for v in fitted.y_thresholds_)
-    return CalibrationMap(x, y, before, after)
+    return CalibrationMap(x, y, *evidence)
 
 
 def fit_reference(
