@@ -1,0 +1,15 @@
+"""``shipyard monitor …``: watch deployed models. Each part's commands live in their own
+module and are registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from shipyard.interfaces.cli.monitor_estimate_cmds import estimate_cmd
+
+__all__ = ["monitor_app"]
+
+monitor_app = typer.Typer(
+    help="Watch deployed models: drift, performance, ground truth, alerts.", no_args_is_help=True
+)
+monitor_app.command("estimate")(estimate_cmd)
