@@ -180,7 +180,7 @@ def _probabilities(frame: Any, name: str, where: str) -> Array:
 def _binary(frame: Any, name: str, role: str, where: str, *, allow_missing: bool) -> Array:
     """0/1 (or boolean) values as floats, NaN for a missing label where that is allowed."""
     raw = _column(frame, name, role, where)
-    found: list[object]
+    found: Sequence[object]
     try:
         values = np.asarray(raw, dtype=float)
     except (TypeError, ValueError):
