@@ -35,9 +35,9 @@ __all__ = [
     "fit_reference",
 ]
 
-BOOTSTRAP_ROWS = 5000  # bootstrap sample size; SE at other sizes scales with 1/sqrt(n)
+BOOTSTRAP_ROWS = 2000  # bootstrap sample size; SE at other sizes scales with 1/sqrt(n)
 BOOTSTRAP_DRAWS = 100
-CALIBRATION_FOLDS = 5
+CALIBRATION_FOLDS = 3
 ECE_BINS = 10
 
 Array = np.ndarray[Any, Any]
