@@ -31,13 +31,27 @@ def _frame(seed: int, n: int, shift: float) -> pd.DataFrame:
     )
 
 
+def _services(root: Path) -> Any:
+    return build_services(load_settings(env={"SHIPYARD_PROJECT_DIR": str(root)}))
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Iterator[tuple[Path, Any]]:
-    svc = build_services(load_settings(env={"SHIPYARD_PROJECT_DIR": str(tmp_path)}))
-    svc.catalog.register("scored-ref", _frame(1, 3000, 0.0), user="tester")
-    svc.catalog.register("scored-cur", _frame(2, 2500, 0.8), user="tester")
+def project(tmp_path: Path) -> Path:
+    """A project with two registered tables (closed again: the CLI opens its own)."""
+    svc = _services(tmp_path)
     try:
-        yield tmp_path, svc
+        svc.catalog.register("scored-ref", _frame(1, 3000, 0.0), user="tester")
+        svc.catalog.register("scored-cur", _frame(2, 2500, 0.8), user="tester")
+    finally:
+        svc.close()
+    return tmp_path
+
+
+@pytest.fixture
+def catalog(project: Path) -> Iterator[Any]:
+    svc = _services(project)
+    try:
+        yield svc.catalog
     finally:
         svc.close()
 
@@ -56,8 +70,8 @@ def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_sdk_reads_dataframes_files_and_dataset_refs(project: tuple[Path, Any]) -> None:
-    root, svc = project
+def test_sdk_reads_dataframes_files_and_dataset_refs(project: Path, catalog: Any) -> None:
+    root = project
     reference, current = _frame(1, 3000, 0.0), _frame(2, 2500, 0.8)
     reference.to_parquet(root / "ref.parquet")
     current.to_csv(root / "cur.csv", index=False)
@@ -65,7 +79,7 @@ def test_sdk_reads_dataframes_files_and_dataset_refs(project: tuple[Path, Any]) 
     frames = [
         estimate_performance(reference, current, **args).to_frame(),
         estimate_performance(root / "ref.parquet", str(root / "cur.csv"), **args).to_frame(),
-        estimate_performance("scored-ref", "scored-cur@v1", catalog=svc.catalog, **args)
+        estimate_performance("scored-ref", "scored-cur@v1", catalog=catalog, **args)
         .to_frame(),
     ]  # fmt: skip
     for frame in frames[1:]:
@@ -76,8 +90,8 @@ def test_sdk_reads_dataframes_files_and_dataset_refs(project: tuple[Path, Any]) 
     assert row["realized"] == pytest.approx(roc_auc_score(first["label"], first["proba"]))
 
 
-def test_sdk_names_what_it_cannot_read(project: tuple[Path, Any]) -> None:
-    root, svc = project
+def test_sdk_names_what_it_cannot_read(project: Path, catalog: Any) -> None:
+    root = project
     with pytest.raises(ValidationError) as info:
         estimate_performance("scored-ref", _frame(2, 10, 0.0), y_true="label", y_pred_proba="p")
     assert info.value.field == "reference"
@@ -86,14 +100,20 @@ def test_sdk_names_what_it_cannot_read(project: tuple[Path, Any]) -> None:
             _frame(1, 10, 0.0), root / "nope.csv", y_true="label", y_pred_proba="proba"
         )
     assert info.value.field == "current"
+    with pytest.raises(ValidationError) as info:  # options are checked before any read
+        estimate_performance(
+            "no-such-data", "scored-cur", catalog=catalog, y_true="label", y_pred_proba="p",
+            chunk_size=0,
+        )  # fmt: skip
+    assert info.value.field == "chunk_size"
     with pytest.raises(NotFoundError):
         estimate_performance(
-            "no-such-data", "scored-cur", catalog=svc.catalog, y_true="label", y_pred_proba="p"
+            "no-such-data", "scored-cur", catalog=catalog, y_true="label", y_pred_proba="p"
         )
 
 
-def test_cli_estimates_from_files_and_refs(project: tuple[Path, Any]) -> None:
-    root, _ = project
+def test_cli_estimates_from_files_and_refs(project: Path) -> None:
+    root = project
     current = _frame(2, 2500, 0.8)
     _frame(1, 3000, 0.0).to_parquet(root / "ref.parquet")
     current.drop(columns="label").to_csv(root / "cur.csv", index=False)
@@ -126,10 +146,8 @@ def test_cli_estimates_from_files_and_refs(project: tuple[Path, Any]) -> None:
         (["--y-pred-proba", "proba", "--chunk-size", "0"], "chunk_size:"),
     ],
 )
-def test_cli_bad_input_is_one_line_and_exit_2(
-    project: tuple[Path, Any], extra: list[str], needle: str
-) -> None:
-    root, _ = project
+def test_cli_bad_input_is_one_line_and_exit_2(project: Path, extra: list[str], needle: str) -> None:
+    root = project
     done = _cli(
         root, "monitor", "estimate", "scored-ref", "scored-cur", "--y-true", "label", *extra
     )

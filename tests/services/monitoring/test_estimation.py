@@ -3,6 +3,8 @@ against the realized metrics of labeled synthetic data, calibration, and bad inp
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,9 +12,12 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
 from shipyard.core.errors import ValidationError
+from shipyard.core.estimation import EstimationReference
 from shipyard.services.monitoring.estimation import (
     estimate_performance,
+    estimate_with_reference,
     fit_calibration,
+    fit_reference_frame,
 )
 
 ALL = ("roc_auc", "accuracy", "f1", "precision", "recall")
@@ -265,3 +270,18 @@ def test_bad_chunk_sizes_are_refused(size: object) -> None:
 def test_unknown_metrics_are_refused(metrics: tuple[str, ...]) -> None:
     reference, current = _good()
     assert "roc_auc" in _refused("metrics", reference, current, metrics=metrics)
+
+
+def test_a_stored_reference_gives_the_same_estimates() -> None:
+    rng = np.random.default_rng(13)
+    reference, current = _frame(rng, 4000, 0.0, sharpness=2.0), _frame(rng, 3000, 0.5)
+    args = {"y_pred_proba": "proba", "chunk_size": 1000, "metrics": ALL}
+    direct = estimate_performance(reference, current, y_true="label", **args)
+    fitted = fit_reference_frame(reference, y_true="label", y_pred_proba="proba")
+    stored = EstimationReference.from_dict(json.loads(json.dumps(fitted.to_dict())))
+    again = estimate_with_reference(stored, current, y_true="label", **args)
+    pd.testing.assert_frame_equal(again.to_frame(), direct.to_frame())
+    narrow = fit_reference_frame(reference, y_true="label", y_pred_proba="proba", metrics="f1")
+    with pytest.raises(ValidationError) as info:
+        estimate_with_reference(narrow, current, y_pred_proba="proba")
+    assert info.value.field == "metrics" and "roc_auc" in info.value.message

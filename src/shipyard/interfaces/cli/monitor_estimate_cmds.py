@@ -70,16 +70,19 @@ def estimate_cmd(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Estimate roc_auc, accuracy, precision, recall, f1 per chunk without labels (CBPE)."""
-    from shipyard.services.monitoring.estimation import estimate_performance
+    from shipyard.services.monitoring.estimation import estimate_performance, estimation_options
 
+    chosen, size = estimation_options(
+        [m.strip() for m in metrics.split(",") if m.strip()], chunk_size
+    )
     result = estimate_performance(
         _load(reference, "reference"),
         _load(current, "current"),
         y_true=y_true,
         y_pred_proba=y_pred_proba,
         y_pred=y_pred,
-        metrics=[m.strip() for m in metrics.split(",") if m.strip()],
-        chunk_size=chunk_size,
+        metrics=chosen,
+        chunk_size=size,
     )
     rows = result.to_dicts()
     calibration = result.reference.calibration

@@ -58,7 +58,9 @@ def estimate_performance(
     recall, f1; ``y_pred`` defaults to probability ≥ 0.5.
     """
     from shipyard.services.monitoring.estimation import estimate_performance as estimate
+    from shipyard.services.monitoring.estimation import estimation_options
 
+    estimation_options(metrics, chunk_size)  # refused before any data is read
     return estimate(
         load_table(reference, "reference", catalog),
         load_table(current, "current", catalog),

@@ -31,8 +31,11 @@ from shipyard.core.estimation import (
 __all__ = [
     "PerformanceEstimate",
     "estimate_performance",
+    "estimate_with_reference",
+    "estimation_options",
     "fit_calibration",
     "fit_reference",
+    "fit_reference_frame",
 ]
 
 BOOTSTRAP_ROWS = 2000  # bootstrap sample size; SE at other sizes scales with 1/sqrt(n)
@@ -223,6 +226,13 @@ def _chunk_size(chunk_size: int | None) -> int | None:
     return chunk_size
 
 
+def estimation_options(
+    metrics: Sequence[str] | str, chunk_size: int | None
+) -> tuple[tuple[str, ...], int | None]:
+    """The metrics and chunk size, checked (surfaces call this before reading any data)."""
+    return _metrics(metrics), _chunk_size(chunk_size)
+
+
 def _frame(frame: Any, where: str) -> Any:
     if not hasattr(frame, "columns") or not hasattr(frame, "__getitem__"):
         raise ValidationError(
@@ -239,7 +249,59 @@ def _decisions(frame: Any, y_pred: str | None, score: Array, where: str) -> Arra
     return _binary(frame, y_pred, "y_pred", where, allow_missing=False)
 
 
-# ---------------------------------------------------------------------------- entry point
+# ---------------------------------------------------------------------------- entry points
+def fit_reference_frame(
+    reference: Any,
+    *,
+    y_true: str,
+    y_pred_proba: str,
+    y_pred: str | None = None,
+    metrics: Sequence[str] | str = METRICS,
+) -> EstimationReference:
+    """Fit on a labeled reference DataFrame once; ``EstimationReference.to_dict()`` is what a
+    reference profile stores, so later estimates never re-read the reference."""
+    chosen, ref = _metrics(metrics), _frame(reference, "reference")
+    score = _probabilities(ref, y_pred_proba, "reference")
+    labels = _binary(ref, y_true, "y_true", "reference", allow_missing=False)
+    if len(np.unique(labels)) < 2:
+        raise ValidationError(
+            f"y_true: the reference's column {y_true!r} holds one class only "
+            f"({int(labels[0])}); estimation needs labeled rows of both classes",
+            field="y_true",
+        )
+    return fit_reference(labels, score, _decisions(ref, y_pred, score, "reference"), chosen)
+
+
+def estimate_with_reference(
+    fitted: EstimationReference,
+    current: Any,
+    *,
+    y_pred_proba: str,
+    y_pred: str | None = None,
+    y_true: str | None = None,
+    metrics: Sequence[str] | str = ("roc_auc", "accuracy"),
+    chunk_size: int | None = None,
+) -> PerformanceEstimate:
+    """Estimate ``metrics`` per chunk of ``current`` from a fitted (or stored) reference;
+    with ``y_true`` naming a column of ``current``, realized metrics come alongside."""
+    chosen, size = _metrics(metrics), _chunk_size(chunk_size)
+    unfitted = [m for m in chosen if m not in fitted.unit_sd]
+    if unfitted:
+        raise ValidationError(
+            f"metrics: the reference was fitted for {sorted(fitted.unit_sd)}, not {unfitted}; "
+            "fit it again with those metrics",
+            field="metrics",
+        )
+    cur = _frame(current, "current")
+    score = _probabilities(cur, y_pred_proba, "current")
+    labels = None
+    if y_true is not None and y_true in [str(c) for c in cur.columns]:
+        labels = _binary(cur, y_true, "y_true", "current", allow_missing=True)
+    decisions = _decisions(cur, y_pred, score, "current")
+    rows = estimate_chunks(fitted, score, decisions, chosen, size, labels)
+    return PerformanceEstimate(tuple(rows), fitted, labels is not None)
+
+
 def estimate_performance(
     reference: Any,
     current: Any,
@@ -258,23 +320,13 @@ def estimate_performance(
     is kept. When ``current`` has the ``y_true`` column too (missing where a label has not
     arrived), each row also carries the realized metric over the labeled rows.
     """
-    chosen, size = _metrics(metrics), _chunk_size(chunk_size)
-    ref, cur = _frame(reference, "reference"), _frame(current, "current")
-    ref_score = _probabilities(ref, y_pred_proba, "reference")
-    ref_true = _binary(ref, y_true, "y_true", "reference", allow_missing=False)
-    if len(np.unique(ref_true)) < 2:
-        raise ValidationError(
-            f"y_true: the reference's column {y_true!r} holds one class only "
-            f"({int(ref_true[0])}); estimation needs labeled rows of both classes",
-            field="y_true",
-        )
-    fitted = fit_reference(
-        ref_true, ref_score, _decisions(ref, y_pred, ref_score, "reference"), chosen
+    chosen = _metrics(metrics)
+    _chunk_size(chunk_size)  # refused before the (slower) fit
+    _frame(current, "current")
+    fitted = fit_reference_frame(
+        reference, y_true=y_true, y_pred_proba=y_pred_proba, y_pred=y_pred, metrics=chosen
     )
-    score = _probabilities(cur, y_pred_proba, "current")
-    labels = None
-    if y_true in [str(c) for c in cur.columns]:
-        labels = _binary(cur, y_true, "y_true", "current", allow_missing=True)
-    decisions = _decisions(cur, y_pred, score, "current")
-    rows = estimate_chunks(fitted, score, decisions, chosen, size, labels)
-    return PerformanceEstimate(tuple(rows), fitted, labels is not None)
+    return estimate_with_reference(
+        fitted, current, y_pred_proba=y_pred_proba, y_pred=y_pred, y_true=y_true,
+        metrics=chosen, chunk_size=chunk_size,
+    )  # fmt: skip
