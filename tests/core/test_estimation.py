@@ -17,6 +17,7 @@ from shipyard.core.estimation import (
     chunk_bounds,
     estimate_chunks,
     expected_calibration_error,
+    hosmer_lemeshow,
     metric_value,
     roc_auc,
 )
@@ -115,6 +116,30 @@ def test_expected_calibration_error_by_hand() -> None:
     # two bins of two rows: |0 - 0.2| and |1 - 0.7|
     assert expected_calibration_error(y, p, bins=2) == pytest.approx((0.2 * 2 + 0.3 * 2) / 4)
     assert expected_calibration_error(y, y, bins=2) == 0.0
+
+
+def test_hosmer_lemeshow_by_hand_and_its_false_alarm_rate() -> None:
+    from scipy.stats import chi2
+
+    y = np.array([0, 0, 1, 0, 1, 1], dtype=float)
+    p = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])
+    lo, hi = p[:3], p[3:]
+    expected = (1 - lo.sum()) ** 2 / (lo * (1 - lo)).sum() + (2 - hi.sum()) ** 2 / (
+        hi * (1 - hi)
+    ).sum()
+    statistic, p_value = hosmer_lemeshow(y, p, bins=2)
+    assert statistic == pytest.approx(expected)
+    assert p_value == pytest.approx(chi2.sf(expected, 2))
+    assert hosmer_lemeshow(np.array([1.0, 0.0]), np.array([0.0, 0.0]), bins=1) == (math.inf, 0.0)
+    rng = np.random.default_rng(0)
+    rejected = 0
+    for _ in range(200):  # calibrated probabilities: about 5 % rejected at 0.05
+        proba = rng.random(2000)
+        rejected += hosmer_lemeshow((rng.random(2000) < proba).astype(float), proba)[1] < 0.05
+    assert 2 <= rejected <= 20
+    overconfident = np.clip(0.5 + 1.5 * (proba - 0.5), 0, 1)
+    labels = (rng.random(2000) < proba).astype(float)
+    assert hosmer_lemeshow(labels, overconfident)[1] < 1e-6
 
 
 def test_calibration_map_interpolates_and_clips() -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "chunk_bounds",
     "estimate_chunks",
     "expected_calibration_error",
+    "hosmer_lemeshow",
     "metric_value",
     "roc_auc",
 ]
@@ -108,20 +109,40 @@ def expected_calibration_error(y_true: Array, proba: Array, bins: int = 10) -> f
     return total / len(order)
 
 
+def hosmer_lemeshow(y_true: Array, proba: Array, bins: int = 10) -> tuple[float, float]:
+    """The Hosmer-Lemeshow test of calibration for probabilities not fitted on these rows:
+    ``sum over bins of (observed - expected positives)^2 / sum p(1 - p)`` over ``bins`` bins of
+    equal row count, against a chi-square with ``bins`` degrees of freedom. Returns the
+    statistic and its p-value (small: the probabilities are not calibrated)."""
+    from scipy.stats import chi2
+
+    order = np.argsort(proba, kind="stable")
+    parts = np.array_split(order, min(bins, len(order)))
+    statistic = 0.0
+    for part in parts:
+        gap = float(y_true[part].sum()) - float(proba[part].sum())
+        variance = float(np.dot(proba[part], 1.0 - proba[part]))
+        if variance > 1e-12:
+            statistic += gap * gap / variance
+        elif abs(gap) > 1e-9:  # certain probabilities that are wrong
+            return math.inf, 0.0
+    return statistic, float(chi2.sf(statistic, len(parts)))
+
+
 @dataclass(frozen=True)
 class CalibrationMap:
     """A monotone map from the model's probabilities to calibrated ones (piecewise linear
     through the points ``x``, ``y``, clipped at the ends); no points means the identity.
 
-    ``ece_*`` and ``brier_*`` are the reference's expected calibration error and Brier score
-    before and after (out-of-fold) calibration: the evidence for applying it or not."""
+    The evidence: the reference's expected calibration error before and after (``ece_*``),
+    and the Hosmer-Lemeshow statistic and p-value of its raw probabilities (``hl_*``)."""
 
     x: tuple[float, ...] = ()
     y: tuple[float, ...] = ()
     ece_before: float = math.nan
     ece_after: float = math.nan
-    brier_before: float = math.nan
-    brier_after: float = math.nan
+    hl_statistic: float = math.nan
+    hl_p_value: float = math.nan
 
     @property
     def applied(self) -> bool:
@@ -153,8 +174,8 @@ class EstimationReference:
                 "y": list(c.y),
                 "ece_before": c.ece_before,
                 "ece_after": c.ece_after,
-                "brier_before": c.brier_before,
-                "brier_after": c.brier_after,
+                "hl_statistic": c.hl_statistic,
+                "hl_p_value": c.hl_p_value,
             },
             "metrics": dict(self.metrics),
             "unit_sd": dict(self.unit_sd),
@@ -171,7 +192,7 @@ class EstimationReference:
                 field="format_version",
             )
         c = data["calibration"]
-        scores = ("ece_before", "ece_after", "brier_before", "brier_after")
+        scores = ("ece_before", "ece_after", "hl_statistic", "hl_p_value")
         calibration = CalibrationMap(
             tuple(c["x"]), tuple(c["y"]), *(float(c.get(k, math.nan)) for k in scores)
         )

@@ -90,8 +90,12 @@ def estimate_cmd(
         print_json({"rows": rows, "reference": result.reference.to_dict()})
         return
     _print_table(rows, result.has_realized)
-    state = "isotonic" if calibration.applied else "not needed"
+    state = (
+        f"isotonic (ECE {calibration.ece_before:.4f} → {calibration.ece_after:.4f})"
+        if calibration.applied
+        else f"not needed (ECE {calibration.ece_before:.4f})"
+    )
     console().print(
-        f"calibration: {state} (ECE {calibration.ece_before:.4f} → {calibration.ece_after:.4f} "
-        f"out of fold); {len(result.alerts)} alert(s) in {len(rows)} rows"
+        f"calibration: {state}, Hosmer-Lemeshow p = {calibration.hl_p_value:.3g}; "
+        f"{len(result.alerts)} alert(s) in {len(rows)} rows"
     )

@@ -1,8 +1,8 @@
 """Performance estimation without labels: fit on a labeled reference, estimate per chunk.
 
 ``estimate_performance(reference, current, y_true=..., y_pred_proba=...)`` checks the input,
-calibrates the reference's probabilities with isotonic regression when that improves them
-out of fold (see ``fit_calibration``), measures each metric's sampling
+calibrates the reference's probabilities with isotonic regression when a test of
+calibration rejects them (see ``fit_calibration``), measures each metric's sampling
 error on the reference by bootstrap, and estimates every chunk of the current data
 (``core.estimation`` has the maths and the definition of the band and the alert).
 """
@@ -25,6 +25,7 @@ from shipyard.core.estimation import (
     bootstrap_unit_sd,
     estimate_chunks,
     expected_calibration_error,
+    hosmer_lemeshow,
     metric_value,
 )
 
@@ -40,7 +41,9 @@ __all__ = [
 
 BOOTSTRAP_ROWS = 2000  # bootstrap sample size; SE at other sizes scales with 1/sqrt(n)
 BOOTSTRAP_DRAWS = 100
-CALIBRATION_FOLDS = 3
+# A pre-test, so a liberal level: missing a miscalibration biases every chunk's estimate,
+# calibrating calibrated scores only adds the isotonic step function's (small) noise.
+CALIBRATION_ALPHA = 0.2
 ECE_BINS = 10
 
 Array = np.ndarray[Any, Any]
@@ -97,36 +100,25 @@ def _isotonic(score: Array, y_true: Array) -> Any:
     return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(score, y_true)
 
 
-def fit_calibration(y_true: Array, score: Array, *, seed: int = 0) -> CalibrationMap:
-    """Isotonic calibration of ``score`` when it helps.
+def fit_calibration(y_true: Array, score: Array) -> CalibrationMap:
+    """Isotonic calibration of ``score``, fitted on the reference, when its probabilities are
+    not calibrated: the Hosmer-Lemeshow test rejects them at ``CALIBRATION_ALPHA``.
 
-    Out-of-fold calibrated probabilities are compared with the raw ones on the same rows.
-    The decision is the Brier score's (a proper scoring rule): the binned expected
-    calibration error NannyML compares is biased towards the step function isotonic
-    regression fits, so it "improves" even perfectly calibrated scores on large references;
-    both are kept as evidence. The map applied is fitted on all rows.
+    Why not NannyML's test (calibrate when out-of-sample calibration lowers the binned
+    expected calibration error): that error is biased towards the step function isotonic
+    regression fits, so it calibrates even calibrated scores, which costs estimation
+    accuracy on small references (the step function's noise); a test of calibration only
+    calibrates on evidence of miscalibration.
     """
-    n = len(y_true)
-    folds = np.array_split(np.random.default_rng(seed).permutation(n), min(CALIBRATION_FOLDS, n))
-    out_of_fold = np.empty(n)
-    for test in folds:
-        train = np.ones(n, dtype=bool)
-        train[test] = False
-        if len(np.unique(y_true[train])) < 2:
-            return CalibrationMap()  # too few rows of a class to judge calibration
-        out_of_fold[test] = _isotonic(score[train], y_true[train]).predict(score[test])
-    evidence = (
-        expected_calibration_error(y_true, score, ECE_BINS),
-        expected_calibration_error(y_true, out_of_fold, ECE_BINS),
-        float(np.mean((score - y_true) ** 2)),
-        float(np.mean((out_of_fold - y_true) ** 2)),
-    )
-    if evidence[3] >= evidence[2]:
-        return CalibrationMap((), (), *evidence)
+    before = expected_calibration_error(y_true, score, ECE_BINS)
+    statistic, p_value = hosmer_lemeshow(y_true, score, ECE_BINS)
+    if p_value >= CALIBRATION_ALPHA:
+        return CalibrationMap((), (), before, before, statistic, p_value)
     fitted = _isotonic(score, y_true)
+    after = expected_calibration_error(y_true, fitted.predict(score), ECE_BINS)
     x = tuple(float(v) for v in fitted.X_thresholds_)
     y = tuple(float(v) for v in fitted.y_thresholds_)
-    return CalibrationMap(x, y, *evidence)
+    return CalibrationMap(x, y, before, after, statistic, p_value)
 
 
 def fit_reference(
@@ -139,7 +131,7 @@ def fit_reference(
 ) -> EstimationReference:
     """Everything estimation needs from a labeled reference (checked arrays: labels 0/1,
     probabilities in [0, 1], decisions 0/1)."""
-    calibration = fit_calibration(y_true, score, seed=seed)
+    calibration = fit_calibration(y_true, score)
     realized = {m: metric_value(m, y_true, score, y_pred) for m in metrics}
     size = min(len(y_true), BOOTSTRAP_ROWS)
     unit_sd = bootstrap_unit_sd(
