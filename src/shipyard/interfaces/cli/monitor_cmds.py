@@ -1,5 +1,4 @@
-"""``shipyard monitor …``: watch deployed models. Each part's commands live in their own
-module and are registered here."""
+"""``shipyard monitor …``: watch deployed models: drift, performance, ground truth, alerts."""
 
 from __future__ import annotations
 
