@@ -5,11 +5,13 @@ from __future__ import annotations
 import typer
 
 from shipyard.interfaces.cli.monitor_alerts_cmds import alerts_app, run_cmd
+from shipyard.interfaces.cli.monitor_estimate_cmds import estimate_cmd
 
 __all__ = ["monitor_app"]
 
 monitor_app = typer.Typer(
     help="Watch deployed models: drift, performance, ground truth, alerts.", no_args_is_help=True
 )
+monitor_app.command("estimate")(estimate_cmd)
 monitor_app.command("run")(run_cmd)
 monitor_app.add_typer(alerts_app, name="alerts")
