@@ -35,7 +35,7 @@ from shipyard.services.monitoring.profiles import (
     select_columns,
 )
 
-__all__ = ["STATISTICS", "ChunkVerdict", "DriftResult", "drift"]
+__all__ = ["STATISTICS", "ChunkVerdict", "DriftResult", "MultivariateVerdict", "drift"]
 
 STATISTICS = (
     "ks",
@@ -61,12 +61,24 @@ class ChunkVerdict:
 
 
 @dataclass(frozen=True)
+class MultivariateVerdict:
+    """All compared columns together in one chunk: the domain classifier's AUC."""
+
+    chunk: int
+    value: float | None  # None when the chunk has fewer than min_rows rows
+    threshold: float
+    drifted: bool
+    method: str = "domain_classifier_auc"
+
+
+@dataclass(frozen=True)
 class DriftResult:
     """Every (chunk, column) verdict, the reference profile used, and a summary."""
 
     verdicts: tuple[ChunkVerdict, ...]
     profile: Profile
     chunks: int
+    multivariate: tuple[MultivariateVerdict, ...] = ()
 
     @property
     def drift_share(self) -> float:
@@ -92,6 +104,7 @@ class DriftResult:
                 {v.verdict.column for v in self.verdicts if v.verdict.drifted}
             ),
             "per_chunk": per_chunk,
+            "multivariate": [m.__dict__ for m in self.multivariate],
         }
 
     def records(self) -> list[dict[str, Any]]:
@@ -244,6 +257,7 @@ def drift(
     methods: Mapping[str, str] | None = None,
     thresholds: Mapping[str, float] | None = None,
     min_rows: int = DEFAULT_MIN_ROWS,
+    multivariate: bool = False,
 ) -> DriftResult:
     """Drift of ``current`` against ``reference`` (a DataFrame or a ``Profile``), per chunk
     of ``chunk_size`` rows in the current data's order (the whole data without it).
@@ -252,6 +266,8 @@ def drift(
     wasserstein, ks, psi, jensenshannon; categorical: jensenshannon, chi2, psi, linf);
     ``thresholds`` maps a method to its limit; a column with fewer than ``min_rows``
     non-missing values in a chunk (or in the reference) is "not enough data", not drift.
+    ``multivariate=True`` also judges all columns together per chunk (a domain classifier;
+    it needs the reference rows, so a DataFrame reference).
     """
     if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
         raise ValidationError(
@@ -266,4 +282,34 @@ def drift(
     for i, stats in enumerate(_column_stats(current, profile, kinds, bounds)):
         for verdict in judge(stats, chosen, thresholds, min_rows=min_rows):
             out.append(ChunkVerdict(i, bounds[i][0], bounds[i][1], verdict))
-    return DriftResult(tuple(out), profile, len(bounds))
+    joint: tuple[MultivariateVerdict, ...] = ()
+    if multivariate:
+        joint = _multivariate(reference, current, profile, kinds, bounds, min_rows)
+    return DriftResult(tuple(out), profile, len(bounds), joint)
+
+
+def _multivariate(
+    reference: Any,
+    current: Any,
+    profile: Profile,
+    kinds: Mapping[str, str],
+    bounds: list[tuple[int, int]],
+    min_rows: int,
+) -> tuple[MultivariateVerdict, ...]:
+    import pandas as pd
+
+    from shipyard.services.monitoring.multivariate import DOMAIN_AUC_THRESHOLD, domain_auc
+
+    if not isinstance(reference, pd.DataFrame):
+        raise ValidationError(
+            "multivariate drift needs the reference rows (a DataFrame), not a profile",
+            field="multivariate",
+        )
+    out = []
+    for i, (a, b) in enumerate(bounds):
+        if b - a < min_rows:
+            out.append(MultivariateVerdict(i, None, DOMAIN_AUC_THRESHOLD, False))
+            continue
+        auc = domain_auc(reference, current.iloc[a:b], list(profile.columns), kinds)
+        out.append(MultivariateVerdict(i, auc, DOMAIN_AUC_THRESHOLD, auc > DOMAIN_AUC_THRESHOLD))
+    return tuple(out)
