@@ -135,9 +135,7 @@ def test_top_k_keeps_the_most_frequent_and_counts_the_rest() -> None:
 
 def test_benjamini_hochberg_matches_scipy() -> None:
     p = np.random.default_rng(1).uniform(0, 0.2, 40)
-    assert drift.benjamini_hochberg(p) == pytest.approx(
-        stats.false_discovery_control(p), abs=1e-12
-    )
+    assert drift.benjamini_hochberg(p) == pytest.approx(stats.false_discovery_control(p), abs=1e-12)
     assert drift.benjamini_hochberg([]).size == 0
 
 

@@ -1,10 +1,10 @@
 """Drift statistics of a current window against a reference profile, and their verdicts.
 
-Numeric columns: two-sample Kolmogorov–Smirnov (statistic and p-value), Wasserstein
-distance divided by the reference's standard deviation, PSI and Jensen–Shannon distance
+Numeric columns: two-sample Kolmogorov-Smirnov (statistic and p-value), Wasserstein
+distance divided by the reference's standard deviation, PSI and Jensen-Shannon distance
 on the reference's quantile bins. Categorical columns: the chi-square test of homogeneity
-on the 2 × k table of reference and current counts (the reference is a sample too, not
-the truth: this is not a goodness-of-fit test), Jensen–Shannon, PSI and L-infinity on the
+on the 2 x k table of reference and current counts (the reference is a sample too, not
+the truth: this is not a goodness-of-fit test), Jensen-Shannon, PSI and L-infinity on the
 reference's categories plus one "other/unseen" bucket.
 
 Verdicts compare an effect size with a threshold that does not depend on the sample size
@@ -12,12 +12,12 @@ Verdicts compare an effect size with a threshold that does not depend on the sam
 
 * ``wasserstein`` 0.1 — the mean moved by a tenth of a reference standard deviation (a
   location shift's W1 is the shift itself): half of Cohen's "small" effect;
-* ``psi`` 0.2 — the usual credit-scoring rule (< 0.1 stable, 0.1–0.2 moderate, > 0.2 shift);
-* ``jensenshannon`` 0.1 — natural-log distance (range 0–0.83, scipy's default base);
+* ``psi`` 0.2 — the usual credit-scoring rule (< 0.1 stable, 0.1-0.2 moderate, > 0.2 shift);
+* ``jensenshannon`` 0.1 — natural-log distance (range 0-0.83, scipy's default base);
 * ``linf`` 0.2 — some category's share moved by 20 percentage points.
 
-``ks`` and ``chi2`` are tests: their verdict is a Benjamini–Hochberg adjusted p-value below
-the threshold (α = 0.05), the false discovery rate controlled across the window's columns.
+``ks`` and ``chi2`` are tests: their verdict is a Benjamini-Hochberg adjusted p-value below
+the threshold (alpha = 0.05), the false discovery rate controlled across the window's columns.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def psi(reference: np.ndarray, current: np.ndarray, epsilon: float = PSI_EPSILON
 
 
 def jensenshannon(reference: np.ndarray, current: np.ndarray) -> float:
-    """Jensen–Shannon distance (natural log) of two count vectors, as scipy defines it."""
+    """Jensen-Shannon distance (natural log) of two count vectors, as scipy defines it."""
     p = _shares(np.asarray(reference, dtype=np.float64))
     q = _shares(np.asarray(current, dtype=np.float64))
     m = (p + q) / 2.0
@@ -137,7 +137,7 @@ def jensenshannon(reference: np.ndarray, current: np.ndarray) -> float:
 
 
 def chi2_homogeneity(reference: np.ndarray, current: np.ndarray) -> tuple[float, float, int]:
-    """Chi-square test of homogeneity on the 2 × k table (statistic, p-value, dof), as
+    """Chi-square test of homogeneity on the 2 x k table (statistic, p-value, dof), as
     ``scipy.stats.chi2_contingency`` computes it (Yates' correction when dof is 1);
     categories empty on both sides are left out."""
     from scipy import stats
@@ -156,7 +156,7 @@ def chi2_homogeneity(reference: np.ndarray, current: np.ndarray) -> tuple[float,
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (``scipy.stats.false_discovery_control``)."""
+    """Benjamini-Hochberg adjusted p-values (``scipy.stats.false_discovery_control``)."""
     p = np.asarray(p_values, dtype=np.float64)
     if p.size == 0:
         return p
@@ -197,7 +197,7 @@ def _scale(profile: NumericProfile) -> float:
 
 
 def numeric_stats(profile: NumericProfile, values: np.ndarray) -> ColumnStats:
-    """KS, normalised Wasserstein, PSI and Jensen–Shannon of ``values`` against ``profile``."""
+    """KS, normalised Wasserstein, PSI and Jensen-Shannon of ``values`` against ``profile``."""
     v, missing = finite_sorted(values)
     rows = int(v.size + missing)
     base = ColumnStats(
@@ -229,14 +229,14 @@ def numeric_stats(profile: NumericProfile, values: np.ndarray) -> ColumnStats:
 def categorical_stats(
     profile: CategoricalProfile, counts: Mapping[str, int], missing: int
 ) -> ColumnStats:
-    """Chi-square homogeneity, Jensen–Shannon, PSI and L-infinity of category ``counts``
+    """Chi-square homogeneity, Jensen-Shannon, PSI and L-infinity of category ``counts``
     against ``profile``, on the reference's categories plus one "other/unseen" bucket."""
     n = int(sum(counts.values()))
     rows = n + int(missing)
     names = list(profile.categories)
     current = np.array([counts.get(c, 0) for c in names] + [0], dtype=np.float64)
     current[-1] = n - current[:-1].sum()
-    unseen = sorted((c for c in counts if c not in profile.categories and counts[c] > 0))
+    unseen = sorted(c for c in counts if c not in profile.categories and counts[c] > 0)
     base = ColumnStats(
         "categorical",
         rows,

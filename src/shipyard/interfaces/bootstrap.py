@@ -13,6 +13,7 @@ from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.jobs import JobsService
+from shipyard.services.monitoring.profiles import ProfileService
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.registry.dossier import DossierBuilder
@@ -99,6 +100,7 @@ def build_services(settings: Settings) -> Services:
         deployments=deployments,
         figures=FiguresService(deployments),
         jobs=JobsService(db),
+        profiles=ProfileService(blobs, catalog=catalog, models=registry),
     )
 
 

@@ -9,6 +9,7 @@ from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.jobs import JobsService
+from shipyard.services.monitoring.profiles import ProfileService
 from shipyard.services.pipelines.service import PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.tracking import TrackingService
@@ -33,6 +34,7 @@ class Services:
     deployments: DeploymentService
     figures: FiguresService
     jobs: JobsService
+    profiles: ProfileService
 
     def close(self) -> None:
         self.jobs.scheduler.stop()

@@ -54,6 +54,7 @@ def domain_auc(
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(seed)
     n = min(len(reference), len(current), max_rows)
@@ -65,5 +66,6 @@ def domain_auc(
         max_iter=60, categorical_features=np.array(is_cat), random_state=seed
     )
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
-    proba = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
+    with threadpool_limits(1):  # small fits: OpenMP threads only contend on a busy machine
+        proba = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
     return float(roc_auc_score(y, proba))

@@ -59,7 +59,7 @@ def _kind(series: Any, name: str) -> str:
     if isinstance(dtype, pd.CategoricalDtype):
         inferred = pd.api.types.infer_dtype(dtype.categories, skipna=True)
         return "numeric" if inferred in _NUMERIC_INFERRED else "categorical"
-    if pd.api.types.is_string_dtype(dtype) or dtype == object:
+    if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         inferred = pd.api.types.infer_dtype(series, skipna=True)
         if inferred in _TEXT_INFERRED:
             return "categorical"
