@@ -70,12 +70,22 @@ def test_large_references_keep_a_quantile_sample_close_to_the_full_data() -> Non
     assert got["ks_p_value"] == pytest.approx(want, rel=TOL)
 
 
+@pytest.mark.parametrize("en", [150_000, 500_000, 5_000_000])
+def test_large_window_p_values_stay_within_two_tenths_of_a_percent_of_scipy(en: int) -> None:
+    assert en > drift.ASYMPTOTIC_KS_EN
+    for z in (0.5, 1.0, 1.3, 1.6, 2.0):
+        d = z / np.sqrt(en)
+        want = stats.kstwo.sf(d, en)
+        got = drift.ks_p_value(d, 2 * en, 2 * en, None, np.empty(0))
+        assert got == pytest.approx(want, rel=2e-3)
+
+
 def test_psi_and_jensenshannon_on_reference_quantile_bins() -> None:
     rng = np.random.default_rng(2)
     u, v = rng.normal(0, 1, 5000), rng.normal(0.4, 1, 3000)
     prof = numeric_profile(u, bins=10)
     edges = np.quantile(u, np.linspace(0, 1, 11)[1:-1])
-    assert prof.edges == pytest.approx(tuple(edges), abs=0)
+    assert prof.edges == pytest.approx(tuple(edges), rel=1e-12, abs=1e-12)
     ref = np.histogram(u, np.concatenate(([-np.inf], edges, [np.inf])))[0]
     cur = np.histogram(v, np.concatenate(([-np.inf], edges, [np.inf])))[0]
     assert prof.counts == tuple(ref)  # right-closed bins: no value of u sits on an edge here

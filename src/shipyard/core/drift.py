@@ -33,6 +33,7 @@ from shipyard.core.errors import ValidationError
 from shipyard.core.profiles import CategoricalProfile, NumericProfile, finite_sorted
 
 __all__ = [
+    "ASYMPTOTIC_KS_EN",
     "DEFAULT_METHODS",
     "DEFAULT_MIN_ROWS",
     "DEFAULT_THRESHOLDS",
@@ -72,6 +73,7 @@ PSI_EPSILON = 1e-4  # a bin empty on one side counts as this share (PSI stays fi
 DEFAULT_MIN_ROWS = 100  # fewer non-missing values in a window: "not enough data"
 NOT_ENOUGH_DATA = "not_enough_data"
 EXACT_KS_MAX = 10_000  # scipy's ks_2samp computes exact p-values up to this sample size
+ASYMPTOTIC_KS_EN = 100_000  # above: Stephens' corrected limit instead of scipy's series
 
 
 # ---------------------------------------------------------------------- primitives
@@ -124,17 +126,26 @@ def _wasserstein(u: np.ndarray, v: np.ndarray) -> float:
 
 
 def ks_p_value(d: float, n1: int, n2: int, u: np.ndarray | None, v: np.ndarray) -> float:
-    """The two-sided p-value of KS statistic ``d`` as scipy's ``ks_2samp`` computes it:
-    exact when both samples are small and ``u`` is the whole reference, else Smirnov's
-    asymptotic distribution with ``n1 * n2 / (n1 + n2)``."""
-    from scipy import stats
+    """The two-sided p-value of KS statistic ``d``, as scipy's ``ks_2samp`` computes it:
+    exact when both samples are small and ``u`` is the whole reference, else the
+    distribution of the one-sample statistic for ``en = n1 * n2 / (n1 + n2)``.
+
+    Above ``en = ASYMPTOTIC_KS_EN``, scipy's series for that distribution can take most of
+    a second per column; there Stephens' corrected limit, ``Q_KS((sqrt(en) + 0.12 +
+    0.11 / sqrt(en)) d)``, stays within 0.2 % of it where p matters (tested).
+    """
+    from scipy import special, stats
 
     if u is not None and max(n1, n2) <= EXACT_KS_MAX:
         with warnings.catch_warnings():  # scipy falls back to the asymptotic form itself
             warnings.simplefilter("ignore", RuntimeWarning)
             return float(stats.ks_2samp(u, v).pvalue)
     m, n = sorted([float(n1), float(n2)], reverse=True)
-    return float(np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0.0, 1.0))
+    en = np.round(m * n / (m + n))
+    if en > ASYMPTOTIC_KS_EN:
+        root = math.sqrt(en)
+        return float(np.clip(special.kolmogorov((root + 0.12 + 0.11 / root) * d), 0.0, 1.0))
+    return float(np.clip(stats.kstwo.sf(d, en), 0.0, 1.0))
 
 
 def _shares(counts: np.ndarray) -> np.ndarray:

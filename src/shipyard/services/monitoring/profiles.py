@@ -12,8 +12,10 @@ pandas is imported inside the functions.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +39,14 @@ __all__ = [
     "ProfileService",
     "categorical_values",
     "column_kinds",
+    "column_workers",
     "numeric_values",
     "profile_frame",
     "select_columns",
 ]
 
 POINTER_FORMAT = 1
+MAX_WORKERS = 4
 _NUMERIC_INFERRED = {"integer", "floating", "mixed-integer-float", "decimal"}
 _TEXT_INFERRED = {"string", "boolean", "empty", "bytes"}
 
@@ -110,6 +114,20 @@ def categorical_values(series: Any) -> tuple[np.ndarray, list[str]]:
     return np.asarray(codes), [str(u) for u in uniques]
 
 
+def column_workers(columns: int) -> int:
+    """Threads for per-column work: one per core, at most ``MAX_WORKERS``."""
+    return max(1, min(columns, os.cpu_count() or 1, MAX_WORKERS))
+
+
+def _profile_column(series: Any, kind: str, bins: int, top_k: int) -> ColumnProfile:
+    if kind == "numeric":
+        return numeric_profile(numeric_values(series), bins=bins)
+    codes, names = categorical_values(series)
+    counts = np.bincount(codes + 1, minlength=len(names) + 1)
+    by_name = dict(zip(names, counts[1:].tolist(), strict=True))
+    return categorical_profile(by_name, int(counts[0]), top_k=top_k)
+
+
 def profile_frame(
     df: Any,
     columns: Sequence[str] | None = None,
@@ -117,20 +135,14 @@ def profile_frame(
     source: str = "DataFrame",
     bins: int = DEFAULT_BINS,
     top_k: int = DEFAULT_TOP_K,
-    kinds: dict[str, str] | None = None,
 ) -> Profile:
-    """The reference profile of ``df`` (of ``columns``, all by default)."""
+    """The reference profile of ``df`` (of ``columns``, all by default), columns on
+    parallel threads."""
     chosen = select_columns([str(c) for c in df.columns], columns, "reference")
-    kinds = kinds or column_kinds(df, chosen)
-    profiled: dict[str, ColumnProfile] = {}
-    for name in chosen:
-        if kinds[name] == "numeric":
-            profiled[name] = numeric_profile(numeric_values(df[name]), bins=bins)
-        else:
-            codes, names = categorical_values(df[name])
-            counts = np.bincount(codes + 1, minlength=len(names) + 1)
-            by_name = dict(zip(names, counts[1:].tolist(), strict=True))
-            profiled[name] = categorical_profile(by_name, int(counts[0]), top_k=top_k)
+    kinds = column_kinds(df, chosen)
+    with ThreadPoolExecutor(max_workers=column_workers(len(chosen))) as pool:
+        found = pool.map(lambda c: _profile_column(df[c], kinds[c], bins, top_k), chosen)
+        profiled = dict(zip(chosen, found, strict=True))
     return Profile(rows=len(df), columns=profiled, source=source)
 
 
