@@ -14,8 +14,9 @@ from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, servic
 __all__ = ["drift_cmd"]
 
 
-def _table_of(source: str, what: str) -> Any:
-    """A table file (CSV, Parquet, JSON lines) when ``source`` is one, else a dataset ref."""
+def _table_of(source: str, what: str, graph: dict[str, Any]) -> Any:
+    """A table file (CSV, Parquet, JSON lines) when ``source`` is one, else a dataset ref
+    (the project's services opened once, on the first ref)."""
     from shipyard.core.errors import ValidationError
     from shipyard.services.catalog.tabular import is_table_file, read_table_file
 
@@ -24,7 +25,9 @@ def _table_of(source: str, what: str) -> Any:
         return read_table_file(path)
     if path.suffix.lower() in {".csv", ".parquet", ".pq", ".jsonl", ".ndjson"}:
         raise ValidationError(f"{what} file {source} does not exist", field=what)
-    return services().catalog.load_frame(source)
+    if "svc" not in graph:
+        graph["svc"] = services()
+    return graph["svc"].catalog.load_frame(source)
 
 
 def _number(value: float | None) -> str:
@@ -42,12 +45,17 @@ def drift_cmd(
     from shipyard.services.monitoring.drift import drift
 
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    result = drift(
-        _table_of(reference, "reference"),
-        _table_of(current, "current"),
-        columns=chosen,
-        chunk_size=chunk_size,
-    )
+    graph: dict[str, Any] = {}
+    try:
+        result = drift(
+            _table_of(reference, "reference", graph),
+            _table_of(current, "current", graph),
+            columns=chosen,
+            chunk_size=chunk_size,
+        )
+    finally:
+        if "svc" in graph:
+            graph["svc"].close()
     if as_json:
         print_json({"summary": result.summary(), "results": result.records()})
         return
