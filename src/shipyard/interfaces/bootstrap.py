@@ -16,6 +16,7 @@ from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.log_stats import LogStatsEvaluator
+from shipyard.services.monitoring.profiles import ProfileService
 from shipyard.services.monitoring.runner import MonitorRunner
 from shipyard.services.monitoring.webhooks import WebhookDeliveries
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
@@ -116,6 +117,7 @@ def build_services(settings: Settings) -> Services:
             alerts=alerts,
             webhooks=WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets),
         ),
+        profiles=ProfileService(blobs, catalog=catalog, models=registry),
     )
 
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DatasetInputs",
+    "DatasetTables",
     "DeployedModels",
     "DeploymentRoutes",
     "ModelVersionLookup",
@@ -27,6 +28,14 @@ class DatasetInputs(Protocol):
     def get_version(self, ref: str) -> DatasetVersion: ...
 
     def record_input(self, run_id: str, ref: str, context: str = "input") -> DatasetVersion: ...
+
+
+class DatasetTables(Protocol):
+    """What monitoring needs from the data catalog: resolve a ref, read a table version."""
+
+    def get_version(self, ref: str) -> DatasetVersion: ...
+
+    def load_frame(self, ref: str, columns: list[str] | None = None) -> Any: ...
 
 
 class ModelVersionLookup(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from shipyard.interfaces.cli.monitor_alerts_cmds import alerts_app, run_cmd
+from shipyard.interfaces.cli.monitor_drift_cmds import drift_cmd
 from shipyard.interfaces.cli.monitor_estimate_cmds import estimate_cmd
 
 __all__ = ["monitor_app"]
@@ -15,3 +16,4 @@ monitor_app = typer.Typer(
 monitor_app.command("estimate")(estimate_cmd)
 monitor_app.command("run")(run_cmd)
 monitor_app.add_typer(alerts_app, name="alerts")
+monitor_app.command("drift")(drift_cmd)
