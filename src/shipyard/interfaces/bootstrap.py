@@ -15,6 +15,7 @@ from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
+from shipyard.services.monitoring.drift_window import DriftWindowEvaluator
 from shipyard.services.monitoring.log_stats import LogStatsEvaluator
 from shipyard.services.monitoring.profiles import ProfileService
 from shipyard.services.monitoring.runner import MonitorRunner
@@ -95,6 +96,8 @@ def build_services(settings: Settings) -> Services:
     )
     monitors = MonitorsRepo()
     alerts = AlertService(db, repo=monitors, audit=ledger)
+    logs = PredictionLogReader(blobs.backend)
+    profiles = ProfileService(blobs, catalog=catalog, models=registry)
     return Services(
         settings=settings,
         db=db,
@@ -113,11 +116,11 @@ def build_services(settings: Settings) -> Services:
             db,
             policies=settings.monitor,
             deployments=deployments,
-            evaluator=LogStatsEvaluator(PredictionLogReader(blobs.backend)),
+            evaluator=DriftWindowEvaluator(LogStatsEvaluator(logs), logs, profiles),
             alerts=alerts,
             webhooks=WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets),
         ),
-        profiles=ProfileService(blobs, catalog=catalog, models=registry),
+        profiles=profiles,
     )
 
 

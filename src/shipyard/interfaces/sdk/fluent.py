@@ -22,6 +22,7 @@ from shipyard.services.tracking import DEFAULT_EXPERIMENT
 if TYPE_CHECKING:
     from shipyard.interfaces.sdk.data import DataAPI
     from shipyard.interfaces.sdk.models import ModelsAPI
+    from shipyard.interfaces.sdk.monitor import MonitorAPI
     from shipyard.interfaces.sdk.ports import SdkServices
 
 __all__ = ["ActiveRun", "Session"]
@@ -66,6 +67,7 @@ class Session:
         self._batcher: MetricBatcher | None = None
         self._data: DataAPI | None = None
         self._models: ModelsAPI | None = None
+        self._monitor: MonitorAPI | None = None
         self._experiment_ids: dict[str, str] = {}  # name → id; experiments are never renamed here
         atexit.register(self.close)
 
@@ -152,6 +154,16 @@ class Session:
 
                 self._data = DataAPI(self)
             return self._data
+
+    @property
+    def monitor(self) -> MonitorAPI:
+        """Drift, performance estimation and monitoring reports (``sy.monitor``)."""
+        with self._lock:
+            if self._monitor is None:
+                from shipyard.interfaces.sdk.monitor import MonitorAPI
+
+                self._monitor = MonitorAPI(self)
+            return self._monitor
 
     @property
     def models(self) -> ModelsAPI:

@@ -1,0 +1,125 @@
+"""``sy.monitor``: drift, performance without labels, and the computed windows of a deployed
+model, over the session's project (dataset refs are read through its catalog)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from shipyard.core.errors import ValidationError
+from shipyard.core.monitor_policy import parse_duration
+
+if TYPE_CHECKING:
+    from shipyard.interfaces.sdk.fluent import Session
+    from shipyard.services.monitoring.drift import DriftResult
+    from shipyard.services.monitoring.estimation import PerformanceEstimate
+
+__all__ = ["MonitorAPI", "MonitorReport"]
+
+
+@dataclass(frozen=True)
+class MonitorReport:
+    """The windows ``monitor run`` computed for a model: figures and rule verdicts."""
+
+    windows: tuple[Any, ...]
+
+    def to_frame(self) -> Any:
+        """One row per window: model, env, version, start, end, status, rows, and one column
+        per figure (``drift_share``, ``drift.<column>``, ``mean.<column>`` …)."""
+        import pandas as pd
+
+        rows = [
+            {
+                "model": w.model,
+                "env": w.env,
+                "version": w.version,
+                "start": w.start,
+                "end": w.end,
+                "status": w.status.value,
+                "rows": w.rows,
+                **dict(w.figures),
+            }
+            for w in self.windows
+        ]
+        return pd.DataFrame.from_records(rows)
+
+
+class MonitorAPI:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def drift(
+        self,
+        reference: Any,
+        current: Any,
+        *,
+        columns: Sequence[str] | None = None,
+        chunk_size: int | None = None,
+        methods: Mapping[str, str] | None = None,
+        thresholds: Mapping[str, float] | None = None,
+        multivariate: bool = False,
+    ) -> DriftResult:
+        """Drift per (chunk, column) of ``current`` against ``reference`` (DataFrames, files,
+        dataset refs or a stored profile); ``.to_frame()`` one row per (chunk, column)."""
+        from shipyard.interfaces.sdk.monitor_drift import drift
+
+        return drift(
+            reference,
+            current,
+            columns=columns,
+            chunk_size=chunk_size,
+            methods=methods,
+            thresholds=thresholds,
+            multivariate=multivariate,
+            catalog=self._session.services.catalog,
+        )
+
+    def estimate_performance(
+        self,
+        reference: Any,
+        current: Any,
+        *,
+        y_true: str,
+        y_pred_proba: str,
+        y_pred: str | None = None,
+        metrics: Sequence[str] | str = ("roc_auc", "accuracy"),
+        chunk_size: int | None = None,
+    ) -> PerformanceEstimate:
+        """Estimated (and, with labels, realized) metrics per chunk; ``.to_frame()`` one row
+        per (chunk, metric) with ``estimate``, ``lower``, ``upper`` and ``alert``."""
+        from shipyard.interfaces.sdk.monitor_estimate import estimate_performance
+
+        return estimate_performance(
+            reference,
+            current,
+            y_true=y_true,
+            y_pred_proba=y_pred_proba,
+            y_pred=y_pred,
+            metrics=metrics,
+            chunk_size=chunk_size,
+            catalog=self._session.services.catalog,
+        )
+
+    def report(self, model: str, *, env: str | None = None, window: str = "1d") -> MonitorReport:
+        """The windows ``shipyard monitor run`` computed for ``model`` over the last
+        ``window`` (``1h``, ``7d`` …), oldest first."""
+        import time
+
+        since = int(time.time() * 1000) - parse_duration(window, "window")
+        alerts = getattr(self._session.services, "alerts", None)
+        if alerts is None:
+            raise ValidationError(
+                "monitoring reports are read from the project's stores; through a server "
+                "use GET /api/v1/monitoring/windows",
+                field="tracking_uri",
+            )
+        found: list[Any] = []
+        cursor: str | None = None
+        while True:
+            page = alerts.windows(model=model, env=env, cursor=cursor, limit=500)
+            found.extend(w for w in page.items if w.end > since)
+            if page.next_cursor is None or (page.items and page.items[-1].end <= since):
+                break
+            cursor = page.next_cursor
+        return MonitorReport(tuple(reversed(found)))

@@ -1,0 +1,84 @@
+"""A window evaluator that adds drift against the deployed version's reference profile to
+the log statistics: ``drift_share`` and ``drift.<column>`` (the column's drift value under
+its method, e.g. the Wasserstein distance in reference standard deviations).
+
+Windows of versions without a recorded profile get the base figures only, so a rule on
+``drift_share`` is "not evaluable" there rather than a false alarm. The window's rows are read
+through the prediction-log reader, at most ``max_rows`` of them (a uniform-in-time prefix
+would bias; the reader streams in time order, so a cap keeps memory bounded and is reported
+as ``drift_rows``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard.core.errors import NotFoundError
+from shipyard.services.formats.prediction_reader import PredictionLogReader
+from shipyard.services.monitoring.drift import drift
+from shipyard.services.monitoring.profiles import ProfileService
+from shipyard.services.monitoring.runner import WindowEvaluator, WindowFigures
+
+__all__ = ["DriftWindowEvaluator"]
+
+MAX_ROWS = 1_000_000
+
+
+class DriftWindowEvaluator:
+    """``base``'s figures plus drift of the window's logged inputs against the profile."""
+
+    def __init__(
+        self,
+        base: WindowEvaluator,
+        reader: PredictionLogReader,
+        profiles: ProfileService,
+        *,
+        max_rows: int = MAX_ROWS,
+    ) -> None:
+        self.base = base
+        self.reader = reader
+        self.profiles = profiles
+        self.max_rows = max_rows
+
+    def evaluate(
+        self, model: str, env: str, version: int | None, start_ms: int, end_ms: int
+    ) -> WindowFigures:
+        found = self.base.evaluate(model, env, version, start_ms, end_ms)
+        if version is None or found.rows == 0:
+            return found
+        try:
+            profile = self.profiles.for_model(f"{model}@{version}")
+        except NotFoundError:
+            return found
+        columns = list(profile.columns)
+        current = self._rows(model, env, version, start_ms, end_ms, columns)
+        result = drift(profile, current, columns=columns)
+        figures = dict(found.figures)
+        figures["drift_share"] = result.drift_share
+        figures["drift_rows"] = float(len(current))
+        for item in result.verdicts:
+            value = item.verdict.value
+            if value is not None:
+                figures[f"drift.{item.verdict.column}"] = float(value)
+        return WindowFigures(found.rows, figures)
+
+    def _rows(
+        self,
+        model: str,
+        env: str,
+        version: int,
+        start_ms: int,
+        end_ms: int,
+        columns: list[str],
+    ) -> Any:
+        import pyarrow as pa
+
+        batches, taken = [], 0
+        for batch in self.reader.batches(
+            model, version=version, env=env, start_ms=start_ms, end_ms=end_ms, columns=columns
+        ):
+            batches.append(batch.slice(0, self.max_rows - taken))
+            taken += batches[-1].num_rows
+            if taken >= self.max_rows:
+                break
+        return pa.Table.from_batches(batches).to_pandas()
