@@ -17,7 +17,7 @@ from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.drift_window import DriftWindowEvaluator
 from shipyard.services.monitoring.log_stats import LogStatsEvaluator
-from shipyard.services.monitoring.profiles import ProfileService
+from shipyard.services.monitoring.profile_store import ProfileService
 from shipyard.services.monitoring.runner import MonitorRunner
 from shipyard.services.monitoring.webhooks import WebhookDeliveries
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService

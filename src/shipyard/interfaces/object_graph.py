@@ -10,7 +10,7 @@ from shipyard.services.catalog import CatalogService
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
-from shipyard.services.monitoring.profiles import ProfileService
+from shipyard.services.monitoring.profile_store import ProfileService
 from shipyard.services.monitoring.runner import MonitorRunner
 from shipyard.services.pipelines.service import PipelineService
 from shipyard.services.registry import RegistryService

@@ -14,7 +14,7 @@ from shipyard.core.errors import NotFoundError, ValidationError
 from shipyard.core.profiles import PROFILE_FORMAT
 from shipyard.interfaces.bootstrap import Services, build_services
 from shipyard.services.monitoring.drift import drift
-from shipyard.services.monitoring.profiles import ProfileService
+from shipyard.services.monitoring.profile_store import ProfileService
 from shipyard.settings import Settings
 
 

@@ -15,8 +15,7 @@ from typing import Any
 
 from shipyard.core.errors import NotFoundError
 from shipyard.services.formats.prediction_reader import PredictionLogReader
-from shipyard.services.monitoring.drift import drift
-from shipyard.services.monitoring.profiles import ProfileService
+from shipyard.services.monitoring.profile_store import ProfileService
 from shipyard.services.monitoring.runner import WindowEvaluator, WindowFigures
 
 __all__ = ["DriftWindowEvaluator"]
@@ -50,6 +49,8 @@ class DriftWindowEvaluator:
             profile = self.profiles.for_model(f"{model}@{version}")
         except NotFoundError:
             return found
+        from shipyard.services.monitoring.drift import drift
+
         columns = list(profile.columns)
         current = self._rows(model, env, version, start_ms, end_ms, columns)
         result = drift(profile, current, columns=columns)

@@ -11,18 +11,14 @@ pandas is imported inside the functions.
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from shipyard.core.clock import now_ms
-from shipyard.core.errors import NotFoundError, ValidationError
+from shipyard.core.errors import ValidationError
 from shipyard.core.profiles import (
     DEFAULT_BINS,
     DEFAULT_TOP_K,
@@ -31,13 +27,10 @@ from shipyard.core.profiles import (
     categorical_profile,
     numeric_profile,
 )
-from shipyard.services.ports import DatasetTables, ModelVersionLookup
-from shipyard.stores.blobs import ContentStore
 
 __all__ = [
-    "POINTER_FORMAT",
-    "ProfileService",
     "categorical_values",
+    "check_frame",
     "column_kinds",
     "column_workers",
     "numeric_values",
@@ -45,7 +38,6 @@ __all__ = [
     "select_columns",
 ]
 
-POINTER_FORMAT = 1
 MAX_WORKERS = 4
 _NUMERIC_INFERRED = {"integer", "floating", "mixed-integer-float", "decimal"}
 _TEXT_INFERRED = {"string", "boolean", "empty", "bytes"}
@@ -146,97 +138,7 @@ def profile_frame(
     return Profile(rows=len(df), columns=profiled, source=source)
 
 
-class ProfileService:
-    """Reference profiles in the content store, and which one a model version uses."""
-
-    def __init__(
-        self,
-        blobs: ContentStore,
-        *,
-        catalog: DatasetTables | None = None,
-        models: ModelVersionLookup | None = None,
-    ) -> None:
-        self.blobs = blobs
-        self.catalog = catalog
-        self.models = models
-
-    def compute(self, source: Any, *, columns: Sequence[str] | None = None) -> Profile:
-        """The profile of a DataFrame or of a table dataset version (``loans@v2``)."""
-        if isinstance(source, str):
-            if self.catalog is None:
-                raise ValidationError(
-                    f"{source!r} names a dataset, but no data catalog is configured",
-                    field="reference",
-                )
-            version = self.catalog.get_version(source)
-            frame = self.catalog.load_frame(version.ref, columns=None)
-            return profile_frame(frame, columns, source=version.ref)
-        _check_frame(source, "reference")
-        return profile_frame(source, columns)
-
-    def store(self, profile: Profile) -> str:
-        """Store ``profile`` as JSON; its digest names it."""
-        body = json.dumps(profile.to_dict(), sort_keys=True, separators=(",", ":"))
-        return self.blobs.put_bytes(body.encode())
-
-    def load(self, digest: str) -> Profile:
-        """The profile stored under ``digest`` (its bytes verified on read)."""
-        return Profile.from_dict(json.loads(self.blobs.get_bytes(digest)))
-
-    def attach(self, model_ref: str, source: Any, *, columns: Sequence[str] | None = None) -> str:
-        """Compute, store and record the reference profile of a model version; the digest."""
-        version = self._models().get_version(model_ref)
-        profile = self.compute(source, columns=columns)
-        digest = self.store(profile)
-        pointer = {
-            "format": POINTER_FORMAT,
-            "profile": digest,
-            "source": profile.source,
-            "created": now_ms(),
-        }
-        backend = self.blobs.backend
-        with tempfile.NamedTemporaryFile(
-            dir=backend.staging_dir(), suffix=".json", delete=False
-        ) as fh:
-            fh.write(json.dumps(pointer).encode())
-        backend.put_file(Path(fh.name), _pointer_key(version.name, version.version), move=True)
-        return digest
-
-    def digest_for(self, model_ref: str) -> str:
-        """The digest of the profile recorded for a model version; NotFoundError if none."""
-        version = self._models().get_version(model_ref)
-        key = _pointer_key(version.name, version.version)
-        backend = self.blobs.backend
-        if not backend.exists(key):
-            raise NotFoundError(
-                f"no reference profile is recorded for {version.ref}; compute one with "
-                "a reference dataset or DataFrame",
-            )
-        with backend.open_read(key) as f:
-            pointer = json.loads(f.read())
-        if pointer.get("format", 0) > POINTER_FORMAT:
-            raise ValidationError(
-                f"the profile record of {version.ref} has format {pointer['format']}, written "
-                f"by a newer Shipyard; this one reads up to {POINTER_FORMAT}",
-                field="format",
-            )
-        return str(pointer["profile"])
-
-    def for_model(self, model_ref: str) -> Profile:
-        """The reference profile recorded for a model version."""
-        return self.load(self.digest_for(model_ref))
-
-    def _models(self) -> ModelVersionLookup:
-        if self.models is None:
-            raise ValidationError("no model registry is configured", field="model")
-        return self.models
-
-
-def _pointer_key(name: str, version: int) -> str:
-    return f"monitoring/profiles/{name}/v{version}.json"
-
-
-def _check_frame(df: Any, what: str) -> None:
+def check_frame(df: Any, what: str) -> None:
     import pandas as pd
 
     if not isinstance(df, pd.DataFrame):
