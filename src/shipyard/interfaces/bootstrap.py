@@ -12,7 +12,11 @@ from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.deployments import DeploymentService, FiguresService
+from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
+from shipyard.services.monitoring.feedback import FeedbackService
+from shipyard.services.monitoring.realized import RealizedService
+from shipyard.services.monitoring.targets import Targets
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.registry.dossier import DossierBuilder
@@ -25,6 +29,7 @@ from shipyard.stores.sql.datasets_repo import DatasetRepo
 from shipyard.stores.sql.deployments_repo import DeploymentsRepo
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.experiments_repo import ExperimentRepo
+from shipyard.stores.sql.feedback_repo import FeedbackRepo
 from shipyard.stores.sql.models_repo import ModelsRepo
 from shipyard.stores.sql.runs_repo import RunRepo
 from shipyard.stores.sql.schema import ensure_schema
@@ -86,6 +91,7 @@ def build_services(settings: Settings) -> Services:
         repo=DeploymentsRepo(),
         audit=ledger,
     )
+    logs, targets = PredictionLogReader(blobs.backend), Targets(registry)
     return Services(
         settings=settings,
         db=db,
@@ -99,6 +105,8 @@ def build_services(settings: Settings) -> Services:
         deployments=deployments,
         figures=FiguresService(deployments),
         jobs=JobsService(db),
+        feedback=FeedbackService(db, logs, targets, repo=FeedbackRepo(), audit=ledger),
+        realized=RealizedService(db, logs, targets, repo=FeedbackRepo()),
     )
 
 

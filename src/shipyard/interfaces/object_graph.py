@@ -9,6 +9,8 @@ from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.jobs import JobsService
+from shipyard.services.monitoring.feedback import FeedbackService
+from shipyard.services.monitoring.realized import RealizedService
 from shipyard.services.pipelines.service import PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.tracking import TrackingService
@@ -33,6 +35,8 @@ class Services:
     deployments: DeploymentService
     figures: FiguresService
     jobs: JobsService
+    feedback: FeedbackService
+    realized: RealizedService
 
     def close(self) -> None:
         self.jobs.scheduler.stop()

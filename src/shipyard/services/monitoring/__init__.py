@@ -1,0 +1,1 @@
+"""Monitoring: drift, performance estimation, ground truth, alerts."""
