@@ -29,7 +29,7 @@ class FeedbackLabel:
 
     @property
     def delay_ms(self) -> int | None:
-        """Label time − prediction time (None while the prediction is unknown)."""
+        """Label time - prediction time (None while the prediction is unknown)."""
         if not self.matched or self.prediction_time is None:
             return None
         return self.label_time - self.prediction_time

@@ -4,7 +4,7 @@ recall, f1, roc_auc, log_loss, expected calibration error) and regression (mae, 
 numpy only; the definitions are scikit-learn's (tests compare on the same data):
 precision/recall/f1 of the positive class for binary problems and macro averages otherwise,
 0.0 where scikit-learn's ``zero_division`` gives 0; roc_auc by the rank statistic with ties
-averaged; log_loss with probabilities clipped to [eps, 1 − eps]; r2 finite as scikit-learn's
+averaged; log_loss with probabilities clipped to [eps, 1 - eps]; r2 finite as scikit-learn's
 ``force_finite``. A metric that cannot be computed on the rows (roc_auc with one class,
 anything on zero rows) is None, never NaN.
 """
@@ -71,8 +71,8 @@ def roc_auc(y_true: Any, score: Any, positive: Any) -> float | None:
 def expected_calibration_error(
     y_true: Any, proba: Any, positive: Any, bins: int = CALIBRATION_BINS
 ) -> float | None:
-    """Σ over equal-width probability bins of (rows in bin / rows) × |observed positive
-    share − mean predicted probability| (bins as scikit-learn's ``calibration_curve``)."""
+    """Σ over equal-width probability bins of (rows in bin / rows) x |observed positive
+    share - mean predicted probability| (bins as scikit-learn's ``calibration_curve``)."""
     import numpy as np
 
     p = np.asarray(proba, dtype=np.float64)
@@ -85,7 +85,7 @@ def expected_calibration_error(
     observed = np.bincount(ids, weights=hit, minlength=bins)
     predicted = np.bincount(ids, weights=p, minlength=bins)
     filled = count > 0
-    gaps = np.abs(observed[filled] - predicted[filled])  # = count × |share − mean|
+    gaps = np.abs(observed[filled] - predicted[filled])  # = count x |share - mean|
     return float(gaps.sum() / len(p))
 
 
@@ -142,10 +142,7 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float | None]:
     err = t - p
     ss_res = float((err**2).sum())
     ss_tot = float(((t - t.mean()) ** 2).sum())
-    if ss_tot == 0:
-        r2 = 1.0 if ss_res == 0 else 0.0
-    else:
-        r2 = 1 - ss_res / ss_tot
+    r2 = (1.0 if ss_res == 0 else 0.0) if ss_tot == 0 else 1 - ss_res / ss_tot
     return {
         "mae": float(np.abs(err).mean()),
         "rmse": float(np.sqrt((err**2).mean())),

@@ -20,15 +20,9 @@ from shipyard.core.errors import NotFoundError, PayloadTooLargeError, Validation
 from shipyard.core.feedback import MAX_FEEDBACK_BATCH
 from shipyard.interfaces.bootstrap import Services, build_services
 from shipyard.services.formats.predictions import prediction_id
-from shipyard.services.serving.predlog import LogRecord, PredictionLog
-from shipyard.services.serving.stats import ServingStats
 from shipyard.settings import Settings
 from shipyard.stores.sql.tables_monitoring import feedback
-
-HOUR = 3_600_000
-T0 = 1_718_000_000_000 // 86_400_000 * 86_400_000 + 10 * HOUR  # 2024-06-10 10:00 UTC
-COLUMNS = ("a", "b")
-SIG = {"inputs": [["a", "float64"], ["b", "float64"]], "output": "int64"}
+from tests.services.monitoring.logs import COLUMNS, HOUR, SIG, T0, data, log_predictions
 
 
 @pytest.fixture
@@ -40,37 +34,12 @@ def svc(db_url: str, tmp_path: Path) -> Any:
     services.close()
 
 
-def _data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 2))
-    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.8, size=n) > 0).astype(int)
-    return x, y
-
-
 @pytest.fixture
 def classifier(svc: Services) -> LogisticRegression:
-    x, y = _data(400)
+    x, y = data(400)
     model = LogisticRegression().fit(pd.DataFrame(x, columns=COLUMNS), y)
     svc.registry.log_model(model, "bc", user="ada", signature=SIG)
     return model
-
-
-def _log(svc: Services, model: Any, name: str, x: np.ndarray, *, t0: int = T0, version: int = 1,
-         rows_per_request: int = 1, proba: bool = True) -> list[str]:  # fmt: skip
-    """Logs ``model``'s answers to ``x`` the way a replica does; the prediction ids."""
-    log = PredictionLog(svc.blobs.backend, "r1", ServingStats(), 100_000, env="prod")
-    ids = []
-    for n, at in enumerate(range(0, len(x), rows_per_request)):
-        rows = x[at : at + rows_per_request]
-        time_ms = t0 + n * 1000
-        pid = prediction_id("abcd1234", time_ms, n + 1)
-        frame = pd.DataFrame(rows, columns=COLUMNS)
-        y = np.asarray(model.predict(frame))
-        p = model.predict_proba(frame)[:, 1] if proba else None
-        log.add(LogRecord(pid, time_ms + 3, name, version, "live", 1.0, COLUMNS, rows, y, p))
-        ids.append(pid)
-    log.drain()
-    return ids
 
 
 def _stored(svc: Services) -> list[Any]:
@@ -79,8 +48,8 @@ def _stored(svc: Services) -> list[Any]:
 
 
 def test_labels_join_by_id_and_a_repeated_id_updates(svc: Services, classifier: Any) -> None:
-    x, y = _data(20, seed=1)
-    ids = _log(svc, classifier, "bc", x)
+    x, y = data(20, seed=1)
+    ids = log_predictions(svc, classifier, "bc", x)
     receipt = svc.feedback.record("bc", dict(zip(ids, y.tolist(), strict=True)), user="ada")
     assert (receipt.received, receipt.inserted, receipt.updated) == (20, 20, 0)
     assert receipt.unknown == 0 and receipt.unknown_ids == ()
@@ -97,13 +66,13 @@ def test_labels_join_by_id_and_a_repeated_id_updates(svc: Services, classifier: 
 def test_unknown_ids_are_counted_returned_kept_and_used_once_logged(
     svc: Services, classifier: Any
 ) -> None:
-    x, y = _data(10, seed=2)
+    x, y = data(10, seed=2)
     early = [prediction_id("abcd1234", T0 + n * 1000, n + 1) for n in range(10)]
     receipt = svc.feedback.record("bc", dict(zip(early, y.tolist(), strict=True)), user="ada")
     assert receipt.unknown == 10 and set(receipt.unknown_ids) == set(early)
     assert not any(r.matched for r in _stored(svc))
     assert svc.realized.realized("bc").versions == ()  # no logs yet
-    ids = _log(svc, classifier, "bc", x)  # the logs arrive afterwards
+    ids = log_predictions(svc, classifier, "bc", x)  # the logs arrive afterwards
     assert ids == early
     got = svc.realized.realized("bc")
     assert got.versions[0].labelled == 10
@@ -117,7 +86,7 @@ def test_unknown_ids_are_counted_returned_kept_and_used_once_logged(
 def test_wrong_types_and_classes_are_refused_naming_the_item(
     svc: Services, classifier: Any
 ) -> None:
-    ids = _log(svc, classifier, "bc", _data(3)[0])
+    ids = log_predictions(svc, classifier, "bc", data(3)[0])
     cases = [
         ({ids[0]: "yes"}, f"labels[{ids[0]!r}].label", "is a string"),
         ({ids[0]: 2}, f"labels[{ids[0]!r}].label", "not one of bc@v1's classes"),
@@ -143,12 +112,12 @@ def test_wrong_types_and_classes_are_refused_naming_the_item(
 
 
 def test_regression_labels_must_be_numbers(svc: Services) -> None:
-    x, _ = _data(30, seed=3)
+    x, _ = data(30, seed=3)
     target = x @ np.array([2.0, -1.0]) + 0.3
     model = LinearRegression().fit(pd.DataFrame(x, columns=COLUMNS), target)
     sig = {**SIG, "output": "float64"}
     svc.registry.log_model(model, "price", user="ada", signature=sig)
-    ids = _log(svc, model, "price", x, proba=False)
+    ids = log_predictions(svc, model, "price", x, proba=False)
     with pytest.raises(ValidationError, match="regression") as e:
         svc.feedback.record("price", {ids[0]: "high"}, user="ada")
     assert e.value.field == f"labels[{ids[0]!r}].label"
@@ -164,9 +133,9 @@ def test_regression_labels_must_be_numbers(svc: Services) -> None:
 
 
 def test_repeats_in_a_batch_collapse_or_are_refused(svc: Services, classifier: Any) -> None:
-    ids = _log(svc, classifier, "bc", _data(4)[0])
+    ids = log_predictions(svc, classifier, "bc", data(4)[0])
     same = [{"prediction_id": ids[0], "label": 1}, {"prediction_id": ids[0], "label": 1}]
-    receipt = svc.feedback.record("bc", same + [{"prediction_id": ids[1], "label": 0}], user="a")
+    receipt = svc.feedback.record("bc", [*same, {"prediction_id": ids[1], "label": 0}], user="a")
     assert (receipt.received, receipt.inserted, receipt.duplicates) == (3, 2, 1)
     clash = [{"prediction_id": ids[2], "label": 1}, {"prediction_id": ids[2], "label": 0}]
     with pytest.raises(ValidationError, match=r"repeats prediction .* labels\[0\]") as e:
@@ -176,8 +145,10 @@ def test_repeats_in_a_batch_collapse_or_are_refused(svc: Services, classifier: A
 
 
 def test_label_delay_rows_and_frames(svc: Services, classifier: Any) -> None:
-    x, y = _data(6, seed=5)
-    ids = _log(svc, classifier, "bc", x, rows_per_request=3)  # two requests of three rows
+    x, y = data(6, seed=5)
+    ids = log_predictions(
+        svc, classifier, "bc", x, rows_per_request=3
+    )  # two requests of three rows
     frame = pd.DataFrame(
         {
             "prediction_id": [ids[0]] * 3 + [ids[1]] * 3,
@@ -199,7 +170,7 @@ def test_label_delay_rows_and_frames(svc: Services, classifier: Any) -> None:
 
 
 def test_one_audit_entry_per_batch_and_the_batch_limit(svc: Services, classifier: Any) -> None:
-    ids = _log(svc, classifier, "bc", _data(3)[0])
+    ids = log_predictions(svc, classifier, "bc", data(3)[0])
     svc.feedback.record("bc", {ids[0]: 1, ids[1]: 0, "late-id": 1}, user="ada")
     entries = svc.audit.log("model:bc")
     batches = [e for e in entries if e.action == "feedback.record"]
@@ -239,11 +210,11 @@ def _ece(y: np.ndarray, p: np.ndarray) -> float:
 def test_realized_classification_equals_scikit_learn_per_version_and_window(
     svc: Services, classifier: Any
 ) -> None:
-    x, y = _data(300, seed=6)
-    ids = _log(svc, classifier, "bc", x)
+    x, y = data(300, seed=6)
+    ids = log_predictions(svc, classifier, "bc", x)
     other = LogisticRegression(C=0.01).fit(pd.DataFrame(x[:50], columns=COLUMNS), y[:50])
     svc.registry.log_model(other, "bc", user="ada", signature=SIG)
-    ids2 = _log(svc, other, "bc", x[:100], t0=T0 + HOUR, version=2)
+    ids2 = log_predictions(svc, other, "bc", x[:100], t0=T0 + HOUR, version=2)
     labelled = dict(zip(ids[:250], y[:250].tolist(), strict=True))  # 50 stay unlabelled
     labelled |= dict(zip(ids2, y[:100].tolist(), strict=True))
     svc.feedback.record("bc", labelled, user="ada")

@@ -20,6 +20,7 @@ from shipyard.interfaces.cli.data_cmds import data_app
 from shipyard.interfaces.cli.deploy_cmds import deploy_app, deployments_app, rollback
 from shipyard.interfaces.cli.jobs_cmds import jobs_app
 from shipyard.interfaces.cli.models_cmds import approve, gate, models_app, reject
+from shipyard.interfaces.cli.monitor_cmds import monitor_app
 from shipyard.interfaces.cli.pipeline_cmds import pipeline_app, reproduce
 from shipyard.interfaces.cli.serve_cmds import serve
 
@@ -40,6 +41,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(deploy_app, name="deploy")
 app.add_typer(deployments_app, name="deployments")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(monitor_app, name="monitor")
 app.command("gate")(gate)
 app.command("approve")(approve)
 app.command("reject")(reject)

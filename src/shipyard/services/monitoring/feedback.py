@@ -120,8 +120,7 @@ class FeedbackService:
         found: dict[tuple[str, int], tuple[int, int, bool]] = {}
         columns = ["_id", "_row", "_time", "_version", "_role"]
         for start, end in self._windows(x.prediction_id for x in items):
-            window = {"start_ms": start, "end_ms": end}
-            for batch in self.reader.batches(model, columns=columns, **window):
+            for batch in self.reader.batches(model, start_ms=start, end_ms=end, columns=columns):
                 hits = batch.filter(pc.is_in(batch.column("_id"), value_set=ids))
                 if hits.num_rows:
                     _collect(hits, wanted, found)

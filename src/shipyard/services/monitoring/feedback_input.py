@@ -43,7 +43,8 @@ def read_items(labels: Any) -> list[LabelItem]:
     else:
         raise ValidationError(
             "labels must be {prediction_id: label}, a DataFrame with prediction_id and label "
-            f"columns, or a list of {{'prediction_id', 'label'}} records; got {type(labels).__name__}",
+            "columns, or a list of {'prediction_id', 'label'} records; got "
+            f"{type(labels).__name__}",
             field="labels",
         )
     if not raw:

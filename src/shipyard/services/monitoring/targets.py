@@ -65,7 +65,9 @@ class Targets:
 
     def version(self, model: str, version: int) -> ModelVersion:
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise ValidationError(f"version must be a number >= 1, got {version!r}", field="version")
+            raise ValidationError(
+                f"version must be a number >= 1, got {version!r}", field="version"
+            )
         try:
             return self.models.get_version(f"{model}@v{version}")
         except NotFoundError as e:

@@ -3,7 +3,8 @@
 Requests only append to a bounded in-memory queue (never wait on I/O); when it is full the
 log is dropped and counted. A writer thread drains it every few seconds into one file per
 model version and day, in the format of ``services.formats.predictions`` (which says where the
-files are and what they hold; a binary classifier's rows also carry ``_proba``). Monitoring reads them with ``formats.prediction_reader``.
+files are and what they hold; a binary classifier's rows also carry ``_proba``). Monitoring
+reads them with ``formats.prediction_reader``.
 """
 
 from __future__ import annotations
