@@ -9,9 +9,10 @@
 A binary classifier with ``predict_proba`` (scikit-learn, XGBoost, LightGBM, or an ONNX twin
 whose second output is the probabilities) answers ``Scored`` rows: its labels (what
 ``predict`` gives, unchanged) and the positive class's probability (``classes_[1]``),
-computed in the same batched call — one ONNX run gives both; a Python model calls
-``predict`` and ``predict_proba`` on the same batch (LightGBM's labels are the argmax of its
-probabilities, so it calls once). Models without ``predict_proba`` pay nothing extra.
+computed in the same batched call — one ONNX run gives both; a Python model whose predict is
+the argmax of its probabilities (forests, XGBoost, LightGBM) calls ``predict_proba`` once, any
+other calls ``predict`` and ``predict_proba`` on the same batch. Models without
+``predict_proba`` pay nothing extra.
 """
 
 from __future__ import annotations
@@ -105,6 +106,25 @@ def _binary_classifier(model: Any) -> bool:
         return False
 
 
+# Classifiers whose ``predict`` is ``classes_[argmax(predict_proba)]`` in their own code (ties
+# included): one predict_proba call gives both. Others (e.g. LogisticRegression or
+# HistGradientBoosting, whose predict thresholds a raw score) call predict and predict_proba.
+_ARGMAX_PREDICT = frozenset(
+    {
+        "ExtraTreesClassifier",
+        "LGBMClassifier",
+        "LightGBMModel",
+        "RandomForestClassifier",
+        "XGBClassifier",
+    }
+)
+
+
+def _final(model: Any) -> Any:
+    steps = getattr(model, "steps", None)
+    return steps[-1][1] if steps else model
+
+
 def _with_proba(
     model: Any, predict: Callable[[Any], Any], framed: list[str] | None
 ) -> Callable[[Any], Any]:
@@ -112,33 +132,31 @@ def _with_proba(
     columns of the DataFrame the model needs instead of a matrix)."""
     import numpy as np
 
-    if type(model).__name__ == "LightGBMModel":  # its labels are the probabilities' argmax
-        classes = np.asarray(model.classes_)
-
-        def argmax(x: Any) -> Any:
-            proba = np.asarray(model.predict_proba(x), dtype=np.float64)
-            return Scored(classes[proba.argmax(axis=1)], proba[:, 1].copy())
-
-        return argmax
+    classes = np.asarray(model.classes_)
+    argmax = type(_final(model)).__name__ in _ARGMAX_PREDICT
 
     def scored(x: Any) -> Any:
-        labels = np.asarray(predict(x)).ravel()
+        inputs = x
         if framed is not None and isinstance(x, np.ndarray):
             import pandas as pd
 
-            x = pd.DataFrame(x, columns=framed)
-        proba = np.asarray(model.predict_proba(x), dtype=np.float64)
+            inputs = pd.DataFrame(x, columns=framed)
+        proba = np.asarray(model.predict_proba(inputs), dtype=np.float64)
+        labels = classes[proba.argmax(axis=1)] if argmax else np.asarray(predict(x)).ravel()
         return Scored(labels, proba[:, 1].copy())
 
     return scored
 
 
-def _strip_feature_names(model: Any) -> None:
+def _strip_feature_names(model: Any) -> list[tuple[Any, Any]]:
+    """Drop the fitted column names (a matrix has none); what was dropped, to put back."""
     steps = getattr(model, "steps", None)
     first = steps[0][1] if steps else model
+    stripped = []
     for target in (model, first):
         if "feature_names_in_" in getattr(target, "__dict__", {}):
-            del target.__dict__["feature_names_in_"]
+            stripped.append((target, target.__dict__.pop("feature_names_in_")))
+    return stripped
 
 
 def _matrix_predict(model: Any, spec: InputSpec) -> Callable[[Any], Any] | None:
@@ -148,18 +166,22 @@ def _matrix_predict(model: Any, spec: InputSpec) -> Callable[[Any], Any] | None:
 
     probe = np.vstack([np.zeros(len(spec.columns)), np.ones(len(spec.columns))])
     proba = _binary_classifier(model)
+    stripped: list[tuple[Any, Any]] = []
     try:
         frame = pd.DataFrame(probe, columns=list(spec.columns))
         expected = model.predict(frame)
         expected_proba = model.predict_proba(frame) if proba else None
-        _strip_feature_names(model)
+        stripped = _strip_feature_names(model)
         got = model.predict(probe)
         got_proba = model.predict_proba(probe) if proba else None
+        same = np.array_equal(np.asarray(expected), np.asarray(got)) and (
+            not proba or np.allclose(np.asarray(expected_proba), np.asarray(got_proba))
+        )
     except Exception:
-        return None
-    if not np.array_equal(np.asarray(expected), np.asarray(got)):
-        return None
-    if proba and not np.allclose(np.asarray(expected_proba), np.asarray(got_proba)):
+        same = False
+    if not same:  # the frame path: the model keeps its column names
+        for target, names in stripped:
+            target.__dict__["feature_names_in_"] = names
         return None
     return model.predict
 
