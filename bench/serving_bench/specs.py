@@ -14,6 +14,13 @@ from .servers import MLFLOW_ENDPOINT, Endpoint, ServerSpec
 from .systems import mlflow_model_uri, shipyard_project
 
 
+def _shipyard_source() -> str:
+    """The folder this process imports ``shipyard`` from (a checkout, not only the venv's)."""
+    import shipyard
+
+    return str(Path(shipyard.__file__).resolve().parents[1])
+
+
 @dataclass
 class Context:
     opts: argparse.Namespace
@@ -182,6 +189,7 @@ def _shipyard_specs(
         cmd = [str(SHIPYARD), "serve", "--env", ENV, "--host", "127.0.0.1", "--port", "{port}"]
         cmd += ["--workers", str(run.workers)] + ["--no-onnx"] * run.native
         env = clean_env({"SHIPYARD_PROJECT_DIR": str(project), **serve_env(ctx.opts)})
+        env["PYTHONPATH"] = _shipyard_source()  # the sources the report fingerprints
         plain = not (run.canary or run.native)
         specs.append(
             ServerSpec(

@@ -16,9 +16,12 @@ from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.drift_window import DriftWindowEvaluator
+from shipyard.services.monitoring.feedback import FeedbackService
 from shipyard.services.monitoring.log_stats import LogStatsEvaluator
 from shipyard.services.monitoring.profile_store import ProfileService
+from shipyard.services.monitoring.realized import RealizedService
 from shipyard.services.monitoring.runner import MonitorRunner
+from shipyard.services.monitoring.targets import Targets
 from shipyard.services.monitoring.webhooks import WebhookDeliveries
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
@@ -32,6 +35,7 @@ from shipyard.stores.sql.datasets_repo import DatasetRepo
 from shipyard.stores.sql.deployments_repo import DeploymentsRepo
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.experiments_repo import ExperimentRepo
+from shipyard.stores.sql.feedback_repo import FeedbackRepo
 from shipyard.stores.sql.models_repo import ModelsRepo
 from shipyard.stores.sql.monitors_repo import MonitorsRepo
 from shipyard.stores.sql.runs_repo import RunRepo
@@ -98,6 +102,7 @@ def build_services(settings: Settings) -> Services:
     alerts = AlertService(db, repo=monitors, audit=ledger)
     logs = PredictionLogReader(blobs.backend)
     profiles = ProfileService(blobs, catalog=catalog, models=registry)
+    targets = Targets(registry)
     return Services(
         settings=settings,
         db=db,
@@ -121,6 +126,8 @@ def build_services(settings: Settings) -> Services:
             webhooks=WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets),
         ),
         profiles=profiles,
+        feedback=FeedbackService(db, logs, targets, repo=FeedbackRepo(), audit=ledger),
+        realized=RealizedService(db, logs, targets, repo=FeedbackRepo()),
     )
 
 

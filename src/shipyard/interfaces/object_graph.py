@@ -10,7 +10,9 @@ from shipyard.services.catalog import CatalogService
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
+from shipyard.services.monitoring.feedback import FeedbackService
 from shipyard.services.monitoring.profile_store import ProfileService
+from shipyard.services.monitoring.realized import RealizedService
 from shipyard.services.monitoring.runner import MonitorRunner
 from shipyard.services.pipelines.service import PipelineService
 from shipyard.services.registry import RegistryService
@@ -39,6 +41,8 @@ class Services:
     alerts: AlertService
     monitor_runner: MonitorRunner
     profiles: ProfileService
+    feedback: FeedbackService
+    realized: RealizedService
 
     def close(self) -> None:
         self.jobs.scheduler.stop()

@@ -16,6 +16,7 @@ __all__ = [
     "DeployedModels",
     "DeploymentRoutes",
     "ModelVersionLookup",
+    "MonitoredModels",
     "PeriodicJobs",
     "ServedVersions",
     "ServingFigures",
@@ -42,6 +43,15 @@ class ModelVersionLookup(Protocol):
     """What deployments need from the model registry: the version a ref names."""
 
     def get_version(self, ref: str) -> ModelVersion: ...
+
+
+class MonitoredModels(Protocol):
+    """What monitoring needs from the model registry: a version (the latest for a bare
+    name), and its model (for what it predicts: the class set)."""
+
+    def get_version(self, ref: str) -> ModelVersion: ...
+
+    def load(self, ref: str, *, user: str, allow_pickle: bool = False) -> Any: ...
 
 
 class ServedVersions(Protocol):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from shipyard.core.datasets import Dataset, DatasetRef, DatasetVersion, ValidationRecord
     from shipyard.core.deployments import Deployment, DeploymentEvent
     from shipyard.core.entities import Experiment, FileInfo, Metric, Run, RunInfo
+    from shipyard.core.feedback import FeedbackLabel
     from shipyard.core.models import ModelRef, ModelVersion, RegisteredModel, VersionStatus
     from shipyard.stores.sql.datasets_repo import NewVersion
     from shipyard.stores.sql.deployments_repo import StatsRow
@@ -43,6 +44,7 @@ __all__ = [
     "DeploymentStats",
     "DeploymentStore",
     "ExperimentStore",
+    "FeedbackStore",
     "GateResults",
     "ModelRecords",
     "ModelStore",
@@ -469,3 +471,19 @@ class MonitorStore(Protocol):
     def deliveries(
         self, conn: Connection, alert_ids: builtins.list[int]
     ) -> builtins.list[AlertDelivery]: ...
+
+
+class FeedbackStore(Protocol):
+    """Ground-truth labels keyed by (model, prediction id, row); a repeated key updates."""
+
+    def existing(
+        self, conn: Connection, model: str, keys: Sequence[tuple[str, int]]
+    ) -> builtins.set[tuple[str, int]]: ...
+
+    def upsert(
+        self, conn: Connection, labels: Sequence[FeedbackLabel], recorded: int, user: str
+    ) -> None: ...
+
+    def labels(
+        self, conn: Connection, model: str, start_ms: int | None, end_ms: int | None
+    ) -> builtins.list[FeedbackLabel]: ...

@@ -1,5 +1,12 @@
 """What each inference route does: read the protocol, let the runtime answer, write the
-protocol's answer. Version choice, batching, counting, logging and shadows are the runtime's."""
+protocol's answer. Version choice, batching, counting, logging and shadows are the runtime's.
+
+A binary classifier's positive-class probabilities come back on request (they are always
+logged): in V2, an ``outputs`` entry named ``proba`` (or the request parameter
+``"proba": true``) adds an FP64 output ``proba``; in MLflow scoring, ``?proba=true`` or
+``"params": {"proba": true}`` adds ``"probabilities": [...]`` next to ``"predictions"``.
+Asking a model without probabilities is a 400 naming ``proba``.
+"""
 
 from __future__ import annotations
 
@@ -33,11 +40,46 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-def _query_model(scope: dict[str, Any]) -> str | None:
+def _query(scope: dict[str, Any], name: str) -> str | None:
     from urllib.parse import parse_qs
 
-    found = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("model")
+    found = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
     return found[0] if found else None
+
+
+def _query_model(scope: dict[str, Any]) -> str | None:
+    return _query(scope, "model")
+
+
+def _flag(value: object, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0"):
+        return value.lower() in ("true", "1")
+    raise ValidationError(f"{field} must be true or false, got {value!r}", field=field)
+
+
+def _wants_proba_v2(payload: Any) -> bool:
+    if not isinstance(payload, dict):
+        return False
+    if _flag(parameters(payload, "request").get("proba", False), "parameters.proba"):
+        return True
+    outputs = payload.get("outputs")
+    return isinstance(outputs, list) and any(
+        isinstance(o, dict) and o.get("name") == "proba" for o in outputs
+    )
+
+
+def _wants_proba_mlflow(scope: dict[str, Any], payload: Any) -> bool:
+    query = _query(scope, "proba")
+    if query is not None and _flag(query, "proba"):
+        return True
+    params = payload.get("params") if isinstance(payload, dict) else None
+    if params is None:
+        return False
+    if not isinstance(params, dict):
+        raise ValidationError("params must be an object", field="params")
+    return _flag(params.get("proba", False), "params.proba")
 
 
 class Handlers:
@@ -60,12 +102,15 @@ class Handlers:
         if protocol == "v2":
             # the answer's encoding is checked before anything is predicted
             wants_binary = isinstance(payload, dict) and _wants_binary(payload)
+            wants_proba = _wants_proba_v2(payload)
             decode = partial(_decode_v2, payload, binary)
         else:
             wants_binary = False
+            wants_proba = _wants_proba_mlflow(scope, payload)
             decode = partial(_decode_mlflow, payload)
         key = _header(scope, b"x-shipyard-key")
-        answer = await self.runtime.answer(InferenceRequest(name, version, key, decode, started))
+        request = InferenceRequest(name, version, key, decode, started, wants_proba)
+        answer = await self.runtime.answer(request)
         headers = [
             (b"content-type", _JSON),
             (b"x-prediction-id", answer.prediction_id.encode()),
@@ -73,11 +118,11 @@ class Handlers:
             (b"x-shipyard-role", answer.choice.role.encode()),
         ]
         if protocol == "v2":
-            out, json_size = _v2_body(answer, payload, wants_binary)
+            out, json_size = _v2_body(answer, payload, wants_binary, wants_proba)
             if json_size is not None:
                 headers.append((b"inference-header-content-length", str(json_size).encode()))
         else:
-            out = _mlflow_body(answer)
+            out = _mlflow_body(answer, wants_proba)
         return 200, out, headers
 
     # ------------------------------------------------------------ metadata
@@ -108,7 +153,8 @@ class Handlers:
                 for c, t in zip(spec.columns, spec.dtypes, strict=True)
             ],
             "outputs": [
-                {"name": "predict", "datatype": v2_datatype(loaded.output_dtype), "shape": [-1]}
+                {"name": "predict", "datatype": v2_datatype(loaded.output_dtype), "shape": [-1]},
+                *([{"name": "proba", "datatype": "FP64", "shape": [-1]}] if loaded.scores else []),
             ],
             "parameters": {
                 "live_version": d.live_version,
@@ -158,32 +204,45 @@ def _wants_binary(payload: dict[str, Any]) -> bool:
     return any(parameters(o, f"outputs[{i}]").get("binary_data") for i, o in enumerate(outputs))
 
 
-def _v2_body(
-    answer: Answer, payload: dict[str, Any], wants_binary: bool
-) -> tuple[bytes, int | None]:
-    """The response, and the size of its JSON part when binary tensors follow it."""
-    y, choice, pid = answer.outputs, answer.choice, answer.prediction_id
-    request_id = payload.get("id")
+def _v2_output(name: str, y: Any, wants_binary: bool) -> tuple[dict[str, Any], bytes]:
+    """One output tensor, and its binary data when it travels after the JSON."""
     datatype = v2_datatype(str(y.dtype))
-    output: dict[str, Any] = {"name": "predict", "shape": [len(y)], "datatype": datatype}
-    blob = b""
+    output: dict[str, Any] = {"name": name, "shape": [len(y)], "datatype": datatype}
     if wants_binary and datatype in NUMPY_TYPES:
         blob = y.astype(NUMPY_TYPES[datatype], copy=False).tobytes()
         output["parameters"] = {"binary_data_size": len(blob)}
-    else:
-        output["data"] = y if y.dtype.kind in "biuf" else y.tolist()
+        return output, blob
+    output["data"] = y if y.dtype.kind in "biuf" else y.tolist()
+    return output, b""
+
+
+def _v2_body(
+    answer: Answer, payload: dict[str, Any], wants_binary: bool, wants_proba: bool = False
+) -> tuple[bytes, int | None]:
+    """The response, and the size of its JSON part when binary tensors follow it."""
+    choice, pid = answer.choice, answer.prediction_id
+    request_id = payload.get("id")
+    output, blob = _v2_output("predict", answer.outputs, wants_binary)
+    outputs = [output]
+    if wants_proba and answer.proba is not None:
+        proba, proba_blob = _v2_output("proba", answer.proba, wants_binary)
+        outputs.append(proba)
+        blob += proba_blob
     out = {
         "model_name": answer.loaded.version.name,
         "model_version": str(choice.version),
         "id": request_id if isinstance(request_id, str) else pid,
         "parameters": {"prediction_id": pid, "role": choice.role},
-        "outputs": [output],
+        "outputs": outputs,
     }
     head = orjson.dumps(out, option=_NUMPY)
     return (head + blob, len(head)) if blob else (head, None)
 
 
-def _mlflow_body(answer: Answer) -> bytes:
+def _mlflow_body(answer: Answer, wants_proba: bool = False) -> bytes:
     y = answer.outputs
     data = y if y.dtype.kind in "biuf" else y.tolist()
-    return orjson.dumps({"predictions": data, "prediction_id": answer.prediction_id}, option=_NUMPY)
+    body: dict[str, Any] = {"predictions": data, "prediction_id": answer.prediction_id}
+    if wants_proba and answer.proba is not None:
+        body["probabilities"] = answer.proba
+    return orjson.dumps(body, option=_NUMPY)

@@ -11,6 +11,16 @@ model, version, environment and replica that wrote it.
 
 Files of format 0 (written before the version was recorded) sit directly under ``date=``, have
 no ``_env`` column and no metadata; they stay readable. A newer format is refused.
+
+A binary classifier's files also hold ``_proba`` (float64): the probability of the positive
+class (``classes_[1]``) of each row. The column is optional and additive, so the format stays
+version 1: readers of format 1 that do not know it read the files unchanged (they pick the
+signature's columns and the ``_``-columns they know), and a reader asking for ``_proba``
+gets nulls from files without it (regressors, older files).
+
+Prediction ids (``_id``, one per request; ``_row`` numbers its rows) are
+``<replica prefix>-<time ms, hex>-<counter, hex>``: ``prediction_time`` reads the time back,
+so whoever joins labels to predictions by id knows which days of logs to read.
 """
 
 from __future__ import annotations
@@ -37,15 +47,28 @@ __all__ = [
     "log_table",
     "model_prefix",
     "parse_key",
+    "prediction_id",
+    "prediction_time",
 ]
 
 FORMAT_VERSION = 1
 PREFIX = "predictions"
 METADATA_PREFIX = "shipyard.predlog."
 VERSION_KEY = f"{METADATA_PREFIX}version"
-META_COLUMNS = ("_id", "_row", "_time", "_version", "_role", "_latency_ms", "_prediction", "_env")
+META_COLUMNS = (
+    "_id",
+    "_row",
+    "_time",
+    "_version",
+    "_role",
+    "_latency_ms",
+    "_prediction",
+    "_proba",
+    "_env",
+)
 _DAY_MS = 86_400_000
 _FILE = re.compile(r"v(\d+)-(.+)-(\d+)\.parquet")
+_HEX_TIME = re.compile(r"[0-9a-f]{9,12}")
 
 
 @dataclass(frozen=True)
@@ -64,6 +87,23 @@ def day_of(time_ms: int) -> str:
     """The UTC day (``YYYY-MM-DD``) of a time in milliseconds since the epoch."""
     day = time_ms // _DAY_MS * _DAY_MS
     return dt.datetime.fromtimestamp(day / 1000, dt.UTC).strftime("%Y-%m-%d")
+
+
+def prediction_id(prefix: str, time_ms: int, counter: int) -> str:
+    """The id of one answered request: a replica's prefix, the time and a counter."""
+    return f"{prefix}-{time_ms:x}-{counter:x}"
+
+
+_EARLIEST_MS, _LATEST_MS = 946_684_800_000, 4_102_444_800_000  # 2000 .. 2100
+
+
+def prediction_time(pid: str) -> int | None:
+    """The time (ms) written into a prediction id, None for ids of another form."""
+    parts = pid.split("-") if isinstance(pid, str) else []
+    if len(parts) != 3 or not _HEX_TIME.fullmatch(parts[1]):
+        return None
+    time_ms = int(parts[1], 16)
+    return time_ms if _EARLIEST_MS <= time_ms < _LATEST_MS else None
 
 
 def model_prefix(model: str) -> str:

@@ -3,7 +3,8 @@
 Requests only append to a bounded in-memory queue (never wait on I/O); when it is full the
 log is dropped and counted. A writer thread drains it every few seconds into one file per
 model version and day, in the format of ``services.formats.predictions`` (which says where the
-files are and what they hold). Monitoring reads them with ``formats.prediction_reader``.
+files are and what they hold; a binary classifier's rows also carry ``_proba``). Monitoring
+reads them with ``formats.prediction_reader``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class LogRecord(NamedTuple):
     columns: tuple[str, ...]
     inputs: Any  # a matrix or a DataFrame
     outputs: Any  # 1-d array
+    proba: Any = None  # 1-d float array: a binary classifier's positive-class probabilities
 
 
 class PredictionLog:
@@ -110,3 +112,13 @@ def _columns(group: list[LogRecord]) -> Iterator[tuple[str, Any]]:
     yield "_role", np.repeat(np.array([r.role for r in group], dtype=object), sizes)
     yield "_latency_ms", np.repeat(np.array([r.latency_ms for r in group]), sizes)
     yield "_prediction", np.concatenate([np.asarray(r.outputs) for r in group])
+    if any(r.proba is not None for r in group):
+        yield "_proba", np.concatenate([_proba(r) for r in group])
+
+
+def _proba(r: LogRecord) -> Any:
+    import numpy as np
+
+    if r.proba is None:  # cannot happen within one version; kept as unknown if it does
+        return np.full(len(r.outputs), np.nan)
+    return np.asarray(r.proba, dtype=np.float64)

@@ -7,6 +7,11 @@ in one assignment, so requests in flight finish on the versions they started wit
 request waits for a load. Every ``flush_s`` it writes this replica's figures and prediction
 logs; the canary watcher is a job of the scheduler (``jobs``), run once per ``flush_s`` across
 all replicas. Stateless: replicas share only the DB and the store.
+
+A binary classifier's answers carry the positive class's probability (computed in the same
+batched call, see ``predictors``): it is always logged (``_proba``) and returned when the
+request asks for it (``InferenceRequest.proba``). Prediction ids carry their time
+(``formats.predictions.prediction_id``) so labels joined to them later find their day.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 
 from shipyard.core.deployments import Deployment
 from shipyard.core.errors import ModelFailedError, NotFoundError, ShipyardError, ValidationError
+from shipyard.services.formats.predictions import prediction_id
 from shipyard.services.ports import (
     DeploymentRoutes,
     PeriodicJobs,
@@ -31,7 +37,7 @@ from shipyard.services.ports import (
 )
 from shipyard.services.serving.batching import Batcher
 from shipyard.services.serving.inputs import InputSpec
-from shipyard.services.serving.predictors import LoadedModel, load_version
+from shipyard.services.serving.predictors import LoadedModel, Scored, load_version
 from shipyard.services.serving.predlog import LogRecord, PredictionLog
 from shipyard.services.serving.routing import Choice, choose
 from shipyard.services.serving.stats import ServingStats
@@ -52,6 +58,7 @@ class InferenceRequest:
     key: str | None  # sticky routing key (X-Shipyard-Key)
     decode: Callable[[InputSpec], Any]  # signature → a matrix or DataFrame (4xx on bad input)
     started: float  # time.perf_counter() when the request arrived
+    proba: bool = False  # the answer must carry the positive-class probabilities
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class Answer:
     loaded: LoadedModel
     choice: Choice
     prediction_id: str
+    proba: Any = None  # 1-d float array for binary classifiers, else None
 
 
 class ServingRuntime:
@@ -106,6 +114,12 @@ class ServingRuntime:
         name = request.model or self._only_model()
         choice = choose(self.deployment(name), self.env, request.key, request.version)
         loaded = await self.model(name, choice.version)
+        if request.proba and not loaded.scores:
+            raise ValidationError(
+                f"{loaded.version.ref} gives no probabilities (only binary classifiers with "
+                "predict_proba do); do not ask for proba",
+                field="proba",
+            )
         x = request.decode(loaded.spec)
         try:
             y = await self._predict(loaded, choice.role, x, request.started)
@@ -115,10 +129,11 @@ class ServingRuntime:
                 field="model",
             ) from None
         pid = self._prediction_id()
-        self._answered(pid, loaded, choice.role, request.started, x, y)
+        labels, proba = _split(y)
+        self._answered(pid, loaded, choice.role, request.started, x, labels, proba)
         if choice.shadow is not None:
             self._spawn(self._shadow(name, choice.shadow, x, pid))
-        return Answer(y, loaded, choice, pid)
+        return Answer(labels, loaded, choice, pid, proba)
 
     async def describe(self, name: str, version: int | None) -> tuple[Deployment, LoadedModel]:
         """The deployment of ``name`` and its loaded version (pinned, else the live one)."""
@@ -157,7 +172,7 @@ class ServingRuntime:
 
     def _prediction_id(self) -> str:
         self._counter += 1
-        return f"{self._prefix}-{self._counter:x}"
+        return prediction_id(self._prefix, int(time.time() * 1000), self._counter)
 
     async def _predict(self, loaded: LoadedModel, role: str, x: Any, started: float) -> Any:
         """``loaded``'s answer to ``x`` (micro-batched); a failure is counted, then raised."""
@@ -169,16 +184,22 @@ class ServingRuntime:
             raise
 
     def _answered(
-        self, pid: str, loaded: LoadedModel, role: str, started: float, x: Any, y: Any
+        self,
+        pid: str,
+        loaded: LoadedModel,
+        role: str,
+        started: float,
+        x: Any,
+        y: Any,
+        proba: Any = None,
     ) -> None:
         """Count an answer and queue its prediction log."""
         latency = _ms_since(started)
         name, version = loaded.key
         self.stats.counter(name, version, role).observe(latency, len(y), False)
         now = int(time.time() * 1000)
-        self.predlog.add(
-            LogRecord(pid, now, name, version, role, latency, loaded.spec.columns, x, y)
-        )
+        columns = loaded.spec.columns
+        self.predlog.add(LogRecord(pid, now, name, version, role, latency, columns, x, y, proba))
 
     async def _shadow(self, name: str, version: int, x: Any, pid: str) -> None:
         """The candidate answers a copy of the request; only its logs and figures see it."""
@@ -192,7 +213,7 @@ class ServingRuntime:
             y = await self._predict(loaded, "shadow", x, started)
         except Exception:
             return  # counted by _predict
-        self._answered(pid, loaded, "shadow", started, x, y)
+        self._answered(pid, loaded, "shadow", started, x, *_split(y))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -314,6 +335,13 @@ class ServingRuntime:
             job()
         except Exception:
             log.exception("serving background work failed; retrying on the next tick")
+
+
+def _split(y: Any) -> tuple[Any, Any]:
+    """(labels, positive-class probabilities or None) of a predict's answer."""
+    if isinstance(y, Scored):
+        return y.labels, y.proba
+    return y, None
 
 
 def _ms_since(started: float) -> float:

@@ -4,4 +4,9 @@ Importing any part of it registers every table module on the shared metadata, so
 schema checks (and Alembic) always see the whole schema.
 """
 
-from shipyard.stores.sql import tables_jobs, tables_monitors, tables_serving  # noqa: F401
+from shipyard.stores.sql import (  # noqa: F401  (register tables)
+    tables_jobs,
+    tables_monitoring,
+    tables_monitors,
+    tables_serving,
+)

@@ -2,7 +2,12 @@
 
 from alembic import context
 
-from shipyard.stores.sql import tables_jobs, tables_monitors, tables_serving  # noqa: F401
+from shipyard.stores.sql import (  # noqa: F401  (register tables)
+    tables_jobs,
+    tables_monitoring,
+    tables_monitors,
+    tables_serving,
+)
 from shipyard.stores.sql.tables import metadata
 
 connection = context.config.attributes.get("connection")

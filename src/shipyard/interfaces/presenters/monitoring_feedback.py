@@ -1,0 +1,47 @@
+"""Shapes shared by the feedback surfaces: times as callers write them (epoch ms, ISO 8601,
+or a duration back from now such as ``1h``) and the receipt and realized metrics as JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from shipyard.core.errors import ValidationError
+
+__all__ = ["parse_time", "realized_json", "receipt_json"]
+
+_DURATION = re.compile(r"(\d+)\s*(ms|s|m|h|d|w)")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def parse_time(value: str | int | None, field: str, now: int) -> int | None:
+    """Epoch ms (``1718000000000``), an ISO time (``2026-01-31T12:00:00Z``, UTC when no zone
+    is given) or a duration before ``now`` (``30m``, ``1h``, ``7d``); None stays None."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    match = _DURATION.fullmatch(text)
+    if match:
+        return now - int(match.group(1)) * _UNIT_MS[match.group(2)]
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"{field} {text!r} is not a time: give epoch ms, an ISO time like "
+            "2026-01-31T12:00:00Z, or a duration back from now like 1h or 7d",
+            field=field,
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return int(when.timestamp() * 1000)
+
+
+def receipt_json(receipt: Any) -> dict[str, Any]:
+    return dict(receipt.to_dict())
+
+
+def realized_json(realized: Any) -> dict[str, Any]:
+    return dict(realized.to_dict())

@@ -1,0 +1,71 @@
+"""REST API of ground truth: ``POST /api/v1/feedback`` takes true labels for logged
+predictions (contributor role, at most 10,000 labels a call: more is a 413), and
+``GET /api/v1/monitoring/realized`` gives the realized metrics per version and window.
+
+    POST /api/v1/feedback
+    {"model": "churn", "labels": [{"prediction_id": "…", "label": 1}, …]}
+
+Each label may also give ``row`` (the row's number in a multi-row request, default 0) and
+``time`` (when the label was known: epoch ms or ISO; default now). Errors name the row:
+``labels[3].label``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from shipyard.core.clock import now_ms
+from shipyard.interfaces.presenters.monitoring_feedback import (
+    parse_time,
+    realized_json,
+    receipt_json,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["monitoring"])
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: StrictStr = Field(description="The registered model the predictions came from.")
+    labels: list[Any] = Field(
+        description="[{prediction_id, label, row?, time?}, …]; at most 10,000 per call."
+    )
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
+
+
+@router.post("/feedback")
+def post_feedback(request: Request, body: FeedbackIn) -> dict[str, Any]:
+    """Record the labels as the caller; a repeated prediction id updates its label."""
+    user = request.state.user
+    receipt = _services(request).feedback.record(body.model, body.labels, user=user.name)
+    return receipt_json(receipt)
+
+
+@router.get("/monitoring/realized")
+def get_realized(
+    request: Request,
+    model: str = Query(description="The registered model."),
+    version: int | None = Query(None, description="One version (default: every version)."),
+    env: str | None = Query(None, description="One environment (default: all)."),
+    start: str | None = Query(None, description="Epoch ms, ISO time, or a duration like 1h."),
+    end: str | None = Query(None, description="Epoch ms or ISO time (exclusive; default now)."),
+) -> dict[str, Any]:
+    """Realized metrics on the labelled predictions made in ``[start, end)``."""
+    now = now_ms()
+    realized = _services(request).realized.realized(
+        model,
+        version=version,
+        env=(env or "").strip() or None,
+        start_ms=parse_time(start, "start", now),
+        end_ms=parse_time(end, "end", now),
+    )
+    return realized_json(realized)
