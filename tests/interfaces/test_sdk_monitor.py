@@ -32,13 +32,18 @@ est = sy.monitor.estimate_performance(
     metrics=["accuracy"], chunk_size=1000,
 ).to_frame()
 report = sy.monitor.report("nothing-deployed", window="1h").to_frame()
+try:
+    sy.monitor.feedback("nothing-deployed", {"p-1": 1})
+    unknown = None
+except Exception as e:
+    unknown = type(e).__name__
 print(json.dumps({
     "chunks": sorted(set(frame.chunk)),
     "ks": age.value.tolist(), "want": want, "drifted": bool(age.drifted.all()),
     "city_drifted": bool(frame[frame.column == "city"].drifted.any()),
     "est_rows": len(est), "inside": bool(((est.lower <= est.realized)
                                           & (est.realized <= est.upper)).all()),
-    "report_rows": len(report),
+    "report_rows": len(report), "unknown": unknown,
 }))
 """
 
@@ -51,3 +56,4 @@ def test_sy_monitor_drift_estimate_and_report(tmp_path: Path) -> None:
     assert got["drifted"] is True and got["city_drifted"] is False
     assert got["est_rows"] == 2 and got["inside"] is True
     assert got["report_rows"] == 0
+    assert got["unknown"] == "NotFoundError"  # feedback for a model that is not registered

@@ -20,6 +20,7 @@ from shipyard.services.monitoring.feedback import FeedbackService
 from shipyard.services.monitoring.log_stats import LogStatsEvaluator
 from shipyard.services.monitoring.profile_store import ProfileService
 from shipyard.services.monitoring.realized import RealizedService
+from shipyard.services.monitoring.realized_window import RealizedWindowEvaluator
 from shipyard.services.monitoring.runner import MonitorRunner
 from shipyard.services.monitoring.targets import Targets
 from shipyard.services.monitoring.webhooks import WebhookDeliveries
@@ -103,6 +104,7 @@ def build_services(settings: Settings) -> Services:
     logs = PredictionLogReader(blobs.backend)
     profiles = ProfileService(blobs, catalog=catalog, models=registry)
     targets = Targets(registry)
+    realized = RealizedService(db, logs, targets, repo=FeedbackRepo())
     return Services(
         settings=settings,
         db=db,
@@ -121,13 +123,15 @@ def build_services(settings: Settings) -> Services:
             db,
             policies=settings.monitor,
             deployments=deployments,
-            evaluator=DriftWindowEvaluator(LogStatsEvaluator(logs), logs, profiles),
+            evaluator=DriftWindowEvaluator(
+                RealizedWindowEvaluator(LogStatsEvaluator(logs), realized), logs, profiles
+            ),
             alerts=alerts,
             webhooks=WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets),
         ),
         profiles=profiles,
         feedback=FeedbackService(db, logs, targets, repo=FeedbackRepo(), audit=ledger),
-        realized=RealizedService(db, logs, targets, repo=FeedbackRepo()),
+        realized=realized,
     )
 
 

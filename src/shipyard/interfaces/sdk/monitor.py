@@ -1,5 +1,6 @@
-"""``sy.monitor``: drift, performance without labels, and the computed windows of a deployed
-model, over the session's project (dataset refs are read through its catalog)."""
+"""``sy.monitor``: drift, performance without labels, ground-truth feedback and realized
+metrics, and the windows ``monitor run`` computed, over the session's project (dataset refs
+are read through its catalog)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from shipyard.core.errors import ValidationError
 from shipyard.core.monitor_policy import parse_duration
 
 if TYPE_CHECKING:
+    from shipyard.core.feedback import FeedbackReceipt
     from shipyard.interfaces.sdk.fluent import Session
     from shipyard.services.monitoring.drift import DriftResult
     from shipyard.services.monitoring.estimation import PerformanceEstimate
+    from shipyard.services.monitoring.realized import RealizedMetrics
 
 __all__ = ["MonitorAPI", "MonitorReport"]
 
@@ -99,6 +102,30 @@ class MonitorAPI:
             metrics=metrics,
             chunk_size=chunk_size,
             catalog=self._session.services.catalog,
+        )
+
+    def feedback(self, model: str, labels: Any) -> FeedbackReceipt:
+        """Record the true labels of ``model``'s logged predictions: ``{prediction_id:
+        label}``, ``{(prediction_id, row): label}`` or a DataFrame with ``prediction_id`` and
+        ``label``; a repeated id updates its label; unknown ids are counted and returned."""
+        from shipyard.interfaces.sdk.monitor_feedback import feedback
+
+        return feedback(self._session.services, model, labels)
+
+    def realized(
+        self,
+        model: str,
+        *,
+        version: int | None = None,
+        env: str | None = None,
+        start: str | int | None = None,
+        end: str | int | None = None,
+    ) -> RealizedMetrics:
+        """Realized metrics per version from the labels received (``.to_frame()``)."""
+        from shipyard.interfaces.sdk.monitor_feedback import realized
+
+        return realized(
+            self._session.services, model, version=version, env=env, start=start, end=end
         )
 
     def report(self, model: str, *, env: str | None = None, window: str = "1d") -> MonitorReport:
