@@ -213,8 +213,11 @@ def distribution_chart(
     note = f"reference: {col.n} values, {col.missing} missing"
     if values is not None:
         counts, missing = current_counts(col, values)
-        series.append({"name": "current", "values": _shares(counts), "counts": counts})
+        if sum(counts):
+            series.append({"name": "current", "values": _shares(counts), "counts": counts})
         note += f"; current ({window}): {sum(counts)} values, {missing} missing"
+        if not sum(counts):
+            note += f" (no logged value of {feature} to compare)"
     return {
         "kind": "bar",
         "title": f"{feature}: reference vs current",

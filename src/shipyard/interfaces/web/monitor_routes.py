@@ -267,10 +267,10 @@ def _act(request: Request, env: str, model: str, alert_id: int, action: str, rea
 
 def mount(app: FastAPI) -> None:
     @app.get("/ui/monitoring", include_in_schema=False)
-    def fleet(request: Request, env: str = "", after: str = "") -> Response:
+    def fleet(request: Request, env: str = "", after: str = "", limit: str = "") -> Response:
         if (r := guard(request)) is not None:
             return r
-        return fleet_page(request, env.strip(), after.strip())
+        return fleet_page(request, env.strip(), after.strip(), limit.strip())
 
     @app.get("/ui/monitoring/{env}/{model}", include_in_schema=False)
     def model_page(

@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 FLEET_PAGE = 100
+MAX_FLEET_PAGE = 500
 RECENT_WINDOWS = 24  # looked through for the newest computed window of a fleet row
 
 
@@ -121,27 +122,42 @@ def _after(text: str) -> tuple[str, str] | None:
     return env, model
 
 
-def fleet_page(request: Request, env: str, after: str) -> Response:
-    """Every deployed model per environment, ``FLEET_PAGE`` at a time."""
+def _limit(text: str) -> int:
+    if not text:
+        return FLEET_PAGE
+    if not text.isdecimal() or not 1 <= int(text) <= MAX_FLEET_PAGE:
+        raise ValidationError(
+            f"limit must be 1..{MAX_FLEET_PAGE} models a page, got {text!r}", field="limit"
+        )
+    return int(text)
+
+
+def fleet_page(request: Request, env: str, after: str, limit_text: str = "") -> Response:
+    """Every deployed model per environment, ``limit`` (default ``FLEET_PAGE``) at a time,
+    ordered by environment and model; the next page starts after the last one shown."""
     services = request.app.state.services
     try:
         chosen = check_environment(env) if env else None
-        start = _after(after)
+        start, limit = _after(after), _limit(limit_text)
         listed = services.deployments.list(chosen)
     except ShipyardError as e:
         return error_page(request, "monitoring.html", e, "Cannot show the monitoring fleet")
     policies, policy_error = _policies(services)
     ordered = sorted(listed, key=lambda d: (d.environment, d.model))
     rest = [d for d in ordered if start is None or (d.environment, d.model) > start]
-    shown = rest[:FLEET_PAGE]
+    shown = rest[:limit]
     rows = [_fleet_row(services, d, policies) for d in shown]
     by_env: dict[str, list[dict]] = {}
     for r in rows:
         by_env.setdefault(r["d"].environment, []).append(r)
     next_href = ""
-    if len(rest) > FLEET_PAGE:
+    if len(rest) > limit:
         last = shown[-1]
-        query = {"env": chosen or "", "after": f"{last.environment}/{last.model}"}
+        query = {
+            "env": chosen or "",
+            "limit": limit_text,
+            "after": f"{last.environment}/{last.model}",
+        }
         next_href = "/ui/monitoring?" + urlencode({k: v for k, v in query.items() if v})
     return page(
         request,

@@ -121,7 +121,7 @@
       animation: false,
       color: ["#94a3b8", "#2563eb"],
       legend: { top: 0, left: 8 },
-      grid: { top: 36, left: 12, right: 24, bottom: 12, containLabel: true },
+      grid: { top: 48, left: 12, right: 24, bottom: 12, containLabel: true },
       tooltip: { trigger: "axis", valueFormatter: withUnit("") },
       xAxis: { type: "category", data: chart.categories,
                axisLabel: { rotate: many ? 30 : 0, hideOverlap: false, interval: 0 } },
