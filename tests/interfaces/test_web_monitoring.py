@@ -26,6 +26,8 @@ from shipyard.core.errors import ValidationError
 from shipyard.core.profiles import categorical_profile, numeric_profile
 from shipyard.interfaces.web import monitor_charts as mc
 from shipyard.interfaces.web.monitor_views import check_feature
+from shipyard.services.serving.predlog import LogRecord, PredictionLog
+from shipyard.services.serving.stats import ServingStats
 from shipyard.stores.sql.monitors_repo import NewWindow
 from tests.interfaces.conftest import LiveServer, _serve
 from tests.interfaces.test_web_deploy import _forge
@@ -95,12 +97,21 @@ def _estimates(m: Monitored, env: str) -> None:
             assert m.svc.alerts.repo.add_window(conn, window) is not None
 
 
+def _log_text_ages(m: Monitored, env: str) -> None:
+    """Ages logged as text (a client that sent strings) into the newest window of ``env``."""
+    log = PredictionLog(m.svc.blobs.backend, "r-text", ServingStats(), 1000, env=env)
+    frame = pd.DataFrame({"age": ["old", "young"], "email": ["a@x", "b@x"]})
+    log.add(LogRecord("text-ages", m.world.at(2) + 60_000, "loans", 1, "live", 1.0,
+                      ("age", "email"), frame, np.zeros(2, dtype="int64")))  # fmt: skip
+    assert log.drain() == 2
+
+
 def _seed(server: LiveServer) -> Monitored:
     svc = server.services
     world = make_world(svc)  # loans v1 deployed to staging by dora, a deployer
     svc.access.add_user("vic", Role.VIEWER, actor="admin")
     tokens = {n: svc.access.issue_token(n, actor="admin") for n in ("dora", "vic")}
-    for env in ("qa", "perf"):
+    for env in ("qa", "perf", "edge"):
         svc.deployments.deploy("loans", 1, env, world.dora)
     x = pd.DataFrame({"amount": np.arange(20.0)})
     fraud = LogisticRegression().fit(x, (x["amount"] > 9).to_numpy(dtype=int))
@@ -115,6 +126,8 @@ def _seed(server: LiveServer) -> Monitored:
             m.ages[(env, hour)] = ages
             world.log(hour, ages, EMAILS, env=env)
     _estimates(m, "perf")
+    _estimates(m, "edge")
+    _log_text_ages(m, "edge")
     report = svc.monitor_runner.run(now=world.at(3))
     assert not report.errors
     return m
@@ -221,9 +234,9 @@ def test_the_feature_is_checked_against_the_profile() -> None:
 @pytest.mark.browser
 def test_the_fleet_lists_every_deployed_model_with_its_alerts(login, monitored) -> None:
     page = login("vic")
-    assert page.inner_text("#fleet-count") == "showing 4 of 4"
+    assert page.inner_text("#fleet-count") == "showing 5 of 5"
     envs = page.locator("section.fleet-env").evaluate_all("els => els.map(e => e.dataset.env)")
-    assert envs == ["perf", "qa", "staging"]
+    assert envs == ["edge", "perf", "qa", "staging"]
     loans = page.locator("section[data-env='staging'] tr.fleet-row[data-model='loans']")
     open_alerts = monitored.svc.alerts.alerts(model="loans", env="staging", status="open")
     assert open_alerts.total == 3 and loans.get_attribute("data-open") == "3"
@@ -247,13 +260,14 @@ def test_the_fleet_lists_every_deployed_model_with_its_alerts(login, monitored) 
     page.click("header a[href='/ui/monitoring']")
     page.wait_for_url("**/ui/monitoring")
     _open(page, monitored.url("/ui/monitoring?limit=3"))
-    assert page.inner_text("#fleet-count") == "showing 3 of 4"
+    assert page.inner_text("#fleet-count") == "showing 3 of 5"
     page.click("#next-page")
-    page.wait_for_url("**after=staging%2Ffraud**")
-    assert page.inner_text("#fleet-count") == "showing 1 of 4"
+    page.wait_for_url("**after=qa%2Floans**")
+    assert page.inner_text("#fleet-count") == "showing 2 of 5"
     rows = page.locator("tr.fleet-row")
     assert rows.evaluate_all("els => els.map(e => e.dataset.env + '/' + e.dataset.model)") == [
-        "staging/loans"
+        "staging/fraud",
+        "staging/loans",
     ]
     assert page.locator("#next-page").count() == 0
     _open(page, monitored.url("/ui/monitoring?env=qa"))
@@ -448,6 +462,10 @@ def test_unknown_models_and_bad_parameters_are_404s_and_400s(monitored) -> None:
     assert resp.status_code == 400 and "feature 'nope' is not a column" in text(resp)
     resp = get("/ui/monitoring/staging/loans/distribution.json?feature=nope")
     assert resp.status_code == 400 and resp.json()["field"] == "feature"
+    resp = get("/ui/monitoring/edge/loans/distribution.json?feature=age")
+    assert resp.status_code == 400 and resp.json()["field"] == "feature"
+    assert "'age' is numeric in the reference but logged as string" in resp.json()["message"]
+    assert get("/ui/monitoring/edge/loans/distribution.json?feature=email").status_code == 200
     resp = get("/ui/monitoring/staging/fraud/distribution.json")
     assert resp.status_code == 404 and "no reference profile" in resp.json()["message"]
     for bad in ("0", "x", "501"):

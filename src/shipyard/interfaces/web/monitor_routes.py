@@ -103,32 +103,18 @@ def _distribution_spec(d: Deployment, feature: str) -> dict[str, str] | None:
     return {"src": src, "key": "distribution", "title": f"{feature}: reference vs current"}
 
 
-def _model_page(
-    request: Request,
-    env: str,
-    model: str,
-    feature: str = "",
-    cursor: str = "",
-    action_error: ShipyardError | None = None,
-    reason: str = "",
-) -> Response:
-    services = request.app.state.services
-    try:
-        d = _deployment(services, env, model)
-        table = services.alerts.windows(
-            model=d.model, env=d.environment, cursor=cursor or None, limit=TABLE_WINDOWS
-        )
-        windows = _chart_windows(services, d)
-        latest = _latest_with_rows(windows)
-        version = _reference_version(d, latest)
-        profile, no_profile = _profile(services, d.model, version)
-        chosen = check_feature(feature, profile, latest)
-    except ShipyardError as e:
-        title = "Not found" if e.http_status == 404 else "Cannot show this model"
-        return error_page(request, "monitor_model.html", e, title)
-    user = _viewer(request)
-    alerts = services.alerts.alerts(model=d.model, env=d.environment, limit=ALERTS_SHOWN)
-    policy, policy_error = policy_of(services, d.model)
+def _model_view(services: Any, env: str, model: str, feature: str, cursor: str) -> dict:
+    """What the model page shows; a ShipyardError for an unknown model or bad parameters."""
+    d = _deployment(services, env, model)
+    table = services.alerts.windows(
+        model=d.model, env=d.environment, cursor=cursor or None, limit=TABLE_WINDOWS
+    )
+    windows = _chart_windows(services, d)
+    latest = _latest_with_rows(windows)
+    version = _reference_version(d, latest)
+    profile, no_profile = _profile(services, d.model, version)
+    chosen = check_feature(feature, profile, latest)
+    columns = list(profile.columns) if profile is not None else []
     charts = _href(d, "/charts.json")
     specs = [
         {"src": charts, "key": "heatmap", "title": "drift per feature"},
@@ -136,6 +122,42 @@ def _model_page(
     ]
     if mc.metric_names(windows):
         specs.append({"src": charts, "key": "metrics", "title": "performance"})
+    policy, policy_error = policy_of(services, d.model)
+    older = table.next_cursor or ""
+    return {
+        "d": d,
+        "policy": policy,
+        "policy_error": policy_error,
+        "charts": specs,
+        "has_windows": bool(windows),
+        "feature": chosen,
+        "features": columns,
+        "feature_hrefs": {c: _href(d, feature=c) for c in columns},
+        "distribution": _distribution_spec(d, chosen),
+        "version": version,
+        "no_profile": no_profile,
+        "latest": latest,
+        "alerts": services.alerts.alerts(model=d.model, env=d.environment, limit=ALERTS_SHOWN),
+        "table": [window_row(w) for w in table.items],
+        "table_total": table.total,
+        "older_href": _href(d, feature=feature, cursor=older) if older else "",
+    }
+
+
+def _model_page(
+    request: Request,
+    env: str,
+    model: str,
+    feature: str = "",
+    cursor: str = "",
+    action_error: ShipyardError | None = None,
+) -> Response:
+    try:
+        view = _model_view(request.app.state.services, env, model, feature, cursor)
+    except ShipyardError as e:
+        title = "Not found" if e.http_status == 404 else "Cannot show this model"
+        return error_page(request, "monitor_model.html", e, title)
+    user = _viewer(request)
     status = 200
     if action_error is not None:
         status = action_error.http_status if 400 <= action_error.http_status < 600 else 400
@@ -143,28 +165,10 @@ def _model_page(
         request,
         "monitor_model.html",
         status=status,
-        d=d,
         viewer=user,
         can_act=user is not None and user.role.allows(Role.DEPLOYER),
-        policy=policy,
-        policy_error=policy_error,
-        charts=specs,
-        has_windows=bool(windows),
-        feature=chosen,
-        features=list(profile.columns) if profile is not None else [],
-        feature_hrefs={c: _href(d, feature=c) for c in (profile.columns if profile else [])},
-        distribution=_distribution_spec(d, chosen),
-        version=version,
-        no_profile=no_profile,
-        latest=latest,
-        alerts=alerts,
-        table=[window_row(w) for w in table.items],
-        table_total=table.total,
-        older_href=_href(d, feature=feature, cursor=table.next_cursor or "")
-        if table.next_cursor
-        else "",
         action_error=action_error,
-        reason=reason,
+        **view,
     )
 
 
@@ -234,7 +238,9 @@ def _not_numeric(feature: str, kind: str) -> ShipyardError:
     )
 
 
-def _act(request: Request, env: str, model: str, alert_id: int, action: str, reason: str) -> Any:
+def _act(
+    request: Request, env: str, model: str, alert_id: int, action: str, reason: str
+) -> Response:
     """Acknowledge or resolve an alert as the logged-in user, then show the page again."""
     try:
         user = current_user(request)
@@ -261,7 +267,7 @@ def _act(request: Request, env: str, model: str, alert_id: int, action: str, rea
         change = getattr(services.alerts, ACTIONS[action])
         change(alert_id, user, reason)
     except ShipyardError as e:
-        return _model_page(request, env, model, action_error=e, reason=reason)
+        return _model_page(request, env, model, action_error=e)
     return RedirectResponse(_href(d) + f"#alert-{alert_id}", status_code=303)
 
 
@@ -301,4 +307,4 @@ def _mount_action(app: FastAPI, action: str) -> None:
     def act(
         request: Request, env: str, model: str, alert_id: int, reason: str = Form("")
     ) -> Response:
-        return _act(request, env, model, alert_id, action, reason)  # type: ignore[no-any-return]
+        return _act(request, env, model, alert_id, action, reason)
