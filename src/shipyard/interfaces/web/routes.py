@@ -17,6 +17,7 @@ from shipyard.interfaces.web import (
     data_routes,
     deploy_routes,
     model_routes,
+    monitor_routes,
     pipeline_routes,
 )
 from shipyard.interfaces.web.charts import chart_set, metric_chart, run_metrics_href
@@ -150,6 +151,7 @@ def mount(app: FastAPI) -> None:
     pipeline_routes.mount(app)
     model_routes.mount(app)
     deploy_routes.mount(app)
+    monitor_routes.mount(app)
     audit_routes.mount(app)
 
 

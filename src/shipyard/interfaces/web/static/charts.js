@@ -1,7 +1,10 @@
 /* Shipyard charts: draws every <div class="chart" data-src data-chart data-kind> with the
  * vendored ECharts (/static/vendor/echarts). data-src answers {"charts": {key: chart}} and
  * data-chart names the key; elements sharing a data-src fetch it once. A chart is
- * {title, x: "time"|"step", unit, y_min, empty, series: [{name, points: [[x, y|null]]}]}.
+ * {title, x: "time"|"step", unit, y_min, empty, series: [{name, points: [[x, y|null]]}],
+ * bands?: [{name, of, points: [[x, lower, upper]]}]} for lines (the default kind), or
+ * {kind: "heatmap", labels, columns, cells: [[x index, y index, value]], max} or
+ * {kind: "bar", categories, unit, series: [{name, values}], note}.
  * When drawn, the element gets data-rendered="true" ("empty" or "error" otherwise). */
 (function () {
   "use strict";
@@ -73,7 +76,68 @@
     });
   }
 
+  function bands(chart) {
+    // a confidence band: the lower bound as an invisible base, the width stacked on it
+    var out = [];
+    (chart.bands || []).forEach(function (b, i) {
+      var common = { name: b.name, type: "line", stack: "band-" + i, symbol: "none",
+                     lineStyle: { opacity: 0 }, silent: true, tooltip: { show: false } };
+      out.push(Object.assign({}, common, {
+        data: b.points.map(function (p) { return [p[0], p[1]]; }) }));
+      out.push(Object.assign({}, common, {
+        data: b.points.map(function (p) { return [p[0], p[2] - p[1]]; }),
+        areaStyle: { opacity: 0.18, color: "#2563eb" } }));
+    });
+    return out;
+  }
+
+  function heatmapOption(chart) {
+    var labels = chart.cells.length <= 240;
+    return {
+      animation: false,
+      tooltip: {
+        position: "top",
+        formatter: function (p) {
+          return chart.columns[p.value[1]] + " · " + chart.labels[p.value[0]] + ": " +
+            fmt(p.value[2]);
+        },
+      },
+      grid: { top: 12, left: 12, right: 24, bottom: 64, containLabel: true },
+      xAxis: { type: "category", data: chart.labels, splitArea: { show: true },
+               axisLabel: { hideOverlap: true } },
+      yAxis: { type: "category", data: chart.columns, splitArea: { show: true } },
+      visualMap: { min: 0, max: chart.max, calculable: true, orient: "horizontal",
+                   left: "center", bottom: 4, itemHeight: 120,
+                   inRange: { color: ["#eff6ff", "#fde68a", "#f97316", "#b91c1c"] } },
+      series: [{ name: chart.title, type: "heatmap", data: chart.cells,
+                 label: { show: labels, fontSize: 10,
+                          formatter: function (p) { return fmt(p.value[2]); } } }],
+    };
+  }
+
+  function barOption(chart) {
+    var many = chart.categories.length > 8;
+    return {
+      animation: false,
+      color: ["#94a3b8", "#2563eb"],
+      legend: { top: 0, left: 8 },
+      grid: { top: 48, left: 12, right: 24, bottom: 12, containLabel: true },
+      tooltip: { trigger: "axis", valueFormatter: withUnit("") },
+      xAxis: { type: "category", data: chart.categories,
+               axisLabel: { rotate: many ? 30 : 0, hideOverlap: false, interval: 0 } },
+      yAxis: { type: "value", min: 0, name: chart.unit || "", axisLabel: { formatter: fmt } },
+      series: chart.series.map(function (s) {
+        return { name: s.name, type: "bar", data: s.values };
+      }),
+    };
+  }
+
+  var OPTIONS = { heatmap: heatmapOption, bar: barOption };
+
   function option(chart) {
+    if (OPTIONS[chart.kind]) {
+      return OPTIONS[chart.kind](chart);
+    }
     return {
       animation: false,
       color: ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d",
@@ -87,7 +151,7 @@
         { type: "inside", filterMode: "none" },
         { type: "slider", filterMode: "none", height: 16, bottom: 6 },
       ],
-      series: series(chart),
+      series: series(chart).concat(bands(chart)),
     };
   }
 
@@ -106,8 +170,17 @@
       if (chart.empty) {
         return say(el, "empty", chart.title + ": " + chart.empty);
       }
+      if (chart.kind === "heatmap") {  // a row per column, whatever their number
+        el.style.height = Math.max(220, 90 + 26 * chart.columns.length) + "px";
+      }
       var instance = echarts.init(el);
       instance.setOption(option(chart));
+      if (chart.note) {
+        var note = document.createElement("div");
+        note.className = "chart-note muted";
+        note.textContent = chart.note;
+        el.parentNode.appendChild(note);
+      }
       el.dataset.rendered = "true";
     }).catch(function (err) {
       say(el, "error", "chart unavailable: " + err.message);
