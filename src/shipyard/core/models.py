@@ -106,9 +106,11 @@ def parse_model_ref(text: object) -> ModelRef:
         return ModelRef(name)
     digits = selector[1:] if selector[:1] == "v" else selector
     if digits.isdecimal():
-        if not 1 <= int(digits) <= MAX_VERSION:
+        if int(digits) < 1:
+            raise ValidationError(f"model versions start at 1, got {selector!r}", field="ref")
+        if int(digits) > MAX_VERSION:
             raise ValidationError(
-                f"model versions run from 1 to {MAX_VERSION}, got {selector!r}", field="ref"
+                f"model versions stop at {MAX_VERSION}, got {selector!r}", field="ref"
             )
         return ModelRef(name, version=int(digits))
     return ModelRef(name, alias=check_alias(selector))
