@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from typing import Any
+from urllib.parse import parse_qs
 
 import orjson
 
@@ -41,9 +42,10 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
 
 
 def _query(scope: dict[str, Any], name: str) -> str | None:
-    from urllib.parse import parse_qs
-
-    found = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+    raw = scope.get("query_string")
+    if not raw:  # the common case: no query string at all (nothing to parse)
+        return None
+    found = parse_qs(raw.decode("latin-1")).get(name)
     return found[0] if found else None
 
 

@@ -182,7 +182,7 @@ class InputSpec:
                     out[:, j] = col
             except OverflowError:
                 self._not_finite(cols)
-            if not (np.abs(out) <= _F32_MAX).all():  # False for NaN too (binary tensors)
+            if not np.abs(out).max() <= _F32_MAX:  # False for NaN too (binary tensors)
                 self._not_finite(cols)
             return out
         for col, kind in zip(cols, self.kinds, strict=True):

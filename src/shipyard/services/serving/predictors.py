@@ -44,13 +44,16 @@ class LoadedModel:
         return (self.version.name, self.version.version)
 
 
-@dataclass(frozen=True)
 class Scored:
     """A batch's labels and each row's positive-class probability; sliced like an array
-    (the micro-batcher splits one batch's answer back into its requests)."""
+    (the micro-batcher splits one batch's answer back into its requests). A slotted class,
+    not a dataclass: it is made once per request on the hot path."""
 
-    labels: Any  # 1-d array, what ``predict`` gives
-    proba: Any  # 1-d float64 array
+    __slots__ = ("labels", "proba")
+
+    def __init__(self, labels: Any, proba: Any) -> None:
+        self.labels = labels  # 1-d array, what ``predict`` gives
+        self.proba = proba  # 1-d float64 array
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -23,8 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from shipyard.core.deployments import Deployment
 from shipyard.core.errors import ModelFailedError, NotFoundError, ShipyardError, ValidationError
@@ -48,10 +47,9 @@ __all__ = ["Answer", "Choice", "InferenceRequest", "ServingRuntime"]
 log = logging.getLogger("shipyard.serve")
 
 
-@dataclass(frozen=True)
-class InferenceRequest:
+class InferenceRequest(NamedTuple):
     """What a protocol handler read: where the request goes and how to decode its inputs
-    once the answering version's signature is known."""
+    once the answering version's signature is known (a NamedTuple: one per request)."""
 
     model: str | None  # None: the environment's only model
     version: int | None  # None: the live/candidate split decides
@@ -61,8 +59,9 @@ class InferenceRequest:
     proba: bool = False  # the answer must carry the positive-class probabilities
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
+    """The runtime's answer to one request (a NamedTuple: one per request)."""
+
     outputs: Any  # 1-d array
     loaded: LoadedModel
     choice: Choice
