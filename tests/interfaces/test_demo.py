@@ -30,6 +30,7 @@ def _cli(project: Path, *args: str) -> str:
         "PATH": "/usr/bin:/bin",
         "HOME": str(project),
         "SHIPYARD_DEMO_SERVE_PORT": str(free_port()),
+        "SHIPYARD_DEMO_HOOK_PORT": str(free_port()),
     }
     done = subprocess.run(
         [str(exe), *args], env=env, capture_output=True, text=True, timeout=300, check=True
@@ -186,3 +187,19 @@ def test_the_demo_rolls_out_an_approved_challenger_as_a_canary_with_traffic(
     assert "300 simulated requests answered" in output and "/ui/environments/production" in output
     logs = list((project / ".shipyard" / "objects" / "predictions").rglob("*.parquet"))
     assert logs and all("model=diabetes-progression" in str(p) for p in logs)
+
+
+def test_the_demo_watches_drifted_traffic_and_delivers_a_signed_alert(
+    services: Any, demo: tuple[Path, str]
+) -> None:
+    _, output = demo
+    flat = output.replace("\n", " ")
+    assert "monitor run:" in flat and "delayed labels recorded: realized accuracy" in flat
+    assert "1 signed webhook(s) received" in flat
+    windows = services.alerts.windows(model="diabetes-progression").items
+    newest = max((w for w in windows if "drift.age" in w.figures), key=lambda w: w.start)
+    assert newest.figures["drift.age"] > 0.5 and newest.figures["drift.bmi"] > 0.5
+    assert newest.figures["realized.accuracy"] > 0
+    alerts = services.alerts.alerts(model="diabetes-progression").items
+    assert [a.rule for a in alerts] == ["drift_share > 0.3"]
+    assert services.audit.verify().ok

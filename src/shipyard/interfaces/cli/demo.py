@@ -114,10 +114,13 @@ def seed_demo(path: Path) -> int:
     path.mkdir(parents=True, exist_ok=True)
     (path / ".shipyard").mkdir(exist_ok=True)
     toml = path / "shipyard.toml"
+    from shipyard.interfaces.cli.demo_monitoring import MONITOR_POLICY, SECRET_ENV
+
+    os.environ.setdefault(SECRET_ENV, "demo-hook-secret")  # signs the alerts' webhooks
     if not toml.exists():
         from shipyard.interfaces.cli.demo_release import POLICY
 
-        toml.write_text("[core]\n" + CHECKS + POLICY)
+        toml.write_text("[core]\n" + CHECKS + POLICY + MONITOR_POLICY)
     import numpy as np
     from rich.progress import track
 

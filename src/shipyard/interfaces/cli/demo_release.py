@@ -80,9 +80,13 @@ def release(services: Any, result: Any) -> list[str]:
     )
     lines.append(f"Dossier for auditors: {_write_dossier(services, version.ref)}")
     challenger = _challenger(services, result, approver, lines)
-    from shipyard.interfaces.cli.demo_serving import rollout
+    from shipyard.interfaces.cli.demo_monitoring import watch
+    from shipyard.interfaces.cli.demo_serving import rollout, serve_url
 
-    return lines + rollout(services, MODEL, version, challenger, holdout)
+    lines += rollout(services, MODEL, version, challenger, holdout)
+    train = result.output("prepare")[0]
+    versions = [v for v in (version, challenger) if v is not None]
+    return lines + watch(services, MODEL, versions, train, holdout, serve_url())
 
 
 def _challenger(services: Any, result: Any, approver: Any, lines: list[str]) -> Any:

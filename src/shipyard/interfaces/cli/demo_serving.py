@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEPLOYER", "SERVE_PORT", "rollout"]
+__all__ = ["DEPLOYER", "SERVE_PORT", "rollout", "serve_url"]
 
 DEPLOYER = "dave"
 SERVE_PORT = 8081
@@ -49,11 +49,16 @@ def rollout(services: Any, model: str, champion: Any, challenger: Any, holdout: 
     return lines
 
 
+def serve_url() -> str:
+    """Where the demo's ``shipyard serve`` listens (``SHIPYARD_DEMO_SERVE_PORT`` or 8081)."""
+    return f"http://127.0.0.1:{int(os.environ.get('SHIPYARD_DEMO_SERVE_PORT', SERVE_PORT))}"
+
+
 def _start_server(project: Path) -> str:
     import httpx
 
-    port = int(os.environ.get("SHIPYARD_DEMO_SERVE_PORT", SERVE_PORT))
-    url = f"http://127.0.0.1:{port}"
+    url = serve_url()
+    port = int(url.rsplit(":", 1)[1])
     exe = Path(sys.executable).with_name("shipyard")
     process = subprocess.Popen(
         [str(exe), "serve", "--env", "production", "--port", str(port)],

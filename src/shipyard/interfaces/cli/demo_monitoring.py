@@ -1,0 +1,147 @@
+"""The sample project's monitoring scene: after the canary, patients with a drifted age/BMI
+mix arrive, part of their outcomes come back as labels, ``monitor run`` computes the windows
+and a signed alert reaches a local webhook receiver; the monitoring page shows it all."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import random
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["HOOK_PORT", "MONITOR_POLICY", "SECRET_ENV", "watch"]
+
+HOOK_PORT = int(os.environ.get("SHIPYARD_DEMO_HOOK_PORT", "8082"))
+SECRET_ENV = "SHIPYARD_DEMO_HOOK_SECRET"
+WINDOW_S = 10
+
+
+def monitor_policy(model: str) -> str:
+    """``[monitor.<model>]`` of the demo: short windows so the scene fits in a minute."""
+    return f"""
+[monitor.{model}]
+window = "{WINDOW_S}s"
+delay = "1s"
+min_rows = 40
+rules = ["drift_share > 0.3", "realized.accuracy < 0.6"]
+alerts = {{ webhook = "http://127.0.0.1:{HOOK_PORT}/hook", secret_env = "{SECRET_ENV}", cooldown = "1h" }}
+"""  # noqa: E501
+
+
+MONITOR_POLICY = monitor_policy("diabetes-progression")
+
+
+def watch(
+    services: Any, model: str, versions: list[Any], train: Any, holdout: Any, url: str
+) -> list[str]:
+    """Profiles, drifted traffic, delayed labels, one monitor run; lines to print."""
+    from shipyard.interfaces.cli.demo_pipeline import FEATURES, TARGET
+
+    if model not in services.settings.monitor:
+        return [f"no [monitor.{model}] in shipyard.toml: the monitoring scene is skipped"]
+    for v in versions:
+        services.profiles.attach(v.ref, train[list(FEATURES)])
+    received: list[dict[str, Any]] = []
+    try:
+        hook = _receiver(received)
+    except OSError as e:  # the port is taken: the alert waits in its delivery queue
+        return [f"webhook receiver cannot listen on 127.0.0.1:{HOOK_PORT} ({e}); skipped"]
+    try:
+        _wait_for_window_end(settle=0.2)  # the drifted patients get a window of their own
+        answered = _drifted_traffic(url, model, holdout, FEATURES, TARGET)
+        _wait_for_window_end(settle=2.5)  # logs flushed, the policy's delay passed
+        labels = {pid: label for pid, label in answered[: len(answered) // 2]}
+        receipt = services.feedback.record(model, labels, user=services.settings.actor)
+        report = services.monitor_runner.run(model=model)
+        time.sleep(0.5)  # the receiver thread answers the webhook
+    finally:
+        hook.shutdown()
+    return _lines(model, report, receipt, received)
+
+
+def _drifted_traffic(
+    url: str, model: str, holdout: Any, features: tuple[str, ...], target: str
+) -> list[tuple[str, int]]:
+    """Single-row requests from older, heavier patients: (prediction id, true outcome)."""
+    import httpx
+
+    shifted = holdout.copy()
+    for column, shift in (("age", 2.0), ("bmi", 1.5)):
+        shifted[column] = shifted[column] + shift * float(holdout[column].std())
+    rows = shifted[list(features)].to_dict(orient="records")
+    outcomes = shifted[target].astype(int).tolist()
+    rng = random.Random(11)
+    out = []
+    with httpx.Client(timeout=10) as client:
+        for _ in range(200):
+            i = rng.randrange(len(rows))
+            r = client.post(
+                f"{url}/models/{model}/invocations",
+                json={"dataframe_records": [rows[i]]},
+                headers={"x-shipyard-key": f"patient-{i}"},
+            )
+            r.raise_for_status()
+            out.append((r.json()["prediction_id"], outcomes[i]))
+    return out
+
+
+def _wait_for_window_end(settle: float) -> None:
+    """Until the current window has ended, and ``settle`` seconds more."""
+    now = time.time()
+    end = (int(now) // WINDOW_S + 1) * WINDOW_S
+    time.sleep(max(end - now, 0) + settle)
+
+
+def _receiver(received: list[dict[str, Any]]) -> ThreadingHTTPServer:
+    secret = os.environ.get(SECRET_ENV, "").encode()
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            want = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+            signed = hmac.compare_digest(self.headers.get("X-Shipyard-Signature", ""), want)
+            received.append({"signed": signed, "body": json.loads(body or b"{}")})
+            self.send_response(204 if signed else 401)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", HOOK_PORT), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _lines(model: str, report: Any, receipt: Any, received: list[dict[str, Any]]) -> list[str]:
+    computed = [w for w in report.windows if w.status.value == "computed"]
+    lines = [f"monitor run: {len(report.windows)} windows ({len(computed)} with enough rows)"]
+    drifted = computed[-1] if computed else None  # the newest: the drifted patients
+    if drifted is not None and "drift_share" in drifted.figures:
+        worst = sorted(
+            (k for k in drifted.figures if k.startswith("drift.")),
+            key=lambda k: -drifted.figures[k],
+        )[:2]
+        shown = ", ".join(f"{k[6:]} {drifted.figures[k]:.2f}" for k in worst)
+        lines.append(
+            f"drift share {drifted.figures['drift_share']:.2f} in the newest window (most drifted: "
+            f"{shown}, in reference standard deviations)"
+        )
+    accuracy = [
+        w.figures["realized.accuracy"] for w in computed if "realized.accuracy" in w.figures
+    ]
+    if accuracy:
+        lines.append(
+            f"{receipt.received} delayed labels recorded: realized accuracy {accuracy[-1]:.3f}"
+        )
+    opened = sorted({e.rule for e in report.events if e.event == "opened"})
+    signed = sum(1 for r in received if r["signed"])
+    lines.append(
+        f"alerts opened: {', '.join(opened) or 'none'}; {signed} signed webhook(s) received "
+        f"on 127.0.0.1:{HOOK_PORT}; see /ui/monitoring/production/{model}"
+    )
+    return lines
