@@ -250,3 +250,14 @@ def test_a_version_without_run_or_gates_still_gets_a_dossier(tmp_path: Path) -> 
     assert "no gates have been run on this version" in text
     assert "not trained by a Shipyard pipeline" in text
     assert "no fairness gates" in text and "no deployments recorded" in text
+
+
+def test_the_dossier_holds_the_monitoring_plan_and_history(
+    dossier: tuple[Path, str], services: Any
+) -> None:
+    html = dossier[0].read_text()
+    assert 'id="monitoring"' in html and "Monitoring plan and history" in html
+    assert "drift_share &gt; 0.3" in html  # the policy's rule, escaped
+    windows = [w for w in services.alerts.windows(model=MODEL).items if w.version == 1]
+    assert windows and html.count('<tr class="window">') == len(windows)
+    assert html.count('<tr class="alert">') == len(services.alerts.alerts(model=MODEL).items)

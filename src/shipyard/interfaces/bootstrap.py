@@ -183,6 +183,8 @@ def dossier_builder(services: Services) -> DossierBuilder:
         audit=services.audit,
         release=services.settings.release,
         actor=services.settings.actor,
+        monitor=services.settings.monitor,
+        history=services.alerts,
     )
 
 

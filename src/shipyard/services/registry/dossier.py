@@ -17,6 +17,7 @@ from shipyard.core.datasets import DatasetVersion
 from shipyard.core.errors import ShipyardError
 from shipyard.services.audit import AuditService
 from shipyard.services.registry import dossier_ledger
+from shipyard.services.registry.dossier_monitoring import MonitorHistory, monitoring_section
 from shipyard.services.registry.service import RegistryService
 from shipyard.services.tracking import TrackingService
 from shipyard.stores.sql.lineage_repo import RunInput
@@ -60,7 +61,8 @@ class DossierBuilder:
     """Gathers a model version's evidence from the services that recorded it.
 
     ``release`` is the release policies by model (``[release.<model>]``: the target column
-    and the gates' metrics); ``actor`` is who loads the model to measure its importance.
+    and the gates' metrics); ``actor`` is who loads the model to measure its importance;
+    ``monitor`` the monitoring policies and ``history`` the computed windows and alerts.
     """
 
     def __init__(
@@ -73,6 +75,8 @@ class DossierBuilder:
         audit: AuditService,
         release: Mapping[str, object],
         actor: str,
+        monitor: Mapping[str, object] | None = None,
+        history: MonitorHistory | None = None,
     ) -> None:
         self.registry = registry
         self.tracking = tracking
@@ -81,6 +85,8 @@ class DossierBuilder:
         self.audit = audit
         self.release = release
         self.actor = actor
+        self.monitor = monitor or {}
+        self.history = history
 
     def build(self, ref: str) -> dict[str, Any]:
         """Everything recorded about ``ref`` (``name@3``, ``name@champion``…) as one dict."""
@@ -112,6 +118,7 @@ def _build(src: DossierBuilder, ref: str) -> dict[str, Any]:
             "entries": [e for e in model_entries if "deploy" in e["action"]],
             "note": "no deployments recorded",
         },
+        "monitoring": monitoring_section(src.monitor, src.history, version.name, version.version),
         "ledger": {
             "entries": ledger,
             "verify": asdict(verdict),  # ok, checked, broken_seq, reason
