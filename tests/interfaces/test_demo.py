@@ -183,7 +183,8 @@ def test_the_demo_rolls_out_an_approved_challenger_as_a_canary_with_traffic(
     assert services.registry.get_version("diabetes-progression@2").status.value == "approved"
     figures = services.figures.by_version("production", "diabetes-progression", 0)
     served = {key: f["requests"] for key, f in figures.items()}
-    assert set(served) == {(1, "live"), (2, "canary")} and sum(served.values()) == 300
+    # 300 simulated patients, then the monitoring scene's 200 drifted ones
+    assert set(served) == {(1, "live"), (2, "canary")} and sum(served.values()) == 300 + 200
     assert "300 simulated requests answered" in output and "/ui/environments/production" in output
     logs = list((project / ".shipyard" / "objects" / "predictions").rglob("*.parquet"))
     assert logs and all("model=diabetes-progression" in str(p) for p in logs)

@@ -27,7 +27,7 @@ def monitoring_section(
     rule verdicts, and the model's alerts."""
     policy = policies.get(name)
     section: dict[str, Any] = {
-        "policy": dict(policy) if isinstance(policy, Mapping) else None,
+        "policy": _plain(policy) if isinstance(policy, Mapping) else None,
         "windows": [],
         "alerts": [],
     }
@@ -60,6 +60,20 @@ def monitoring_section(
         if a.version in (None, version)
     ]
     return section
+
+
+def _plain(value: Any) -> Any:
+    """The policy as shown: a URL (a webhook) only by its host, so the dossier links to
+    nothing and carries no token a URL's path or query may hold."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        from urllib.parse import urlsplit
+
+        return f"{urlsplit(value).netloc} (URL not shown)"
+    return value
 
 
 def _headline(key: str) -> bool:
