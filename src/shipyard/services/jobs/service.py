@@ -5,55 +5,15 @@ Listings page with keyset cursors (the last name, the last run id), opaque to ca
 
 from __future__ import annotations
 
-import base64
-import json
-from dataclasses import dataclass
 from typing import Any
 
-from shipyard.core.errors import NotFoundError, ValidationError
+from shipyard.core.errors import NotFoundError
 from shipyard.core.jobs import JobRun, JobSummary, check_job_name
 from shipyard.services.jobs.scheduler import JobScheduler
+from shipyard.services.paging import MAX_PAGE, Page, check_limit, decode_cursor, encode_cursor
 from shipyard.stores.sql.jobs_repo import JobsRepo
 
 __all__ = ["MAX_PAGE", "JobsService", "Page"]
-
-MAX_PAGE = 1000
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a listing: the items, the cursor of the next page (None at the end) and
-    how many items there are in all."""
-
-    items: list[Any]
-    next_cursor: str | None
-    total: int
-
-
-def _encode(key: str, value: object) -> str:
-    return base64.urlsafe_b64encode(json.dumps({key: value}).encode()).decode()
-
-
-def _decode(cursor: str | None, key: str, kind: type) -> Any:
-    if not cursor:
-        return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))[key]
-    except (ValueError, KeyError, TypeError):
-        value = None
-    out_of_range = isinstance(value, int) and not -(2**63) <= value < 2**63  # a BIGINT
-    if not isinstance(value, kind) or isinstance(value, bool) or out_of_range:
-        raise ValidationError(
-            f"cursor {cursor!r} is not valid; pass the next_cursor of the previous page",
-            field="cursor",
-        )
-    return value
-
-
-def _check_limit(limit: int) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-        raise ValidationError(f"limit must be 1..{MAX_PAGE}; got {limit!r}", field="limit")
-    return limit
 
 
 class JobsService:
@@ -68,20 +28,20 @@ class JobsService:
 
     def jobs(self, cursor: str | None = None, limit: int = 100) -> Page:
         """Jobs by name with their last run."""
-        after = _decode(cursor, "after", str)
-        limit = _check_limit(limit)
+        after = decode_cursor(cursor, "after", str)
+        limit = check_limit(limit)
         with self.db.read() as conn:
             found: list[JobSummary] = self.repo.jobs(conn, after, limit + 1)
             total = self.repo.count_jobs(conn)
         more = len(found) > limit
         found = found[:limit]
-        return Page(found, _encode("after", found[-1].lease.name) if more else None, total)
+        return Page(found, encode_cursor("after", found[-1].lease.name) if more else None, total)
 
     def runs(self, name: str, cursor: str | None = None, limit: int = 100) -> Page:
         """Runs of job ``name``, newest first; NotFoundError for a job no replica registered."""
         check_job_name(name)
-        before = _decode(cursor, "before", int)
-        limit = _check_limit(limit)
+        before = decode_cursor(cursor, "before", int)
+        limit = check_limit(limit)
         with self.db.read() as conn:
             if self.repo.lease(conn, name) is None:
                 known = [s.lease.name for s in self.repo.jobs(conn, None, 20)]
@@ -94,4 +54,4 @@ class JobsService:
             total = self.repo.count_runs(conn, name)
         more = len(found) > limit
         found = found[:limit]
-        return Page(found, _encode("before", found[-1].run_id) if more else None, total)
+        return Page(found, encode_cursor("before", found[-1].run_id) if more else None, total)

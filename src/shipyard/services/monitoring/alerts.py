@@ -8,9 +8,7 @@ cursor (the last id), opaque to callers.
 
 from __future__ import annotations
 
-import base64
 import builtins
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -33,6 +31,7 @@ from shipyard.core.errors import (
     ValidationError,
 )
 from shipyard.core.models import check_model_name
+from shipyard.services.paging import MAX_PAGE, Page, check_limit, decode_cursor, encode_cursor
 from shipyard.stores.ports import AuditLog, MonitorStore, NewEntry, Transactions
 from shipyard.stores.sql.audit_repo import AuditRepo
 from shipyard.stores.sql.monitors_repo import AlertFilter, MonitorsRepo
@@ -41,19 +40,8 @@ __all__ = ["MAX_PAGE", "MAX_REASON", "MONITOR_ACTOR", "AlertService", "Fired", "
 
 log = logging.getLogger("shipyard.monitoring.alerts")
 
-MAX_PAGE = 1000
 MAX_REASON = 2000
 MONITOR_ACTOR = "monitor"  # who the monitor's own changes are audited as
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a listing: the items, the cursor of the next page (None at the end) and
-    how many items match in all."""
-
-    items: list[Any]
-    next_cursor: str | None
-    total: int
 
 
 @dataclass(frozen=True)
@@ -63,31 +51,6 @@ class Fired:
 
     alert: Alert
     event: str
-
-
-def _encode(value: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"before": value}).encode()).decode()
-
-
-def _decode(cursor: str | None) -> int | None:
-    if not cursor:
-        return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))["before"]
-    except (ValueError, KeyError, TypeError):
-        value = None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationError(
-            f"cursor {cursor!r} is not valid; pass the next_cursor of the previous page",
-            field="cursor",
-        )
-    return value
-
-
-def _check_limit(limit: int) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-        raise ValidationError(f"limit must be 1..{MAX_PAGE}; got {limit!r}", field="limit")
-    return limit
 
 
 def _check_reason(reason: str) -> str:
@@ -142,13 +105,13 @@ class AlertService:
             None if env is None else check_environment(env),
             parse_status(status),
         )
-        before, limit = _decode(cursor), _check_limit(limit)
+        before, limit = decode_cursor(cursor, "before", int), check_limit(limit)
         with self.db.read() as conn:
             found = self.repo.alerts(conn, where, before, limit + 1)
             total = self.repo.count_alerts(conn, where)
         more = len(found) > limit
         found = found[:limit]
-        return Page(found, _encode(found[-1].alert_id) if more else None, total)
+        return Page(found, encode_cursor("before", found[-1].alert_id) if more else None, total)
 
     def get(self, alert_id: int) -> Alert:
         alert_id = _check_id(alert_id)
@@ -176,13 +139,13 @@ class AlertService:
         """Computed windows newest first."""
         model = None if model is None else check_model_name(model)
         env = None if env is None else check_environment(env)
-        before, limit = _decode(cursor), _check_limit(limit)
+        before, limit = decode_cursor(cursor, "before", int), check_limit(limit)
         with self.db.read() as conn:
             found: list[MonitorWindow] = self.repo.windows(conn, model, env, before, limit + 1)
             total = self.repo.count_windows(conn, model, env)
         more = len(found) > limit
         found = found[:limit]
-        return Page(found, _encode(found[-1].window_id) if more else None, total)
+        return Page(found, encode_cursor("before", found[-1].window_id) if more else None, total)
 
     # ------------------------------------------------------------ operators
     def acknowledge(self, alert_id: int, user: User, reason: str = "") -> Alert:
