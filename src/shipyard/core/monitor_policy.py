@@ -40,6 +40,7 @@ __all__ = [
     "MonitorPolicy",
     "MonitorRule",
     "due_windows",
+    "duration_ms",
     "parse_duration",
     "parse_monitor_policies",
     "parse_monitor_policy",
@@ -76,10 +77,17 @@ DEFAULT_MAX_ATTEMPTS = 5
 MAX_ATTEMPTS = 20
 
 
-def parse_duration(value: object, where: str, *, allow_zero: bool = False) -> int:
-    """``"90s"``, ``"5m"``, ``"1h"``, ``"1d"``, ``"1w"`` (or ``"250ms"``) in milliseconds."""
+def duration_ms(value: object) -> int | None:
+    """``"90s"``, ``"5m"``, ``"1h"``, ``"1d"``, ``"1w"`` (or ``"250ms"``) in milliseconds;
+    None for anything else."""
     match = _DURATION.match(value) if isinstance(value, str) else None
-    ms = int(match.group(1)) * _UNITS[match.group(2)] if match else -1
+    return int(match.group(1)) * _UNITS[match.group(2)] if match else None
+
+
+def parse_duration(value: object, where: str, *, allow_zero: bool = False) -> int:
+    """``duration_ms`` of ``value``; an error naming ``where`` when it is not a duration."""
+    found = duration_ms(value)
+    ms = -1 if found is None else found
     if ms < 0 or (ms == 0 and not allow_zero):
         raise ValidationError(
             f"{where}: expected a duration like 1h (a number with ms, s, m, h, d or w), "

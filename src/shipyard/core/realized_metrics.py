@@ -49,23 +49,17 @@ def _prf(y_true: Any, y_pred: Any, positive: Any) -> tuple[float, float, float]:
 
 
 def roc_auc(y_true: Any, score: Any, positive: Any) -> float | None:
-    """Area under the ROC curve of ``score`` for ``positive`` (None with one class only)."""
+    """Area under the ROC curve of ``score`` for ``positive`` (None with one class only):
+    the estimator's Mann-Whitney AUC with 0/1 weights."""
+    import math
+
     import numpy as np
 
-    pos = np.asarray(y_true) == positive
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    if n_pos == 0 or n_neg == 0:
-        return None
-    s = np.asarray(score, dtype=np.float64)
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s), dtype=np.float64)
-    sorted_s = s[order]
-    starts = np.flatnonzero(np.r_[True, sorted_s[1:] != sorted_s[:-1]])
-    ends = np.r_[starts[1:], len(s)]
-    average = (starts + ends + 1) / 2.0  # 1-based average rank of each run of ties
-    ranks[order] = np.repeat(average, ends - starts)
-    u = ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
+    from shipyard.core.estimation import roc_auc as weighted_auc
+
+    hits = (np.asarray(y_true) == positive).astype(np.float64)
+    value = weighted_auc(np.asarray(score, dtype=np.float64), hits)
+    return None if math.isnan(value) else value
 
 
 def expected_calibration_error(

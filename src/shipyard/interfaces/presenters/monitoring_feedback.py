@@ -4,15 +4,12 @@ or a duration back from now such as ``1h``) and the receipt and realized metrics
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from shipyard.core.errors import ValidationError
+from shipyard.core.monitor_policy import duration_ms
 
 __all__ = ["parse_time", "realized_json", "receipt_json"]
-
-_DURATION = re.compile(r"(\d+)\s*(ms|s|m|h|d|w)")
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 
 def parse_time(value: str | int | None, field: str, now: int) -> int | None:
@@ -21,11 +18,11 @@ def parse_time(value: str | int | None, field: str, now: int) -> int | None:
     if value is None or value == "":
         return None
     text = str(value).strip()
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
-    match = _DURATION.fullmatch(text)
-    if match:
-        return now - int(match.group(1)) * _UNIT_MS[match.group(2)]
+    back = duration_ms(text)
+    if back is not None:
+        return now - back
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:
