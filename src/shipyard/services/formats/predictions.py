@@ -34,6 +34,7 @@ from typing import Any
 from shipyard.core.errors import StorageError
 
 __all__ = [
+    "DAY_MS",
     "FORMAT_VERSION",
     "METADATA_PREFIX",
     "META_COLUMNS",
@@ -66,7 +67,7 @@ META_COLUMNS = (
     "_proba",
     "_env",
 )
-_DAY_MS = 86_400_000
+DAY_MS = 86_400_000
 _FILE = re.compile(r"v(\d+)-(.+)-(\d+)\.parquet")
 _HEX_TIME = re.compile(r"[0-9a-f]{9,12}")
 
@@ -85,7 +86,7 @@ class LogFile:
 
 def day_of(time_ms: int) -> str:
     """The UTC day (``YYYY-MM-DD``) of a time in milliseconds since the epoch."""
-    day = time_ms // _DAY_MS * _DAY_MS
+    day = time_ms // DAY_MS * DAY_MS
     return dt.datetime.fromtimestamp(day / 1000, dt.UTC).strftime("%Y-%m-%d")
 
 

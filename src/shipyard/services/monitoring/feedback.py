@@ -25,14 +25,14 @@ from shipyard.core.clock import now_ms
 from shipyard.core.errors import ValidationError
 from shipyard.core.feedback import FeedbackLabel, FeedbackReceipt
 from shipyard.services.formats.prediction_reader import PredictionLogReader
-from shipyard.services.formats.predictions import prediction_time
+from shipyard.services.formats.predictions import DAY_MS, prediction_time
 from shipyard.services.monitoring.feedback_input import LabelItem, read_items
 from shipyard.services.monitoring.targets import Target, Targets
 from shipyard.stores.ports import AuditLog, FeedbackStore, NewEntry, Transactions
 
 __all__ = ["FeedbackService", "check_label"]
 
-_DAY_MS = 86_400_000
+
 _BEFORE_MS = 60_000  # a prediction's logged time is after the time in its id…
 _AFTER_MS = 600_000  # …by its latency (and a slow batch), never by ten minutes
 UNKNOWN_LISTED = 100
@@ -56,7 +56,7 @@ class FeedbackService:
         self.repo = repo
         self.audit = audit
         self.clock = clock
-        self.lookback_ms = lookback_days * _DAY_MS
+        self.lookback_ms = lookback_days * DAY_MS
 
     def record(self, model: str, labels: Any, *, user: str) -> FeedbackReceipt:
         """Store the true labels of ``model``'s predictions (see the module's docstring)."""

@@ -16,12 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from shipyard.services.formats.predictions import day_of, file_key, log_table
+from shipyard.services.formats.predictions import DAY_MS, day_of, file_key, log_table
 from shipyard.services.serving.stats import ServingStats
 
 __all__ = ["LogRecord", "PredictionLog"]
-
-_DAY_MS = 86_400_000
 
 
 class LogRecord(NamedTuple):
@@ -65,10 +63,10 @@ class PredictionLog:
             records.append(self.queue.popleft())
         groups: dict[tuple[str, int, int], list[LogRecord]] = {}
         for r in records:
-            groups.setdefault((r.model, r.version, r.time_ms // _DAY_MS), []).append(r)
+            groups.setdefault((r.model, r.version, r.time_ms // DAY_MS), []).append(r)
         written = 0
         for (model, version, day), group in groups.items():
-            written += self._write(model, version, day_of(day * _DAY_MS), group)
+            written += self._write(model, version, day_of(day * DAY_MS), group)
         self.stats.logs_written += written
         return written
 
