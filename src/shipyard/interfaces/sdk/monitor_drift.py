@@ -1,7 +1,8 @@
 """``sy.monitor.drift``: drift of current data against a reference, as plain functions.
 
-``reference`` and ``current`` are DataFrames or dataset refs (``loans@v2``) read through
-the catalog passed in; ``reference`` may also be a stored profile (``Profile`` or its dict).
+``reference`` and ``current`` are DataFrames, CSV/Parquet files or dataset refs
+(``loans@v2``) read through the catalog passed in; ``reference`` may also be a stored
+profile (``Profile`` or its dict).
 """
 
 from __future__ import annotations
@@ -10,24 +11,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shipyard.core.drift import DEFAULT_MIN_ROWS
-from shipyard.core.errors import ValidationError
+from shipyard.interfaces.sdk.tables import load_table
 
 if TYPE_CHECKING:
     from shipyard.services.monitoring.drift import DriftResult
     from shipyard.services.ports import DatasetTables
 
-__all__ = ["drift", "resolve_table"]
-
-
-def resolve_table(source: Any, catalog: DatasetTables | None, what: str) -> Any:
-    """``source`` itself, or the table a dataset ref names (read through ``catalog``)."""
-    if not isinstance(source, str):
-        return source
-    if catalog is None:
-        raise ValidationError(
-            f"{what} {source!r} names a dataset, but no data catalog was given", field=what
-        )
-    return catalog.load_frame(catalog.get_version(source).ref)
+__all__ = ["drift"]
 
 
 def drift(
@@ -49,8 +39,8 @@ def drift(
     from shipyard.services.monitoring.drift import drift as compute
 
     return compute(
-        resolve_table(reference, catalog, "reference"),
-        resolve_table(current, catalog, "current"),
+        load_table(reference, "reference", catalog),
+        load_table(current, "current", catalog),
         columns=columns,
         chunk_size=chunk_size,
         methods=methods,

@@ -3,37 +3,16 @@ data, from a labeled reference; either side a DataFrame, a CSV/Parquet file or a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.core.errors import ValidationError
+from shipyard.interfaces.sdk.tables import load_table
 
 if TYPE_CHECKING:
     from shipyard.interfaces.sdk.ports import DataCatalog
     from shipyard.services.monitoring.estimation import PerformanceEstimate
 
-__all__ = ["estimate_performance", "load_table"]
-
-
-def load_table(source: Any, role: str, catalog: DataCatalog | None) -> Any:
-    """A DataFrame as is; a path to a CSV/Parquet/JSON-lines file read; any other string a
-    dataset ref (``name@v3``, ``name@alias``, ``name``) read from ``catalog``."""
-    if not isinstance(source, (str, os.PathLike)):
-        return source  # a DataFrame: checked by the estimator
-    path = Path(source)
-    if path.is_file():
-        from shipyard.services.catalog.tabular import read_table_file
-
-        return read_table_file(path)
-    if isinstance(source, os.PathLike) or catalog is None:
-        raise ValidationError(
-            f"{role}: {str(source)!r} is not a file (and no data catalog to read it as a "
-            "dataset ref); pass a DataFrame, a CSV/Parquet file or a dataset ref",
-            field=role,
-        )
-    return catalog.load_frame(str(source))
+__all__ = ["estimate_performance"]
 
 
 def estimate_performance(
