@@ -55,6 +55,9 @@ class Settings:
     serving: ServingSettings = field(default_factory=lambda: ServingSettings())
     monitor: Mapping[str, object] = field(default_factory=dict)  # [monitor.<model>] tables
     monitor_secrets: Mapping[str, str] = field(default_factory=dict)  # their secret_env values
+    # False when no folder from the current one upwards holds shipyard.toml or .shipyard/ and
+    # SHIPYARD_PROJECT_DIR was not set: the CLI then says so instead of creating a project.
+    project_found: bool = True
 
     @property
     def actor(self) -> str:
@@ -87,12 +90,13 @@ class Settings:
         return bool(self.tracking_uri and self.tracking_uri.startswith(("http://", "https://")))
 
 
-def find_project_dir(start: Path) -> Path:
-    """The nearest folder upwards holding ``shipyard.toml`` or ``.shipyard/``; else ``start``."""
+def find_project_dir(start: Path) -> Path | None:
+    """The nearest folder upwards holding ``shipyard.toml`` or ``.shipyard/`` (as git finds
+    its repository); None outside any project."""
     for folder in (start, *start.parents):
         if (folder / CONFIG_FILE).is_file() or (folder / STATE_DIR).is_dir():
             return folder
-    return start
+    return None
 
 
 def _read_toml(path: Path) -> dict[str, object]:
@@ -115,8 +119,10 @@ def _storage_options(env: Mapping[str, str], toml_core: Mapping[str, object]) ->
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
     """Resolve settings from environment variables, then ``shipyard.toml``, then defaults."""
     env = os.environ if env is None else env
-    start = Path(env.get("SHIPYARD_PROJECT_DIR") or cwd or Path.cwd()).resolve()
-    project = find_project_dir(start)
+    explicit = env.get("SHIPYARD_PROJECT_DIR")
+    start = Path(explicit or cwd or Path.cwd()).resolve()
+    found = start if explicit else find_project_dir(start)
+    project = found or start
     toml = _read_toml(project / CONFIG_FILE)
     core = toml.get("core", {})
     if not isinstance(core, dict):
@@ -153,6 +159,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         serving=_serving(env, toml.get("serving", {})),
         monitor=monitor,
         monitor_secrets=monitor_secrets,
+        project_found=found is not None,
     )
 
 

@@ -12,7 +12,7 @@ import typer
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ShipyardError
 from shipyard.interfaces.cli.audit_cmds import audit_app
-from shipyard.interfaces.cli.common import JSON_OPT, acting_user
+from shipyard.interfaces.cli.common import JSON_OPT, acting_user, require_project
 from shipyard.interfaces.cli.common import console as _console
 from shipyard.interfaces.cli.common import services as _services
 from shipyard.interfaces.cli.common import table as _table
@@ -293,7 +293,7 @@ def db_upgrade() -> None:
     from shipyard.stores.sql.engine import Database
     from shipyard.stores.sql.schema import upgrade
 
-    upgrade(Database(load_settings().db_url))
+    upgrade(Database(require_project(load_settings()).db_url))
     _console().print("[green]database schema is up to date[/]")
 
 

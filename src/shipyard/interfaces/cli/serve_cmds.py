@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from shipyard.interfaces.cli.common import console
+from shipyard.interfaces.cli.common import console, require_project
 
 __all__ = ["serve"]
 
@@ -57,7 +57,7 @@ def serve(
     for key, value in overrides.items():
         if value is not None:
             os.environ[key] = str(value)  # read again by every worker process
-    settings = load_settings()
+    settings = require_project(load_settings())
     os.environ.setdefault("SHIPYARD_PROJECT_DIR", str(settings.project_dir))
     console(stderr=True).print(
         f"Serving [bold]{env}[/] on http://{host}:{port} ({workers} worker(s)); "
