@@ -160,17 +160,12 @@ def build_inference_app(settings: Settings) -> InferenceApp:
         allow_pickle=serving.allow_pickle,
         jobs=svc.jobs.scheduler,  # runs the canary watcher, once across replicas
     )
-    guard = None
-    if serving.auth == "token" or serving.rate_limit:
-        from shipyard.interfaces.serving.guard import ServingGuard
-
-        authenticate = svc.access.authenticate if serving.auth == "token" else None
-        guard = ServingGuard(stats, authenticate=authenticate, rate_limit=serving.rate_limit)
     return InferenceApp(
         runtime,
         max_body=int(serving.max_body_mb * 1_000_000),
         on_close=svc.close,
-        guard=guard,
+        authenticate=svc.access.authenticate if serving.auth == "token" else None,
+        rate_limit=serving.rate_limit,
     )
 
 

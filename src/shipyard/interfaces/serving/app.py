@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
+from shipyard.core.entities import User
 from shipyard.core.errors import (
     CrossSiteRequestError,
     PayloadTooLargeError,
@@ -37,13 +39,20 @@ class InferenceApp:
         *,
         max_body: int,
         on_close: Any = None,
-        guard: ServingGuard | None = None,
+        authenticate: Callable[[str | None], User] | None = None,
+        rate_limit: str = "",
     ) -> None:
+        """``authenticate`` (a project token → its user) makes every endpoint but the health
+        probes need a token; ``rate_limit`` (``10/s``, ``600/min``) limits each client."""
         self.runtime = runtime
         self.max_body = max_body
         self.handlers = Handlers(runtime)
         self.on_close = on_close
-        self.guard = guard  # token and rate limit checks; None: open, as on loopback
+        self.guard: ServingGuard | None = None  # None: open, as on loopback by default
+        if authenticate is not None or rate_limit:
+            self.guard = ServingGuard(
+                runtime.stats, authenticate=authenticate, rate_limit=rate_limit
+            )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":

@@ -49,10 +49,6 @@ class ServingGuard:
         self.clock = clock
         self._verified: dict[str, float] = {}  # token digest → trusted until
 
-    @property
-    def active(self) -> bool:
-        return self.authenticate is not None or self.buckets is not None
-
     async def check(self, scope: dict[str, Any]) -> Refusal | None:
         if scope["path"] in OPEN_PATHS:
             return None
