@@ -11,10 +11,18 @@ from pathlib import Path
 
 from shipyard.core.errors import ValidationError
 
-__all__ = ["STATE_DIR", "ServingSettings", "Settings", "find_project_dir", "load_settings"]
+__all__ = [
+    "SERVING_AUTH_MODES",
+    "STATE_DIR",
+    "ServingSettings",
+    "Settings",
+    "find_project_dir",
+    "load_settings",
+]
 
 STATE_DIR = ".shipyard"
 CONFIG_FILE = "shipyard.toml"
+SERVING_AUTH_MODES = ("none", "token")
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,8 @@ class ServingSettings:
     flush_s: float = 2.0  # how often it writes its figures and prediction logs
     allow_pickle: bool = False  # serve pickle-based (python-pickle) model versions
     onnx: bool = True  # predict through a version's verified ONNX twin when it has one
+    auth: str = "none"  # "token": every endpoint but /v2/health/* needs a project token
+    rate_limit: str = ""  # e.g. "10/s" or "600/min" per client key; "" for no limit
 
 
 @dataclass(frozen=True)
@@ -221,4 +231,22 @@ def _serving(env: Mapping[str, str], table: object) -> ServingSettings:
         if kind in (int, float) and value < 0:  # type: ignore[operator]
             raise ValidationError(f"serving {name} must not be negative", field=name)
         values[name] = value
+    _check_serving_access(values)
     return ServingSettings(**values)  # type: ignore[arg-type]
+
+
+def _check_serving_access(values: dict[str, object]) -> None:
+    from shipyard.core.rate_limit import parse_rate
+
+    auth = str(values.get("auth", "none")).strip().lower()
+    if auth not in SERVING_AUTH_MODES:
+        raise ValidationError(
+            f"serving auth (--auth) must be one of {', '.join(SERVING_AUTH_MODES)}, got {auth!r}",
+            field="auth",
+        )
+    values["auth"] = auth
+    rate = str(values.get("rate_limit", "")).strip()
+    if rate and rate.lower() not in ("0", "none", "off"):
+        values["rate_limit"] = str(parse_rate(rate, label="serving rate_limit (--rate-limit)"))
+    else:
+        values["rate_limit"] = ""

@@ -160,7 +160,13 @@ def build_inference_app(settings: Settings) -> InferenceApp:
         allow_pickle=serving.allow_pickle,
         jobs=svc.jobs.scheduler,  # runs the canary watcher, once across replicas
     )
-    return InferenceApp(runtime, max_body=int(serving.max_body_mb * 1_000_000), on_close=svc.close)
+    return InferenceApp(
+        runtime,
+        max_body=int(serving.max_body_mb * 1_000_000),
+        on_close=svc.close,
+        authenticate=svc.access.authenticate if serving.auth == "token" else None,
+        rate_limit=serving.rate_limit,
+    )
 
 
 def build_server_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
