@@ -55,6 +55,7 @@ class Settings:
     serving: ServingSettings = field(default_factory=lambda: ServingSettings())
     monitor: Mapping[str, object] = field(default_factory=dict)  # [monitor.<model>] tables
     monitor_secrets: Mapping[str, str] = field(default_factory=dict)  # their secret_env values
+    retrain: Mapping[str, object] = field(default_factory=dict)  # [retrain.<model>] tables
 
     @property
     def actor(self) -> str:
@@ -132,6 +133,9 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     if not isinstance(data, dict):
         raise ValidationError("[data] in shipyard.toml must be a table", field="data")
     monitor, monitor_secrets = _monitor(env, toml.get("monitor", {}))
+    retrain = toml.get("retrain", {})
+    if not isinstance(retrain, dict):
+        raise ValidationError("[retrain] in shipyard.toml must be a table", field="retrain")
     return Settings(
         project_dir=project,
         db_url=env.get("SHIPYARD_DB_URL")
@@ -153,6 +157,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         serving=_serving(env, toml.get("serving", {})),
         monitor=monitor,
         monitor_secrets=monitor_secrets,
+        retrain=retrain,
     )
 
 

@@ -62,6 +62,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         services.monitor_runner.register_jobs(services.jobs.scheduler)  # monitor:<model>
+        services.retraining.register_jobs(services.jobs.scheduler)  # retrain:<model>
         services.jobs.scheduler.start()  # periodic jobs, once across server replicas
         try:
             yield
