@@ -16,7 +16,7 @@ from shipyard.core.errors import ConflictError, PermissionDeniedError
 from shipyard.core.models import VersionStatus
 from shipyard.core.retraining import LOOP_ACTOR, RetrainState
 from shipyard.interfaces.bootstrap import build_services
-from tests.services.retraining.conftest import MODEL, RULE, open_world, settings
+from tests.services.retraining.conftest import MODEL, open_world, settings
 
 S = RetrainState
 CHAIN = [
@@ -54,7 +54,7 @@ def test_alert_retrains_on_new_data_and_rolls_out_a_canary_in_staging(
         read = {i.ref for r in chain for i in svc.catalog.inputs_of_run(r.run_id)}
         assert "loans@v2" in read and "loans@v1" not in read
         gate = svc.registry.gate_results(f"{MODEL}@v2")[0]
-        vs = [g for g in gate["gates"] if g["kind"] == "vs_champion"][0]
+        vs = next(g for g in gate["gates"] if g["kind"] == "vs_champion")
         assert vs["champion"]["version"] == 1
         # one chain in the ledger: alert → run → version → gates → approval → deployment
         assert world.actions(run.run_id) == CHAIN
@@ -192,7 +192,7 @@ def test_two_runners_racing_run_the_loop_once(tmp_path: Path, db_url: str) -> No
             try:
                 barrier.wait()
                 services.retraining.tick(MODEL)  # type: ignore[attr-defined]
-            except BaseException as e:  # noqa: BLE001 - reported below
+            except BaseException as e:
                 errors.append(e)
 
         threads = [threading.Thread(target=tick, args=(s,)) for s in (world.svc, other)]
