@@ -51,6 +51,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
         api_monitoring_alerts,
         api_monitoring_feedback,
         api_pipelines,
+        api_retraining,
         api_v1,
         mlflow_artifacts,
         mlflow_compat,
@@ -108,6 +109,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     app.include_router(api_jobs.router)
     app.include_router(api_monitoring_alerts.router)
     app.include_router(api_monitoring_feedback.router)
+    app.include_router(api_retraining.router)
     mlflow_artifacts.mount(app)
     mlflow_routes.mount(
         app, mlflow_logged_models.ROUTES, mlflow_registry.ROUTES, mlflow_compat.ROUTES
