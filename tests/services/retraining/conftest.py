@@ -85,7 +85,30 @@ def settings(tmp_path: Path, db_url: str, **retrain: Any) -> Settings:
 
 
 def open_world(tmp_path: Path, db_url: str, **retrain: Any) -> World:
-    svc = build_services(settings(tmp_path, db_url, **retrain))
+    return seed(build_services(settings(tmp_path, db_url, **retrain)))
+
+
+TOML = f"""
+[release.{MODEL}]
+holdout = "loans-holdout@latest"
+target = "y"
+gates = [{{ metric = "roc_auc", min = 0.7 }}, {{ vs_champion = "roc_auc", max_drop = 0.05 }}]
+deploy = {{ strategy = "canary", steps = [10, 50, 100] }}
+
+[retrain.{MODEL}]
+on = "alert:{RULE}"
+pipeline = "{PIPELINE}"
+data = "loans@latest"
+holdout = "loans-holdout@latest"
+cooldown = "1h"
+auto_approve_if = "environment != 'production'"
+deploy = "canary"
+environment = "staging"
+"""
+
+
+def seed(svc: Services) -> World:
+    """Data, and champion v1 live in staging and production."""
     svc.catalog.register("loans", frame(400, 1), user="dana")
     svc.catalog.register("loans-holdout", frame(300, 2), user="dana")
     outcome = svc.pipelines.run_training(

@@ -46,11 +46,12 @@ def retrain(
             raise typer.BadParameter(
                 f"unexpected {history_of!r}; did you mean `shipyard retrain history {history_of}`?"
             )
+        svc.retraining.policy(model)  # a missing or malformed policy names itself first
         user = acting_user(svc, "deployer")
-        svc.access.authorize(user, _deployer())
         if dry_run:
             _plan(svc.retraining.plan(model, user=user.name), as_json)
             return
+        svc.access.authorize(user, _deployer())  # a dry run only reads
         if resume:
             _done("resumed", svc.retraining.resume(model, user=user.name), "", as_json)
             return

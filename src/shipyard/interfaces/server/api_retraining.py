@@ -25,7 +25,9 @@ class RetrainIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dry_run: StrictBool = Field(default=False, description="Only say what would run and why.")
-    resume: StrictBool = Field(default=False, description="Continue the last failed or stalled run.")
+    resume: StrictBool = Field(
+        default=False, description="Continue the last failed or stalled run."
+    )
 
 
 def _retraining(request: Request) -> Any:
