@@ -104,3 +104,47 @@ def test_retrain_bad_input_exits_2_naming_the_problem(tmp_path: Path) -> None:
     (tmp_path / "shipyard.toml").write_text(rule, encoding="utf-8")
     bad_rule = _cli(tmp_path, "retrain", MODEL, "--dry-run")
     assert bad_rule.returncode == 2 and "retrain.loans.auto_approve_if" in bad_rule.stderr
+
+
+def test_a_runner_killed_mid_run_is_taken_over_after_its_lease(tmp_path: Path) -> None:
+    from shipyard.core.clock import now_ms
+    from shipyard.core.errors import ConflictError
+    from shipyard.services.retraining import RetrainingService
+    from shipyard.stores.sql.audit_repo import AuditRepo
+    from shipyard.stores.sql.retraining_repo import RetrainingRepo
+
+    marker = tmp_path / "kill-the-runner"
+    marker.touch()
+    toml = TOML + f'params = {{ die_if = "{marker}" }}\n'
+    (tmp_path / "shipyard.toml").write_text(toml, encoding="utf-8")
+    svc = build_services(load_settings(env={"SHIPYARD_PROJECT_DIR": str(tmp_path)}))
+    try:
+        seed(svc)
+        svc.catalog.register("loans", svc.catalog.load_frame("loans@v1").head(350), user="dana")
+        svc.access.add_user("dora", Role.DEPLOYER)
+        died = _cli(tmp_path, "retrain", MODEL)
+        assert died.returncode == 17, died.stderr  # the process ended inside `fit`
+        run = svc.retraining.get(1)
+        assert run.state.value == "running" and run.holder is not None
+        assert run.pipeline_run_id is not None and run.lease_until > now_ms()
+        try:
+            svc.retraining.resume(MODEL, user="dora")
+            raise AssertionError("a held lease must refuse the resume")
+        except ConflictError as e:
+            assert "holds it" in e.message
+        marker.unlink()
+        later = RetrainingService(
+            svc.db,
+            policies=svc.settings.retrain,
+            parts=svc.retraining.parts,
+            repo=RetrainingRepo(),
+            audit=AuditRepo(),
+            clock=lambda: now_ms() + 3_600_000,  # an hour on: the dead runner's lease ended
+        )
+        done = later.tick(MODEL)[0]
+        assert done.run_id == run.run_id and done.state.value == "deployed", done.reason
+        latest = svc.pipelines.latest_executions(run.pipeline_run_id)
+        assert latest[("prepare", None)].status == "CACHED"  # the finished step was kept
+        assert svc.retraining.runs(MODEL).total == 1
+    finally:
+        svc.close()
