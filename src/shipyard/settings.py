@@ -68,6 +68,7 @@ class Settings:
     # False when no folder from the current one upwards holds shipyard.toml or .shipyard/ and
     # SHIPYARD_PROJECT_DIR was not set: the CLI then says so instead of creating a project.
     project_found: bool = True
+    retrain: Mapping[str, object] = field(default_factory=dict)  # [retrain.<model>] tables
 
     @property
     def actor(self) -> str:
@@ -148,6 +149,9 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     if not isinstance(data, dict):
         raise ValidationError("[data] in shipyard.toml must be a table", field="data")
     monitor, monitor_secrets = _monitor(env, toml.get("monitor", {}))
+    retrain = toml.get("retrain", {})
+    if not isinstance(retrain, dict):
+        raise ValidationError("[retrain] in shipyard.toml must be a table", field="retrain")
     return Settings(
         project_dir=project,
         db_url=env.get("SHIPYARD_DB_URL")
@@ -170,6 +174,7 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         monitor=monitor,
         monitor_secrets=monitor_secrets,
         project_found=found is not None,
+        retrain=retrain,
     )
 
 

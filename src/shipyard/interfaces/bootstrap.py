@@ -27,6 +27,7 @@ from shipyard.services.monitoring.webhooks import WebhookDeliveries
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.registry.dossier import DossierBuilder
+from shipyard.services.retraining import Collaborators, RetrainingService
 from shipyard.services.tracking import TrackingService
 from shipyard.settings import Settings
 from shipyard.stores.blobs import open_content_store
@@ -39,6 +40,7 @@ from shipyard.stores.sql.experiments_repo import ExperimentRepo
 from shipyard.stores.sql.feedback_repo import FeedbackRepo
 from shipyard.stores.sql.models_repo import ModelsRepo
 from shipyard.stores.sql.monitors_repo import MonitorsRepo
+from shipyard.stores.sql.retraining_repo import RetrainingRepo
 from shipyard.stores.sql.runs_repo import RunRepo
 from shipyard.stores.sql.schema import ensure_schema
 from shipyard.stores.statcache import StatCache
@@ -105,6 +107,21 @@ def build_services(settings: Settings) -> Services:
     profiles = ProfileService(blobs, catalog=catalog, models=registry)
     targets = Targets(registry)
     realized = RealizedService(db, logs, targets, repo=FeedbackRepo())
+    retraining = RetrainingService(
+        db,
+        policies=settings.retrain,
+        parts=Collaborators(
+            pipelines=pipelines,
+            registry=registry,
+            datasets=catalog,
+            deployments=deployments,
+            alerts=alerts,
+            release=settings.release,
+            feedback=None,  # monitoring's FeedbackExport, once it is merged
+        ),
+        repo=RetrainingRepo(),
+        audit=ledger,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -132,6 +149,7 @@ def build_services(settings: Settings) -> Services:
         profiles=profiles,
         feedback=FeedbackService(db, logs, targets, repo=FeedbackRepo(), audit=ledger),
         realized=realized,
+        retraining=retraining,
     )
 
 

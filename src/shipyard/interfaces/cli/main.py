@@ -22,6 +22,7 @@ from shipyard.interfaces.cli.jobs_cmds import jobs_app
 from shipyard.interfaces.cli.models_cmds import approve, gate, models_app, reject
 from shipyard.interfaces.cli.monitor_cmds import monitor_app
 from shipyard.interfaces.cli.pipeline_cmds import pipeline_app, reproduce
+from shipyard.interfaces.cli.retrain_cmds import retrain
 from shipyard.interfaces.cli.serve_cmds import serve
 from shipyard.interfaces.cli.users_cmds import users_app
 
@@ -46,6 +47,7 @@ app.command("gate")(gate)
 app.command("approve")(approve)
 app.command("reject")(reject)
 app.command("reproduce")(reproduce)
+app.command("retrain")(retrain)
 app.command("rollback")(rollback)
 app.command("serve")(serve)
 
