@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -23,12 +22,12 @@ from shipyard.interfaces.cli.models_cmds import approve, gate, models_app, rejec
 from shipyard.interfaces.cli.monitor_cmds import monitor_app
 from shipyard.interfaces.cli.pipeline_cmds import pipeline_app, reproduce
 from shipyard.interfaces.cli.retrain_cmds import retrain
+from shipyard.interfaces.cli.runs_cmds import runs_app
 from shipyard.interfaces.cli.serve_cmds import serve
 from shipyard.interfaces.cli.users_cmds import users_app
 
 app = typer.Typer(help="Shipyard: continuous delivery for machine learning.", no_args_is_help=True)
 experiments_app = typer.Typer(help="List experiments.", no_args_is_help=True)
-runs_app = typer.Typer(help="List, show and compare runs.", no_args_is_help=True)
 db_app = typer.Typer(help="Metadata database maintenance.", no_args_is_help=True)
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
@@ -113,114 +112,6 @@ def experiments_ls(as_json: bool = JSON_OPT) -> None:
         ["id", "name", "created"],
         [[e.experiment_id, e.name, format_ms(e.creation_time)] for e in found],
     )
-
-
-@runs_app.command("ls")
-def runs_ls(
-    experiment: str = typer.Option(None, "--experiment", "-e", help="Experiment name."),
-    filter_: str = typer.Option(
-        None, "--filter", "-f", help="e.g. \"metrics.auc > 0.8 and params.model = 'rf'\""
-    ),
-    order_by: list[str] = typer.Option([], "--order-by", "-o", help="e.g. 'metrics.auc DESC'"),
-    max_results: int = typer.Option(50, "--max", help="Most runs to show."),
-    as_json: bool = JSON_OPT,
-) -> None:
-    """Search runs with the filter language."""
-    t = _services().tracking
-    ids = [t.get_experiment_by_name(experiment).experiment_id] if experiment else []
-    runs = t.search_runs(ids, filter_, order_by, max_results).runs
-    if as_json:
-        from shipyard.interfaces.presenters.records import run_json
-
-        print(json.dumps([run_json(r) for r in runs], indent=2))
-        return
-    keys = sorted({k for r in runs for k in r.metrics})[:6]
-    rows = [
-        [r.run_id[:12], r.info.run_name, r.info.status.value, format_ms(r.info.start_time)]
-        + [f"{r.metrics[k].value:.4g}" if k in r.metrics else "-" for k in keys]
-        for r in runs
-    ]
-    _table("Runs", ["run", "name", "status", "started", *keys], rows)
-
-
-def _resolve_run(t: Any, ref: str) -> Any:
-    from shipyard.core.errors import NotFoundError
-
-    if len(ref) == 32:
-        return t.get_run(ref)
-    matches = t.search_runs([], f"run_id LIKE '{ref.replace(chr(39), '')}%'", max_results=2).runs
-    if len(matches) != 1:
-        raise NotFoundError(f"no single run matches {ref!r}; give more of the run id", field="run")
-    return matches[0]
-
-
-@runs_app.command("show")
-def runs_show(
-    run: str = typer.Argument(..., help="Run id (or a unique prefix)."), as_json: bool = JSON_OPT
-) -> None:
-    """Show one run: info, params, latest metrics, tags and artifacts."""
-    t = _services().tracking
-    r = _resolve_run(t, run)
-    files = t.list_artifacts(r.run_id)
-    if as_json:
-        from shipyard.interfaces.presenters.records import file_json, run_json
-
-        print(json.dumps({**run_json(r), "artifacts": [file_json(f) for f in files]}, indent=2))
-        return
-    i = r.info
-    _table(
-        f"Run {i.run_id}",
-        ["field", "value"],
-        [
-            ["name", i.run_name],
-            ["experiment", i.experiment_id],
-            ["status", i.status.value],
-            ["user", i.user],
-            ["started", format_ms(i.start_time)],
-            ["ended", format_ms(i.end_time)],
-        ],
-    )
-    _table("Params", ["key", "value"], [[k, v] for k, v in sorted(r.params.items())])
-    _table(
-        "Metrics (latest)",
-        ["key", "value", "step"],
-        [[k, m.value, m.step] for k, m in sorted(r.metrics.items())],
-    )
-    _table("Tags", ["key", "value"], [[k, v] for k, v in sorted(r.tags.items())])
-    _table(
-        "Artifacts",
-        ["path", "size"],
-        [[f.path + ("/" if f.is_dir else ""), f.size or ""] for f in files],
-    )
-
-
-@runs_app.command("compare")
-def runs_compare(
-    runs: list[str] = typer.Argument(..., help="Two or more run ids."), as_json: bool = JSON_OPT
-) -> None:
-    """Params and metrics of 2+ runs side by side."""
-    from shipyard.core.errors import ValidationError
-
-    if len(runs) < 2:
-        raise ValidationError("compare needs at least two runs", field="runs")
-    t = _services().tracking
-    found = [_resolve_run(t, ref) for ref in runs]
-    params = sorted({k for r in found for k in r.params})
-    metrics = sorted({k for r in found for k in r.metrics})
-    if as_json:
-        print(
-            json.dumps(
-                {r.run_id: {"params": r.params, "metrics": r.metric_values} for r in found},
-                indent=2,
-            )
-        )
-        return
-    rows = [[f"params.{k}", *[r.params.get(k, "-") for r in found]] for k in params]
-    rows += [
-        [f"metrics.{k}", *[f"{r.metrics[k].value:.6g}" if k in r.metrics else "-" for r in found]]
-        for k in metrics
-    ]
-    _table("Compare", ["", *[r.info.run_name for r in found]], rows)
 
 
 @app.command()
