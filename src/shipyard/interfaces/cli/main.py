@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from shipyard.core.clock import format_ms
-from shipyard.core.errors import ShipyardError
+from shipyard.core.errors import ArtifactCorruptedError, ShipyardError
 from shipyard.interfaces.cli.audit_cmds import audit_app
 from shipyard.interfaces.cli.common import JSON_OPT, acting_user
 from shipyard.interfaces.cli.common import console as _console
@@ -311,13 +311,23 @@ def _usage_errors() -> tuple[type[Exception], ...]:
     return tuple(found)
 
 
+EXIT_CORRUPTED = 3  # stored bytes no longer match their digest (2 is bad input, 1 the rest)
+
+
+def exit_code(error: ShipyardError) -> int:
+    """The exit status of a command that failed with ``error``."""
+    if isinstance(error, ArtifactCorruptedError):
+        return EXIT_CORRUPTED
+    return 2 if error.http_status < 500 else 1
+
+
 def run() -> None:
     """Entry point: one clear line and a non-zero exit code on any Shipyard error."""
     try:
         code = app(standalone_mode=False)  # typer.Exit(n) comes back as n here
     except ShipyardError as e:
         print(f"error: {e.message}", file=sys.stderr)
-        sys.exit(2 if e.http_status < 500 else 1)
+        sys.exit(exit_code(e))
     except typer.Abort:
         sys.exit(130)
     except Exception as e:  # usage errors: the help or one line, exit 2

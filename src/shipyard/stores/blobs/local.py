@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -175,6 +176,22 @@ class LocalBackend:
             if not path.is_file():
                 raise NotFoundError(f"{path} does not exist")
             return path.stat().st_size
+
+    def refresh(self, key: str) -> bool:
+        path = self.path(key)
+        with storage_errors("touch", f"{path}"):
+            try:
+                os.utime(path)
+            except FileNotFoundError:
+                return False
+            except PermissionError:  # a read-only (hard-linked) object of another user
+                return path.is_file()
+            return path.is_file()
+
+    def age_s(self, key: str) -> float:
+        path = self.path(key)
+        with storage_errors("stat", f"{path}"):
+            return max(0.0, time.time() - path.stat().st_mtime)
 
     def delete(self, key: str) -> None:
         path = self.path(key)
