@@ -6,11 +6,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from shipyard.core.audit import ChainReport
     from shipyard.core.datasets import DatasetVersion
     from shipyard.core.deployments import Deployment
     from shipyard.core.models import ModelVersion
 
 __all__ = [
+    "ChainVerifier",
     "DatasetInputs",
     "DatasetTables",
     "DeployedModels",
@@ -21,6 +23,12 @@ __all__ = [
     "ServedVersions",
     "ServingFigures",
 ]
+
+
+class ChainVerifier(Protocol):
+    """What ``shipyard doctor`` needs from the audit service: verify the hash chain."""
+
+    def verify(self) -> ChainReport: ...
 
 
 class DatasetInputs(Protocol):

@@ -46,6 +46,7 @@ __all__ = [
     "ExperimentStore",
     "FeedbackStore",
     "GateResults",
+    "IntegrityQueries",
     "ModelRecords",
     "ModelStore",
     "ModelVersions",
@@ -487,3 +488,19 @@ class FeedbackStore(Protocol):
     def labels(
         self, conn: Connection, model: str, start_ms: int | None, end_ms: int | None
     ) -> builtins.list[FeedbackLabel]: ...
+
+
+class IntegrityQueries(Protocol):
+    """What ``shipyard doctor`` asks the metadata database."""
+
+    def references(self, conn: Connection) -> Iterator[tuple[str, str]]:
+        """``(digest, where)`` for every column naming an object that readers open."""
+        ...
+
+    def mentions(self, conn: Connection) -> builtins.set[str]:
+        """Every digest the database names (but its history): what GC must keep."""
+        ...
+
+    def integrity_problems(self, conn: Connection) -> tuple[str, builtins.list[str]]:
+        """(what was checked, the problems found)."""
+        ...

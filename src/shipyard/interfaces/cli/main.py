@@ -18,6 +18,7 @@ from shipyard.interfaces.cli.common import services as _services
 from shipyard.interfaces.cli.common import table as _table
 from shipyard.interfaces.cli.data_cmds import data_app
 from shipyard.interfaces.cli.deploy_cmds import deploy_app, deployments_app, rollback
+from shipyard.interfaces.cli.doctor_cmds import doctor
 from shipyard.interfaces.cli.jobs_cmds import jobs_app
 from shipyard.interfaces.cli.models_cmds import approve, gate, models_app, reject
 from shipyard.interfaces.cli.monitor_cmds import monitor_app
@@ -48,6 +49,7 @@ app.command("reject")(reject)
 app.command("reproduce")(reproduce)
 app.command("rollback")(rollback)
 app.command("serve")(serve)
+app.command("doctor")(doctor)
 
 
 @app.command()

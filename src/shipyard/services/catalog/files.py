@@ -100,8 +100,7 @@ def _check_link(path: str, root: str, folder: str) -> None:
         return  # a dangling link: nothing to store, skipped like any non-file
     except (OSError, RuntimeError) as e:  # ELOOP is a RuntimeError before Python 3.13
         raise ValidationError(
-            f"{path} is part of a symbolic link loop; remove or fix the link, then register "
-            "again",
+            f"{path} is part of a symbolic link loop; remove or fix the link, then register again",
             field="source",
         ) from e
     if target.is_dir() and Path(folder).resolve().is_relative_to(target):

@@ -69,8 +69,11 @@ class TempFile:
         return _pid_alive(self.pid)
 
     def is_stale(self, grace_s: float) -> bool:
-        """Its writer is gone, or it is older than ``grace_s`` whoever wrote it."""
-        return self.owner_alive is False or self.age_s > grace_s
+        """Its writer is gone; or, when that cannot be known (another host, no owner in the
+        name), it is older than ``grace_s``. A live writer's file is never stale (a recycled
+        pid only delays the sweep until that process ends)."""
+        alive = self.owner_alive
+        return not alive if alive is not None else self.age_s > grace_s
 
 
 def _pid_alive(pid: int) -> bool:
