@@ -15,9 +15,9 @@ from shipyard.core.entities import Metric, Run
 from shipyard.core.errors import ValidationError
 from shipyard.core.pipelines.context import current_step
 from shipyard.core.states import RunStatus
-from shipyard.interfaces.sdk.exit_hooks import ExitHooks
 from shipyard.core.validation import check_metric
 from shipyard.interfaces.sdk.batcher import MetricBatcher
+from shipyard.interfaces.sdk.exit_hooks import ExitHooks
 from shipyard.services.tracking import DEFAULT_EXPERIMENT
 
 if TYPE_CHECKING:
