@@ -18,6 +18,7 @@ from shipyard.stores.blobs.digests import object_key
 from shipyard.stores.blobs.staging import host_tag, make_temp_file
 
 HOUR = 3600.0
+GRACE = 1.0
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -44,12 +45,6 @@ def _populate(svc: object, tmp_path: Path) -> dict[str, str]:
     info = svc.tracking.log_artifact_bytes(run.run_id, b"artifact bytes", "a.txt")  # type: ignore[attr-defined]
     version = svc.catalog.register("d", str(folder), user="tester")  # type: ignore[attr-defined]
     return {"run": run.run_id, "artifact": info.digest, "manifest": version.object_digest}
-
-
-def _age(svc: object, digest: str, seconds: float) -> None:
-    path = svc.blobs.backend.path(object_key(digest))  # type: ignore[attr-defined]
-    then = time.time() - seconds
-    os.utime(path, (then, then))
 
 
 def _of(report: DoctorReport, check: str, severity: Severity) -> list[str]:
@@ -98,21 +93,35 @@ def test_repair_collects_old_orphans_and_spares_young_and_reused_ones(
 ) -> None:
     ids = _populate(project, tmp_path)
     blobs = project.blobs  # type: ignore[attr-defined]
-    old, young, reused = (blobs.put_bytes(f"orphan {n}".encode()) for n in range(3))
-    _age(project, old, 2 * HOUR)
-    _age(project, reused, 2 * HOUR)
-    _age(project, ids["manifest"], 2 * HOUR)  # referenced: never garbage, whatever its age
-    report = project.doctor.check(HOUR)  # type: ignore[attr-defined]
+    old, reused = (blobs.put_bytes(f"orphan {n}".encode()) for n in range(2))
+    time.sleep(GRACE + 0.5)  # ages are change times: they cannot be set back, only waited
+    young = blobs.put_bytes(b"orphan 2")
+    report = project.doctor.check(GRACE)  # type: ignore[attr-defined]
     assert sorted(_of(report, "orphans", Severity.GARBAGE)) == sorted([old, reused])
-    assert _of(report, "orphans", Severity.PENDING) == [young]
-    assert blobs.put_bytes(b"orphan 2") == reused  # a write reuses it: refreshed
-    summary = project.doctor.repair(HOUR, report)  # type: ignore[attr-defined]
+    assert _of(report, "orphans", Severity.PENDING) == [young]  # a write may still link it
+    assert ids["manifest"] not in str(report.findings)  # referenced: never garbage, however old
+    assert blobs.put_bytes(b"orphan 1") == reused  # a write reuses it: refreshed
+    summary = project.doctor.repair(GRACE, report)  # type: ignore[attr-defined]
     assert summary.objects_removed == 1 and summary.object_bytes_removed == len(b"orphan 0")
     assert any(reused in s for s in summary.skipped)
     assert not blobs.exists(old)
     assert blobs.exists(young) and blobs.exists(reused) and blobs.exists(ids["manifest"])
-    after = project.doctor.check(HOUR)  # type: ignore[attr-defined]
-    assert after.ok and not after.damage
+    after = project.doctor.check(GRACE)  # type: ignore[attr-defined]
+    assert not after.damage and not after.garbage
+
+
+def test_refreshing_a_hard_linked_object_leaves_the_workspace_stamp(tmp_path: Path) -> None:
+    from shipyard.stores.blobs import open_content_store
+
+    store = open_content_store(str(tmp_path / "objects"))
+    big = tmp_path / "weights.bin"
+    big.write_bytes(os.urandom(5 * 1024 * 1024))
+    (digest,) = store.put_files([big], link=True)
+    before = big.stat().st_mtime_ns
+    time.sleep(0.05)
+    assert store.keep(digest) and store.put_files([big], link=True) == [digest]
+    assert big.stat().st_mtime_ns == before
+    assert store.backend.age_s(object_key(digest)) < 1  # type: ignore[attr-defined]
 
 
 def test_temp_files_of_dead_writers_are_garbage_live_ones_pending(
