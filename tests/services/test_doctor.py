@@ -70,6 +70,7 @@ def test_corrupted_and_missing_objects_are_damage(project: object, tmp_path: Pat
     report = project.doctor.check(HOUR)  # type: ignore[attr-defined]
     assert _of(report, "objects", Severity.DAMAGE) == [ids["artifact"]]
     assert not report.ok
+    assert project.doctor.check(HOUR, verify=False).ok  # type: ignore[attr-defined]  # --quick
     path.unlink()  # now missing: the run's record names nothing
     report = project.doctor.check(HOUR)  # type: ignore[attr-defined]
     missing = [f for f in report.damage if f.check == "references"]
@@ -193,5 +194,31 @@ def test_database_and_audit_damage_is_reported(tmp_path: Path) -> None:
         assert {"database", "audit chain", "references"} <= by_check
         db_problem = next(f for f in report.damage if f.check == "database")
         assert "run_artifacts" in db_problem.detail
+    finally:
+        svc.close()
+
+
+def test_doctor_on_s3_checks_objects_but_collects_nothing(
+    s3_bucket: str, moto_endpoint: str, tmp_path: Path
+) -> None:
+    """An object store that keeps no ages: orphans are reported, never removed."""
+    from shipyard.interfaces.bootstrap import build_services
+    from shipyard.settings import load_settings
+
+    env = {
+        "SHIPYARD_PROJECT_DIR": str(tmp_path),
+        "SHIPYARD_ARTIFACTS": f"s3://{s3_bucket}/objects",
+        "SHIPYARD_S3_ENDPOINT_URL": moto_endpoint,
+    }
+    svc = build_services(load_settings(env=env))
+    try:
+        run = svc.tracking.create_run(svc.tracking.get_or_create_experiment("e").experiment_id)
+        svc.tracking.log_artifact_bytes(run.run_id, b"on s3", "a.txt")
+        orphan = svc.blobs.put_bytes(b"nobody links me")
+        report = svc.doctor.check(0.0)
+        assert not report.damage
+        assert _of(report, "orphans", Severity.PENDING) == [orphan]  # age unknown
+        summary = svc.doctor.repair(0.0, report)
+        assert summary.objects_removed == 0 and svc.blobs.exists(orphan)
     finally:
         svc.close()

@@ -142,6 +142,8 @@ def _pointer_mentions(blobs: ContentStore, keys: list[str]) -> Iterator[str]:
     """Digests in the store's small non-object files (a model's reference-profile pointer)."""
     backend = blobs.backend
     for key in keys:
+        if not key.endswith(".json"):  # prediction logs (Parquet) name no objects
+            continue
         try:
             if backend.size(key) > POINTER_SCAN_LIMIT:
                 continue
