@@ -73,6 +73,21 @@ def test_run_left_open_ends_by_exit(
     assert points == 1200  # every buffered point flushed at exit
 
 
+@pytest.mark.parametrize(("code", "status"), [(0, "FINISHED"), (None, "FINISHED"), (4, "FAILED")])
+def test_sys_exit_inside_a_with_block(tmp_path: Path, code: int | None, status: str) -> None:
+    out = _py(
+        tmp_path,
+        f"""
+        import sys, shipyard as sy
+        with sy.start_run(experiment="x", log_environment=False):
+            sy.log_metric("loss", 0.5)
+            sys.exit({code})
+        """,
+    )
+    assert out.returncode == (code or 0)
+    assert _run(tmp_path)[0] == status
+
+
 def test_os_exit_loses_at_most_the_stated_bound(tmp_path: Path) -> None:
     out = _py(
         tmp_path,

@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from shipyard.core.states import RunStatus
 
-__all__ = ["ExitHooks"]
+__all__ = ["ExitHooks", "exit_status"]
 
 
 class ExitHooks:
@@ -53,7 +53,7 @@ class ExitHooks:
             self._installed = False
 
     def _exit(self, code: object = None) -> NoReturn:
-        self.code = _exit_status(code)
+        self.code = exit_status(code)
         assert self._orig_exit is not None
         self._orig_exit(code)
 
@@ -79,8 +79,8 @@ class ExitHooks:
         return RunStatus.FINISHED, None
 
 
-def _exit_status(code: object) -> int:
-    """What the interpreter will exit with for ``sys.exit(code)``."""
+def exit_status(code: object) -> int:
+    """What the interpreter exits with for ``sys.exit(code)`` (``SystemExit(code)``)."""
     if code is None:
         return 0
     if isinstance(code, bool):

@@ -17,7 +17,7 @@ from shipyard.core.pipelines.context import current_step
 from shipyard.core.states import RunStatus
 from shipyard.core.validation import check_metric
 from shipyard.interfaces.sdk.batcher import MetricBatcher
-from shipyard.interfaces.sdk.exit_hooks import ExitHooks
+from shipyard.interfaces.sdk.exit_hooks import ExitHooks, exit_status
 from shipyard.services.tracking import DEFAULT_EXPERIMENT
 
 if TYPE_CHECKING:
@@ -46,8 +46,8 @@ class ActiveRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc is None:
-            self._session.end_run(RunStatus.FINISHED)
+        if exc is None or (isinstance(exc, SystemExit) and not exit_status(exc.code)):
+            self._session.end_run(RunStatus.FINISHED)  # sys.exit(0) inside the block too
         else:
             error = "".join(traceback.format_exception(exc_type, exc, tb))
             status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
