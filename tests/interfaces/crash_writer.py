@@ -22,8 +22,8 @@ def _prepare(root: Path, seed: int, i: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for n in range(40):
         (folder / f"small-{n}.bin").write_bytes(rnd.randbytes(rnd.randint(100, 20_000)))
-    for n in range(2):
-        (folder / f"large-{n}.bin").write_bytes(rnd.randbytes(5 * 1024 * 1024))
+    for n, mib in enumerate((5, 1)):  # kernel-copied and plainly staged loose objects
+        (folder / f"large-{n}.bin").write_bytes(rnd.randbytes(mib * 1024 * 1024))
     return folder
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-TRIALS = 24
+TRIALS = 20
 WRITER = Path(__file__).with_name("crash_writer.py")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +54,7 @@ def _counts(report: dict) -> dict[str, int]:
 
 
 def _trials(project: Path, env: dict[str, str]) -> dict[str, int]:
-    """Fork a writer per trial, kill -9 it after a random 0.05-1.2 s; where each kill hit."""
+    """Fork a writer per trial, kill -9 it after a random 0.05-2 s; where each kill hit."""
     phase_file = project / "phase"
     zygote = subprocess.Popen(
         [sys.executable, str(WRITER), str(project / "work"), str(phase_file)],
@@ -72,7 +72,7 @@ def _trials(project: Path, env: dict[str, str]) -> dict[str, int]:
             zygote.stdin.write(f"go {trial}\n")
             zygote.stdin.flush()
             pid = int(zygote.stdout.readline().split()[1])
-            time.sleep(rnd.uniform(0.05, 1.2))
+            time.sleep(rnd.uniform(0.05, 2.0))
             os.kill(pid, signal.SIGKILL)
             assert zygote.stdout.readline().startswith("exit")
             phase = phase_file.read_text()
@@ -103,6 +103,7 @@ def _kill_and_repair(project: Path, db_url: str | None) -> dict[str, object]:
     code, after = _doctor(env, "--repair")
     assert code == 0, after["after"]
     assert _counts(after["after"]) == {}  # 0 orphans, 0 temp files, no damage
+    assert after["after"]["checks"][0]["checked"] > 0  # some writes committed: kept, whole
     figures = {
         "hits": hits,
         "before": _counts(before["before"]),
