@@ -88,6 +88,21 @@ def test_sys_exit_inside_a_with_block(tmp_path: Path, code: int | None, status: 
     assert _run(tmp_path)[0] == status
 
 
+def test_sys_exit_in_a_thread_does_not_fail_the_run(tmp_path: Path) -> None:
+    out = _py(
+        tmp_path,
+        """
+        import sys, threading, shipyard as sy
+        sy.start_run(experiment="x", log_environment=False)
+        worker = threading.Thread(target=sys.exit, args=(5,))
+        worker.start(); worker.join()
+        sy.log_metric("loss", 0.5)
+        """,
+    )
+    assert out.returncode == 0, out.stderr
+    assert _run(tmp_path)[:1] == ("FINISHED",)
+
+
 def test_os_exit_loses_at_most_the_stated_bound(tmp_path: Path) -> None:
     out = _py(
         tmp_path,

@@ -53,7 +53,8 @@ class ExitHooks:
             self._installed = False
 
     def _exit(self, code: object = None) -> NoReturn:
-        self.code = exit_status(code)
+        if threading.current_thread() is threading.main_thread():  # elsewhere it ends a thread
+            self.code = exit_status(code)
         assert self._orig_exit is not None
         self._orig_exit(code)
 
