@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from shipyard.core.clock import format_ms
-from shipyard.core.errors import ShipyardError
+from shipyard.core.errors import ArtifactCorruptedError, ShipyardError
 from shipyard.interfaces.cli.audit_cmds import audit_app
 from shipyard.interfaces.cli.common import JSON_OPT, require_project
 from shipyard.interfaces.cli.common import console as _console
@@ -17,6 +17,7 @@ from shipyard.interfaces.cli.common import services as _services
 from shipyard.interfaces.cli.common import table as _table
 from shipyard.interfaces.cli.data_cmds import data_app
 from shipyard.interfaces.cli.deploy_cmds import deploy_app, deployments_app, rollback
+from shipyard.interfaces.cli.doctor_cmds import doctor
 from shipyard.interfaces.cli.jobs_cmds import jobs_app
 from shipyard.interfaces.cli.models_cmds import approve, gate, models_app, reject
 from shipyard.interfaces.cli.monitor_cmds import monitor_app
@@ -49,6 +50,7 @@ app.command("reproduce")(reproduce)
 app.command("retrain")(retrain)
 app.command("rollback")(rollback)
 app.command("serve")(serve)
+app.command("doctor")(doctor)
 
 
 @app.command()
@@ -166,13 +168,23 @@ def _usage_errors() -> tuple[type[Exception], ...]:
     return tuple(found)
 
 
+EXIT_CORRUPTED = 3  # stored bytes no longer match their digest (2 is bad input, 1 the rest)
+
+
+def exit_code(error: ShipyardError) -> int:
+    """The exit status of a command that failed with ``error``."""
+    if isinstance(error, ArtifactCorruptedError):
+        return EXIT_CORRUPTED
+    return 2 if error.http_status < 500 else 1
+
+
 def run() -> None:
     """Entry point: one clear line and a non-zero exit code on any Shipyard error."""
     try:
         code = app(standalone_mode=False)  # typer.Exit(n) comes back as n here
     except ShipyardError as e:
         print(f"error: {e.message}", file=sys.stderr)
-        sys.exit(2 if e.http_status < 500 else 1)
+        sys.exit(exit_code(e))
     except typer.Abort:
         sys.exit(130)
     except Exception as e:  # usage errors: the help or one line, exit 2
