@@ -66,7 +66,7 @@ def search_experiments(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]
     found, token = t.search_experiments(
         view_type=b.get("view_type") or "ACTIVE_ONLY",
         name_like=name_like,
-        max_results=int(b.get("max_results") or 1000),
+        max_results=b.get("max_results") or 1000,
         page_token=b.get("page_token"),
     )
     out: dict[str, Any] = {"experiments": [experiment_json(e) for e in found]}
@@ -154,7 +154,7 @@ def search_runs(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
         b.get("experiment_ids") or [],
         b.get("filter") or None,
         b.get("order_by") or None,
-        int(b.get("max_results") or 1000),
+        b.get("max_results") or 1000,
         b.get("page_token") or None,
         b.get("run_view_type") or "ACTIVE_ONLY",
     )

@@ -152,7 +152,7 @@ def search_logged_models(s: Any, b: dict[str, Any], _r: Request) -> dict[str, An
     try:
         backing = s.tracking.get_experiment_by_name(_EXPERIMENT).experiment_id
     except NotFoundError:
-        return {"models": []}
+        return _page(b, "models", [], 100)  # paging fields are checked all the same
     found = []
     for run in s.tracking.search_runs([backing], max_results=10_000).runs:
         t = run.tags
