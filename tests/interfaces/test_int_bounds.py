@@ -26,7 +26,7 @@ def test_the_offenders_of_the_probe_are_400s(local_server: LiveServer) -> None:
     cases: list[tuple[str, str, dict[str, Any] | None, str]] = [
         ("GET", f"/api/v1/datasets?offset={big}", None, "offset"),
         ("GET", f"/api/v1/models?offset={big}", None, "offset"),
-        ("GET", f"/api/v1/models?offset=-1", None, "offset"),
+        ("GET", "/api/v1/models?offset=-1", None, "offset"),
         ("GET", f"/api/v1/monitoring/alerts/{big}", None, "alert_id"),
         ("POST", f"/api/v1/monitoring/alerts/{big}/ack", {}, "alert_id"),
         ("GET", f"/api/v1/monitoring/realized?model=m&version={big}", None, "version"),
@@ -104,7 +104,9 @@ def test_every_integer_of_the_openapi_document_is_bounded(local_server: LiveServ
                     continue
                 path = template.replace("{" + p["name"] + "}", str(TOO_BIG))
                 query = {
-                    q["name"]: "x" for q in op["parameters"] if q.get("required") and q["in"] == "query"
+                    q["name"]: "x"
+                    for q in op["parameters"]
+                    if q.get("required") and q["in"] == "query"
                 }
                 if p["in"] == "query":
                     query[p["name"]] = str(TOO_BIG)

@@ -56,7 +56,10 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
 
 def _on_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
     first = exc.errors()[0] if exc.errors() else {}
-    loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    where = list(first.get("loc", ()))
+    if where and where[0] in ("body", "query", "path", "header", "cookie"):
+        where = where[1:]  # the part of the request; a parameter may be *named* path
+    loc = ".".join(str(p) for p in where)
     msg = f"{loc or 'request'}: {first.get('msg', 'invalid request')}"
     return JSONResponse(
         {"error_code": "INVALID_PARAMETER_VALUE", "message": msg, "field": loc},
