@@ -127,7 +127,7 @@ def test_every_integer_of_the_openapi_document_is_bounded(local_server: LiveServ
 
 
 def test_no_integer_sent_to_an_mlflow_route_is_a_500(local_server: LiveServer) -> None:
-    """MLflow's calls read their fields by hand: every call × every integer field it may
+    """MLflow's calls read their fields by hand: every call and every integer field it may
     carry, sent too big as JSON and as query text, answers below 500."""
     ids = _ids(local_server)
     doc = httpx.get(local_server.url + "/openapi.json").json()

@@ -1,4 +1,4 @@
-"""The permission table, checked over real HTTP: every API route of the app × every role
+"""The permission table, checked over real HTTP: every API route of the app and every role
 (and no token) answers as the table says; the route table covers every write route."""
 
 from __future__ import annotations
