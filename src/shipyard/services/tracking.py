@@ -395,14 +395,9 @@ class TrackingService:
     ) -> RunPage:
         """Runs matching the filter language, filtered and ordered by the database."""
         max_results = check_int(max_results, "max_results", low=1, high=MAX_SEARCH_RESULTS)
-        ids = []
-        for e in experiment_ids:
-            try:
-                ids.append(int(str(e)))
-            except ValueError:
-                raise ValidationError(
-                    f"experiment id {e!r} is not a number", field="experiment_ids"
-                ) from None
+        if isinstance(experiment_ids, str | int):  # one id sent bare, not in a list
+            experiment_ids = [str(experiment_ids)]
+        ids = [check_int(str(e), "experiment_ids") for e in experiment_ids]
         offset = _decode_page_token(page_token)
         query = RunQuery(
             experiment_ids=ids,
