@@ -12,12 +12,13 @@ Each label may also give ``row`` (the row's number in a multi-row request, defau
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from shipyard.core.clock import now_ms
+from shipyard.interfaces.http.params import VersionNumber
 from shipyard.interfaces.presenters.monitoring_feedback import (
     parse_time,
     realized_json,
@@ -54,7 +55,9 @@ def post_feedback(request: Request, body: FeedbackIn) -> dict[str, Any]:
 def get_realized(
     request: Request,
     model: str = Query(description="The registered model."),
-    version: int | None = Query(None, description="One version (default: every version)."),
+    version: Annotated[
+        VersionNumber | None, Query(description="One version (default: every version).")
+    ] = None,
     env: str | None = Query(None, description="One environment (default: all)."),
     start: str | None = Query(None, description="Epoch ms, ISO time, or a duration like 1h."),
     end: str | None = Query(None, description="Epoch ms or ISO time (exclusive; default now)."),
