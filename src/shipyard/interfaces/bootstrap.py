@@ -16,6 +16,7 @@ from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.drift_window import DriftWindowEvaluator
+from shipyard.services.monitoring.export import FeedbackExport
 from shipyard.services.monitoring.feedback import FeedbackService
 from shipyard.services.monitoring.log_stats import LogStatsEvaluator
 from shipyard.services.monitoring.profile_store import ProfileService
@@ -132,6 +133,16 @@ def build_services(settings: Settings) -> Services:
         profiles=profiles,
         feedback=FeedbackService(db, logs, targets, repo=FeedbackRepo(), audit=ledger),
         realized=realized,
+        export=FeedbackExport(
+            db,
+            logs,
+            targets,
+            catalog,
+            repo=FeedbackRepo(),
+            audit=ledger,
+            pii=settings.data_pii,
+            checks=settings.data_checks,
+        ),
     )
 
 

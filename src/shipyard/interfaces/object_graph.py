@@ -10,6 +10,7 @@ from shipyard.services.catalog import CatalogService
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
+from shipyard.services.monitoring.export import FeedbackExport
 from shipyard.services.monitoring.feedback import FeedbackService
 from shipyard.services.monitoring.profile_store import ProfileService
 from shipyard.services.monitoring.realized import RealizedService
@@ -43,6 +44,7 @@ class Services:
     profiles: ProfileService
     feedback: FeedbackService
     realized: RealizedService
+    export: FeedbackExport
 
     def close(self) -> None:
         self.jobs.scheduler.stop()
