@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 from shipyard.core.entities import Role
 from shipyard.interfaces.bootstrap import build_services
+from shipyard.interfaces.sdk.fluent import Session
 from shipyard.interfaces.sdk.monitor_feedback import export
 from shipyard.interfaces.sdk.remote import RemoteServices
 from shipyard.settings import Settings, load_settings
@@ -97,6 +98,11 @@ def test_sdk_export_local_and_through_the_server(live_server: LiveServer, tmp_pa
         assert in_process == "bc-feedback@v2"
         assert len(svc.catalog.load_frame(over_http)) == 20
         assert len(svc.catalog.load_frame(in_process)) == 30
+        fluent = Session(svc).monitor.export(
+            "bc", since=T0 - 1000, until=UNTIL, labelled=True, name="bc-sdk", target="y"
+        )
+        assert fluent == "bc-sdk@v1"
+        assert list(svc.catalog.load_frame(fluent).columns) == ["a", "b", "y"]
     finally:
         remote.close()
 

@@ -17,6 +17,7 @@ from shipyard.services.monitoring.realized import RealizedService
 from shipyard.services.monitoring.runner import MonitorRunner
 from shipyard.services.pipelines.service import PipelineService
 from shipyard.services.registry import RegistryService
+from shipyard.services.retraining import RetrainingService
 from shipyard.services.tracking import TrackingService
 from shipyard.settings import Settings
 from shipyard.stores.blobs import ContentStore
@@ -45,6 +46,7 @@ class Services:
     feedback: FeedbackService
     realized: RealizedService
     export: FeedbackExport
+    retraining: RetrainingService
 
     def close(self) -> None:
         self.jobs.scheduler.stop()

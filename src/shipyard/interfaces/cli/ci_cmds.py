@@ -12,7 +12,7 @@ import typer
 
 from shipyard.core.errors import AlreadyExistsError, ValidationError
 from shipyard.interfaces.cli.ci_workflows import PROVIDERS, CiPlan, render
-from shipyard.interfaces.cli.common import JSON_OPT, console, print_json
+from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, require_project
 
 __all__ = ["ci_app"]
 
@@ -52,7 +52,7 @@ def init(
         raise ValidationError(
             f"CI provider {provider!r} is not one of: {', '.join(PROVIDERS)}", field="provider"
         )
-    settings = load_settings()
+    settings = require_project(load_settings())
     root = settings.project_dir
     name = check_model_name(model) if model else _only_model(settings.release)
     _check_policy(name, settings.release)
