@@ -117,6 +117,11 @@ def build_services(settings: Settings) -> Services:
         audit=ledger,
         pii=settings.data_pii,
         checks=settings.data_checks,
+        training_inputs=lambda run_id: [
+            edge.ref
+            for run in tracking.run_chain(run_id)
+            for edge in catalog.inputs_of_run(run.info.run_id)
+        ],
     )
     retraining = RetrainingService(
         db,

@@ -17,7 +17,7 @@ checked before anything is written, so a refusal registers nothing. An audit ent
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -84,8 +84,11 @@ class FeedbackExport:
         audit: AuditLog,
         pii: Policies = lambda name: None,
         checks: Policies = lambda name: None,
+        training_inputs: Callable[[str], Sequence[str]] | None = None,
         clock: Callable[[], int] = now_ms,
     ) -> None:
+        """``training_inputs(run_id)``: the dataset refs a run and the runs above it read
+        (default: the run's own inputs)."""
         self.db = db
         self.reader = reader
         self.targets = targets
@@ -94,6 +97,9 @@ class FeedbackExport:
         self.audit = audit
         self.pii = pii
         self.checks = checks
+        self.training_inputs = training_inputs or (
+            lambda run_id: [edge.ref for edge in catalog.inputs_of_run(run_id)]
+        )
         self.clock = clock
 
     def export(
@@ -241,9 +247,8 @@ class FeedbackExport:
         if not latest.run_id or not inputs:
             return None
         try:
-            read = self.catalog.inputs_of_run(latest.run_id)
-            for edge in read:
-                columns = [c for c, _ in self.catalog.get_version(edge.ref).columns]
+            for ref in self.training_inputs(latest.run_id):
+                columns = [c for c, _ in self.catalog.get_version(ref).columns]
                 extra = [c for c in columns if c not in inputs]
                 if len(extra) == 1 and inputs <= set(columns):
                     return extra[0]
