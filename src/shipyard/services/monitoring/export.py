@@ -134,17 +134,9 @@ class FeedbackExport:
         got = self._gather(model, env, since_ms, end, labelled, column)
         self._check_rows(model, env, since_ms, end, labelled, got)
         frame = _combine(got.frames, mixed, mix_ref, column)
-        where = _describe(model, env, since_ms, end, got)
-        version = self.catalog.register(
-            dataset,
-            frame,
-            description=f"Production data of {model}: {where}",
-            tags={"exported_from": model},
-            pii=self.pii(dataset),
-            user=user,
-            source_label=f"monitor export of {where}",
+        version = self._register(
+            dataset, frame, model, _describe(model, env, since_ms, end, got), user
         )
-        validation = self._validate(version.ref, dataset, user)
         result = ExportResult(
             ref=version.ref,
             created=version.created,
@@ -160,7 +152,7 @@ class FeedbackExport:
             target=column,
             target_from=origin,
             mixed_with=mix_ref,
-            validation=validation,
+            validation=self._validate(version.ref, dataset, user),
         )
         self._audit(user, dataset, result)
         return result
@@ -288,7 +280,19 @@ class FeedbackExport:
             labels = self.repo.labels(conn, model, low, end + _SLACK_MS)
         return {(x.prediction_id, x.row): x.label for x in labels}
 
-    # ------------------------------------------------------------------ evidence
+    # ------------------------------------------------------------------ writing
+    def _register(self, dataset: str, frame: Any, model: str, where: str, user: str) -> Any:
+        """The new version, through the catalog (the dataset's PII policy applies)."""
+        return self.catalog.register(
+            dataset,
+            frame,
+            description=f"Production data of {model}: {where}",
+            tags={"exported_from": model},
+            pii=self.pii(dataset),
+            user=user,
+            source_label=f"monitor export of {where}",
+        )
+
     def _validate(self, ref: str, dataset: str, user: str) -> dict[str, Any] | None:
         spec = self.checks(dataset)
         if not spec:
