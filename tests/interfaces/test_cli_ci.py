@@ -248,6 +248,11 @@ def test_ci_init_refusals(tmp_path: Path) -> None:
         project, "ci", "init", "github", "--pipeline", "training:pipeline", "--force"
     )
     assert forced.returncode == 0 and "shipyard gate bc latest" in path.read_text()
+    with (project / "shipyard.toml").open("a") as toml:
+        toml.write('[retrain.bc]\npipeline = "training:retrain"\n')
+    from_policy = _shipyard(project, "ci", "init", "gitlab")  # the retraining pipeline
+    assert from_policy.returncode == 0, from_policy.stderr
+    assert "shipyard pipeline run training:retrain" in (project / ".gitlab-ci.yml").read_text()
     helped = _shipyard(project, "ci", "init", "--help")
     assert helped.returncode == 0 and "--force" in helped.stdout
 

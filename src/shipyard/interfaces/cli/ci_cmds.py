@@ -4,7 +4,7 @@ and (on the default branch) deploys a model on every push (``ci_workflows``)."""
 from __future__ import annotations
 
 import sys
-import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ def init(
     _check_env(env, settings.protected_environments)
     plan = CiPlan(
         model=name,
-        pipeline=_pipeline(pipeline, name, root),
+        pipeline=_pipeline(pipeline, name, settings.retrain),
         install=install or _install(root),
         env=env,
         python=f"{sys.version_info.major}.{sys.version_info.minor}",
@@ -119,13 +119,11 @@ def _check_env(env: str, protected: tuple[str, ...]) -> None:
         )
 
 
-def _pipeline(given: str | None, model: str, root: Path) -> str:
+def _pipeline(given: str | None, model: str, retrain: Mapping[str, object]) -> str:
     target = given
     if target is None:
-        toml = root / "shipyard.toml"
-        data = tomllib.loads(toml.read_text()) if toml.is_file() else {}
-        retrain = data.get("retrain", {}).get(model, {})
-        target = retrain.get("pipeline") if isinstance(retrain, dict) else None
+        table = retrain.get(model)
+        target = table.get("pipeline") if isinstance(table, Mapping) else None
     module, _, function = str(target or "").partition(":")
     if not module or not function:
         raise ValidationError(
