@@ -46,6 +46,7 @@ ROUTE_ACTIONS: Mapping[tuple[str, str], Action] = {
     ("POST", f"{_V1}/monitoring/alerts/{{alert_id}}/ack"): _A.OPERATE_ALERTS,
     ("POST", f"{_V1}/monitoring/alerts/{{alert_id}}/resolve"): _A.OPERATE_ALERTS,
     ("POST", f"{_V1}/feedback"): _A.LABEL,
+    ("POST", f"{_V1}/monitoring/export"): _A.WRITE_DATA,
     ("POST", f"{_V1}/retraining/{{model}}"): _A.RETRAIN,
     # tokens: one's own (the service lets an admin act on anyone's)
     ("POST", f"{_V1}/users/{{name}}/tokens"): _A.OWN_TOKENS,
