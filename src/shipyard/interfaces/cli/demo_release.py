@@ -86,7 +86,10 @@ def release(services: Any, result: Any) -> list[str]:
     lines += rollout(services, MODEL, version, challenger, holdout)
     train = result.output("prepare")[0]
     versions = [v for v in (version, challenger) if v is not None]
-    return lines + watch(services, MODEL, versions, train, holdout, serve_url())
+    lines += watch(services, MODEL, versions, train, holdout, serve_url())
+    from shipyard.interfaces.cli.demo_retrain import retrain_scene
+
+    return lines + retrain_scene(services, MODEL, holdout, serve_url(), approver)
 
 
 def _challenger(services: Any, result: Any, approver: Any, lines: list[str]) -> Any:

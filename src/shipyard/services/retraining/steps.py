@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipyard.core.entities import Role, User
-from shipyard.core.errors import NotFoundError, ShipyardError, ValidationError
+from shipyard.core.errors import ConflictError, NotFoundError, ShipyardError, ValidationError
 from shipyard.core.models import VersionStatus
 from shipyard.core.retrain_policy import RetrainPolicy
 from shipyard.core.retraining import LOOP_ACTOR, RetrainRun, RetrainState
@@ -65,8 +65,9 @@ class RunSteps:
             before = run.state
             try:
                 run = step[run.state](run, policy)
-            except ShipyardError as e:
-                return self._fail(run, f"{before.value}: {e.message}", resumable=True)
+            except ShipyardError as e:  # the step may have moved the run before it failed
+                current = self.book.get(run.run_id)
+                return self._fail(current, f"{before.value}: {e.message}", resumable=True)
             if run.state is before:  # waiting (for an approver)
                 break
         return run
@@ -181,14 +182,19 @@ class RunSteps:
             run = self.book.move(run, S.DEPLOYING, actor=LOOP_ACTOR,
                                  reason=f"{policy.deploy} to {run.environment}")  # fmt: skip
         assert run.version is not None
-        deployment = self.parts.deployments.deploy(
-            run.register_as,
-            run.version,
-            run.environment,
-            LOOP_USER,
-            strategy=policy.deploy,
-            reason=f"retraining run {run.run_id} ({run.trigger})",
-        )
+        try:
+            deployment = self.parts.deployments.deploy(
+                run.register_as,
+                run.version,
+                run.environment,
+                LOOP_USER,
+                strategy=policy.deploy,
+                reason=f"retraining run {run.run_id} ({run.trigger})",
+            )
+        except ConflictError as e:  # another version is rolling out: wait, deploy next tick
+            if "being rolled out" not in e.message:
+                raise
+            return self.book.note(run, {"reason": f"waiting to deploy: {e.message}"})
         shown = {"environment": deployment.environment, "strategy": deployment.strategy.value,
                  "state": deployment.state, "traffic": deployment.traffic,
                  "live_version": deployment.live_version,
