@@ -16,6 +16,7 @@ from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.drift_window import DriftWindowEvaluator
+from shipyard.services.monitoring.estimated_window import EstimatedWindowEvaluator
 from shipyard.services.monitoring.feedback import FeedbackService
 from shipyard.services.monitoring.log_stats import LogStatsEvaluator
 from shipyard.services.monitoring.profile_store import ProfileService
@@ -102,7 +103,9 @@ def build_services(settings: Settings) -> Services:
     monitors = MonitorsRepo()
     alerts = AlertService(db, repo=monitors, audit=ledger)
     logs = PredictionLogReader(blobs.backend)
-    profiles = ProfileService(blobs, catalog=catalog, models=registry)
+    profiles = ProfileService(
+        blobs, catalog=catalog, models=registry, label_columns=_label_columns(settings)
+    )
     targets = Targets(registry)
     realized = RealizedService(db, logs, targets, repo=FeedbackRepo())
     return Services(
@@ -123,8 +126,13 @@ def build_services(settings: Settings) -> Services:
             db,
             policies=settings.monitor,
             deployments=deployments,
-            evaluator=DriftWindowEvaluator(
-                RealizedWindowEvaluator(LogStatsEvaluator(logs), realized), logs, profiles
+            evaluator=EstimatedWindowEvaluator(
+                DriftWindowEvaluator(
+                    RealizedWindowEvaluator(LogStatsEvaluator(logs), realized), logs, profiles
+                ),
+                logs,
+                profiles,
+                targets,
             ),
             alerts=alerts,
             webhooks=WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets),
@@ -133,6 +141,17 @@ def build_services(settings: Settings) -> Services:
         feedback=FeedbackService(db, logs, targets, repo=FeedbackRepo(), audit=ledger),
         realized=realized,
     )
+
+
+def _label_columns(settings: Settings) -> dict[str, str]:
+    """Each model's label column, as its release policy (``[release.<model>] target``) names
+    it: what a reference profile's estimation reference is fitted on."""
+    out = {}
+    for model, table in settings.release.items():
+        target = table.get("target") if isinstance(table, dict) else None
+        if isinstance(target, str) and target:
+            out[str(model)] = target
+    return out
 
 
 def build_inference_app(settings: Settings) -> InferenceApp:
