@@ -7,67 +7,37 @@ no figures (rules not evaluable); a reference of a newer format is refused by na
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from shipyard.core.errors import ValidationError
 from shipyard.core.estimation import METRICS
 from shipyard.services.monitoring.estimation import estimate_performance
 from shipyard.services.monitoring.profile_store import ProfileService
-from shipyard.services.serving.predlog import LogRecord, PredictionLog
-from shipyard.services.serving.stats import ServingStats
-from tests.services.monitoring.conftest import HOUR, World, policy
+from tests.services.monitoring.conftest import World, policy
+from tests.services.monitoring.scored import log_scored, rows, scored
 
 RULES = ["estimated.roc_auc < 0.8"]
-
-
-def _rows(seed: int, n: int, income_sd: float = 10.0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    income = rng.normal(50, income_sd, n)
-    label = (income + rng.normal(0, 4, n) > 50).astype(int)
-    return pd.DataFrame({"age": rng.normal(40, 10, n), "income": income, "label": label})
-
-
-def _scored(w: World, frame: pd.DataFrame) -> pd.DataFrame:
-    model = w.svc.registry.load("loans@v1", user="test")
-    x = frame[["age", "income"]]
-    return frame.assign(p=model.predict_proba(x)[:, 1], d=model.predict(x))
-
-
-def _log(w: World, hour: int, scored: pd.DataFrame, *, proba: bool = True) -> None:
-    """Log ``scored`` as serving does: inputs, the answers and their probabilities."""
-    log = PredictionLog(w.svc.blobs.backend, f"r{uuid.uuid4().hex[:8]}", ServingStats(), 1000,
-                        env="staging")  # fmt: skip
-    record = LogRecord(
-        f"req-{hour}", w.start + hour * HOUR + 60_000, "loans", 1, "live", 1.0,
-        ("age", "income"), scored[["age", "income"]], scored["d"].to_numpy(),
-        scored["p"].to_numpy() if proba else None,
-    )  # fmt: skip
-    log.add(record)
-    assert log.drain() == len(scored)
 
 
 def test_logged_probabilities_give_estimated_metrics_that_alert(
     world_factory: Callable[[dict], World],
 ) -> None:
     w = world_factory(policy(rules=RULES, min_rows=50))
-    reference = _rows(1, 2000)
+    reference = rows(1, 2000)
     w.svc.profiles.attach("loans@1", reference, target="label")
     assert "label" not in w.svc.profiles.for_model("loans@1").columns
-    calm, hard = _scored(w, _rows(2, 400)), _scored(w, _rows(3, 400, income_sd=1.5))
-    _log(w, 0, calm)
-    _log(w, 1, hard)
+    calm, hard = scored(w, rows(2, 400)), scored(w, rows(3, 400, income_sd=1.5))
+    log_scored(w, 0, calm)
+    log_scored(w, 1, hard)
     report = w.svc.monitor_runner.run(now=w.at(2))
     first, second = report.windows
     assert first.verdicts == {RULES[0]: False}
     assert second.verdicts == {RULES[0]: True}
     assert (RULES[0], "opened") in {(e.rule, e.event) for e in report.events}
     expected = estimate_performance(
-        _scored(w, reference), hard, y_true="label", y_pred_proba="p", y_pred="d",
+        scored(w, reference), hard, y_true="label", y_pred_proba="p", y_pred="d",
         metrics=METRICS,
     ).to_frame().set_index("metric")  # fmt: skip
     assert second.figures["estimated_rows"] == 400
@@ -83,10 +53,10 @@ def test_without_an_estimation_reference_rules_are_not_evaluable(
     world_factory: Callable[[dict], World],
 ) -> None:
     w = world_factory(policy(rules=RULES, min_rows=50))
-    _log(w, 0, _scored(w, _rows(2, 100)))
-    w.svc.profiles.attach("loans@1", _rows(1, 500))  # no label column named: profile only
+    log_scored(w, 0, scored(w, rows(2, 100)))
+    w.svc.profiles.attach("loans@1", rows(1, 500))  # no label column named: profile only
     assert w.svc.profiles.estimation_for("loans@1") is None
-    _log(w, 1, _scored(w, _rows(3, 100)))
+    log_scored(w, 1, scored(w, rows(3, 100)))
     windows = w.svc.monitor_runner.run(now=w.at(2)).windows
     for window in windows:
         assert not [k for k in window.figures if k.startswith("estimated")]
@@ -97,8 +67,8 @@ def test_windows_without_logged_probabilities_have_no_estimates(
     world_factory: Callable[[dict], World],
 ) -> None:
     w = world_factory(policy(rules=RULES, min_rows=5))
-    w.svc.profiles.attach("loans@1", _rows(1, 500), target="label")
-    _log(w, 0, _scored(w, _rows(2, 20)), proba=False)
+    w.svc.profiles.attach("loans@1", rows(1, 500), target="label")
+    log_scored(w, 0, scored(w, rows(2, 20)), proba=False)
     (window,) = w.svc.monitor_runner.run(now=w.at(1)).windows
     assert "estimated.roc_auc" not in window.figures
     assert window.verdicts == {RULES[0]: None}
@@ -109,7 +79,7 @@ def test_the_release_policy_names_the_label_column(world_factory: Callable[[dict
     profiles = ProfileService(
         w.svc.blobs, catalog=w.svc.catalog, models=w.svc.registry, label_columns={"loans": "label"}
     )
-    profiles.attach("loans@1", _rows(1, 500))
+    profiles.attach("loans@1", rows(1, 500))
     fitted = profiles.estimation_for("loans@1")
     assert fitted is not None and fitted.rows == 500
     assert set(fitted.metrics) == set(METRICS)
@@ -127,7 +97,7 @@ def test_bad_labelled_references_are_refused(
     world_factory: Callable[[dict], World], change: dict, message: str
 ) -> None:
     w = world_factory(policy(rules=RULES))
-    reference = _rows(1, 200)
+    reference = rows(1, 200)
     target = change.get("target", "label")
     reference = reference.assign(**{k: v for k, v in change.items() if k != "target"})
     with pytest.raises(ValidationError, match=message):
@@ -138,7 +108,7 @@ def test_an_estimation_reference_of_a_newer_format_is_refused(
     world_factory: Callable[[dict], World],
 ) -> None:
     w = world_factory(policy(rules=RULES, min_rows=50))
-    w.svc.profiles.attach("loans@1", _rows(1, 500), target="label")
+    w.svc.profiles.attach("loans@1", rows(1, 500), target="label")
     key = "monitoring/profiles/loans/v1.json"
     with w.svc.blobs.backend.open_read(key) as f:
         pointer = json.loads(f.read())
@@ -148,7 +118,7 @@ def test_an_estimation_reference_of_a_newer_format_is_refused(
     w.svc.profiles._write_pointer(w.svc.registry.get_version("loans@1"), pointer)
     with pytest.raises(ValidationError, match=r"format version 99.*upgrade Shipyard"):
         w.svc.profiles.estimation_for("loans@1")
-    _log(w, 0, _scored(w, _rows(2, 100)))
+    log_scored(w, 0, scored(w, rows(2, 100)))
     report = w.svc.monitor_runner.run(now=w.at(1))
     assert report.windows == []  # not recorded: retried once Shipyard is upgraded
     assert "format version 99" in report.errors[0]

@@ -40,10 +40,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _USER = "shipyard-monitor"
 
-__all__ = ["POINTER_FORMAT", "ProfileService"]
+__all__ = ["OUTPUT_COLUMNS", "POINTER_FORMAT", "ProfileService"]
 
 
 POINTER_FORMAT = 1
+# The model's output in a profile, named like the prediction log's columns holding it: a
+# binary classifier's positive class probability, a regressor's prediction.
+OUTPUT_COLUMNS = ("_proba", "_prediction")
 
 
 class ProfileService:
@@ -105,17 +108,23 @@ class ProfileService:
     ) -> str:
         """Compute, store and record the reference profile of a model version; the digest.
 
-        With a label column (``target``, else the release policy's when the reference has
-        it) and a probabilistic binary classifier, the estimation reference is stored too.
+        The profile also holds the model's output on the reference (``_proba`` of a binary
+        classifier, ``_prediction`` of a regressor) when the model can score it. With a label
+        column (``target``, else the release policy's when the reference has it) and a
+        probabilistic binary classifier, the estimation reference is stored too.
         """
-        from shipyard.services.monitoring.profiles import profile_frame
+        from shipyard.services.monitoring.profiles import profile_frame, select_columns
 
         version = self._models().get_version(model_ref)
         frame, name = self._frame(source)
         label = self._target(frame, target, version.name)
-        if columns is None and label is not None:
-            columns = [str(c) for c in frame.columns if str(c) != label]
-        profile = profile_frame(frame, columns, source=name)
+        available = [str(c) for c in frame.columns if str(c) != label]
+        chosen = select_columns(available, columns, "reference")
+        outputs = self._outputs(version, frame, explicit=target is not None)
+        if outputs is not None and outputs.column not in chosen:
+            frame = frame.assign(**{outputs.column: outputs.values})
+            chosen.append(outputs.column)
+        profile = profile_frame(frame, chosen, source=name)
         digest = self.store(profile)
         pointer: dict[str, Any] = {
             "format": POINTER_FORMAT,
@@ -124,7 +133,7 @@ class ProfileService:
             "created": now_ms(),
         }
         if label is not None:
-            fitted = self._estimation(version, frame, label, explicit=target is not None)
+            fitted = self._estimation(version, outputs, frame[label], label, target is not None)
             if fitted is not None:
                 pointer |= {"estimation": fitted, "target": label}
         self._write_pointer(version, pointer)
@@ -143,26 +152,39 @@ class ProfileService:
             )
         return target
 
-    def _outputs(self, version: ModelVersion, frame: Any) -> ModelOutputs | None:
+    def _outputs(self, version: ModelVersion, frame: Any, *, explicit: bool) -> ModelOutputs | None:
         """The model's answers on the reference; None for a model monitoring cannot load
-        (a pickle, which it never unpickles) or that has no single output."""
+        (a pickle, which it never unpickles), cannot score on these rows (unless a label
+        column was named: then the error stands) or that has no single output."""
         from shipyard.services.monitoring.reference_fit import score_reference
 
         try:
             model = self._models().load(version.ref, user=_USER)
+            return score_reference(model, version, frame)
         except ShipyardError as e:
+            if explicit:
+                raise
             log.info("%s: reference not scored (%s)", version.ref, e.message)
-            return None
-        return score_reference(model, version, frame)
+        except (ValueError, TypeError) as e:  # the model refused the rows
+            if explicit:
+                raise ValidationError(
+                    f"{version.ref} cannot score the reference: {e}", field="reference"
+                ) from None
+            log.warning("%s: reference not scored (%s)", version.ref, e)
+        return None
 
     def _estimation(
-        self, version: ModelVersion, frame: Any, label: str, *, explicit: bool
+        self,
+        version: ModelVersion,
+        outputs: ModelOutputs | None,
+        labels: Any,
+        label: str,
+        explicit: bool,
     ) -> str | None:
         """The digest of the stored estimation reference, or None when the model is not a
         probabilistic binary classifier (an explicit ``target`` then is an error)."""
         from shipyard.services.monitoring.reference_fit import fit_estimation
 
-        outputs = self._outputs(version, frame)
         if outputs is None or outputs.classes is None:
             if explicit:
                 raise ValidationError(
@@ -172,7 +194,7 @@ class ProfileService:
                 )
             return None
         try:
-            fitted = fit_estimation(outputs, frame[label], label)
+            fitted = fit_estimation(outputs, labels, label)
         except ValidationError as e:
             if explicit:
                 raise
