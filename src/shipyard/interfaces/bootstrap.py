@@ -18,6 +18,7 @@ from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.drift_window import DriftWindowEvaluator
 from shipyard.services.monitoring.estimated_window import EstimatedWindowEvaluator
 from shipyard.services.monitoring.feedback import FeedbackService
+from shipyard.services.monitoring.lineage_profiles import LineageProfiler
 from shipyard.services.monitoring.log_stats import LogStatsEvaluator
 from shipyard.services.monitoring.profile_store import ProfileService
 from shipyard.services.monitoring.realized import RealizedService
@@ -106,6 +107,8 @@ def build_services(settings: Settings) -> Services:
     profiles = ProfileService(
         blobs, catalog=catalog, models=registry, label_columns=_label_columns(settings)
     )
+    profiler = LineageProfiler(profiles, runs=tracking, inputs=catalog, tables=catalog)
+    registry.hooks.append(profiler)
     targets = Targets(registry)
     realized = RealizedService(db, logs, targets, repo=FeedbackRepo())
     return Services(
@@ -140,6 +143,7 @@ def build_services(settings: Settings) -> Services:
         profiles=profiles,
         feedback=FeedbackService(db, logs, targets, repo=FeedbackRepo(), audit=ledger),
         realized=realized,
+        profiler=profiler,
     )
 
 

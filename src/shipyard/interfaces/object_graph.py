@@ -11,6 +11,7 @@ from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.feedback import FeedbackService
+from shipyard.services.monitoring.lineage_profiles import LineageProfiler
 from shipyard.services.monitoring.profile_store import ProfileService
 from shipyard.services.monitoring.realized import RealizedService
 from shipyard.services.monitoring.runner import MonitorRunner
@@ -43,8 +44,11 @@ class Services:
     profiles: ProfileService
     feedback: FeedbackService
     realized: RealizedService
+    profiler: LineageProfiler | None = None  # profiles new versions from their lineage
 
     def close(self) -> None:
+        if self.profiler is not None:
+            self.profiler.close()  # the profiles queued by registrations are finished first
         self.jobs.scheduler.stop()
         self.catalog.stat_cache.close()
         self.db.dispose()

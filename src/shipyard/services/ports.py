@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from shipyard.core.datasets import DatasetVersion
     from shipyard.core.deployments import Deployment
+    from shipyard.core.entities import Run
     from shipyard.core.models import ModelVersion
 
 __all__ = [
@@ -18,6 +19,9 @@ __all__ = [
     "ModelVersionLookup",
     "MonitoredModels",
     "PeriodicJobs",
+    "RegistrationHooks",
+    "RunChain",
+    "RunInputs",
     "ServedVersions",
     "ServingFigures",
 ]
@@ -97,3 +101,24 @@ class PeriodicJobs(Protocol):
     def start(self) -> None: ...
 
     def stop(self, timeout: float = 10.0) -> None: ...
+
+
+class RegistrationHooks(Protocol):
+    """Who the model registry tells about a new version (monitoring: its reference profile),
+    after the registration committed. A hook returns quickly and never fails a
+    registration: the registry logs whatever it raises."""
+
+    def on_registered(self, version: ModelVersion) -> None: ...
+
+
+class RunChain(Protocol):
+    """What monitoring needs from tracking: a run and its parents (a step → its pipeline)."""
+
+    def run_chain(self, run_id: str | None, limit: int = 10) -> list[Run]: ...
+
+
+class RunInputs(Protocol):
+    """What monitoring needs from the data catalog to follow lineage: the dataset versions a
+    run read (each with its ``ref``)."""
+
+    def inputs_of_run(self, run_id: str) -> list[Any]: ...

@@ -204,12 +204,31 @@ class ProfileService:
         return self.blobs.put_bytes(body.encode())
 
     def _write_pointer(self, version: ModelVersion, pointer: dict[str, Any]) -> None:
+        self._write_json(_pointer_key(version.name, version.version), pointer)
+
+    def _write_json(self, key: str, body: dict[str, Any]) -> None:
         backend = self.blobs.backend
         with tempfile.NamedTemporaryFile(
             dir=backend.staging_dir(), suffix=".json", delete=False
         ) as fh:
-            fh.write(json.dumps(pointer).encode())
-        backend.put_file(Path(fh.name), _pointer_key(version.name, version.version), move=True)
+            fh.write(json.dumps(body).encode())
+        backend.put_file(Path(fh.name), key, move=True)
+
+    def record_status(self, version: ModelVersion, state: str, source: str, detail: str) -> None:
+        """Record how computing a version's profile at registration went (``computed``,
+        ``skipped`` or ``failed`` with why), next to its pointer; the latest one wins."""
+        body = {"state": state, "source": source, "detail": detail, "time": now_ms()}
+        self._write_json(_status_key(version.name, version.version), body)
+
+    def status_for(self, model_ref: str) -> dict[str, Any] | None:
+        """How computing the version's profile at registration went; None if never tried."""
+        version = self._models().get_version(model_ref)
+        key = _status_key(version.name, version.version)
+        if not self.blobs.backend.exists(key):
+            return None
+        with self.blobs.backend.open_read(key) as f:
+            found: dict[str, Any] = json.loads(f.read())
+        return found
 
     def _pointer(self, model_ref: str) -> tuple[ModelVersion, dict[str, Any] | None]:
         """The version and its pointer (None when no profile is recorded); a pointer of a
@@ -263,3 +282,7 @@ class ProfileService:
 
 def _pointer_key(name: str, version: int) -> str:
     return f"monitoring/profiles/{name}/v{version}.json"
+
+
+def _status_key(name: str, version: int) -> str:
+    return f"monitoring/profiles/{name}/v{version}.status.json"
