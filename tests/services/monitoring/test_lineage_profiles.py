@@ -66,6 +66,7 @@ def test_a_version_trained_on_a_dataset_gets_its_profile(svc: Services) -> None:
     status = svc.profiles.status_for(ref)
     assert status is not None and status["state"] == "computed"
     assert status["source"] == "loans@v1" and status["detail"] == svc.profiles.digest_for(ref)
+    assert svc.profiler.profile(svc.registry.get_version(ref)) is None  # one is there already
 
 
 def test_a_failing_profile_is_recorded_and_the_registration_stands(svc: Services) -> None:

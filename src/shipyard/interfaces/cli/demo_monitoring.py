@@ -44,8 +44,8 @@ def watch(
 
     if model not in services.settings.monitor:
         return [f"no [monitor.{model}] in shipyard.toml: the monitoring scene is skipped"]
-    for v in versions:
-        services.profiles.attach(v.ref, train[list(FEATURES)])
+    for v in versions:  # with the labels: the release policy's target fits the estimator
+        services.profiles.attach(v.ref, train[[*FEATURES, TARGET]])
     received: list[dict[str, Any]] = []
     try:
         hook = _receiver(received)

@@ -63,6 +63,8 @@ class LineageProfiler:
         digest, or None when there is none to use or it failed (recorded either way)."""
         source = ""
         try:
+            if self.profiles.has_profile(version.ref):  # attached on demand meanwhile
+                return None
             source = self.training_ref(version) or ""
             if not source:
                 self.profiles.record_status(

@@ -258,6 +258,15 @@ class ProfileService:
             )
         return str(pointer["profile"])
 
+    def has_profile(self, model_ref: str) -> bool:
+        """Whether a reference profile is recorded for the model version."""
+        return self.record_for(model_ref) is not None
+
+    def record_for(self, model_ref: str) -> dict[str, Any] | None:
+        """The version's profile record (``profile``, ``source``, ``created`` and, with an
+        estimation reference, ``estimation`` and ``target``); None without one."""
+        return self._pointer(model_ref)[1]
+
     def for_model(self, model_ref: str) -> Profile:
         """The reference profile recorded for a model version."""
         return self.load(self.digest_for(model_ref))
