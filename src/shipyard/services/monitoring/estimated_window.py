@@ -102,7 +102,7 @@ class EstimatedWindowEvaluator:
             return None
         classes = self.targets.of(model, version).classes
         if classes is not None and len(classes) == 2:
-            predicted = np.asarray(table.column("_prediction").to_pylist(), dtype=object)
+            predicted = table.column("_prediction").to_numpy(zero_copy_only=False)
             decisions = (predicted == classes[1]).astype(np.float64)
         else:
             decisions = (proba >= 0.5).astype(np.float64)
