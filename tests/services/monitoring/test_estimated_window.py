@@ -15,6 +15,7 @@ from shipyard.core.errors import ValidationError
 from shipyard.core.estimation import METRICS
 from shipyard.services.monitoring.estimation import estimate_performance
 from shipyard.services.monitoring.profile_store import ProfileService
+from shipyard.services.registry.dossier_monitoring import monitoring_section
 from tests.services.monitoring.conftest import World, policy
 from tests.services.monitoring.scored import log_scored, rows, scored
 
@@ -47,6 +48,8 @@ def test_logged_probabilities_give_estimated_metrics_that_alert(
             want = expected.loc[metric, column]
             assert second.figures[name + suffix] == pytest.approx(want, rel=1e-12), name
     assert first.figures["estimated.roc_auc"] > 0.8 > second.figures["estimated.roc_auc"]
+    shown = monitoring_section({}, w.svc.alerts, "loans", 1)["windows"][0]["figures"]
+    assert "estimated.roc_auc" in shown and "estimated.roc_auc.lower" not in shown  # dossier
 
 
 def test_without_an_estimation_reference_rules_are_not_evaluable(
