@@ -17,8 +17,10 @@ from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.drift_window import DriftWindowEvaluator
+from shipyard.services.monitoring.estimated_window import EstimatedWindowEvaluator
 from shipyard.services.monitoring.export import FeedbackExport
 from shipyard.services.monitoring.feedback import FeedbackService
+from shipyard.services.monitoring.lineage_profiles import LineageProfiler
 from shipyard.services.monitoring.log_stats import LogStatsEvaluator
 from shipyard.services.monitoring.profile_store import ProfileService
 from shipyard.services.monitoring.realized import RealizedService
@@ -107,7 +109,11 @@ def build_services(settings: Settings) -> Services:
     monitors = MonitorsRepo()
     alerts = AlertService(db, repo=monitors, audit=ledger)
     logs = PredictionLogReader(blobs.backend)
-    profiles = ProfileService(blobs, catalog=catalog, models=registry)
+    profiles = ProfileService(
+        blobs, catalog=catalog, models=registry, label_columns=_label_columns(settings)
+    )
+    profiler = LineageProfiler(profiles, runs=tracking, inputs=catalog, tables=catalog)
+    registry.hooks.append(profiler)
     targets = Targets(registry)
     realized = RealizedService(db, logs, targets, repo=FeedbackRepo())
     export = FeedbackExport(
@@ -159,8 +165,13 @@ def build_services(settings: Settings) -> Services:
             db,
             policies=settings.monitor,
             deployments=deployments,
-            evaluator=DriftWindowEvaluator(
-                RealizedWindowEvaluator(LogStatsEvaluator(logs), realized), logs, profiles
+            evaluator=EstimatedWindowEvaluator(
+                DriftWindowEvaluator(
+                    RealizedWindowEvaluator(LogStatsEvaluator(logs), realized), logs, profiles
+                ),
+                logs,
+                profiles,
+                targets,
             ),
             alerts=alerts,
             webhooks=WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets),
@@ -171,7 +182,19 @@ def build_services(settings: Settings) -> Services:
         export=export,
         retraining=retraining,
         doctor=DoctorService(db, blobs, repo=IntegrityRepo(), audit=audit),
+        profiler=profiler,
     )
+
+
+def _label_columns(settings: Settings) -> dict[str, str]:
+    """Each model's label column, as its release policy (``[release.<model>] target``) names
+    it: what a reference profile's estimation reference is fitted on."""
+    out = {}
+    for model, table in settings.release.items():
+        target = table.get("target") if isinstance(table, dict) else None
+        if isinstance(target, str) and target:
+            out[str(model)] = target
+    return out
 
 
 def build_inference_app(settings: Settings) -> InferenceApp:

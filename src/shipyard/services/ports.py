@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from shipyard.core.audit import ChainReport
     from shipyard.core.datasets import DatasetVersion, ValidationRecord
     from shipyard.core.deployments import Deployment
-    from shipyard.core.entities import User
+    from shipyard.core.entities import Run, User
     from shipyard.core.models import ModelVersion
     from shipyard.core.retraining import TrainingOutcome
 
@@ -25,9 +25,12 @@ __all__ = [
     "ModelVersionLookup",
     "MonitoredModels",
     "PeriodicJobs",
+    "RegistrationHooks",
     "RetrainAlerts",
     "RetrainDeployments",
     "RetrainRegistry",
+    "RunChain",
+    "RunInputs",
     "ServedVersions",
     "ServingFigures",
     "TrainingPipelines",
@@ -238,3 +241,24 @@ class FeedbackExporter(Protocol):
     (implemented by monitoring); returns the new version's ref."""
 
     def export(self, model: str, *, since_ms: int | None, labelled: bool, user: str) -> str: ...
+
+
+class RegistrationHooks(Protocol):
+    """Who the model registry tells about a new version (monitoring: its reference profile),
+    after the registration committed. A hook returns quickly and never fails a
+    registration: the registry logs whatever it raises."""
+
+    def on_registered(self, version: ModelVersion) -> None: ...
+
+
+class RunChain(Protocol):
+    """What monitoring needs from tracking: a run and its parents (a step → its pipeline)."""
+
+    def run_chain(self, run_id: str | None, limit: int = 10) -> list[Run]: ...
+
+
+class RunInputs(Protocol):
+    """What monitoring needs from the data catalog to follow lineage: the dataset versions a
+    run read (each with its ``ref``)."""
+
+    def inputs_of_run(self, run_id: str) -> list[Any]: ...

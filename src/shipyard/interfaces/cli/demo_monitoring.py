@@ -44,8 +44,8 @@ def watch(
 
     if model not in services.settings.monitor:
         return [f"no [monitor.{model}] in shipyard.toml: the monitoring scene is skipped"]
-    for v in versions:
-        services.profiles.attach(v.ref, train[list(FEATURES)])
+    for v in versions:  # with the labels: the release policy's target fits the estimator
+        services.profiles.attach(v.ref, train[[*FEATURES, TARGET]])
     received: list[dict[str, Any]] = []
     try:
         hook = _receiver(received)
@@ -131,6 +131,12 @@ def _lines(model: str, report: Any, receipt: Any, received: list[dict[str, Any]]
             f"drift share {drifted.figures['drift_share']:.2f} in the newest window (most drifted: "
             f"{shown}, in reference standard deviations)"
         )
+        if "estimated.roc_auc" in drifted.figures:  # from the logged probabilities, no labels
+            output = drifted.figures.get("output_drift")
+            lines.append(
+                f"estimated AUC {drifted.figures['estimated.roc_auc']:.3f} without labels"
+                + ("" if output is None else f"; the model's output drifted {output:.2f}")
+            )
     accuracy = [
         w.figures["realized.accuracy"] for w in computed if "realized.accuracy" in w.figures
     ]

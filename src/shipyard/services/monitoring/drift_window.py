@@ -1,6 +1,9 @@
 """A window evaluator that adds drift against the deployed version's reference profile to
 the log statistics: ``drift_share`` and ``drift.<column>`` (the column's drift value under
-its method, e.g. the Wasserstein distance in reference standard deviations).
+its method, e.g. the Wasserstein distance in reference standard deviations), and
+``output_drift``: the drift value of the model's output (the logged ``_proba`` of a binary
+classifier, ``_prediction`` of a regressor) against the same output on the reference, when
+the profile holds it. ``drift_share`` counts the features only.
 
 Windows of versions without a recorded profile get the base figures only, so a rule on
 ``drift_share`` is "not evaluable" there rather than a false alarm. The window's rows are read
@@ -15,7 +18,7 @@ from typing import Any
 
 from shipyard.core.errors import NotFoundError
 from shipyard.services.formats.prediction_reader import PredictionLogReader
-from shipyard.services.monitoring.profile_store import ProfileService
+from shipyard.services.monitoring.profile_store import OUTPUT_COLUMNS, ProfileService
 from shipyard.services.monitoring.runner import WindowEvaluator, WindowFigures
 
 __all__ = ["DriftWindowEvaluator"]
@@ -55,12 +58,14 @@ class DriftWindowEvaluator:
         current = self._rows(model, env, version, start_ms, end_ms, columns)
         result = drift(profile, current, columns=columns)
         figures = dict(found.figures)
-        figures["drift_share"] = result.drift_share
+        figures["drift_share"] = _feature_share(result.verdicts)
         figures["drift_rows"] = float(len(current))
         for item in result.verdicts:
-            value = item.verdict.value
-            if value is not None:
-                figures[f"drift.{item.verdict.column}"] = float(value)
+            value, column = item.verdict.value, item.verdict.column
+            if value is None:
+                continue
+            name = "output_drift" if column in OUTPUT_COLUMNS else f"drift.{column}"
+            figures[name] = float(value)
         return WindowFigures(found.rows, figures)
 
     def _rows(
@@ -82,4 +87,18 @@ class DriftWindowEvaluator:
             taken += batches[-1].num_rows
             if taken >= self.max_rows:
                 break
-        return pa.Table.from_batches(batches).to_pandas()
+        table = pa.Table.from_batches(batches)
+        for i, name in enumerate(table.column_names):
+            if name in OUTPUT_COLUMNS:  # nulls where older files logged none: still numbers
+                table = table.set_column(i, name, table.column(i).cast(pa.float64()))
+        return table.to_pandas()
+
+
+def _feature_share(verdicts: Any) -> float:
+    """The share of judged features (the model's output left out) that drifted."""
+    from shipyard.core.drift import NOT_ENOUGH_DATA
+
+    features = [v.verdict for v in verdicts if v.verdict.column not in OUTPUT_COLUMNS]
+    judged = {v.column for v in features if v.state != NOT_ENOUGH_DATA}
+    drifted = {v.column for v in features if v.drifted}
+    return len(drifted) / len(judged) if judged else 0.0
