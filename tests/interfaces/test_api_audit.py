@@ -101,7 +101,13 @@ def test_list_is_newest_first_with_every_field(client, audited) -> None:
         "hash",
     }
     assert (newest["object_type"], newest["object_id"]) == ("user", "vera")
-    assert newest["payload"] == {"token_name": "default", "expires": None}
+    payload = newest["payload"]  # which token (id and public prefix), never its secret
+    assert {k: payload[k] for k in ("token_name", "expires")} == {
+        "token_name": "default",
+        "expires": None,
+    }
+    assert set(payload) == {"token_name", "expires", "token_id", "prefix"}
+    assert payload["prefix"].startswith("sy_") and len(payload["prefix"]) == 7
     assert isinstance(newest["time"], int) and newest["time"] > 0
     for e in entries:
         assert HEX64.match(e["hash"]) and HEX64.match(e["payload_hash"])
