@@ -15,6 +15,7 @@ from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
+from shipyard.services.monitoring.canary_quality import CanaryQuality
 from shipyard.services.monitoring.drift_window import DriftWindowEvaluator
 from shipyard.services.monitoring.feedback import FeedbackService
 from shipyard.services.monitoring.log_stats import LogStatsEvaluator
@@ -116,7 +117,7 @@ def build_services(settings: Settings) -> Services:
         audit=AuditService(db, repo=ledger),
         registry=registry,
         deployments=deployments,
-        figures=FiguresService(deployments),
+        figures=FiguresService(deployments, quality=CanaryQuality(realized)),
         jobs=JobsService(db),
         alerts=alerts,
         monitor_runner=MonitorRunner(

@@ -150,10 +150,13 @@ class DeploymentService:
         percent: int | None = None,
         reason: str = "",
         expected_generation: int | None = None,
+        evidence: Mapping[str, object] | None = None,
+        automatic: bool = False,
     ) -> Deployment:
         """The next canary step (or ``percent``); at 100 % the candidate becomes live.
 
-        ``expected_generation`` refuses (409) when the deployment changed since it was read.
+        ``expected_generation`` refuses (409) when the deployment changed since it was read;
+        ``automatic`` marks the watcher's promotions (``auto_promote`` with its evidence).
         """
         _authorize(user)
         env = check_environment(env)
@@ -192,9 +195,10 @@ class DeploymentService:
                 )
             else:
                 state = replace(current, traffic=traffic, updated_by=user.name, update_time=now)
+            action = "auto_promote" if automatic else "promote"
             return self._record(
-                conn, state, "promote", current.live_version, current.candidate_version,
-                traffic, user.name, reason, {},
+                conn, state, action, current.live_version, current.candidate_version,
+                traffic, user.name, reason, dict(evidence or {}),
             )  # fmt: skip
 
     def rollback(
