@@ -130,16 +130,9 @@ class DeploymentService:
                 "requested_strategy": chosen.value,
             }
             return self._record(
-                conn,
-                state,
-                "deploy",
-                live,
-                target.version,
-                state.traffic,
-                user.name,
-                reason,
+                conn, state, "deploy", live, target.version, state.traffic, user.name, reason,
                 evidence,
-            )
+            )  # fmt: skip
 
     def promote(
         self,
