@@ -22,7 +22,7 @@ def history_row(e: DeploymentEvent) -> dict[str, Any]:
     """``{"e": event, "auto": is an automatic rollback, "details": [(key, text)]}``."""
     if e.action not in _AUTOMATIC:
         return {"e": e, "auto": False, "details": payload_details(e.evidence)}
-    ev = e.evidence
+    ev: dict[str, Any] = dict(e.evidence)
     details = [("rule", str(ev.get("rule", "")))] if ev.get("rule") else []
     details += [
         ("candidate", _figures_text(ev.get("candidate"))),
@@ -36,11 +36,10 @@ def history_row(e: DeploymentEvent) -> dict[str, Any]:
         details.append(("breached", "; ".join(breached)))
     quality = ev.get("quality")
     if isinstance(quality, Mapping):
-        details += [
-            (f"{side} quality", _quality_text(quality.get(side)))
-            for side in ("candidate", "live")
-            if isinstance(quality.get(side), Mapping)
-        ]
+        for side in ("candidate", "live"):
+            reading = quality.get(side)
+            if isinstance(reading, Mapping):
+                details.append((f"{side} quality", _quality_text(reading)))
     return {"e": e, "auto": e.action == "auto_rollback", "details": details}
 
 
