@@ -2,15 +2,36 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# One venv, three layers: `make run` installs what the demo needs (the base package), `make
+# test`/`make lint` add the dev set (PostgreSQL, S3, Dask, Ray, ONNX, boosting, Playwright …),
+# `make bench` adds the competitors the benchmarks compare against. Byte-code is compiled on
+# first import, not at install (--no-compile), so the venv holds only what runs.
+PIP := $(BIN)/pip install -q --no-compile -c requirements/constraints.txt
+RUN_STAMP := $(VENV)/.installed-run
+STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: install test lint bench run clean
 
-$(STAMP): pyproject.toml requirements/constraints.txt
+$(VENV)/.created:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c requirements/constraints.txt -e '.[bench]'
-	touch $(STAMP)
+	touch $@
+
+$(RUN_STAMP): $(VENV)/.created pyproject.toml requirements/constraints.txt
+	@echo "installing shipyard and what the demo needs into $(VENV) …"
+	$(PIP) -e .
+	touch $@
+
+$(STAMP): $(RUN_STAMP)
+	@echo "installing the dev and test set into $(VENV) …"
+	$(PIP) -e '.[dev]'
+	touch $@
+
+$(BENCH_STAMP): $(STAMP)
+	@echo "installing the benchmarks' competitors into $(VENV) …"
+	$(PIP) -e '.[bench]'
+	touch $@
 
 install: $(STAMP)
 
@@ -23,7 +44,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/tracking.py $(BENCH_ARGS)
 	$(BIN)/python bench/tracking_http.py
@@ -32,7 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/registry.py
 	$(BIN)/python bench/serving.py $(BENCH_ARGS)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/shipyard demo --path .demo --port $(or $(PORT),5005)
 
 clean:

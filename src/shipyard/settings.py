@@ -11,10 +11,18 @@ from pathlib import Path
 
 from shipyard.core.errors import ValidationError
 
-__all__ = ["STATE_DIR", "ServingSettings", "Settings", "find_project_dir", "load_settings"]
+__all__ = [
+    "SERVING_AUTH_MODES",
+    "STATE_DIR",
+    "ServingSettings",
+    "Settings",
+    "find_project_dir",
+    "load_settings",
+]
 
 STATE_DIR = ".shipyard"
 CONFIG_FILE = "shipyard.toml"
+SERVING_AUTH_MODES = ("none", "token")
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,8 @@ class ServingSettings:
     flush_s: float = 2.0  # how often it writes its figures and prediction logs
     allow_pickle: bool = False  # serve pickle-based (python-pickle) model versions
     onnx: bool = True  # predict through a version's verified ONNX twin when it has one
+    auth: str = "none"  # "token": every endpoint but /v2/health/* needs a project token
+    rate_limit: str = ""  # e.g. "10/s" or "600/min" per client key; "" for no limit
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,10 @@ class Settings:
     serving: ServingSettings = field(default_factory=lambda: ServingSettings())
     monitor: Mapping[str, object] = field(default_factory=dict)  # [monitor.<model>] tables
     monitor_secrets: Mapping[str, str] = field(default_factory=dict)  # their secret_env values
+    # False when no folder from the current one upwards holds shipyard.toml or .shipyard/ and
+    # SHIPYARD_PROJECT_DIR was not set: the CLI then says so instead of creating a project.
+    project_found: bool = True
+    retrain: Mapping[str, object] = field(default_factory=dict)  # [retrain.<model>] tables
 
     @property
     def actor(self) -> str:
@@ -87,12 +101,13 @@ class Settings:
         return bool(self.tracking_uri and self.tracking_uri.startswith(("http://", "https://")))
 
 
-def find_project_dir(start: Path) -> Path:
-    """The nearest folder upwards holding ``shipyard.toml`` or ``.shipyard/``; else ``start``."""
+def find_project_dir(start: Path) -> Path | None:
+    """The nearest folder upwards holding ``shipyard.toml`` or ``.shipyard/`` (as git finds
+    its repository); None outside any project."""
     for folder in (start, *start.parents):
         if (folder / CONFIG_FILE).is_file() or (folder / STATE_DIR).is_dir():
             return folder
-    return start
+    return None
 
 
 def _read_toml(path: Path) -> dict[str, object]:
@@ -115,8 +130,10 @@ def _storage_options(env: Mapping[str, str], toml_core: Mapping[str, object]) ->
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
     """Resolve settings from environment variables, then ``shipyard.toml``, then defaults."""
     env = os.environ if env is None else env
-    start = Path(env.get("SHIPYARD_PROJECT_DIR") or cwd or Path.cwd()).resolve()
-    project = find_project_dir(start)
+    explicit = env.get("SHIPYARD_PROJECT_DIR")
+    start = Path(explicit or cwd or Path.cwd()).resolve()
+    found = start if explicit else find_project_dir(start)
+    project = found or start
     toml = _read_toml(project / CONFIG_FILE)
     core = toml.get("core", {})
     if not isinstance(core, dict):
@@ -132,6 +149,9 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     if not isinstance(data, dict):
         raise ValidationError("[data] in shipyard.toml must be a table", field="data")
     monitor, monitor_secrets = _monitor(env, toml.get("monitor", {}))
+    retrain = toml.get("retrain", {})
+    if not isinstance(retrain, dict):
+        raise ValidationError("[retrain] in shipyard.toml must be a table", field="retrain")
     return Settings(
         project_dir=project,
         db_url=env.get("SHIPYARD_DB_URL")
@@ -153,6 +173,8 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         serving=_serving(env, toml.get("serving", {})),
         monitor=monitor,
         monitor_secrets=monitor_secrets,
+        project_found=found is not None,
+        retrain=retrain,
     )
 
 
@@ -214,4 +236,22 @@ def _serving(env: Mapping[str, str], table: object) -> ServingSettings:
         if kind in (int, float) and value < 0:  # type: ignore[operator]
             raise ValidationError(f"serving {name} must not be negative", field=name)
         values[name] = value
+    _check_serving_access(values)
     return ServingSettings(**values)  # type: ignore[arg-type]
+
+
+def _check_serving_access(values: dict[str, object]) -> None:
+    from shipyard.core.rate_limit import parse_rate
+
+    auth = str(values.get("auth", "none")).strip().lower()
+    if auth not in SERVING_AUTH_MODES:
+        raise ValidationError(
+            f"serving auth (--auth) must be one of {', '.join(SERVING_AUTH_MODES)}, got {auth!r}",
+            field="auth",
+        )
+    values["auth"] = auth
+    rate = str(values.get("rate_limit", "")).strip()
+    if rate and rate.lower() not in ("0", "none", "off"):
+        values["rate_limit"] = str(parse_rate(rate, label="serving rate_limit (--rate-limit)"))
+    else:
+        values["rate_limit"] = ""

@@ -110,3 +110,32 @@ def test_a_failed_pipeline_raises_with_the_run_id_and_the_resume_command(tmp_pat
     assert "PipelineFailedError" in out.stderr
     assert "step 'boom' failed: ValueError: bad data" in out.stderr
     assert "shipyard pipeline resume" in out.stderr
+
+
+_UNGUARDED = """
+import shipyard as sy
+
+@sy.step
+def double(x: int) -> int:
+    return 2 * x
+
+@sy.pipeline
+def doubling(x: int = 3):
+    double(x)
+
+result = doubling.run(executor={executor!r})
+print("output", result.output("double"))
+"""
+
+
+def test_a_top_level_run_on_worker_processes_says_to_guard_it(tmp_path: Path) -> None:
+    for executor in ("process", "dask"):
+        out = _script(tmp_path, _UNGUARDED.format(executor=executor))
+        assert out.returncode == 1, out.stdout
+        assert f"run(executor='{executor}') is called at the top level of flow_script.py:12" in (
+            out.stderr
+        )
+        assert 'Put the call under `if __name__ == "__main__":`' in out.stderr
+        assert "Nanny" not in out.stderr and "BrokenProcessPool" not in out.stderr
+    local = _script(tmp_path, _UNGUARDED.format(executor="local"))  # no workers: fine as is
+    assert local.returncode == 0 and "output 6" in local.stdout, local.stderr

@@ -115,8 +115,23 @@ class User:
 
 @dataclass(frozen=True)
 class ApiToken:
+    """What is known of an API token besides its secret (only its hash is stored)."""
+
     token_id: int
     user_id: int
     name: str
     creation_time: int
     expires_time: int | None
+    user: str = ""
+    prefix: str | None = None  # the first characters, to tell tokens apart in listings
+    last_used_time: int | None = None
+    revoked: bool = False
+    revoked_time: int | None = None
+
+    def state(self, now: int) -> str:
+        """``revoked``, ``expired`` or ``active`` at time ``now`` (epoch ms)."""
+        if self.revoked:
+            return "revoked"
+        if self.expires_time is not None and self.expires_time <= now:
+            return "expired"
+        return "active"

@@ -22,6 +22,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PipelineFailedError",
+    "RateLimitedError",
     "SchemaVersionError",
     "ShipyardError",
     "SignatureMismatchError",
@@ -139,6 +140,13 @@ class CrossSiteRequestError(PermissionDeniedError):
     """A state change sent by a page of another site (a forged cross-site request)."""
 
     code = "CROSS_SITE_REQUEST"
+
+
+class RateLimitedError(ShipyardError):
+    """A client sent more requests than its rate limit allows; it may retry later."""
+
+    code = "RATE_LIMITED"
+    http_status = 429
 
 
 class ModelFailedError(ShipyardError):

@@ -16,6 +16,7 @@ from shipyard.services.monitoring.realized import RealizedService
 from shipyard.services.monitoring.runner import MonitorRunner
 from shipyard.services.pipelines.service import PipelineService
 from shipyard.services.registry import RegistryService
+from shipyard.services.retraining import RetrainingService
 from shipyard.services.tracking import TrackingService
 from shipyard.settings import Settings
 from shipyard.stores.blobs import ContentStore
@@ -43,6 +44,7 @@ class Services:
     profiles: ProfileService
     feedback: FeedbackService
     realized: RealizedService
+    retraining: RetrainingService
 
     def close(self) -> None:
         self.jobs.scheduler.stop()

@@ -7,9 +7,10 @@ import secrets
 from collections.abc import Callable
 
 from shipyard.core.clock import now_ms
-from shipyard.core.entities import Role, User
+from shipyard.core.entities import ApiToken, Role, User
 from shipyard.core.errors import (
     AuthenticationError,
+    ConflictError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
@@ -19,10 +20,40 @@ from shipyard.stores.sql.access_repo import AccessRepo
 from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
 from shipyard.stores.sql.engine import Database
 
-__all__ = ["LOCAL_ADMIN", "AccessService", "hash_token", "parse_role"]
+__all__ = [
+    "LOCAL_ADMIN",
+    "MAX_TTL_DAYS",
+    "AccessService",
+    "check_ttl_days",
+    "hash_token",
+    "parse_role",
+]
 
 LOCAL_ADMIN = "local-admin"
 TOKEN_PREFIX = "sy_"
+MAX_TTL_DAYS = 3650  # ten years: a bound, so that no arithmetic overflows and no typo is forever
+_SHOWN_CHARS = 7  # "sy_" and four random characters: tells tokens apart, reveals ~24 of 256 bits
+_TOUCH_EVERY_MS = 60_000  # "last used" is written at most once a minute per token
+_DAY_MS = 86_400_000
+
+
+def check_ttl_days(ttl_days: object) -> int | None:
+    """``ttl_days`` if it is None (never expires) or a whole number of days in 1..3650."""
+    if ttl_days is None:
+        return None
+    if isinstance(ttl_days, bool) or not isinstance(ttl_days, int):
+        raise ValidationError(
+            f"ttl_days (--ttl-days) must be a whole number of days, got {ttl_days!r}",
+            field="ttl_days",
+        )
+    if not 1 <= ttl_days <= MAX_TTL_DAYS:
+        raise ValidationError(
+            f"ttl_days (--ttl-days) must be between 1 and {MAX_TTL_DAYS} days, got {ttl_days}; "
+            "leave it out for a token that does not expire (revoke it with `shipyard users "
+            "revoke`)",
+            field="ttl_days",
+        )
+    return ttl_days
 
 
 def hash_token(token: str) -> str:
@@ -75,15 +106,24 @@ class AccessService:
             )
         return self.add_user(name, role, actor=by.name)
 
-    def issue_token_as(self, user_name: str, *, by: User, ttl_days: int | None = None) -> str:
+    def issue_token_as(
+        self, user_name: str, *, by: User, ttl_days: int | None = None, name: str = "default"
+    ) -> str:
         """A token for ``user_name``, asked for by ``by``: your own, or anyone's as an admin
         (a token acts as its user, so issuing one for somebody else is an admin's job)."""
+        return self.issue_as(user_name, by=by, ttl_days=ttl_days, name=name)[0]
+
+    def issue_as(
+        self, user_name: str, *, by: User, ttl_days: int | None = None, name: str = "default"
+    ) -> tuple[str, ApiToken]:
+        """:meth:`issue_token_as` with the new token's record."""
+        check_ttl_days(ttl_days)
         if by.name != user_name and not by.role.allows(Role.ADMIN):
             raise PermissionDeniedError(
                 f"{by.name!r} ({by.role.value}) may issue tokens only for themselves; a token "
                 f"for {user_name!r} needs an admin"
             )
-        return self.issue_token(user_name, ttl_days=ttl_days, actor=by.name)
+        return self.issue(user_name, name=name, ttl_days=ttl_days, actor=by.name)
 
     def ensure_first_admin(self, name: str) -> User | None:
         """Make ``name`` (whoever runs ``shipyard init``) the admin of a new project, one with
@@ -117,16 +157,34 @@ class AccessService:
         actor: str = "system",
     ) -> str:
         """A new token for the user; the plain text is returned once and never stored."""
+        return self.issue(user_name, name=name, ttl_days=ttl_days, actor=actor)[0]
+
+    def issue(
+        self,
+        user_name: str,
+        *,
+        name: str = "default",
+        ttl_days: int | None = None,
+        actor: str = "system",
+    ) -> tuple[str, ApiToken]:
+        """A new token and its record (the plain text is returned once and never stored)."""
+        ttl_days = check_ttl_days(ttl_days)
+        if not name or len(name) > 128:
+            raise ValidationError("a token's name must have 1 to 128 characters", field="name")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = self.clock()
-        expires = now + ttl_days * 86_400_000 if ttl_days else None
+        expires = now + ttl_days * _DAY_MS if ttl_days is not None else None
         with self.db.write() as conn:
             user = self.repo.get_user(conn, user_name)
-            self.repo.add_token(conn, user.user_id, name, hash_token(token), now, expires)
-            payload = {"token_name": name, "expires": expires}  # never the token itself
+            shown = token[:_SHOWN_CHARS]
+            token_id = self.repo.add_token(
+                conn, user.user_id, name, hash_token(token), now, expires, prefix=shown
+            )
+            payload = {"token_name": name, "token_id": token_id, "prefix": shown}
+            payload["expires"] = expires  # never the token itself
             entry = NewEntry(actor, "token.issue", "user", user_name, payload=payload)
             self.audit.append(conn, [entry], now)
-        return token
+            return token, self.repo.get_token(conn, token_id)
 
     def authenticate(self, token: str | None) -> User:
         if not token:
@@ -134,11 +192,48 @@ class AccessService:
                 "missing token: send 'Authorization: Bearer <token>' "
                 "(create one with `shipyard users token NAME`)"
             )
+        now = self.clock()
         with self.db.read() as conn:
-            user = self.repo.user_for_token(conn, hash_token(token), self.clock())
-        if user is None:
+            found = self.repo.token_holder(conn, hash_token(token), now)
+        if found is None:
             raise AuthenticationError("invalid, revoked or expired token")
+        user, token_id, last_used = found
+        if last_used is None or now - last_used >= _TOUCH_EVERY_MS:
+            with self.db.write() as conn:
+                self.repo.touch_token(conn, token_id, now)
         return user
+
+    def list_tokens(self, user_name: str, *, by: User) -> list[ApiToken]:
+        """``user_name``'s tokens, newest first: for the user themselves or an admin."""
+        _owner_or_admin(by, user_name, "list")
+        with self.db.read() as conn:
+            return self.repo.list_tokens(conn, self.repo.get_user(conn, user_name).user_id)
+
+    def revoke_token(self, token_id: int, *, by: User) -> ApiToken:
+        """Revoke one token (its owner or an admin); revoking twice is a 409."""
+        with self.db.write() as conn:
+            token = self.repo.get_token(conn, token_id)
+            _owner_or_admin(by, token.user, "revoke")
+            now = self.clock()
+            if not self.repo.revoke_token(conn, token_id, now):
+                shown = token.prefix or token.name
+                raise ConflictError(f"token {token_id} ({shown}) is already revoked")
+            payload = {"token_id": token_id, "token_name": token.name, "prefix": token.prefix}
+            entry = NewEntry(by.name, "token.revoke", "user", token.user, payload=payload)
+            self.audit.append(conn, [entry], now)
+            return self.repo.get_token(conn, token_id)
+
+    def revoke_all(self, user_name: str, *, by: User) -> int:
+        """Revoke every live token of ``user_name`` (the user or an admin); how many."""
+        _owner_or_admin(by, user_name, "revoke")
+        with self.db.write() as conn:
+            user = self.repo.get_user(conn, user_name)
+            now = self.clock()
+            count = self.repo.revoke_tokens(conn, user.user_id, now)
+            payload = {"all": True, "revoked": count}
+            entry = NewEntry(by.name, "token.revoke", "user", user_name, payload=payload)
+            self.audit.append(conn, [entry], now)
+            return count
 
     @staticmethod
     def authorize(user: User, needed: Role) -> None:
@@ -159,3 +254,11 @@ class AccessService:
                 entry = NewEntry("system", "user.add", "user", LOCAL_ADMIN, payload=payload)
                 self.audit.append(conn, [entry], now)
                 return user
+
+
+def _owner_or_admin(by: User, owner: str, verb: str) -> None:
+    if by.name != owner and not by.role.allows(Role.ADMIN):
+        raise PermissionDeniedError(
+            f"{by.name!r} ({by.role.value}) may {verb} only their own tokens; {owner!r}'s "
+            "tokens need an admin"
+        )

@@ -10,7 +10,10 @@ from shipyard.stores.sql.engine import Database
 
 __all__ = ["OBJECT_TYPES", "AuditService", "parse_object"]
 
-OBJECT_TYPES = ("run", "experiment", "dataset", "user", "pipeline", "model", "deployment", "alert")
+OBJECT_TYPES = (
+    "run", "experiment", "dataset", "user", "pipeline", "model", "deployment", "alert",
+    "retraining",
+)  # fmt: skip
 
 
 def parse_object(text: str | None) -> tuple[str | None, str | None]:

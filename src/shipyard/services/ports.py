@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from shipyard.core.alerts import Alert
     from shipyard.core.canary import QualityReading
     from shipyard.core.datasets import DatasetVersion
     from shipyard.core.deployments import Deployment
+    from shipyard.core.entities import User
     from shipyard.core.models import ModelVersion
+    from shipyard.core.retraining import TrainingOutcome
 
 __all__ = [
     "DatasetInputs",
     "DatasetTables",
     "DeployedModels",
     "DeploymentRoutes",
+    "FeedbackExporter",
     "ModelVersionLookup",
     "MonitoredModels",
     "PeriodicJobs",
     "QualityFigures",
+    "RetrainAlerts",
+    "RetrainDeployments",
+    "RetrainRegistry",
     "ServedVersions",
     "ServingFigures",
+    "TrainingPipelines",
 ]
 
 
@@ -108,3 +116,99 @@ class PeriodicJobs(Protocol):
     def start(self) -> None: ...
 
     def stop(self, timeout: float = 10.0) -> None: ...
+
+
+class TrainingPipelines(Protocol):
+    """What retraining needs from the pipelines: run one on a dataset version, finish an
+    interrupted one, check a pipeline reference; each gives the fitted model and its lineage."""
+
+    def run_training(
+        self,
+        target: str,
+        params: Mapping[str, Any],
+        *,
+        data: str | None,
+        model_step: str | None,
+        actor: str,
+        on_start: Callable[[str], None] | None = None,
+    ) -> TrainingOutcome: ...
+
+    def resume_training(
+        self, run_id: str, *, model_step: str | None, actor: str
+    ) -> TrainingOutcome: ...
+
+    def check_pipeline(self, target: str) -> None: ...
+
+
+class RetrainRegistry(Protocol):
+    """What retraining needs from the model registry: register, gate, approve, read."""
+
+    def get_version(self, ref: str) -> ModelVersion: ...
+
+    def versions(self, name: str) -> list[ModelVersion]: ...
+
+    def log_model(
+        self,
+        model: Any,
+        name: str,
+        *,
+        user: str,
+        run_id: str | None = None,
+        input_example: Any = None,
+        signature: Any = None,
+        description: str = "",
+    ) -> ModelVersion: ...
+
+    def run_gates(
+        self,
+        ref: str,
+        release: Mapping[str, object],
+        *,
+        user: str,
+        holdout: str | None = None,
+        target: str | None = None,
+    ) -> dict[str, Any]: ...
+
+    def set_status(
+        self,
+        ref: str,
+        status: Any,
+        *,
+        user: str,
+        reason: str = "",
+        action: str = "model.status",
+        expected: frozenset[Any] | None = None,
+    ) -> ModelVersion: ...
+
+
+class RetrainDeployments(Protocol):
+    """What retraining needs from deployments: roll a version out, which envs are protected."""
+
+    def deploy(
+        self,
+        model: str,
+        version: int | str,
+        env: str,
+        user: User,
+        *,
+        strategy: str | None = None,
+        percent: int | None = None,
+        reason: str = "",
+    ) -> Deployment: ...
+
+    def is_protected(self, env: str) -> bool: ...
+
+
+class RetrainAlerts(Protocol):
+    """What retraining needs from monitoring: a model's open alerts, and a note on one."""
+
+    def open_alerts(self, model: str) -> list[Alert]: ...
+
+    def annotate(self, alert_id: int, note: str, *, actor: str) -> Alert: ...
+
+
+class FeedbackExporter(Protocol):
+    """Production predictions joined with their feedback, exported as a new dataset version
+    (implemented by monitoring); returns the new version's ref."""
+
+    def export(self, model: str, *, since_ms: int | None, labelled: bool, user: str) -> str: ...

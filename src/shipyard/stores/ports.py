@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from shipyard.core.entities import Experiment, FileInfo, Metric, Run, RunInfo
     from shipyard.core.feedback import FeedbackLabel
     from shipyard.core.models import ModelRef, ModelVersion, RegisteredModel, VersionStatus
+    from shipyard.core.retraining import RetrainRun, RetrainState
     from shipyard.stores.sql.datasets_repo import NewVersion
     from shipyard.stores.sql.deployments_repo import StatsRow
     from shipyard.stores.sql.monitors_repo import AlertFilter, NewWindow
@@ -51,6 +52,7 @@ __all__ = [
     "ModelVersions",
     "MonitorStore",
     "NewEntry",
+    "RetrainingStore",
     "RunLog",
     "RunQuery",
     "RunRecords",
@@ -487,3 +489,36 @@ class FeedbackStore(Protocol):
     def labels(
         self, conn: Connection, model: str, start_ms: int | None, end_ms: int | None
     ) -> builtins.list[FeedbackLabel]: ...
+
+
+# ---------------------------------------------------------------- retraining
+class RetrainingStore(Protocol):
+    """Retraining runs: one active per model (database-enforced), leases, history."""
+
+    def add(self, conn: Connection, values: Mapping[str, Any]) -> int: ...
+
+    def get(self, conn: Connection, run_id: int, *, lock: bool = False) -> RetrainRun | None: ...
+
+    def active(self, conn: Connection, model: str, *, lock: bool = False) -> RetrainRun | None: ...
+
+    def actives(self, conn: Connection) -> list[RetrainRun]: ...
+
+    def last_started(self, conn: Connection, model: str) -> RetrainRun | None: ...
+
+    def update(
+        self, conn: Connection, run_id: int, expected: RetrainState, values: Mapping[str, Any]
+    ) -> bool: ...
+
+    def claim(
+        self, conn: Connection, run_id: int, holder: str, now: int, lease_until: int
+    ) -> bool: ...
+
+    def renew(self, conn: Connection, run_id: int, holder: str, lease_until: int) -> bool: ...
+
+    def coalesce(self, conn: Connection, run_id: int, now: int) -> None: ...
+
+    def runs(
+        self, conn: Connection, model: str | None, before: int | None, limit: int
+    ) -> list[RetrainRun]: ...
+
+    def count(self, conn: Connection, model: str | None) -> int: ...

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from shipyard.core.errors import SchemaVersionError
-from shipyard.stores.sql import tables_monitors, tables_serving  # noqa: F401
+from shipyard.stores.sql import tables_monitors, tables_retraining, tables_serving  # noqa: F401
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.migrations.versions import LATEST_REVISION
 from shipyard.stores.sql.schema import current_revision, ensure_schema, head_revision

@@ -7,7 +7,15 @@ from typing import Any
 
 import typer
 
-__all__ = ["JSON_OPT", "acting_user", "console", "print_json", "services", "table"]
+__all__ = [
+    "JSON_OPT",
+    "acting_user",
+    "console",
+    "print_json",
+    "require_project",
+    "services",
+    "table",
+]
 
 JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
 
@@ -17,7 +25,25 @@ def services() -> Any:
     from shipyard.interfaces.bootstrap import build_services
     from shipyard.settings import load_settings
 
-    return build_services(load_settings())
+    return build_services(require_project(load_settings()))
+
+
+def require_project(settings: Any) -> Any:
+    """``settings``, unless no project was found and nothing else says where the metadata
+    lives (a server URI or a database URL): then a NotFoundError saying how to make or find
+    one, instead of quietly creating ``.shipyard/`` in the current folder."""
+    import os
+
+    from shipyard.core.errors import NotFoundError
+
+    if settings.project_found or settings.is_remote or os.environ.get("SHIPYARD_DB_URL"):
+        return settings
+    raise NotFoundError(
+        f"no Shipyard project in {settings.project_dir} or any folder above it (none holds "
+        "shipyard.toml or .shipyard/); run `shipyard init` to make one here, cd into a "
+        "project, or set SHIPYARD_PROJECT_DIR",
+        field="project",
+    )
 
 
 def acting_user(svc: Any, role: str) -> Any:

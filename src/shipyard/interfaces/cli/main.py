@@ -12,7 +12,7 @@ import typer
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ShipyardError
 from shipyard.interfaces.cli.audit_cmds import audit_app
-from shipyard.interfaces.cli.common import JSON_OPT, acting_user
+from shipyard.interfaces.cli.common import JSON_OPT, require_project
 from shipyard.interfaces.cli.common import console as _console
 from shipyard.interfaces.cli.common import services as _services
 from shipyard.interfaces.cli.common import table as _table
@@ -22,12 +22,13 @@ from shipyard.interfaces.cli.jobs_cmds import jobs_app
 from shipyard.interfaces.cli.models_cmds import approve, gate, models_app, reject
 from shipyard.interfaces.cli.monitor_cmds import monitor_app
 from shipyard.interfaces.cli.pipeline_cmds import pipeline_app, reproduce
+from shipyard.interfaces.cli.retrain_cmds import retrain
 from shipyard.interfaces.cli.serve_cmds import serve
+from shipyard.interfaces.cli.users_cmds import users_app
 
 app = typer.Typer(help="Shipyard: continuous delivery for machine learning.", no_args_is_help=True)
 experiments_app = typer.Typer(help="List experiments.", no_args_is_help=True)
 runs_app = typer.Typer(help="List, show and compare runs.", no_args_is_help=True)
-users_app = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="Metadata database maintenance.", no_args_is_help=True)
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(runs_app, name="runs")
@@ -46,6 +47,7 @@ app.command("gate")(gate)
 app.command("approve")(approve)
 app.command("reject")(reject)
 app.command("reproduce")(reproduce)
+app.command("retrain")(retrain)
 app.command("rollback")(rollback)
 app.command("serve")(serve)
 
@@ -221,44 +223,6 @@ def runs_compare(
     _table("Compare", ["", *[r.info.run_name for r in found]], rows)
 
 
-@users_app.command("add")
-def users_add(
-    name: str,
-    role: str = typer.Option(
-        "viewer", "--role", "-r", help="viewer|contributor|approver|deployer|admin"
-    ),
-) -> None:
-    """Add a user with a role."""
-    from shipyard.services.access import parse_role
-
-    services = _services()
-    admin = acting_user(services, "admin")
-    user = services.access.grant(name, parse_role(role), by=admin)
-    _console().print(f"added user {user.name} with role {user.role.value}")
-
-
-@users_app.command("token")
-def users_token(name: str, ttl_days: int = typer.Option(None, help="Expire after N days.")) -> None:
-    """Issue an API token for a user (printed once; only its hash is stored)."""
-    services = _services()
-    by = acting_user(services, "admin")
-    print(services.access.issue_token_as(name, by=by, ttl_days=ttl_days))
-
-
-@users_app.command("ls")
-def users_ls(as_json: bool = JSON_OPT) -> None:
-    """List users and roles."""
-    users = _services().access.list_users()
-    if as_json:
-        print(json.dumps([{"name": u.name, "role": u.role.value} for u in users]))
-        return
-    _table(
-        "Users",
-        ["name", "role", "created"],
-        [[u.name, u.role.value, format_ms(u.creation_time)] for u in users],
-    )
-
-
 @app.command()
 def demo(
     path: Path = typer.Option(Path("shipyard-demo"), help="Folder of the sample project."),
@@ -293,7 +257,7 @@ def db_upgrade() -> None:
     from shipyard.stores.sql.engine import Database
     from shipyard.stores.sql.schema import upgrade
 
-    upgrade(Database(load_settings().db_url))
+    upgrade(Database(require_project(load_settings()).db_url))
     _console().print("[green]database schema is up to date[/]")
 
 

@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from shipyard.interfaces.cli.common import console
+from shipyard.interfaces.cli.common import console, require_project
 
 __all__ = ["serve"]
 
@@ -33,6 +33,18 @@ def serve(
         "--allow-pickle",
         help="Also serve pickle-based model versions (trusted sources only).",
     ),
+    auth: str = typer.Option(
+        None,
+        "--auth",
+        help="'token': every endpoint but /v2/health/* needs 'Authorization: Bearer <token>' "
+        "(any project user's token; `shipyard users token NAME`). [default: none]",
+    ),
+    rate_limit: str = typer.Option(
+        None,
+        "--rate-limit",
+        help="Requests per client key, e.g. 20/s or 600/min (the token with --auth token, "
+        "else the client address); over it: 429 with Retry-After. Per worker process.",
+    ),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
 ) -> None:
     """Serve the models deployed to an environment; picks up deploys and rollbacks live.
@@ -53,16 +65,27 @@ def serve(
         "SHIPYARD_SERVE_MAX_MODELS": max_models,
         "SHIPYARD_SERVE_ALLOW_PICKLE": "1" if allow_pickle else None,
         "SHIPYARD_SERVE_ONNX": None if onnx else "0",
+        "SHIPYARD_SERVE_AUTH": auth,
+        "SHIPYARD_SERVE_RATE_LIMIT": rate_limit,
     }
     for key, value in overrides.items():
         if value is not None:
             os.environ[key] = str(value)  # read again by every worker process
-    settings = load_settings()
+    # a bad --auth or --rate-limit is refused here, naming it
+    settings = require_project(load_settings())
     os.environ.setdefault("SHIPYARD_PROJECT_DIR", str(settings.project_dir))
+    access = settings.serving.auth + (
+        f", rate limit {settings.serving.rate_limit}" if settings.serving.rate_limit else ""
+    )
     console(stderr=True).print(
-        f"Serving [bold]{env}[/] on http://{host}:{port} ({workers} worker(s)); "
+        f"Serving [bold]{env}[/] on http://{host}:{port} ({workers} worker(s), auth: {access}); "
         f"V2: /v2/models/<name>/infer · MLflow: /invocations · /metrics"
     )
+    if settings.serving.auth == "none" and host not in ("127.0.0.1", "localhost", "::1"):
+        console(stderr=True).print(
+            f"[yellow]warning:[/] {host} is reachable beyond this machine and anybody there "
+            "may predict; add --auth token (and --rate-limit) for such deployments"
+        )
     uvicorn.run(
         "shipyard.interfaces.bootstrap:inference_app_from_env",
         factory=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
 
@@ -10,6 +11,7 @@ from shipyard.core.pipelines.context import current_step
 from shipyard.core.pipelines.graph import DatasetInput, Node, Ref
 from shipyard.core.pipelines.space import Choice, Float, Int, parse_space
 from shipyard.core.pipelines.steps import PipelineDef, StepDef, StepOptions, building
+from shipyard.interfaces.sdk.main_guard import check_main_guard, starts_processes
 
 __all__ = [
     "Pipeline",
@@ -121,6 +123,11 @@ class Pipeline(PipelineDef):
                 "SHIPYARD_TRACKING_URI or point SHIPYARD_DB_URL/SHIPYARD_ARTIFACTS at them",
                 field="tracking_uri",
             )
+        chosen = executor or services.settings.executor
+        if isinstance(chosen, str) and starts_processes(
+            chosen, services.settings.dask_scheduler_address
+        ):
+            check_main_guard(self.name, chosen, sys._getframe(1))
         session.flush()
         result = services.pipelines.run(
             self,

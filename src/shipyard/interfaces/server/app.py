@@ -51,6 +51,8 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
         api_monitoring_alerts,
         api_monitoring_feedback,
         api_pipelines,
+        api_retraining,
+        api_tokens,
         api_v1,
         mlflow_artifacts,
         mlflow_compat,
@@ -62,6 +64,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         services.monitor_runner.register_jobs(services.jobs.scheduler)  # monitor:<model>
+        services.retraining.register_jobs(services.jobs.scheduler)  # retrain:<model>
         services.jobs.scheduler.start()  # periodic jobs, once across server replicas
         try:
             yield
@@ -107,6 +110,8 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     app.include_router(api_jobs.router)
     app.include_router(api_monitoring_alerts.router)
     app.include_router(api_monitoring_feedback.router)
+    app.include_router(api_tokens.router)
+    app.include_router(api_retraining.router)
     mlflow_artifacts.mount(app)
     mlflow_routes.mount(
         app, mlflow_logged_models.ROUTES, mlflow_registry.ROUTES, mlflow_compat.ROUTES

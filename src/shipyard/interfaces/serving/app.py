@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
+from shipyard.core.entities import User
 from shipyard.core.errors import (
     CrossSiteRequestError,
     PayloadTooLargeError,
@@ -20,6 +22,7 @@ from shipyard.core.errors import (
     ValidationError,
 )
 from shipyard.interfaces.http.cross_site import from_another_site
+from shipyard.interfaces.serving.guard import ServingGuard
 from shipyard.interfaces.serving.handlers import Handlers
 from shipyard.services.serving.runtime import ServingRuntime
 
@@ -30,11 +33,26 @@ log = logging.getLogger("shipyard.serve")
 
 
 class InferenceApp:
-    def __init__(self, runtime: ServingRuntime, *, max_body: int, on_close: Any = None) -> None:
+    def __init__(
+        self,
+        runtime: ServingRuntime,
+        *,
+        max_body: int,
+        on_close: Any = None,
+        authenticate: Callable[[str | None], User] | None = None,
+        rate_limit: str = "",
+    ) -> None:
+        """``authenticate`` (a project token → its user) makes every endpoint but the health
+        probes need a token; ``rate_limit`` (``10/s``, ``600/min``) limits each client."""
         self.runtime = runtime
         self.max_body = max_body
         self.handlers = Handlers(runtime)
         self.on_close = on_close
+        self.guard: ServingGuard | None = None  # None: open, as on loopback by default
+        if authenticate is not None or rate_limit:
+            self.guard = ServingGuard(
+                runtime.stats, authenticate=authenticate, rate_limit=rate_limit
+            )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -43,6 +61,11 @@ class InferenceApp:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
+        if self.guard is not None and (refused := await self.guard.check(scope)) is not None:
+            status, body, headers = refused  # counted apart: never a version's error
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
         try:
             status, body, headers = await self._route(scope, receive, started)
         except ShipyardError as e:

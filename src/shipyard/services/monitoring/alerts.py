@@ -147,6 +147,28 @@ class AlertService:
         found = found[:limit]
         return Page(found, encode_cursor("before", found[-1].window_id) if more else None, total)
 
+    def open_alerts(self, model: str) -> builtins.list[Alert]:
+        """The model's open alerts, oldest first (what a retraining policy's ``on`` reads)."""
+        where = AlertFilter(check_model_name(model), None, AlertStatus.OPEN)
+        with self.db.read() as conn:
+            found = self.repo.alerts(conn, where, None, MAX_PAGE)
+        return sorted(found, key=lambda a: a.alert_id)
+
+    def annotate(self, alert_id: int, note: str, *, actor: str) -> Alert:
+        """Note ``note`` on the alert (e.g. why a retraining it triggered stopped), keeping its
+        status; audited as ``alert.annotated``."""
+        alert_id, note = _check_id(alert_id), _check_reason(note)
+        with self.db.write() as conn:
+            current = self.repo.get_alert(conn, alert_id, lock=True)
+            if current is None:
+                raise NotFoundError(f"no alert {alert_id}", field="id")
+            now = self.clock()
+            changes: dict[str, Any] = {"note": note, "updated": now}
+            self._update(conn, current, current.status, changes)
+            done = replace(current, **changes)
+            self._record(conn, done, "annotated", actor, now, note)
+            return done
+
     # ------------------------------------------------------------ operators
     def acknowledge(self, alert_id: int, user: User, reason: str = "") -> Alert:
         """An operator (deployer or higher) has seen the alert and is on it."""

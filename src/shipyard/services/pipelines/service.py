@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,9 @@ from shipyard.core.errors import ConflictError, ValidationError
 from shipyard.core.pipelines.fingerprint import canonical_json
 from shipyard.core.pipelines.graph import Graph
 from shipyard.core.pipelines.steps import PipelineDef
+from shipyard.core.retraining import TrainingOutcome
 from shipyard.services import provenance
+from shipyard.services.pipelines import training
 from shipyard.services.pipelines.executors import Executor, make_executor
 from shipyard.services.pipelines.records import RunRecorder
 from shipyard.services.pipelines.runner import PipelineResult, Scheduler, StepEvent, dataset_inputs
@@ -104,7 +106,9 @@ class PipelineService:
         from_steps: Sequence[str] = (),
         on_event: Callable[[StepEvent], None] | None = None,
         data_pins: dict[str, str] | None = None,
+        on_start: Callable[[str], None] | None = None,
     ) -> PipelineResult:
+        """Run ``pipeline``; ``on_start`` hears the new run's id before any step runs."""
         graph = pipeline.build(params)
         try:
             canonical_json(graph.params)
@@ -122,6 +126,8 @@ class PipelineService:
             recorder = self._start_run(pipeline, graph, ex.name, seed, experiment, actor)
             for version, _ in datasets.values():
                 self.catalog.record_input(recorder.run_id, version.ref, "pipeline")
+            if on_start is not None:
+                on_start(recorder.run_id)
             return self._schedule(graph, ex, recorder, seed, cache, force, datasets, {}, on_event)
 
     def resume(
@@ -262,6 +268,32 @@ class PipelineService:
             if patch:
                 self.tracking.log_artifact_bytes(recorder.run_id, patch, "code/uncommitted.patch")
         return recorder
+
+    # ------------------------------------------------------------ training (retraining)
+    def run_training(
+        self,
+        target: str,
+        params: Mapping[str, Any],
+        *,
+        data: str | None,
+        model_step: str | None,
+        actor: str,
+        on_start: Callable[[str], None] | None = None,
+    ) -> TrainingOutcome:
+        """Run pipeline ``target`` on dataset version ``data``; its fitted model."""
+        return training.run_training(
+            self, target, params, data=data, model_step=model_step, actor=actor, on_start=on_start
+        )
+
+    def resume_training(
+        self, run_id: str, *, model_step: str | None, actor: str
+    ) -> TrainingOutcome:
+        """Finish an interrupted training run from its last completed steps."""
+        return training.resume_training(self, run_id, model_step=model_step, actor=actor)
+
+    def check_pipeline(self, target: str) -> None:
+        """ValidationError naming ``pipeline`` unless ``target`` imports as a pipeline."""
+        training.check_training_pipeline(target)
 
     # ------------------------------------------------------------ reading
     def get_run(self, run_id: str) -> PipelineRunRow:

@@ -38,6 +38,8 @@ class ServingStats:
         self.counters: dict[tuple[str, int, str], Counter] = {}
         self._flushed: dict[tuple[str, int, str], tuple[int, int, float, list[int]]] = {}
         self.client_errors = 0  # 4xx answered before a model was chosen (bad JSON, 404 …)
+        self.unauthorized = 0  # 401: no valid token (``serve --auth token``); no model ran
+        self.rate_limited = 0  # 429: a client over ``--rate-limit``; no model ran
         self.logs_dropped = 0
         self.logs_written = 0
 
@@ -91,6 +93,8 @@ class ServingStats:
             yield f"shipyard_request_duration_seconds_count{{{labels}}} {c.requests}\n"
         for name, value, text in (
             ("client_errors_total", self.client_errors, "Bad requests not tied to a version."),
+            ("unauthorized_total", self.unauthorized, "Requests refused for want of a token."),
+            ("rate_limited_total", self.rate_limited, "Requests refused by the rate limit."),
             ("prediction_logs_dropped_total", self.logs_dropped, "Log rows dropped: queue full."),
             ("prediction_logs_written_total", self.logs_written, "Prediction log rows written."),
         ):

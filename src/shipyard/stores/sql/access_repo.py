@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from shipyard.core.entities import Role, User
+from shipyard.core.entities import ApiToken, Role, User
 from shipyard.core.errors import AlreadyExistsError, NotFoundError
 from shipyard.stores.sql.rows import inserted_id
 from shipyard.stores.sql.tables import api_tokens, users
@@ -56,6 +56,7 @@ class AccessRepo:
         token_hash: str,
         now: int,
         expires: int | None,
+        prefix: str | None = None,
     ) -> int:
         new = api_tokens.insert().values(
             user_id=user_id,
@@ -64,12 +65,21 @@ class AccessRepo:
             creation_time=now,
             expires_time=expires,
             revoked=False,
+            prefix=prefix,
         )
         return inserted_id(conn.execute(new))
 
     def user_for_token(self, conn: Connection, token_hash: str, now: int) -> User | None:
+        found = self.token_holder(conn, token_hash, now)
+        return None if found is None else found[0]
+
+    def token_holder(
+        self, conn: Connection, token_hash: str, now: int
+    ) -> tuple[User, int, int | None] | None:
+        """The user of a live token (not revoked, not expired, user enabled), the token's
+        id and when it was last used; None for any other token."""
         row = conn.execute(
-            sa.select(users)
+            sa.select(users, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_time)
             .join(api_tokens, api_tokens.c.user_id == users.c.id)
             .where(
                 api_tokens.c.token_hash == token_hash,
@@ -78,12 +88,68 @@ class AccessRepo:
                 users.c.disabled.is_(False),
             )
         ).first()
-        return None if row is None else _user(row)
+        return None if row is None else (_user(row), row.token_id, row.last_used_time)
 
-    def revoke_tokens(self, conn: Connection, user_id: int) -> int:
+    def touch_token(self, conn: Connection, token_id: int, now: int) -> None:
+        conn.execute(
+            api_tokens.update().where(api_tokens.c.id == token_id).values(last_used_time=now)
+        )
+
+    def list_tokens(self, conn: Connection, user_id: int) -> list[ApiToken]:
+        """A user's tokens, newest first (revoked and expired ones included)."""
+        query = (
+            sa.select(api_tokens, users.c.name.label("user_name"))
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .where(api_tokens.c.user_id == user_id)
+            .order_by(api_tokens.c.id.desc())
+        )
+        return [_token(r) for r in conn.execute(query)]
+
+    def get_token(self, conn: Connection, token_id: int) -> ApiToken:
+        query = (
+            sa.select(api_tokens, users.c.name.label("user_name"))
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .where(api_tokens.c.id == token_id)
+        )
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotFoundError(
+                f"no token with id {token_id}; list them with `shipyard users tokens USER`",
+                field="token_id",
+            )
+        return _token(row)
+
+    def revoke_token(self, conn: Connection, token_id: int, now: int) -> bool:
+        """Revoke one token; False when it was revoked already."""
+        result = conn.execute(
+            api_tokens.update()
+            .where(api_tokens.c.id == token_id, api_tokens.c.revoked.is_(False))
+            .values(revoked=True, revoked_time=now)
+        )
+        return bool(result.rowcount)
+
+    def revoke_tokens(self, conn: Connection, user_id: int, now: int | None = None) -> int:
+        """Revoke every live token of a user; how many were live."""
         return conn.execute(
-            api_tokens.update().where(api_tokens.c.user_id == user_id).values(revoked=True)
+            api_tokens.update()
+            .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked.is_(False))
+            .values(revoked=True, revoked_time=now)
         ).rowcount
 
     def count_users(self, conn: Connection) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one()
+
+
+def _token(row: sa.Row) -> ApiToken:
+    return ApiToken(
+        token_id=row.id,
+        user_id=row.user_id,
+        name=row.name,
+        creation_time=row.creation_time,
+        expires_time=row.expires_time,
+        user=row.user_name,
+        prefix=row.prefix,
+        last_used_time=row.last_used_time,
+        revoked=bool(row.revoked),
+        revoked_time=row.revoked_time,
+    )

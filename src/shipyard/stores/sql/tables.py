@@ -154,6 +154,9 @@ api_tokens = sa.Table(
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.Column("expires_time", sa.BigInteger, nullable=True),
     sa.Column("revoked", sa.Boolean, nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=True),  # shown in listings; never the token
+    sa.Column("last_used_time", sa.BigInteger, nullable=True),  # updated at most once a minute
+    sa.Column("revoked_time", sa.BigInteger, nullable=True),
 )
 
 # ---------------------------------------------------------------------------- data catalog

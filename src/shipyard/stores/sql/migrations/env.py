@@ -6,6 +6,7 @@ from shipyard.stores.sql import (  # noqa: F401  (register tables)
     tables_jobs,
     tables_monitoring,
     tables_monitors,
+    tables_retraining,
     tables_serving,
 )
 from shipyard.stores.sql.tables import metadata

@@ -1,0 +1,123 @@
+"""``shipyard retrain MODEL`` (``--dry-run``, ``--resume``) and ``shipyard retrain history
+MODEL``: continuous training by the ``[retrain.<model>]`` policy in shipyard.toml."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from shipyard.core.clock import format_ms
+from shipyard.interfaces.cli.common import JSON_OPT, acting_user, console, print_json, services
+from shipyard.interfaces.cli.common import table as _table
+
+__all__ = ["retrain"]
+
+_STYLE = {"deployed": "green", "failed": "red", "refused": "red", "skipped": "yellow"}
+
+
+def retrain(
+    model: str = typer.Argument(
+        ..., help="The model whose [retrain.<model>] policy to run, or 'history'."
+    ),
+    history_of: str | None = typer.Argument(
+        None, metavar="[MODEL]", help="With 'history': the model whose runs to list."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print what would run and why; change nothing."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the model's stalled run or its last failed one."
+    ),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, max=1000, help="History rows."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Retrain a model now: its pipeline on the newest data, register, gates against the
+    champion on the newest holdout, approval, rollout (a deployer runs it).
+
+    `shipyard retrain history MODEL` lists the model's retraining runs, newest first.
+    """
+    svc = services()
+    try:
+        if model == "history" and history_of is not None:
+            _history(svc, history_of, limit, as_json)
+            return
+        if history_of is not None:
+            raise typer.BadParameter(
+                f"unexpected {history_of!r}; did you mean `shipyard retrain history {history_of}`?"
+            )
+        svc.retraining.policy(model)  # a missing or malformed policy names itself first
+        user = acting_user(svc, "deployer")
+        if dry_run:
+            _plan(svc.retraining.plan(model, user=user.name), as_json)
+            return
+        svc.access.authorize(user, _deployer())  # a dry run only reads
+        if resume:
+            _done("resumed", svc.retraining.resume(model, user=user.name), "", as_json)
+            return
+        started = svc.retraining.retrain(model, user=user.name)
+        _done(started.event, started.run, started.reason, as_json)
+    finally:
+        svc.close()
+
+
+def _deployer() -> Any:
+    from shipyard.core.entities import Role
+
+    return Role.DEPLOYER
+
+
+def _done(event: str, run: Any, reason: str, as_json: bool) -> None:
+    from shipyard.interfaces.presenters.retraining import run_json
+
+    shown = None if run is None else run_json(run)
+    if as_json:
+        print_json({"event": event, "reason": reason, "run": shown})
+    elif shown is None:
+        console().print(f"[yellow]{event}[/]: {reason}")
+    else:
+        style = _STYLE.get(shown["state"], "cyan")
+        console().print(
+            f"retraining run {shown['id']} of {shown['model']} {event}: "
+            f"[{style}]{shown['state']}[/] {shown['reason'] or reason}"
+        )
+        if shown["version"] is not None:
+            console().print(f"  version {shown['register_as']}@v{shown['version']}")
+    if shown is not None and shown["state"] in ("failed", "refused"):
+        raise typer.Exit(1)
+
+
+def _plan(plan: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(plan)
+        return
+    out = console()
+    verdict = "[green]would run[/]" if plan["would_run"] else "[yellow]would not run now[/]"
+    out.print(f"retraining of {plan['model']}: {verdict} (dry run, nothing changed)")
+    for blocker in plan["blockers"]:
+        out.print(f"  - {blocker}")
+    out.print(f"  triggers: {', '.join(plan['triggers']) or 'by hand only'}")
+    for step in plan["steps"]:
+        details = ", ".join(f"{k}={v}" for k, v in step.items() if k != "step")
+        out.print(f"  {step['step']}: {details}")
+
+
+def _history(svc: Any, model: str, limit: int, as_json: bool) -> None:
+    from shipyard.interfaces.presenters.retraining import run_json
+
+    svc.retraining.policy(model)
+    page = svc.retraining.runs(model, None, limit)
+    runs = [run_json(r) for r in page.items]
+    if as_json:
+        print_json({"runs": runs, "total": page.total})
+        return
+    rows = [
+        [r["id"], format_ms(r["created"]), r["trigger"]["kind"], r["state"], r["version"],
+         r["coalesced"], r["reason"][:80]]
+        for r in runs
+    ]  # fmt: skip
+    _table(
+        f"Retraining runs of {model} (showing {len(runs)} of {page.total})",
+        ["id", "started", "trigger", "state", "version", "coalesced", "reason"],
+        rows,
+    )
