@@ -23,6 +23,7 @@ from shipyard.core.entities import Role, User
 from shipyard.core.latency import BOUNDS_MS, bucket_of
 from shipyard.interfaces.bootstrap import Services, build_services
 from shipyard.services.formats.predictions import prediction_id
+from shipyard.services.monitoring.canary_quality import CanaryQuality
 from shipyard.services.serving.predlog import LogRecord, PredictionLog
 from shipyard.services.serving.stats import ServingStats
 from shipyard.settings import Settings
@@ -236,3 +237,22 @@ def test_without_promote_after_the_watcher_never_promotes(
     r.flush(canary=500)
     assert r.svc.figures.watch(ENV) == []
     assert r.state() == (1, 2, 10, "canary")
+
+
+def test_a_reading_is_reused_until_labels_change_or_it_ages(
+    rollout: Callable[..., Rollout],
+) -> None:
+    r = rollout("good")
+    since = r.svc.deployments.get(ENV).update_time
+    r.answer(2, "canary", slice(200, 300), labels=50)
+    clock = [now_ms()]
+    quality = CanaryQuality(r.svc.realized, max_age_ms=60_000, clock=lambda: clock[0])
+    first = quality.for_version("loans", ENV, 2, since, 40)
+    assert (first.source, first.labelled, first.predictions) == ("realized", 50, 100)
+    r.answer(2, "canary", slice(300, 400), labels=0)  # predictions without labels
+    assert quality.for_version("loans", ENV, 2, since, 40) is first  # metrics cannot differ
+    clock[0] += 60_000
+    aged = quality.for_version("loans", ENV, 2, since, 40)
+    assert aged is not first and (aged.labelled, aged.predictions) == (50, 200)
+    r.answer(2, "canary", slice(400, 410))
+    assert quality.for_version("loans", ENV, 2, since, 40).labelled == 60  # a new label
