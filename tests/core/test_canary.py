@@ -77,6 +77,7 @@ def test_the_policy_reads_the_new_keys_and_defaults() -> None:
 def test_a_step_is_due_after_its_duration_or_its_requests() -> None:
     by_time, by_requests = PromoteAfter("1s", ms=1000), PromoteAfter("5", requests=5)
     assert not by_time.due(10_000, 10_999, 10**6) and by_time.due(10_000, 11_000, 0)
+    assert (by_time.describe(), by_requests.describe()) == ("1s", "5 requests")
     assert not by_requests.due(0, 10**9, 4) and by_requests.due(0, 0, 5)
 
 

@@ -177,7 +177,10 @@ def test_a_good_canary_advances_step_by_step_then_goes_live(
     ]  # fmt: skip
     assert events[0].evidence["quality"]["candidate"]["labelled"] == 200
     assert events[0].evidence["promote_after"] == "50"
-    assert events[0].reason == f"automatic promotion to 100%: {RULE} held for 50"
+    assert (
+        events[0].reason
+        == f"automatic promotion to 100% after 50 requests at 50% while {RULE} held"
+    )
     actions = [e.action for e in r.svc.audit.log("deployment:staging/loans", limit=2)]
     assert actions == ["deployment.auto_promote", "deployment.auto_promote"]
     # the watcher's promotion to live counts in the rollback chain: v3 → v2 → v1
@@ -256,3 +259,16 @@ def test_a_reading_is_reused_until_labels_change_or_it_ages(
     assert aged is not first and (aged.labelled, aged.predictions) == (50, 200)
     r.answer(2, "canary", slice(400, 410))
     assert quality.for_version("loans", ENV, 2, since, 40).labelled == 60  # a new label
+
+
+def test_without_a_rule_promote_after_still_steps_once_min_requests_served(
+    rollout: Callable[..., Rollout],
+) -> None:
+    r = rollout("good", rollback_if=None, promote_after="10 requests")
+    r.flush(canary=15)  # past promote_after, short of min_requests (20)
+    assert r.svc.figures.watch(ENV) == []
+    r.flush(canary=5)
+    [acted] = r.svc.figures.watch(ENV)
+    assert "rule" not in acted and acted["to_traffic"] == 50
+    event = r.svc.deployments.history(ENV, limit=1)[0]
+    assert event.reason == "automatic promotion to 50% after 10 requests at 10%"

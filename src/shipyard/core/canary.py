@@ -39,6 +39,10 @@ class PromoteAfter:
     ms: int | None = None
     requests: int | None = None
 
+    def describe(self) -> str:
+        """``30m`` or ``500 requests``."""
+        return self.text if self.ms is not None else f"{self.requests} requests"
+
     def due(self, step_started_ms: int, now_ms: int, step_requests: int) -> bool:
         if self.ms is not None:
             return now_ms - step_started_ms >= self.ms

@@ -140,8 +140,10 @@ class CanaryWatcher:
         self, env: str, d: Deployment, policy: DeployPolicy, evidence: dict[str, Any]
     ) -> dict[str, Any] | None:
         to = next_step(d.traffic, policy.steps)
-        held = f"{evidence['rule']} held" if "rule" in evidence else "no rollback rule"
-        reason = f"automatic promotion to {to}%: {held} for {evidence['promote_after']}"
+        after = policy.promote_after.describe() if policy.promote_after else ""
+        reason = f"automatic promotion to {to}% after {after} at {d.traffic}%"
+        if "rule" in evidence:
+            reason += f" while {evidence['rule']} held"
         evidence["to_traffic"] = to
         try:
             self.deployments.promote(
