@@ -12,6 +12,7 @@ from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.deployments import DeploymentService, FiguresService
+from shipyard.services.doctor import DoctorService
 from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
@@ -39,6 +40,7 @@ from shipyard.stores.sql.deployments_repo import DeploymentsRepo
 from shipyard.stores.sql.engine import Database
 from shipyard.stores.sql.experiments_repo import ExperimentRepo
 from shipyard.stores.sql.feedback_repo import FeedbackRepo
+from shipyard.stores.sql.integrity_repo import IntegrityRepo
 from shipyard.stores.sql.models_repo import ModelsRepo
 from shipyard.stores.sql.monitors_repo import MonitorsRepo
 from shipyard.stores.sql.retraining_repo import RetrainingRepo
@@ -123,6 +125,7 @@ def build_services(settings: Settings) -> Services:
         repo=RetrainingRepo(),
         audit=ledger,
     )
+    audit = AuditService(db, repo=ledger)
     return Services(
         settings=settings,
         db=db,
@@ -131,7 +134,7 @@ def build_services(settings: Settings) -> Services:
         access=AccessService(db, repo=AccessRepo(), audit=ledger),
         catalog=catalog,
         pipelines=pipelines,
-        audit=AuditService(db, repo=ledger),
+        audit=audit,
         registry=registry,
         deployments=deployments,
         figures=FiguresService(deployments, quality=CanaryQuality(realized)),
@@ -151,6 +154,7 @@ def build_services(settings: Settings) -> Services:
         feedback=FeedbackService(db, logs, targets, repo=FeedbackRepo(), audit=ledger),
         realized=realized,
         retraining=retraining,
+        doctor=DoctorService(db, blobs, repo=IntegrityRepo(), audit=audit),
     )
 
 

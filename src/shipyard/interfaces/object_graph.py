@@ -8,6 +8,7 @@ from shipyard.services.access import AccessService
 from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.deployments import DeploymentService, FiguresService
+from shipyard.services.doctor import DoctorService
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.feedback import FeedbackService
@@ -45,6 +46,7 @@ class Services:
     feedback: FeedbackService
     realized: RealizedService
     retraining: RetrainingService
+    doctor: DoctorService
 
     def close(self) -> None:
         self.jobs.scheduler.stop()

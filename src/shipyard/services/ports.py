@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from shipyard.core.alerts import Alert
+    from shipyard.core.audit import ChainReport
     from shipyard.core.canary import QualityReading
     from shipyard.core.datasets import DatasetVersion
     from shipyard.core.deployments import Deployment
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from shipyard.core.retraining import TrainingOutcome
 
 __all__ = [
+    "ChainVerifier",
     "DatasetInputs",
     "DatasetTables",
     "DeployedModels",
@@ -31,6 +33,12 @@ __all__ = [
     "ServingFigures",
     "TrainingPipelines",
 ]
+
+
+class ChainVerifier(Protocol):
+    """What ``shipyard doctor`` needs from the audit service: verify the hash chain."""
+
+    def verify(self) -> ChainReport: ...
 
 
 class DatasetInputs(Protocol):

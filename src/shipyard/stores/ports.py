@@ -47,6 +47,7 @@ __all__ = [
     "ExperimentStore",
     "FeedbackStore",
     "GateResults",
+    "IntegrityQueries",
     "ModelRecords",
     "ModelStore",
     "ModelVersions",
@@ -527,3 +528,19 @@ class RetrainingStore(Protocol):
     ) -> list[RetrainRun]: ...
 
     def count(self, conn: Connection, model: str | None) -> int: ...
+
+
+class IntegrityQueries(Protocol):
+    """What ``shipyard doctor`` asks the metadata database."""
+
+    def references(self, conn: Connection) -> Iterator[tuple[str, str]]:
+        """``(digest, where)`` for every column naming an object that readers open."""
+        ...
+
+    def mentions(self, conn: Connection) -> builtins.set[str]:
+        """Every digest the database names (but its history): what GC must keep."""
+        ...
+
+    def integrity_problems(self, conn: Connection) -> tuple[str, builtins.list[str]]:
+        """(what was checked, the problems found)."""
+        ...

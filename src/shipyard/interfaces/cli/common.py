@@ -85,5 +85,20 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     console().print(out)
 
 
+def number(value: Any) -> Any:
+    """A float (or a string holding one) with six significant digits, for tables; anything
+    else unchanged. ``0.44312345678901234`` → ``0.443123``; ``3`` stays ``3``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, str) and "." in value and len(value) > 8:
+        try:
+            return f"{float(value):.6g}"
+        except ValueError:
+            return value
+    return value
+
+
 def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, default=str))

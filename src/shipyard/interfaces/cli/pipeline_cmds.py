@@ -11,8 +11,9 @@ import typer
 
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ValidationError
-from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
+from shipyard.interfaces.cli.common import JSON_OPT, console, number, print_json, services, table
 from shipyard.interfaces.cli.pipeline_live import LiveView
+from shipyard.interfaces.cli.runs_cmds import resolve_run
 
 __all__ = ["pipeline_app", "reproduce"]
 
@@ -139,6 +140,7 @@ def resume(
 
     started = time.monotonic()
     svc = services()
+    run_id = resolve_run(svc.tracking, run_id).run_id
     row = svc.pipelines.get_run(run_id)
     graph = load_pipeline(row.pipeline).build(row.params)
     with LiveView(graph, enabled=not as_json and sys.stdout.isatty()) as view:
@@ -174,7 +176,7 @@ def show(
         print_dag(graph)
         return
     svc = services()
-    row = svc.pipelines.get_run(target)
+    row = svc.pipelines.get_run(resolve_run(svc.tracking, target).run_id)
     from shipyard.interfaces.presenters.pipelines import pipeline_run_json, step_summaries
 
     steps = step_summaries(row.spec, svc.pipelines.latest_executions(target), row.status)
@@ -215,12 +217,12 @@ def ls(
         ["run", "pipeline", "status", "executor", "started", "params"],
         [
             [
-                r.run_id,
+                r.run_id[:12],
                 r.pipeline,
                 r.status.lower(),
                 r.executor,
                 format_ms(r.creation_time),
-                json.dumps(r.params)[:60],
+                ", ".join(f"{k}={number(v)}" for k, v in sorted(r.params.items())),
             ]
             for r in runs
         ],
@@ -240,7 +242,7 @@ def reproduce(
     svc = services()
     report = reproduce_run(
         svc,
-        run_id,
+        resolve_run(svc.tracking, run_id).run_id,
         rtol=rtol,
         atol=atol,
         executor=executor,

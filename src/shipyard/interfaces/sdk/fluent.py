@@ -17,6 +17,7 @@ from shipyard.core.pipelines.context import current_step
 from shipyard.core.states import RunStatus
 from shipyard.core.validation import check_metric
 from shipyard.interfaces.sdk.batcher import MetricBatcher
+from shipyard.interfaces.sdk.exit_hooks import ExitHooks, exit_status
 from shipyard.services.tracking import DEFAULT_EXPERIMENT
 
 if TYPE_CHECKING:
@@ -45,8 +46,8 @@ class ActiveRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc is None:
-            self._session.end_run(RunStatus.FINISHED)
+        if exc is None or (isinstance(exc, SystemExit) and not exit_status(exc.code)):
+            self._session.end_run(RunStatus.FINISHED)  # sys.exit(0) inside the block too
         else:
             error = "".join(traceback.format_exception(exc_type, exc, tb))
             status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
@@ -69,6 +70,7 @@ class Session:
         self._models: ModelsAPI | None = None
         self._monitor: MonitorAPI | None = None
         self._experiment_ids: dict[str, str] = {}  # name → id; experiments are never renamed here
+        self._exit_hooks = ExitHooks()
         atexit.register(self.close)
 
     @property
@@ -133,6 +135,7 @@ class Session:
         )
         active = ActiveRun(self, run)
         self._stack.append(active)
+        self._exit_hooks.install()  # a run left open at exit ends with the exit's status
         if log_environment:
             from shipyard.services.provenance import environment_lock
 
@@ -297,9 +300,17 @@ class Session:
         )
 
     def close(self) -> None:
-        """Flush everything (also run at interpreter exit)."""
-        if self._batcher is not None:
-            self._batcher.close()
+        """End the runs still open (FINISHED on a normal exit or ``sys.exit(0)``, FAILED on
+        another exit status or an uncaught exception) and flush everything; run at
+        interpreter exit."""
+        status, error = self._exit_hooks.outcome()
+        try:
+            while self._stack:
+                self.end_run(status, error=error)
+        finally:
+            self._exit_hooks.uninstall()
+            if self._batcher is not None:
+                self._batcher.close()
 
 
 def _connect() -> SdkServices:

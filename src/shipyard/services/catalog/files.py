@@ -65,7 +65,7 @@ def scan_source(source: Path) -> list[ScannedFile]:
             ) from e
         for entry in entries:
             if entry.is_symlink():
-                _check_link(entry.path, root)
+                _check_link(entry.path, root, folder)
             rel = prefix + entry.name
             if not rel.isprintable() or _undecodable(rel):
                 raise ValidationError(
@@ -92,8 +92,23 @@ def _undecodable(name: str) -> bool:
     return False
 
 
-def _check_link(path: str, root: str) -> None:
-    target = Path(path).resolve()
+def _check_link(path: str, root: str, folder: str) -> None:
+    """A link must stay inside the folder, end somewhere, and not lead back up (a loop)."""
+    try:
+        target = Path(path).resolve(strict=True)
+    except FileNotFoundError:
+        return  # a dangling link: nothing to store, skipped like any non-file
+    except (OSError, RuntimeError) as e:  # ELOOP is a RuntimeError before Python 3.13
+        raise ValidationError(
+            f"{path} is part of a symbolic link loop; remove or fix the link, then register again",
+            field="source",
+        ) from e
+    if target.is_dir() and Path(folder).resolve().is_relative_to(target):
+        raise ValidationError(
+            f"{path} is a symbolic link to {target}, a folder that contains it (a loop); "
+            "remove the link, then register again",
+            field="source",
+        )
     if not target.is_relative_to(root):
         raise ValidationError(
             f"{path} is a symbolic link to {target}, outside the folder being registered; "
@@ -163,7 +178,7 @@ def ingest_files(
         where[digest] = writer.location(digest)
     # A stamp says the bytes are unchanged, not that the store still has them (an object
     # deleted to repair a corruption, another store): check, and store again when missing.
-    present = {p for _, p, _ in large if p in known and blobs.exists(known[p])}
+    present = {p for _, p, _ in large if p in known and blobs.keep(known[p])}
     todo = [f for f in large if f[1] not in present]
     digests.update({p: known[p] for p in present})
     for start in range(0, len(todo), BATCH):
@@ -200,7 +215,7 @@ def _existing_only(blobs: ContentStore, locate: Locate) -> Locate:
         found = locate(digests)
         for pack, _ in found.values():
             if pack not in exists:
-                exists[pack] = blobs.exists(pack)
+                exists[pack] = blobs.keep(pack)  # refreshed: a later GC spares it
         return {d: loc for d, loc in found.items() if exists[loc[0]]}
 
     return checked

@@ -245,7 +245,7 @@ def make_bundle(
 
 def is_complete(stored: Stored, store: ContentStore) -> bool:
     """Whether every object of the value is in the store (a bundle's items too)."""
-    if not store.exists(stored.digest):
+    if not store.keep(stored.digest):  # a cache hit links it again: refresh it for GC
         return False
     if stored.format != "bundle":
         return True

@@ -11,8 +11,16 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from shipyard.core.errors import NotFoundError, ShipyardError, StorageError, ValidationError
+from shipyard.stores.blobs.staging import host_tag
 
-__all__ = ["BatchPublisher", "ByteBackend", "check_key", "storage_errors", "write_atomically"]
+__all__ = [
+    "BatchPublisher",
+    "ByteBackend",
+    "Refresher",
+    "check_key",
+    "storage_errors",
+    "write_atomically",
+]
 
 
 @runtime_checkable
@@ -70,6 +78,21 @@ class BatchPublisher(Protocol):
         ...
 
 
+@runtime_checkable
+class Refresher(Protocol):
+    """A backend that can tell how old an object is and make it young again: a write that
+    reuses an existing object refreshes it, so that garbage collection (which spares
+    objects younger than its grace period) never removes what that write is about to link."""
+
+    def refresh(self, key: str) -> bool:
+        """Set ``key``'s modification time to now; ``False`` if it does not exist."""
+        ...
+
+    def age_s(self, key: str) -> float:
+        """Seconds since ``key`` was written or last refreshed."""
+        ...
+
+
 def check_key(key: str) -> str:
     """Refuse keys that could escape a backend's root (defence in depth under digests)."""
     parts = key.split("/")
@@ -86,7 +109,10 @@ def check_key(key: str) -> str:
 def write_atomically(dest: Path, src: BinaryIO | Any, chunk: int = 1 << 20) -> None:
     """Copy the stream ``src`` to a temporary file beside ``dest``, fsync it and rename it
     into place: readers of ``dest`` see the old file, no file, or the whole new one."""
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    # the owner in the name (see ``staging``) lets ``shipyard doctor`` tell a crashed
+    # writer's leftover from a write in progress
+    prefix = f".{dest.name}-{host_tag()}-{os.getpid()}-"
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=dest.parent)
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as out:

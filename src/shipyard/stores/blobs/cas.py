@@ -31,6 +31,7 @@ from shipyard.core.errors import (
 from shipyard.stores.blobs.base import (
     BatchPublisher,
     ByteBackend,
+    Refresher,
     storage_errors,
     write_atomically,
 )
@@ -45,6 +46,7 @@ from shipyard.stores.blobs.digests import (
     parse_digest,
 )
 from shipyard.stores.blobs.reader import VerifyingReader
+from shipyard.stores.blobs.staging import make_temp_file, owner_prefix, sweep_dead_owners
 
 __all__ = ["CAS_VERSION", "FORMAT_KEY", "ContentStore"]
 
@@ -122,7 +124,7 @@ class ContentStore:
             seen: set[str] = set()
             for tmp, digest in staged:
                 key = object_key(digest)
-                if digest in seen or self._backend.exists(key):
+                if digest in seen or self._reuse(key):
                     tmp.unlink(missing_ok=True)
                 else:
                     seen.add(digest)
@@ -172,7 +174,7 @@ class ContentStore:
         staging = self._backend.staging_dir()
         if size < KERNEL_COPY_MIN or staging is None:
             return self._stage_path(path)
-        tmp = staging / f"link-{uuid.uuid4().hex}.tmp"
+        tmp = staging / f"{owner_prefix('link')}{uuid.uuid4().hex}.tmp"
         try:
             os.link(path, tmp)
         except OSError:
@@ -182,9 +184,7 @@ class ContentStore:
     def _temp_file(self) -> Path:
         staging = self._backend.staging_dir()
         with storage_errors("create a temporary file in", f"{staging or tempfile.gettempdir()}"):
-            fd, name = tempfile.mkstemp(prefix="cas-", suffix=".tmp", dir=staging)
-        os.close(fd)
-        return Path(name)
+            return make_temp_file(staging)
 
     def put_stream(self, fileobj: _Readable) -> str:
         """Store everything ``fileobj`` yields until EOF; returns its digest.
@@ -198,7 +198,7 @@ class ContentStore:
         """Move a staged file into place unless the object exists already."""
         try:
             key = object_key(digest)
-            if not self._backend.exists(key):
+            if not self._reuse(key):
                 self._backend.put_file(staged, key, move=True)
         finally:
             staged.unlink(missing_ok=True)
@@ -206,12 +206,9 @@ class ContentStore:
 
     def _stage(self, fileobj: _Readable) -> tuple[Path, str]:
         """Copy ``fileobj`` to a local temporary file, hashing on the way."""
-        staging = self._backend.staging_dir()
-        with storage_errors("create a temporary file in", f"{staging or tempfile.gettempdir()}"):
-            fd, name = tempfile.mkstemp(prefix="cas-", suffix=".tmp", dir=staging)
-        path = Path(name)
+        path = self._temp_file()
         hasher = new_hasher(self._algorithm)
-        out = os.fdopen(fd, "wb")
+        out = open(path, "wb")  # noqa: SIM115 - closed below
         try:
             while True:
                 chunk = fileobj.read(CHUNK)  # the caller's exceptions pass through as they are
@@ -235,13 +232,29 @@ class ContentStore:
             raise
         return path, f"{self._algorithm}:{hasher.hexdigest()}"
 
+    def _reuse(self, key: str) -> bool:
+        """Whether ``key`` exists already; if so it is refreshed, so that garbage collection
+        (sparing objects younger than its grace period) leaves it to the write linking it."""
+        if isinstance(self._backend, Refresher):
+            return self._backend.refresh(key)
+        return self._backend.exists(key)
+
+    def keep(self, digest: str) -> bool:
+        """``exists`` for a write about to link an existing object: refreshes it too."""
+        return self._reuse(object_key(digest))
+
     def _ensure_format(self) -> None:
-        """Write ``FORMAT.json`` on the first write, or check the one that is there."""
+        """Write ``FORMAT.json`` on the first write, or check the one that is there; remove
+        the temporary files that crashed writers of this host left behind."""
         if self._format_checked:
             return
         with self._format_lock:
             if self._format_checked:
                 return
+            staging = self._backend.staging_dir()
+            if staging is not None:
+                with storage_errors("clean", f"staging directory {staging}"):
+                    sweep_dead_owners(staging)
             if self._backend.exists(FORMAT_KEY):
                 with (
                     self._backend.open_read(FORMAT_KEY) as f,
