@@ -146,7 +146,7 @@ def test_one_rollout_at_a_time(dora: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("user", "body", "status", "field", "text"),
     [
-        ("vera", {"version": 1}, 403, None, "this needs contributor"),
+        ("vera", {"version": 1}, 403, None, "need deployer or higher"),
         ("cody", {"version": 1}, 403, None, "need deployer or higher"),
         ("dora", {"version": 4, "env": "production"}, 403, None, "production is a protected"),
         ("admin", {"version": 4, "env": "production"}, 403, None, "candidate, not approved"),

@@ -88,7 +88,8 @@ class FileInfo:
 
 
 class Role(StrEnum):
-    """Roles in increasing order of power; a higher role may do what a lower one can."""
+    """The roles, listed from the least to the most trusted. Who may do what is the table
+    in ``core.permissions`` (``may(role, action)``), not this order."""
 
     VIEWER = "viewer"
     CONTRIBUTOR = "contributor"
@@ -101,6 +102,7 @@ class Role(StrEnum):
         return list(Role).index(self)
 
     def allows(self, needed: Role) -> bool:
+        """Kept for callers not yet on the table; new checks use ``permissions.may``."""
         return self.rank >= needed.rank
 
 

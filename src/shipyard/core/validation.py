@@ -11,11 +11,14 @@ from shipyard.core.entities import Metric
 from shipyard.core.errors import ValidationError
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
     "MAX_BATCH_METRICS",
     "MAX_BATCH_PARAMS_TAGS",
     "MAX_KEY_LENGTH",
     "MAX_PARAM_VALUE",
     "MAX_TAG_VALUE",
+    "check_int",
     "check_key",
     "check_metric",
     "check_param_value",
@@ -31,7 +34,8 @@ MAX_BATCH_METRICS = 100_000
 MAX_BATCH_PARAMS_TAGS = 10_000
 _KEY_RE = re.compile(r"^[\w\-. /:]+$")
 _RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
-_MAX_INT64 = 2**63 - 1
+INT64_MAX = 2**63 - 1  # what a BIGINT column holds, in SQLite and PostgreSQL
+INT64_MIN = -(2**63)
 
 
 def check_key(key: object, field: str) -> str:
@@ -71,15 +75,28 @@ def check_tag_value(key: str, value: object) -> str:
     return _as_text(value, f"tags.{key}", MAX_TAG_VALUE)
 
 
+def check_int(value: object, field: str, *, low: int = INT64_MIN, high: int = INT64_MAX) -> int:
+    """An integer request value within ``low..high`` (by default what a 64-bit column holds):
+    an int, an integral float or ASCII decimal digits (query strings); anything else, or a
+    value beyond the bounds, is a ``ValidationError`` naming ``field``."""
+    number: object = value
+    if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,40}", value.strip()):
+        number = int(value.strip())
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise ValidationError(f"{field} must be an integer, got {value!r}", field=field)
+    if not low <= number <= high:
+        raise ValidationError(
+            f"{field} must be an integer in {low}..{high}, got {value!r}", field=field
+        )
+    return number
+
+
 def _check_int(value: object, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, str):  # metric timestamps and steps are JSON numbers, never text
         raise ValidationError(f"{field} must be an integer, got {value!r}", field=field)
-    if isinstance(value, float) and not value.is_integer():
-        raise ValidationError(f"{field} must be an integer, got {value!r}", field=field)
-    as_int = int(value)
-    if abs(as_int) > _MAX_INT64:
-        raise ValidationError(f"{field} {value!r} is out of the 64-bit range", field=field)
-    return as_int
+    return check_int(value, field)
 
 
 def check_metric(key: object, value: object, timestamp: object, step: object) -> Metric:

@@ -18,6 +18,7 @@ from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.canary_quality import CanaryQuality
 from shipyard.services.monitoring.drift_window import DriftWindowEvaluator
+from shipyard.services.monitoring.export import FeedbackExport
 from shipyard.services.monitoring.feedback import FeedbackService
 from shipyard.services.monitoring.log_stats import LogStatsEvaluator
 from shipyard.services.monitoring.profile_store import ProfileService
@@ -110,6 +111,21 @@ def build_services(settings: Settings) -> Services:
     profiles = ProfileService(blobs, catalog=catalog, models=registry)
     targets = Targets(registry)
     realized = RealizedService(db, logs, targets, repo=FeedbackRepo())
+    export = FeedbackExport(
+        db,
+        logs,
+        targets,
+        catalog,
+        repo=FeedbackRepo(),
+        audit=ledger,
+        pii=settings.data_pii,
+        checks=settings.data_checks,
+        training_inputs=lambda run_id: [
+            edge.ref
+            for run in tracking.run_chain(run_id)
+            for edge in catalog.inputs_of_run(run.info.run_id)
+        ],
+    )
     retraining = RetrainingService(
         db,
         policies=settings.retrain,
@@ -120,7 +136,7 @@ def build_services(settings: Settings) -> Services:
             deployments=deployments,
             alerts=alerts,
             release=settings.release,
-            feedback=None,  # monitoring's FeedbackExport, once it is merged
+            feedback=export,  # data = "feedback": the labelled production data
         ),
         repo=RetrainingRepo(),
         audit=ledger,
@@ -153,6 +169,7 @@ def build_services(settings: Settings) -> Services:
         profiles=profiles,
         feedback=FeedbackService(db, logs, targets, repo=FeedbackRepo(), audit=ledger),
         realized=realized,
+        export=export,
         retraining=retraining,
         doctor=DoctorService(db, blobs, repo=IntegrityRepo(), audit=audit),
     )

@@ -11,6 +11,7 @@ from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.doctor import DoctorService
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
+from shipyard.services.monitoring.export import FeedbackExport
 from shipyard.services.monitoring.feedback import FeedbackService
 from shipyard.services.monitoring.profile_store import ProfileService
 from shipyard.services.monitoring.realized import RealizedService
@@ -45,6 +46,7 @@ class Services:
     profiles: ProfileService
     feedback: FeedbackService
     realized: RealizedService
+    export: FeedbackExport
     retraining: RetrainingService
     doctor: DoctorService
 

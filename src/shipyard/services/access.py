@@ -15,6 +15,7 @@ from shipyard.core.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from shipyard.core.permissions import Action, check, may
 from shipyard.stores.ports import AuditLog
 from shipyard.stores.sql.access_repo import AccessRepo
 from shipyard.stores.sql.audit_repo import AuditRepo, NewEntry
@@ -99,7 +100,7 @@ class AccessService:
     def grant(self, name: str, role: Role, *, by: User) -> User:
         """Add a user with a role, as ``by``: adding users and choosing roles is an admin's
         job (a contributor must not make themselves a deployer)."""
-        if not by.role.allows(Role.ADMIN):
+        if not may(by.role, Action.MANAGE_USERS):
             raise PermissionDeniedError(
                 f"adding users and giving roles needs the admin role; {by.name!r} is "
                 f"{by.role.value}. Ask an admin (the first one is whoever ran `shipyard init`)"
@@ -118,7 +119,7 @@ class AccessService:
     ) -> tuple[str, ApiToken]:
         """:meth:`issue_token_as` with the new token's record."""
         check_ttl_days(ttl_days)
-        if by.name != user_name and not by.role.allows(Role.ADMIN):
+        if by.name != user_name and not may(by.role, Action.MANAGE_USERS):
             raise PermissionDeniedError(
                 f"{by.name!r} ({by.role.value}) may issue tokens only for themselves; a token "
                 f"for {user_name!r} needs an admin"
@@ -236,12 +237,9 @@ class AccessService:
             return count
 
     @staticmethod
-    def authorize(user: User, needed: Role) -> None:
-        if not user.role.allows(needed):
-            raise PermissionDeniedError(
-                f"user {user.name!r} has role {user.role.value}; "
-                f"this needs {needed.value} or higher"
-            )
+    def authorize(user: User, action: Action) -> None:
+        """Refuse ``action`` unless the permission table grants it to the user's role."""
+        check(user, action)
 
     def ensure_local_admin(self) -> User:
         with self.db.write() as conn:

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from shipyard.core.alerts import Alert
     from shipyard.core.audit import ChainReport
     from shipyard.core.canary import QualityReading
-    from shipyard.core.datasets import DatasetVersion
+    from shipyard.core.datasets import DatasetVersion, ValidationRecord
     from shipyard.core.deployments import Deployment
     from shipyard.core.entities import User
     from shipyard.core.models import ModelVersion
@@ -21,6 +21,7 @@ __all__ = [
     "DatasetTables",
     "DeployedModels",
     "DeploymentRoutes",
+    "ExportDatasets",
     "FeedbackExporter",
     "ModelVersionLookup",
     "MonitoredModels",
@@ -55,6 +56,34 @@ class DatasetTables(Protocol):
     def get_version(self, ref: str) -> DatasetVersion: ...
 
     def load_frame(self, ref: str, columns: list[str] | None = None) -> Any: ...
+
+
+class ExportDatasets(Protocol):
+    """What the feedback export needs from the data catalog: read a table version (the one
+    to mix with), the datasets a training run read (the target's name), register the new
+    version (PII policies apply) and validate it."""
+
+    def get_version(self, ref: str) -> DatasetVersion: ...
+
+    def load_frame(self, ref: str, columns: list[str] | None = None) -> Any: ...
+
+    def inputs_of_run(self, run_id: str) -> Sequence[Any]: ...
+
+    def register(
+        self,
+        name: str,
+        source: Any,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, object] | None = None,
+        pii: Mapping[str, object] | None = None,
+        user: str = "unknown",
+        source_label: str | None = None,
+    ) -> DatasetVersion: ...
+
+    def validate(
+        self, ref: str, spec: Mapping[str, object] | None, user: str = "unknown"
+    ) -> ValidationRecord: ...
 
 
 class ModelVersionLookup(Protocol):

@@ -16,8 +16,10 @@ from shipyard.core.errors import AlreadyExistsError, NotFoundError, ValidationEr
 from shipyard.core.query import parse_filter, parse_order_by
 from shipyard.core.states import LifecycleStage, RunStatus, check_run_transition
 from shipyard.core.validation import (
+    INT64_MAX,
     MAX_BATCH_METRICS,
     MAX_BATCH_PARAMS_TAGS,
+    check_int,
     check_key,
     check_param_value,
     check_run_id,
@@ -55,8 +57,10 @@ def _decode_page_token(token: str | None) -> int:
     if not token:
         return 0
     try:
+        if not isinstance(token, str):  # a JSON body may carry a number or a list
+            raise TypeError
         offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-        if not isinstance(offset, int) or offset < 0:
+        if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= INT64_MAX:
             raise ValueError
         return offset
     except (ValueError, KeyError, TypeError):
@@ -177,6 +181,7 @@ class TrackingService:
         page_token: str | None = None,
     ) -> tuple[list[Experiment], str | None]:
         stages = self._stages(view_type)
+        max_results = check_int(max_results, "max_results", low=1, high=MAX_SEARCH_RESULTS)
         offset = _decode_page_token(page_token)
         with self.db.read() as conn:
             found = self.experiments.search(
@@ -236,6 +241,8 @@ class TrackingService:
         clean_tags = {
             check_key(k, "tag key"): check_tag_value(k, v) for k, v in (tags or {}).items()
         }
+        if start_time is not None:
+            start_time = check_int(start_time, "start_time", low=0)
         run_id = uuid.uuid4().hex
         name = run_name or clean_tags.get("mlflow.runName") or f"run-{run_id[:8]}"
         clean_tags.setdefault("mlflow.runName", name)
@@ -299,6 +306,8 @@ class TrackingService:
     ) -> Run | None:
         """Change status/name/end time; ``metrics`` are appended in the same transaction."""
         check_run_id(run_id)
+        if end_time is not None:
+            end_time = check_int(end_time, "end_time", low=0)
         with self.db.write() as conn:
             info = self.runs.get_info(conn, run_id)
             if metrics:
@@ -385,23 +394,10 @@ class TrackingService:
         view_type: str = "ACTIVE_ONLY",
     ) -> RunPage:
         """Runs matching the filter language, filtered and ordered by the database."""
-        if (
-            isinstance(max_results, bool)
-            or not isinstance(max_results, int)
-            or not (0 < max_results <= MAX_SEARCH_RESULTS)
-        ):
-            raise ValidationError(
-                f"max_results must be an integer in 1..{MAX_SEARCH_RESULTS}, got {max_results!r}",
-                field="max_results",
-            )
-        ids = []
-        for e in experiment_ids:
-            try:
-                ids.append(int(str(e)))
-            except ValueError:
-                raise ValidationError(
-                    f"experiment id {e!r} is not a number", field="experiment_ids"
-                ) from None
+        max_results = check_int(max_results, "max_results", low=1, high=MAX_SEARCH_RESULTS)
+        if isinstance(experiment_ids, str | int):  # one id sent bare, not in a list
+            experiment_ids = [str(experiment_ids)]
+        ids = [check_int(str(e), "experiment_ids") for e in experiment_ids]
         offset = _decode_page_token(page_token)
         query = RunQuery(
             experiment_ids=ids,

@@ -84,7 +84,8 @@ def _show(d: Any, as_json: bool) -> None:
 
 
 _DEPLOY_HELP = (
-    "Deploy MODEL VERSION to an environment (deployer role; production needs it approved).\n\n"
+    "Deploy MODEL VERSION to an environment (deployer role; production needs it approved). "
+    "VERSION is a number (3 or v3) or `latest`, the newest registered version.\n\n"
     "Strategies: replace (at once), canary (a share of requests, raised by promote), "
     "shadow (a copy of live traffic; its answers are only logged), "
     "bluegreen (staged; promote switches).\n\n"
@@ -96,7 +97,7 @@ _DEPLOY_HELP = (
 @deploy_app.command(_DEFAULT, cls=_DefaultCommand, hidden=True, help=_DEPLOY_HELP)
 def deploy(
     model: str = typer.Argument(..., help="Registered model name."),
-    version: str = typer.Argument(..., help="Version number (3 or v3)."),
+    version: str = typer.Argument(..., help="Version number (3 or v3), or latest."),
     env: str = ENV_OPT,
     strategy: str | None = typer.Option(
         None, "--strategy", "-s", help="replace|canary|shadow|bluegreen (default: the policy's)."
@@ -109,6 +110,8 @@ def deploy(
 ) -> None:
     """Deploy MODEL VERSION to an environment (the help text is ``_DEPLOY_HELP``)."""
     svc = services()
+    if version == "latest":  # what CI just registered and gated
+        version = str(svc.registry.get_version(f"{model}@latest").version)
     done = svc.deployments.deploy(
         model,
         version,

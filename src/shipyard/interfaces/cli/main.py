@@ -11,6 +11,7 @@ import typer
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ArtifactCorruptedError, ShipyardError
 from shipyard.interfaces.cli.audit_cmds import audit_app
+from shipyard.interfaces.cli.ci_cmds import ci_app
 from shipyard.interfaces.cli.common import JSON_OPT, require_project
 from shipyard.interfaces.cli.common import console as _console
 from shipyard.interfaces.cli.common import services as _services
@@ -43,6 +44,7 @@ app.add_typer(deploy_app, name="deploy")
 app.add_typer(deployments_app, name="deployments")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(ci_app, name="ci")
 app.command("gate")(gate)
 app.command("approve")(approve)
 app.command("reject")(reject)

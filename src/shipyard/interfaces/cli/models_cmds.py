@@ -1,4 +1,5 @@
-"""``shipyard models ls|show|alias|archive``: the model registry from the command line."""
+"""``shipyard models ls|show|register|alias|archive``: the model registry from the command
+line."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from shipyard.interfaces.cli.common import (
     services,
     table,
 )
+from shipyard.interfaces.cli.models_register import register_cmd
 
 __all__ = ["approve", "gate", "models_app", "reject"]
 
 models_app = typer.Typer(help="Registered models: versions, aliases, status.", no_args_is_help=True)
 REASON_OPT = typer.Option("", "--reason", "-r", help="Why (kept in the audit trail).")
+models_app.command("register")(register_cmd)
 
 
 def _version_json(v: object) -> dict[str, object]:

@@ -7,6 +7,7 @@ import typer
 from shipyard.interfaces.cli.monitor_alerts_cmds import alerts_app, run_cmd
 from shipyard.interfaces.cli.monitor_drift_cmds import drift_cmd
 from shipyard.interfaces.cli.monitor_estimate_cmds import estimate_cmd
+from shipyard.interfaces.cli.monitor_export_cmds import export_cmd
 from shipyard.interfaces.cli.monitor_feedback_cmds import feedback_cmd, realized_cmd
 
 __all__ = ["monitor_app"]
@@ -20,3 +21,4 @@ monitor_app.add_typer(alerts_app, name="alerts")
 monitor_app.command("drift")(drift_cmd)
 monitor_app.command("feedback")(feedback_cmd)
 monitor_app.command("realized")(realized_cmd)
+monitor_app.command("export")(export_cmd)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from shipyard.core.entities import Role, User
+from shipyard.core.entities import User
+from shipyard.core.permissions import Action
 
 __all__ = ["current_user", "require"]
 
@@ -45,7 +46,8 @@ def _host_name(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def require(request: Request, role: Role) -> User:
+def require(request: Request, action: Action) -> User:
+    """The caller, if the permission table grants their role ``action``."""
     user = current_user(request)
-    request.app.state.services.access.authorize(user, role)
+    request.app.state.services.access.authorize(user, action)
     return user

@@ -128,6 +128,36 @@ class MonitorAPI:
             self._session.services, model, version=version, env=env, start=start, end=end
         )
 
+    def export(
+        self,
+        model: str,
+        *,
+        since: str | int,
+        labelled: bool = False,
+        until: str | int | None = None,
+        env: str | None = None,
+        name: str | None = None,
+        mix_with: str | None = None,
+        target: str | None = None,
+    ) -> str:
+        """Production data into training data: ``model``'s logged predictions since
+        ``since`` (``"7d"``, epoch ms, ISO) with their true labels in the target column,
+        registered as a new version of ``name`` (default ``<model>-feedback``), optionally
+        after the rows of ``mix_with``; returns its ref, e.g. ``"loans-feedback@v3"``."""
+        from shipyard.interfaces.sdk.monitor_feedback import export
+
+        return export(
+            self._session.services,
+            model,
+            since=since,
+            labelled=labelled,
+            until=until,
+            env=env,
+            name=name,
+            mix_with=mix_with,
+            target=target,
+        )
+
     def report(self, model: str, *, env: str | None = None, window: str = "1d") -> MonitorReport:
         """The windows ``shipyard monitor run`` computed for ``model`` over the last
         ``window`` (``1h``, ``7d`` …), oldest first."""

@@ -5,6 +5,7 @@ settings name one: ``POST /api/v1/feedback``, ``GET /api/v1/monitoring/realized`
 >>> feedback(services, "churn", {"a1b2c3d4-18c5f3e2a10-1f": 1})
 >>> feedback(services, "churn", frame)   # prediction_id, label [, row, time]
 >>> realized(services, "churn", start="7d").to_frame()
+>>> export(services, "churn", since="7d", labelled=True)    # 'churn-feedback@v3'
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from shipyard.core.feedback import FeedbackReceipt
 from shipyard.interfaces.presenters.monitoring_feedback import parse_time
 from shipyard.services.monitoring.realized import RealizedMetrics, VersionRealized
 
-__all__ = ["feedback", "realized"]
+__all__ = ["export", "feedback", "realized"]
 
 
 def feedback(services: Any, model: str, labels: Any) -> FeedbackReceipt:
@@ -55,6 +56,38 @@ def realized(
     got = services.tracking._call("GET", "/monitoring/realized", params=params)
     versions = tuple(VersionRealized(**v) for v in got["versions"])
     return RealizedMetrics(got["model"], got["env"], got["start_ms"], got["end_ms"], versions)
+
+
+def export(
+    services: Any,
+    model: str,
+    *,
+    since: str | int,
+    labelled: bool = False,
+    until: str | int | None = None,
+    env: str | None = None,
+    name: str | None = None,
+    mix_with: str | None = None,
+    target: str | None = None,
+) -> str:
+    """Register ``model``'s predictions of ``[since, until)`` with their true labels as a
+    new dataset version (``POST /api/v1/monitoring/export`` through a server); its ref."""
+    options = {"env": env, "name": name, "mix_with": mix_with, "target": target}
+    local = getattr(services, "export", None)
+    if local is not None:
+        now = now_ms()
+        return local.export(  # type: ignore[no-any-return]
+            model,
+            since_ms=parse_time(since, "since", now),
+            until_ms=parse_time(until, "until", now),
+            labelled=labelled,
+            user=str(services.settings.actor),
+            **options,
+        )
+    body = {"model": model, "since": since, "until": until, "labelled": labelled, **options}
+    sent = {k: v for k, v in body.items() if v is not None}
+    got = services.tracking._call("POST", "/monitoring/export", json=sent)
+    return str(got["ref"])
 
 
 def _plain(value: Any) -> Any:

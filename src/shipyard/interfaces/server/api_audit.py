@@ -7,10 +7,11 @@ viewer role on every GET under /api/.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from shipyard.interfaces.http.params import Int64
 from shipyard.interfaces.presenters.audit import DEFAULT_LIMIT, entry_json, report_json
 
 __all__ = ["router"]
@@ -30,7 +31,9 @@ def list_audit_entries(
         alias="object",
         description="Only this object: run:<id>, dataset:<name>, user:<name> or a bare id.",
     ),
-    limit: int = Query(DEFAULT_LIMIT, description="How many entries, newest first (1..100000)."),
+    limit: Annotated[
+        Int64, Query(description="How many entries, newest first (1..100000).")
+    ] = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     entries = _audit(request).log((obj or "").strip() or None, limit)
     return {"entries": [entry_json(e) for e in entries]}

@@ -6,7 +6,7 @@ byte leaves it, so the SDK registers against the shared stores itself.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -16,6 +16,7 @@ from shipyard.core.datasets import DatasetKind, check_alias, check_dataset_name,
 from shipyard.core.errors import ValidationError
 from shipyard.core.validation import normalize_artifact_path
 from shipyard.interfaces.http.artifacts import stream_verified
+from shipyard.interfaces.http.params import Count, Offset
 from shipyard.interfaces.presenters.lineage import lineage_graph
 from shipyard.interfaces.presenters.records import (
     dataset_json,
@@ -56,8 +57,8 @@ class InputIn(BaseModel):
 def search_datasets(
     request: Request,
     q: str | None = None,
-    limit: int = Query(100, ge=1, le=10_000),
-    offset: int = Query(0, ge=0),
+    limit: Annotated[Count, Query(le=10_000)] = 100,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> dict[str, Any]:
     found = _catalog(request).search(q, limit=limit, offset=offset)
     return {"datasets": [dataset_json(d) for d in found]}

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 from shipyard.core.clock import now_ms
-from shipyard.core.deployments import check_environment
+from shipyard.core.deployments import check_environment, check_percent
 from shipyard.core.errors import ShipyardError, ValidationError
 from shipyard.core.models import check_model_name
+from shipyard.interfaces.http.params import Int64
 from shipyard.interfaces.presenters.deployments import deployment_json, event_json
 
 __all__ = ["router"]
@@ -57,10 +58,28 @@ class DeployIn(_Change):
             raise ValueError(f"version must be a number like 3 (or 'v3'), got {value!r}")
         return value
 
+    @field_validator("percent")
+    @classmethod
+    def _share(cls, value: int | None) -> int | None:
+        return _percent(value)
+
 
 class PromoteIn(_Change):
     model: StrictStr | None = Field(None, description="Needed when the env serves several.")
     percent: StrictInt | None = Field(None, description="Canary share to move to (1..100).")
+
+    @field_validator("percent")
+    @classmethod
+    def _share(cls, value: int | None) -> int | None:
+        return _percent(value)
+
+
+def _percent(value: int | None) -> int | None:
+    """A share 1..100 checked with the body, before any model or deployment is looked up."""
+    try:
+        return None if value is None else check_percent(value)
+    except ShipyardError as e:
+        raise ValueError(e.message) from None
 
 
 class RollbackIn(_Change):
@@ -95,7 +114,7 @@ def deployment_history(
     request: Request,
     env: str | None = Query(None, description="Only this environment."),
     model: str | None = Query(None, description="Only this model."),
-    limit: int = Query(50, description="How many events, newest first (1..10000)."),
+    limit: Annotated[Int64, Query(description="How many events, newest first (1..10000).")] = 50,
 ) -> dict[str, Any]:
     events = _services(request).deployments.history(
         (env or "").strip() or None, (model or "").strip() or None, limit
@@ -144,8 +163,10 @@ def figures(
     request: Request,
     env: str = Query(description="The environment."),
     model: str | None = Query(None, description="Needed when the env serves several."),
-    since: int | None = Query(None, description="Epoch ms (default: the last hour)."),
-    step: int | None = Query(None, description="Chart bucket in ms (default: ~60 points)."),
+    since: Annotated[Int64 | None, Query(description="Epoch ms (default: the last hour).")] = None,
+    step: Annotated[
+        Int64 | None, Query(description="Chart bucket in ms (default: ~60 points).")
+    ] = None,
 ) -> dict[str, Any]:
     """Serving figures per version and role since ``since``, and a time series for charts."""
     from shipyard.services.deployments.figures import series

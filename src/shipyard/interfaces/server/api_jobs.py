@@ -6,11 +6,12 @@ Reads need the viewer role (the server's middleware asks for it on every GET und
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from shipyard.core.clock import now_ms
+from shipyard.interfaces.http.params import Int64
 from shipyard.interfaces.presenters.jobs import job_json, run_json
 
 __all__ = ["router"]
@@ -27,7 +28,7 @@ def _jobs(request: Request) -> Any:
 @router.get("/jobs")
 def list_jobs(
     request: Request,
-    limit: int = Query(DEFAULT_LIMIT, description="How many jobs per page (1..1000)."),
+    limit: Annotated[Int64, Query(description="How many jobs per page (1..1000).")] = DEFAULT_LIMIT,
     cursor: str | None = Query(None, description="The next_cursor of the previous page."),
 ) -> dict[str, Any]:
     page = _jobs(request).jobs(cursor, limit)
@@ -43,7 +44,9 @@ def list_jobs(
 def list_job_runs(
     request: Request,
     name: str,
-    limit: int = Query(DEFAULT_LIMIT, description="How many runs per page, newest first."),
+    limit: Annotated[
+        Int64, Query(description="How many runs per page, newest first.")
+    ] = DEFAULT_LIMIT,
     cursor: str | None = Query(None, description="The next_cursor of the previous page."),
 ) -> dict[str, Any]:
     page = _jobs(request).runs(name, cursor, limit)

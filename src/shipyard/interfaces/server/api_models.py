@@ -11,7 +11,7 @@ an admin and is flagged.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
@@ -22,6 +22,7 @@ from shipyard.core.models import (
     check_alias,
     check_model_name,
 )
+from shipyard.interfaces.http.params import Count, Offset
 from shipyard.interfaces.presenters.models import MAX_REASON, model_json, version_json, version_ref
 
 __all__ = ["router"]
@@ -60,8 +61,8 @@ def _registry(request: Request):  # type: ignore[no-untyped-def]
 def list_models(
     request: Request,
     search: str | None = Query(None, description="Only names containing this text."),
-    limit: int = Query(100, ge=1, le=10_000),
-    offset: int = Query(0, ge=0),
+    limit: Annotated[Count, Query(le=10_000)] = 100,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> dict[str, Any]:
     found = _registry(request).list_models((search or "").strip() or None, limit, offset)
     return {"models": [model_json(m) for m in found]}

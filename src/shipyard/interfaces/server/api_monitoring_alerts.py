@@ -8,11 +8,12 @@ deployer (``AlertService``), acting as the caller, recorded in the audit trail.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from shipyard.interfaces.http.params import Id, Int64
 from shipyard.interfaces.presenters.alerts import alert_json, delivery_json, window_json
 
 __all__ = ["router"]
@@ -43,7 +44,9 @@ def list_alerts(
     model: str | None = Query(None, description="Only this model."),
     env: str | None = Query(None, description="Only this environment."),
     status: str | None = Query(None, description="open | acknowledged | resolved."),
-    limit: int = Query(DEFAULT_LIMIT, description="How many per page, newest first (1..1000)."),
+    limit: Annotated[
+        Int64, Query(description="How many per page, newest first (1..1000).")
+    ] = DEFAULT_LIMIT,
     cursor: str | None = Query(None, description="The next_cursor of the previous page."),
 ) -> dict[str, Any]:
     page = _alerts(request).alerts(
@@ -57,7 +60,7 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}")
-def get_alert(request: Request, alert_id: int) -> dict[str, Any]:
+def get_alert(request: Request, alert_id: Id) -> dict[str, Any]:
     svc = _alerts(request)
     alert = svc.get(alert_id)
     return {
@@ -68,7 +71,7 @@ def get_alert(request: Request, alert_id: int) -> dict[str, Any]:
 
 @router.post("/alerts/{alert_id}/ack")
 def acknowledge(
-    request: Request, alert_id: int, body: ChangeIn | None = Body(None)
+    request: Request, alert_id: Id, body: ChangeIn | None = Body(None)
 ) -> dict[str, Any]:
     """The caller (a deployer) has seen the alert and is on it."""
     reason = body.reason if body is not None else ""
@@ -77,7 +80,7 @@ def acknowledge(
 
 
 @router.post("/alerts/{alert_id}/resolve")
-def resolve(request: Request, alert_id: int, body: ChangeIn | None = Body(None)) -> dict[str, Any]:
+def resolve(request: Request, alert_id: Id, body: ChangeIn | None = Body(None)) -> dict[str, Any]:
     """The caller (a deployer) closes the alert."""
     reason = body.reason if body is not None else ""
     done = _alerts(request).resolve(alert_id, request.state.user, reason)
@@ -89,7 +92,9 @@ def list_windows(
     request: Request,
     model: str | None = Query(None, description="Only this model."),
     env: str | None = Query(None, description="Only this environment."),
-    limit: int = Query(DEFAULT_LIMIT, description="How many per page, newest first (1..1000)."),
+    limit: Annotated[
+        Int64, Query(description="How many per page, newest first (1..1000).")
+    ] = DEFAULT_LIMIT,
     cursor: str | None = Query(None, description="The next_cursor of the previous page."),
 ) -> dict[str, Any]:
     page = _alerts(request).windows(

@@ -7,11 +7,12 @@ was not run (skipped after an upstream failure, or not reached yet).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from shipyard.core.validation import check_run_id
+from shipyard.interfaces.http.params import Count
 from shipyard.interfaces.presenters.pipelines import pipeline_run_json, step_summaries
 
 __all__ = ["router"]
@@ -27,7 +28,7 @@ def _pipelines(request: Request):  # type: ignore[no-untyped-def]
 def list_pipeline_runs(
     request: Request,
     pipeline: str | None = None,
-    limit: int = Query(50, ge=1, le=1000),
+    limit: Annotated[Count, Query(le=1000)] = 50,
 ) -> dict[str, Any]:
     rows = _pipelines(request).list_runs(pipeline or None, limit=limit)
     return {"runs": [pipeline_run_json(r) for r in rows]}

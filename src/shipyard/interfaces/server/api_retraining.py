@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from shipyard.core.entities import Role
+from shipyard.core.permissions import Action
 from shipyard.interfaces.http.auth import require
 from shipyard.interfaces.presenters.retraining import run_json, started_json
 
@@ -37,7 +37,7 @@ def _retraining(request: Request) -> Any:
 @router.post("/retraining/{model}")
 def retrain(request: Request, model: str, body: RetrainIn | None = None) -> dict[str, Any]:
     """Retrain ``model`` by its ``[retrain.<model>]`` policy as the caller (a deployer)."""
-    user = require(request, Role.DEPLOYER)
+    user = require(request, Action.RETRAIN)
     chosen = body or RetrainIn()
     service = _retraining(request)
     if chosen.dry_run:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from shipyard.core.errors import ValidationError
 from shipyard.core.validation import check_metric
 from shipyard.interfaces.http.artifacts import artifact_response
+from shipyard.interfaces.http.params import EpochMs, Int64
 from shipyard.interfaces.presenters.records import experiment_json, file_json, metric_json, run_json
 
 __all__ = ["router"]
@@ -30,7 +31,7 @@ class ExperimentIn(BaseModel):
 class RunIn(BaseModel):
     experiment_id: str
     run_name: str | None = None
-    start_time: int | None = None
+    start_time: EpochMs | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     parent_run_id: str | None = None
 
@@ -38,13 +39,13 @@ class RunIn(BaseModel):
 class MetricIn(BaseModel):
     key: str
     value: float | str
-    timestamp: int
-    step: int = 0
+    timestamp: Int64
+    step: Int64 = 0
 
 
 class RunUpdate(BaseModel):
     status: str | None = None
-    end_time: int | None = None
+    end_time: EpochMs | None = None
     run_name: str | None = None
     error: str | None = None
     metrics: list[MetricIn] = Field(default_factory=list)  # written in the same transaction
@@ -60,7 +61,7 @@ class SearchIn(BaseModel):
     experiment_ids: list[str] = Field(default_factory=list)
     filter: str | None = None
     order_by: list[str] = Field(default_factory=list)
-    max_results: int = 1000
+    max_results: Int64 = 1000
     page_token: str | None = None
     view_type: str = "ACTIVE_ONLY"
 

@@ -6,12 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request
 
 from shipyard import __version__
-from shipyard.core.entities import Role
 from shipyard.core.errors import ShipyardError
 
 if TYPE_CHECKING:
@@ -22,26 +19,13 @@ __all__ = ["create_app"]
 _PUBLIC = ("/api/v1/health", "/health", "/version", "/docs", "/openapi.json", "/login", "/static")
 
 
-def _error_response(err: ShipyardError) -> JSONResponse:
-    return JSONResponse(err.to_dict(), status_code=err.http_status)
-
-
-def _on_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    first = exc.errors()[0] if exc.errors() else {}
-    loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
-    msg = f"{loc or 'request'}: {first.get('msg', 'invalid request')}"
-    return JSONResponse(
-        {"error_code": "INVALID_PARAMETER_VALUE", "message": msg, "field": loc},
-        status_code=400,
-    )
-
-
 def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     """The REST API (``/api/v1``, MLflow's ``/api/2.0/mlflow``) over already-built services,
     with one error mapping and auth on every API route; the composition root mounts the web
     UI next to it (``bootstrap.build_server_app``)."""
-    from shipyard.interfaces.http.auth import require
+    from shipyard.interfaces.http.auth import current_user
     from shipyard.interfaces.http.cross_site import cross_site_refusal
+    from shipyard.interfaces.http.route_permissions import authorize_route, is_api_path
     from shipyard.interfaces.server import (
         api_audit,
         api_data,
@@ -60,6 +44,8 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
         mlflow_registry,
         mlflow_routes,
     )
+    from shipyard.interfaces.server.http_errors import error_response, install_error_handlers
+    from shipyard.interfaces.server.openapi_doc import install_document
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -71,7 +57,13 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
         finally:
             services.jobs.scheduler.stop()
 
-    app = FastAPI(title="Shipyard", version=__version__, docs_url="/docs", lifespan=lifespan)
+    app = FastAPI(
+        title="Shipyard",
+        version=__version__,
+        docs_url="/docs",
+        lifespan=lifespan,
+        dependencies=[Depends(authorize_route)],  # the route's action, from the table
+    )
     app.state.services = services
     app.state.auth_mode = auth_mode
     app.state.local_admin = services.access.ensure_local_admin() if auth_mode == "local" else None
@@ -81,20 +73,16 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
         path = request.url.path
         refusal = cross_site_refusal(request.method, path, request.headers)
         if refusal is not None:
-            return _error_response(refusal)
-        if path.startswith(("/api/", "/ajax-api/")) and not path.startswith(_PUBLIC):
-            needed = Role.VIEWER if request.method in ("GET", "HEAD") else Role.CONTRIBUTOR
-            try:
-                request.state.user = require(request, needed)
+            return error_response(refusal)
+        if is_api_path(path) and not path.startswith(_PUBLIC):
+            try:  # who is calling; what they may do is the route's check (authorize_route)
+                request.state.user = current_user(request)
             except ShipyardError as e:
-                return _error_response(e)
+                return error_response(e)
         return await call_next(request)
 
-    @app.exception_handler(ShipyardError)
-    async def on_shipyard_error(_request: Request, exc: ShipyardError) -> JSONResponse:
-        return _error_response(exc)
-
-    app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
+    install_error_handlers(app)
+    install_document(app)
 
     @app.get("/health")
     @app.get("/api/v1/health")

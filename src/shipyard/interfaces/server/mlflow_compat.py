@@ -11,6 +11,7 @@ from shipyard.core.states import LifecycleStage
 from shipyard.core.validation import check_metric
 from shipyard.interfaces.presenters.records import experiment_json, file_json, metric_json
 from shipyard.interfaces.presenters.records import run_json as _run_json
+from shipyard.interfaces.server.mlflow_fields import id_list
 from shipyard.interfaces.server.mlflow_fields import key_values as _tags
 from shipyard.interfaces.server.mlflow_fields import need as _need
 from shipyard.interfaces.server.mlflow_routes import RouteTable
@@ -66,7 +67,7 @@ def search_experiments(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]
     found, token = t.search_experiments(
         view_type=b.get("view_type") or "ACTIVE_ONLY",
         name_like=name_like,
-        max_results=int(b.get("max_results") or 1000),
+        max_results=b.get("max_results") or 1000,
         page_token=b.get("page_token"),
     )
     out: dict[str, Any] = {"experiments": [experiment_json(e) for e in found]}
@@ -151,10 +152,10 @@ def get_run(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
 @_route("POST", "/runs/search")
 def search_runs(t: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
     page = t.search_runs(
-        b.get("experiment_ids") or [],
+        id_list(b, "experiment_ids"),
         b.get("filter") or None,
         b.get("order_by") or None,
-        int(b.get("max_results") or 1000),
+        b.get("max_results") or 1000,
         b.get("page_token") or None,
         b.get("run_view_type") or "ACTIVE_ONLY",
     )

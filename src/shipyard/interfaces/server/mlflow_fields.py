@@ -14,7 +14,7 @@ from fastapi import Request
 
 from shipyard.core.errors import ValidationError
 
-__all__ = ["key_values", "need", "read_body", "registry_filter", "split_and"]
+__all__ = ["id_list", "key_values", "need", "read_body", "registry_filter", "split_and"]
 
 
 async def read_body(request: Request) -> dict[str, Any]:
@@ -47,6 +47,16 @@ def need(body: dict[str, Any], name: str, kind: type = str) -> Any:
     if kind is str and not isinstance(value, str):
         raise ValidationError(f"'{name}' must be a string, got {value!r}", field=name)
     return value
+
+
+def id_list(body: dict[str, Any], name: str) -> list[str]:
+    """A list of ids (``experiment_ids``): one id sent bare counts as a list of one; each id
+    must be text or an integer."""
+    value = body.get(name) or []
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(i, str | int) and not isinstance(i, bool) for i in items):
+        raise ValidationError(f"'{name}' must be a list of ids, got {value!r}", field=name)
+    return [str(i) for i in items]
 
 
 def key_values(items: Any, field: str = "tags") -> dict[str, str]:

@@ -14,9 +14,9 @@ from fastapi import Request
 from shipyard.core.errors import NotFoundError, ValidationError
 from shipyard.core.validation import check_run_id, normalize_artifact_path
 from shipyard.interfaces.server.mlflow_artifacts import LOGGED_MODEL_TAG, backing_run
+from shipyard.interfaces.server.mlflow_fields import id_list, split_and
 from shipyard.interfaces.server.mlflow_fields import key_values as _tags
 from shipyard.interfaces.server.mlflow_fields import need as _need
-from shipyard.interfaces.server.mlflow_fields import split_and
 from shipyard.interfaces.server.mlflow_routes import RouteTable
 from shipyard.interfaces.server.mlflow_routes import page as _page
 from shipyard.interfaces.server.mlflow_routes import user_of as _user
@@ -147,12 +147,12 @@ def log_logged_model_params(
 @_route("POST", "/logged-models/search")
 def search_logged_models(s: Any, b: dict[str, Any], _r: Request) -> dict[str, Any]:
     """Experiments, plus ``name = '…'`` / ``source_run_id = '…'`` filters (AND-ed)."""
-    wanted = {str(e) for e in b.get("experiment_ids") or []}
+    wanted = set(id_list(b, "experiment_ids"))
     conditions = _equalities(b.get("filter") or "", {"name", "source_run_id"})
     try:
         backing = s.tracking.get_experiment_by_name(_EXPERIMENT).experiment_id
     except NotFoundError:
-        return {"models": []}
+        return _page(b, "models", [], 100)  # paging fields are checked all the same
     found = []
     for run in s.tracking.search_runs([backing], max_results=10_000).runs:
         t = run.tags

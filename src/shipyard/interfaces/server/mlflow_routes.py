@@ -8,8 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
-from shipyard.core.errors import NotFoundError, ValidationError
+from shipyard.core.errors import NotFoundError
+from shipyard.core.validation import check_int
+from shipyard.interfaces.server.http_errors import CATCH_ALL, allowed_methods
 from shipyard.interfaces.server.mlflow_fields import read_body
 
 __all__ = ["Handler", "RouteTable", "mount", "page", "user_of"]
@@ -70,19 +73,16 @@ def mount(app: FastAPI, *tables: RouteTable) -> None:
                     tags=["mlflow-compat"],
                 )
 
-    @app.api_route("/api/2.0/mlflow/{rest:path}", methods=["GET", "POST", "PATCH", "DELETE"])
-    def not_implemented(rest: str) -> JSONResponse:
+    @app.api_route(CATCH_ALL, methods=["GET", "POST", "PATCH", "DELETE"], include_in_schema=False)
+    def not_implemented(request: Request, rest: str) -> JSONResponse:
+        if allowed_methods(app, request.url.path):  # a call Shipyard offers, another method
+            raise HTTPException(405)  # answered with its Allow by http_errors
         raise NotFoundError(f"MLflow endpoint /{rest} is not supported by Shipyard yet")
 
 
 def page(b: dict[str, Any], key: str, items: list[Any], default: int) -> dict[str, Any]:
-    try:
-        limit = int(b.get("max_results") or default)
-        offset = int(b.get("page_token") or 0)
-    except ValueError:
-        raise ValidationError(
-            "max_results and page_token must be integers", field="page_token"
-        ) from None
+    limit = check_int(b.get("max_results") or default, "max_results", low=1)
+    offset = check_int(b.get("page_token") or 0, "page_token", low=0)
     out: dict[str, Any] = {key: items[offset : offset + limit]}
     if offset + limit < len(items):
         out["next_page_token"] = str(offset + limit)

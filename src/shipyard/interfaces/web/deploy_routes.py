@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from shipyard.core.clock import now_ms
 from shipyard.core.deployments import Deployment, check_environment, next_step
-from shipyard.core.entities import Role, User
+from shipyard.core.entities import User
 from shipyard.core.errors import (
     ConflictError,
     NotFoundError,
@@ -24,6 +24,7 @@ from shipyard.core.errors import (
     ShipyardError,
     ValidationError,
 )
+from shipyard.core.permissions import Action, check, may
 from shipyard.interfaces.http.auth import current_user
 from shipyard.interfaces.presenters.models import MAX_REASON
 from shipyard.interfaces.web.charts import chart_set
@@ -130,7 +131,7 @@ def _view(d: Deployment, figures: Mapping[tuple[int, str], Any]) -> dict[str, An
 def _actions(services: Any, d: Deployment, user: User | None) -> dict[str, Any]:
     """Which buttons ``user`` gets for ``d``; the service re-checks every POST."""
     out: dict[str, Any] = {"allowed": False, "promote": None, "rollback": None, "why_not": ""}
-    if user is None or not user.role.allows(Role.DEPLOYER):
+    if user is None or not may(user.role, Action.DEPLOY):
         role = user.role.value if user is not None else "not logged in"
         out["why_not"] = f"promoting and rolling back need the deployer role (you are {role})"
         return out
@@ -312,11 +313,7 @@ def _act(request: Request, env: str, action: str, form: _ActionForm) -> Response
             raise PermissionDeniedError(
                 f"a {action} must be posted from this server's own environment page"
             )
-        if not user.role.allows(Role.DEPLOYER):
-            raise PermissionDeniedError(
-                f"user {user.name!r} has role {user.role.value}; promoting and rolling back "
-                "need deployer or higher"
-            )
+        check(user, Action.DEPLOY)
         deployments = request.app.state.services.deployments
         current = deployments.get(env, model or None)
         _check_form(reason, form.generation, current, action)

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shipyard.core.entities import Role, User
+from shipyard.core.entities import User
 from shipyard.core.errors import PermissionDeniedError, ShipyardError
 from shipyard.core.models import ModelVersion, VersionStatus
+from shipyard.core.permissions import Action, may
 from shipyard.interfaces.web.pages import same_origin
 from shipyard.services.registry.approvals import check_approver
 
@@ -162,7 +163,7 @@ def decision_state(services: Any, version: ModelVersion, user: User | None) -> d
     state: dict[str, Any] = {"show": False, "approve": False, "override": False, "why_not": ""}
     if version.status not in DECIDABLE:
         return state
-    if user is None or not user.role.allows(Role.APPROVER):
+    if user is None or not may(user.role, Action.DECIDE):
         role = user.role.value if user is not None else "not logged in"
         state["why_not"] = f"awaiting a decision by an approver (you are {role})"
         return state
@@ -173,7 +174,7 @@ def decision_state(services: Any, version: ModelVersion, user: User | None) -> d
         return state
     except ShipyardError:  # e.g. the training run is gone: let the server decide on submit
         pass
-    admin = user.role.allows(Role.ADMIN)
+    admin = may(user.role, Action.OVERRIDE_GATES)
     failed = version.status == VersionStatus.GATE_FAILED
     state.update(show=True, approve=admin or not failed, override=admin and failed)
     if failed and not admin:

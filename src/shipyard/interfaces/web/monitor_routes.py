@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from shipyard.core.alerts import MonitorWindow, WindowStatus
 from shipyard.core.clock import format_ms
 from shipyard.core.deployments import Deployment, check_environment
-from shipyard.core.entities import Role, User
+from shipyard.core.entities import User
 from shipyard.core.errors import (
     NotFoundError,
     PermissionDeniedError,
@@ -26,6 +26,7 @@ from shipyard.core.errors import (
     ValidationError,
 )
 from shipyard.core.models import check_model_name
+from shipyard.core.permissions import Action, check, may
 from shipyard.core.profiles import NumericProfile, Profile
 from shipyard.interfaces.http.auth import current_user
 from shipyard.interfaces.web import monitor_charts as mc
@@ -166,7 +167,7 @@ def _model_page(
         "monitor_model.html",
         status=status,
         viewer=user,
-        can_act=user is not None and user.role.allows(Role.DEPLOYER),
+        can_act=user is not None and may(user.role, Action.OPERATE_ALERTS),
         action_error=action_error,
         **view,
     )
@@ -253,11 +254,7 @@ def _act(
             raise PermissionDeniedError(
                 f"an alert can be {ACTIONS[action]}d only from this server's own monitoring page"
             )
-        if not user.role.allows(Role.DEPLOYER):
-            raise PermissionDeniedError(
-                f"user {user.name!r} has role {user.role.value}; acknowledging and resolving "
-                "alerts need deployer or higher"
-            )
+        check(user, Action.OPERATE_ALERTS)
         d = _deployment(services, env, model)
         alert = services.alerts.get(alert_id)
         if (alert.model, alert.env) != (d.model, d.environment):

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from shipyard.core.clock import format_ms
-from shipyard.core.entities import Role
 from shipyard.core.errors import ShipyardError
+from shipyard.core.permissions import Action
 from shipyard.interfaces.http.auth import require
 from shipyard.interfaces.http.cross_site import from_another_site
 
@@ -29,7 +29,7 @@ def page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResp
 def guard(request: Request) -> Response | None:
     """A redirect to the login page when the request may not read, else None."""
     try:
-        require(request, Role.VIEWER)
+        require(request, Action.READ)
     except ShipyardError:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     return None
@@ -38,7 +38,7 @@ def guard(request: Request) -> Response | None:
 def json_guard(request: Request) -> None:
     """The pages' rule for their JSON (chart data): a caller who may not read gets the
     server's JSON error (401 or 403), not a redirect to the login form."""
-    require(request, Role.VIEWER)
+    require(request, Action.READ)
 
 
 def error_page(request: Request, template: str, err: ShipyardError, title: str) -> Response:

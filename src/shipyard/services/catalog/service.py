@@ -82,11 +82,13 @@ class CatalogService:
         user: str = "unknown",
         link: bool = False,
         progress: Progress | None = None,
+        source_label: str | None = None,
     ) -> DatasetVersion:
         """Store ``source`` (DataFrame, table file, any file, or folder) as an immutable version.
 
         Content identical to the latest version returns it (``created`` is False).
         ``link=True`` hard-links large raw files into a local store (read-only afterwards).
+        ``source_label`` says where a DataFrame came from (default ``DataFrame``).
         """
         check_dataset_name(name)
         _check_text(owner, "owner", 256)
@@ -99,7 +101,10 @@ class CatalogService:
         clean_tags = {
             check_key(k, "tag key"): check_tag_value(k, v) for k, v in (tags or {}).items()
         }
+        _check_text(source_label, "source_label", 1000)
         new = self._build(name, source, pii, allow_pii, format, user, link, progress)
+        if source_label and not isinstance(source, str | os.PathLike):
+            new = replace(new, source=source_label)
         return self._record(name, new, description, owner or user, clean_tags)
 
     def _build(

@@ -20,7 +20,7 @@ from shipyard.core.deployments import (
     check_percent,
     next_step,
 )
-from shipyard.core.entities import Role, User
+from shipyard.core.entities import User
 from shipyard.core.errors import (
     ConflictError,
     NotFoundError,
@@ -28,6 +28,7 @@ from shipyard.core.errors import (
     ValidationError,
 )
 from shipyard.core.models import MAX_VERSION, ModelVersion, VersionStatus, check_model_name
+from shipyard.core.permissions import Action, check
 from shipyard.services.deployments.policy import DeployPolicy, parse_deploy_policy
 from shipyard.services.ports import ModelVersionLookup
 from shipyard.stores.ports import AuditLog, DeploymentStore, NewEntry
@@ -325,11 +326,7 @@ class DeploymentService:
 
 
 def _authorize(user: User) -> None:
-    if not user.role.allows(Role.DEPLOYER):
-        raise PermissionDeniedError(
-            f"user {user.name!r} has role {user.role.value}; deploying, promoting and rolling "
-            "back need deployer or higher"
-        )
+    check(user, Action.DEPLOY)
 
 
 def _deployed(

@@ -23,14 +23,14 @@ from shipyard.core.alerts import (
 )
 from shipyard.core.clock import now_ms
 from shipyard.core.deployments import check_environment
-from shipyard.core.entities import Role, User
+from shipyard.core.entities import User
 from shipyard.core.errors import (
     InvalidStateTransitionError,
     NotFoundError,
-    PermissionDeniedError,
     ValidationError,
 )
 from shipyard.core.models import check_model_name
+from shipyard.core.permissions import Action, check
 from shipyard.services.paging import MAX_PAGE, Page, check_limit, decode_cursor, encode_cursor
 from shipyard.stores.ports import AuditLog, MonitorStore, NewEntry, Transactions
 from shipyard.stores.sql.audit_repo import AuditRepo
@@ -179,11 +179,7 @@ class AlertService:
         return self._operator_change(alert_id, user, AlertStatus.RESOLVED, reason)
 
     def _operator_change(self, alert_id: int, user: User, new: AlertStatus, reason: str) -> Alert:
-        if not user.role.allows(Role.DEPLOYER):
-            raise PermissionDeniedError(
-                f"user {user.name!r} has role {user.role.value}; acknowledging and resolving "
-                "alerts need deployer or higher"
-            )
+        check(user, Action.OPERATE_ALERTS)
         alert_id, reason = _check_id(alert_id), _check_reason(reason)
         with self.db.write() as conn:
             current = self.repo.get_alert(conn, alert_id, lock=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipyard.core.entities import Role, User
+from shipyard.core.entities import User
 from shipyard.core.errors import PermissionDeniedError, ValidationError
 from shipyard.core.models import ModelRef, ModelVersion, VersionStatus
+from shipyard.core.permissions import Action, check
 
 __all__ = ["check_approver", "decide"]
 
@@ -23,11 +24,7 @@ def _trainers(tracking: Any, version: ModelVersion) -> set[str]:
 
 
 def check_approver(tracking: Any, version: ModelVersion, user: User) -> None:
-    if not user.role.allows(Role.APPROVER):
-        raise PermissionDeniedError(
-            f"user {user.name!r} has role {user.role.value}; approving or rejecting a model "
-            "version needs approver or higher"
-        )
+    check(user, Action.DECIDE)
     if user.name in _trainers(tracking, version):
         raise PermissionDeniedError(
             f"user {user.name!r} authored {version.ref} or ran its training; separation of "
@@ -80,10 +77,7 @@ def decide(
                 "--override and a reason",
                 field="status",
             )
-        if not user.role.allows(Role.ADMIN):
-            raise PermissionDeniedError(
-                f"overriding failed gates needs admin; {user.name!r} is {user.role.value}"
-            )
+        check(user, Action.OVERRIDE_GATES)
         return registry.set_status(
             exact,
             VersionStatus.APPROVED,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipyard.core.entities import Role
 from shipyard.core.errors import NotFoundError, PermissionDeniedError
 from shipyard.core.models import ModelVersion, VersionStatus
+from shipyard.core.permissions import Action, may
 from shipyard.stores.sql.access_repo import AccessRepo
 from shipyard.stores.sql.deployments_repo import DeploymentsRepo
 
@@ -24,7 +24,7 @@ def check_may_retire(conn: Any, version: ModelVersion, new: VersionStatus, user:
         role = AccessRepo().get_user(conn, user).role
     except NotFoundError:
         role = None
-    if role is None or not role.allows(Role.DEPLOYER):
+    if role is None or not may(role, Action.RETIRE_SERVING):
         verb = "archiving" if new is VersionStatus.ARCHIVED else "rejecting"
         who = f"{user!r} is {role.value}" if role else f"{user!r} is not a Shipyard user"
         raise PermissionDeniedError(

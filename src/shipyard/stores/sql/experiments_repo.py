@@ -6,8 +6,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipyard.core.entities import Experiment
-from shipyard.core.errors import AlreadyExistsError, NotFoundError, ValidationError
+from shipyard.core.errors import AlreadyExistsError, NotFoundError
 from shipyard.core.states import LifecycleStage
+from shipyard.core.validation import check_int
 from shipyard.stores.sql.rows import experiment_from_row, inserted_id
 from shipyard.stores.sql.tables import experiment_tags, experiments
 
@@ -15,12 +16,8 @@ __all__ = ["ExperimentRepo"]
 
 
 def _parse_id(experiment_id: object) -> int:
-    try:
-        return int(str(experiment_id))
-    except ValueError:
-        raise ValidationError(
-            f"experiment_id must be a number, got {experiment_id!r}", field="experiment_id"
-        ) from None
+    """An experiment id as the database holds it: ASCII digits within a 64-bit integer."""
+    return check_int(str(experiment_id), "experiment_id")
 
 
 class ExperimentRepo:
