@@ -16,6 +16,7 @@ from shipyard.services.doctor import DoctorService
 from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
+from shipyard.services.monitoring.canary_quality import CanaryQuality
 from shipyard.services.monitoring.drift_window import DriftWindowEvaluator
 from shipyard.services.monitoring.estimated_window import EstimatedWindowEvaluator
 from shipyard.services.monitoring.export import FeedbackExport
@@ -158,7 +159,7 @@ def build_services(settings: Settings) -> Services:
         audit=audit,
         registry=registry,
         deployments=deployments,
-        figures=FiguresService(deployments),
+        figures=FiguresService(deployments, quality=CanaryQuality(realized)),
         jobs=JobsService(db),
         alerts=alerts,
         monitor_runner=MonitorRunner(

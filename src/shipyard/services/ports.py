@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from shipyard.core.alerts import Alert
     from shipyard.core.audit import ChainReport
+    from shipyard.core.canary import QualityReading
     from shipyard.core.datasets import DatasetVersion, ValidationRecord
     from shipyard.core.deployments import Deployment
     from shipyard.core.entities import Run, User
@@ -25,6 +26,7 @@ __all__ = [
     "ModelVersionLookup",
     "MonitoredModels",
     "PeriodicJobs",
+    "QualityFigures",
     "RegistrationHooks",
     "RetrainAlerts",
     "RetrainDeployments",
@@ -133,6 +135,15 @@ class ServingFigures(Protocol):
     def flush(self, env: str, replica: str, now: int, rows: Sequence[Any]) -> None: ...
 
     def watch(self, env: str) -> Any: ...
+
+
+class QualityFigures(Protocol):
+    """What the canary watcher needs from monitoring: a version's model quality on what it
+    answered in ``env`` since ``since_ms`` (realized once ``min_labels`` labels arrived)."""
+
+    def for_version(
+        self, model: str, env: str, version: int, since_ms: int, min_labels: int
+    ) -> QualityReading: ...
 
 
 class PeriodicJobs(Protocol):

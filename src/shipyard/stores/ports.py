@@ -491,6 +491,11 @@ class FeedbackStore(Protocol):
         self, conn: Connection, model: str, start_ms: int | None, end_ms: int | None
     ) -> builtins.list[FeedbackLabel]: ...
 
+    def changes(self, conn: Connection, model: str) -> tuple[int, int]:
+        """(labels stored, latest recording time): changes whenever labels are added or
+        updated, so a reader can tell its realized metrics are still current."""
+        ...
+
 
 # ---------------------------------------------------------------- retraining
 class RetrainingStore(Protocol):

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from shipyard.core.clock import now_ms
-from shipyard.core.deployments import Deployment, DeploymentEvent, check_environment, next_step
+from shipyard.core.deployments import Deployment, check_environment, next_step
 from shipyard.core.entities import User
 from shipyard.core.errors import (
     ConflictError,
@@ -27,8 +27,8 @@ from shipyard.core.errors import (
 from shipyard.core.permissions import Action, check, may
 from shipyard.interfaces.http.auth import current_user
 from shipyard.interfaces.presenters.models import MAX_REASON
-from shipyard.interfaces.web.audit_routes import payload_details
 from shipyard.interfaces.web.charts import chart_set
+from shipyard.interfaces.web.deploy_history import history_row
 from shipyard.interfaces.web.figure_charts import CHARTS, figure_charts, per_second
 from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, same_origin
 from shipyard.services.deployments.figures import summarize
@@ -128,28 +128,6 @@ def _view(d: Deployment, figures: Mapping[tuple[int, str], Any]) -> dict[str, An
     }
 
 
-def _figures_text(fig: Any) -> str:
-    if not isinstance(fig, Mapping) or not fig:
-        return "no figures"
-    return (
-        f"{fig.get('requests', 0)} requests, error rate {float(fig.get('error_rate', 0)):.2%}, "
-        f"p50 {float(fig.get('p50_ms', 0)):.3g} ms, p99 {float(fig.get('p99_ms', 0)):.3g} ms"
-    )
-
-
-def _history_row(e: DeploymentEvent) -> dict[str, Any]:
-    auto = e.action == "auto_rollback"
-    if auto:
-        details = [
-            ("rule", str(e.evidence.get("rule", ""))),
-            ("candidate", _figures_text(e.evidence.get("candidate"))),
-            ("live", _figures_text(e.evidence.get("live"))),
-        ]
-    else:
-        details = payload_details(e.evidence)
-    return {"e": e, "auto": auto, "details": details}
-
-
 def _actions(services: Any, d: Deployment, user: User | None) -> dict[str, Any]:
     """Which buttons ``user`` gets for ``d``; the service re-checks every POST."""
     out: dict[str, Any] = {"allowed": False, "promote": None, "rollback": None, "why_not": ""}
@@ -230,7 +208,7 @@ def _model_section(services: Any, d: Deployment, user: User | None, window: str)
     else:
         view["charts"] = []
     events = services.deployments.history(d.environment, d.model, HISTORY_LIMIT)
-    view["history"] = [_history_row(e) for e in events]
+    view["history"] = [history_row(e) for e in events]
     view["actions"] = _actions(services, d, user)
     return view
 

@@ -131,16 +131,9 @@ class DeploymentService:
                 "requested_strategy": chosen.value,
             }
             return self._record(
-                conn,
-                state,
-                "deploy",
-                live,
-                target.version,
-                state.traffic,
-                user.name,
-                reason,
+                conn, state, "deploy", live, target.version, state.traffic, user.name, reason,
                 evidence,
-            )
+            )  # fmt: skip
 
     def promote(
         self,
@@ -151,10 +144,13 @@ class DeploymentService:
         percent: int | None = None,
         reason: str = "",
         expected_generation: int | None = None,
+        evidence: Mapping[str, object] | None = None,
+        automatic: bool = False,
     ) -> Deployment:
         """The next canary step (or ``percent``); at 100 % the candidate becomes live.
 
-        ``expected_generation`` refuses (409) when the deployment changed since it was read.
+        ``expected_generation`` refuses (409) when the deployment changed since it was read;
+        ``automatic`` marks the watcher's promotions (``auto_promote`` with its evidence).
         """
         _authorize(user)
         env = check_environment(env)
@@ -193,9 +189,10 @@ class DeploymentService:
                 )
             else:
                 state = replace(current, traffic=traffic, updated_by=user.name, update_time=now)
+            action = "auto_promote" if automatic else "promote"
             return self._record(
-                conn, state, "promote", current.live_version, current.candidate_version,
-                traffic, user.name, reason, {},
+                conn, state, action, current.live_version, current.candidate_version,
+                traffic, user.name, reason, dict(evidence or {}),
             )  # fmt: skip
 
     def rollback(

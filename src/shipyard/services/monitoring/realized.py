@@ -130,6 +130,12 @@ class RealizedService:
         versions = tuple(self._version(model, v, joined[v]) for v in sorted(joined))
         return RealizedMetrics(model, env, start_ms, end_ms, versions)
 
+    def labels_state(self, model: str) -> tuple[int, int]:
+        """(labels stored for ``model``, latest recording time): equal states mean no label
+        was added or changed in between."""
+        with self.db.read() as conn:
+            return self.repo.changes(conn, model)
+
     def _join(
         self,
         model: str,

@@ -150,12 +150,13 @@ class DeploymentsRepo:
     ) -> DeploymentEvent | None:
         """The latest event before ``before`` that made ``version`` live (for rollback chains).
 
-        A promote to 100 % and a deploy that replaced (or found nothing live) did; a shadow
-        or a canary deploy, even at 100 % of the traffic, left the live version in place.
+        A promote to 100 % (by hand or by the watcher) and a deploy that replaced (or found
+        nothing live) did; a shadow or a canary deploy, even at 100 % of the traffic, left the
+        live version in place.
         """
         e = deployment_events.c
         made_live = sa.or_(
-            sa.and_(e.action == "promote", e.traffic == 100),
+            sa.and_(e.action.in_(("promote", "auto_promote")), e.traffic == 100),
             sa.and_(
                 e.action == "deploy", sa.or_(e.strategy == "replace", e.from_version.is_(None))
             ),
