@@ -23,7 +23,7 @@ from shipyard.services.monitoring.realized import RealizedService
 from shipyard.services.monitoring.realized_window import RealizedWindowEvaluator
 from shipyard.services.monitoring.runner import MonitorRunner
 from shipyard.services.monitoring.targets import Targets
-from shipyard.services.monitoring.webhooks import WebhookDeliveries
+from shipyard.services.monitoring.webhooks import ModelNotices, WebhookDeliveries
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.registry.dossier import DossierBuilder
@@ -107,6 +107,17 @@ def build_services(settings: Settings) -> Services:
     profiles = ProfileService(blobs, catalog=catalog, models=registry)
     targets = Targets(registry)
     realized = RealizedService(db, logs, targets, repo=FeedbackRepo())
+    webhooks = WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets)
+    monitor_runner = MonitorRunner(
+        db,
+        policies=settings.monitor,
+        deployments=deployments,
+        evaluator=DriftWindowEvaluator(
+            RealizedWindowEvaluator(LogStatsEvaluator(logs), realized), logs, profiles
+        ),
+        alerts=alerts,
+        webhooks=webhooks,
+    )
     retraining = RetrainingService(
         db,
         policies=settings.retrain,
@@ -118,6 +129,8 @@ def build_services(settings: Settings) -> Services:
             alerts=alerts,
             release=settings.release,
             feedback=None,  # monitoring's FeedbackExport, once it is merged
+            notices=ModelNotices(webhooks, monitor_runner.sinks),
+            profiles=profiles,
         ),
         repo=RetrainingRepo(),
         audit=ledger,
@@ -136,16 +149,7 @@ def build_services(settings: Settings) -> Services:
         figures=FiguresService(deployments),
         jobs=JobsService(db),
         alerts=alerts,
-        monitor_runner=MonitorRunner(
-            db,
-            policies=settings.monitor,
-            deployments=deployments,
-            evaluator=DriftWindowEvaluator(
-                RealizedWindowEvaluator(LogStatsEvaluator(logs), realized), logs, profiles
-            ),
-            alerts=alerts,
-            webhooks=WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets),
-        ),
+        monitor_runner=monitor_runner,
         profiles=profiles,
         feedback=FeedbackService(db, logs, targets, repo=FeedbackRepo(), audit=ledger),
         realized=realized,
