@@ -3,7 +3,9 @@ the log statistics: ``drift_share`` and ``drift.<column>`` (the column's drift v
 its method, e.g. the Wasserstein distance in reference standard deviations).
 
 Windows of versions without a recorded profile get the base figures only, so a rule on
-``drift_share`` is "not evaluable" there rather than a false alarm. The window's rows are read
+``drift_share`` is "not evaluable" there rather than a false alarm; so do windows where no
+column has enough values to judge (rather than a false "no drift", which would resolve an
+alert and count as a recovered metric). The window's rows are read
 through the prediction-log reader, at most ``max_rows`` of them (a uniform-in-time prefix
 would bias; the reader streams in time order, so a cap keeps memory bounded and is reported
 as ``drift_rows``).
@@ -55,8 +57,10 @@ class DriftWindowEvaluator:
         current = self._rows(model, env, version, start_ms, end_ms, columns)
         result = drift(profile, current, columns=columns)
         figures = dict(found.figures)
-        figures["drift_share"] = result.drift_share
         figures["drift_rows"] = float(len(current))
+        if any(item.verdict.value is not None for item in result.verdicts):
+            # with too few values of every column, drift is not evaluable (not "no drift")
+            figures["drift_share"] = result.drift_share
         for item in result.verdicts:
             value = item.verdict.value
             if value is not None:
