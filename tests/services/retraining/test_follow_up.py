@@ -122,10 +122,43 @@ def test_a_rolled_back_canary_is_recorded_and_the_alert_stays_open(
         svc.close()
 
 
+def test_an_alert_elsewhere_is_followed_up_once_the_version_is_live_there(
+    tmp_path: Path, db_url: str
+) -> None:
+    world = open_world(tmp_path, db_url)  # the loop rolls out to staging
+    svc = world.svc
+    try:
+        world.new_data()
+        alert = world.alert(env="production")
+        (run,) = svc.retraining.tick(MODEL)
+        assert run.state is RetrainState.DEPLOYED and run.environment == "staging"
+        _promote(svc)
+        _window(svc, (int(time.time() * 1000) // HOUR + 1) * HOUR, 2, False, 0.0)  # staging's
+        assert svc.retraining.follow_up(MODEL) == []  # production still runs v1
+        assert svc.retraining.get(run.run_id).outcome == "pending"
+        live = svc.deployments.deploy(MODEL, 2, "production", DORA, strategy="replace")
+        assert live.live_version == 2
+        assert svc.retraining.follow_up(MODEL) == []  # no production window after it yet
+        new = NewWindow(
+            MODEL, "production", 2, (live.update_time // HOUR + 1) * HOUR,
+            (live.update_time // HOUR + 2) * HOUR, WindowStatus.COMPUTED, 200,
+            {"drift_share": 0.0}, {RULE: False}, live.update_time,
+        )  # fmt: skip
+        with svc.db.write() as conn:
+            svc.alerts.repo.add_window(conn, new)
+        (done,) = svc.retraining.follow_up(MODEL)
+        assert done.outcome == "recovered" and (done.follow_up or {})["environment"] == "production"
+        assert svc.alerts.get(alert.alert_id).status is AlertStatus.RESOLVED
+    finally:
+        svc.close()
+
+
 def test_runs_no_alert_triggered_have_no_follow_up(tmp_path: Path, db_url: str) -> None:
     world = open_world(tmp_path, db_url)
     svc = world.svc
     try:
+        plan = svc.retraining.plan(MODEL, user="dana")
+        assert plan["steps"][-1]["step"] == "follow_up"
         world.new_data()
         started = svc.retraining.retrain(MODEL, user="dana")
         assert started.run is not None and started.run.state is RetrainState.DEPLOYED
