@@ -24,8 +24,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM alert_deliveries WHERE alert_id IS NULL")  # notices of no alert
     with op.batch_alter_table("alert_deliveries", schema=None) as batch_op:
-        batch_op.execute("DELETE FROM alert_deliveries WHERE alert_id IS NULL")
         batch_op.alter_column("alert_id", existing_type=sa.BigInteger(), nullable=False)
         batch_op.drop_column("model")
     with op.batch_alter_table("retraining_runs", schema=None) as batch_op:
