@@ -215,6 +215,8 @@ class ModelNotices(Protocol):
         self, conn: Any, model: str, event: str, payload: Mapping[str, Any], now: int
     ) -> int | None: ...
 
+    def send_due(self) -> object: ...
+
 
 class ReferenceProfiles(Protocol):
     """Records the reference profile a new version's drift is measured against."""

@@ -249,3 +249,8 @@ class ModelNotices:
         if sinks is None:
             return None
         return self.deliveries.enqueue_event(conn, model, event, payload, sinks, now)
+
+    def send_due(self) -> DeliveryReport:
+        """One attempt for every due delivery now (the notice just queued among them); a
+        failed one waits its backoff for the monitor's next pass."""
+        return self.deliveries.send_due(self.sinks_for)

@@ -121,10 +121,14 @@ class RetrainingService:
         if not self.book.claim(run, self.holder, self.lease_ms):
             return run
         try:
-            return self.steps.advance(self.book.get(run_id), self.policy(run.model))
+            done = self.steps.advance(self.book.get(run_id), self.policy(run.model))
         finally:
             if not self.book.get(run_id).state.is_terminal:
                 self.book.release(run_id, self.holder)
+        waits = RetrainState.AWAITING_APPROVAL
+        if done.state is waits and run.state is not waits and self.parts.notices is not None:
+            self.parts.notices.send_due()  # the approver hears now; failures are retried
+        return done
 
     def resume(self, model: str, *, user: str) -> RetrainRun:
         """Continue the model's active run (e.g. its runner died), else its last failed run
