@@ -28,7 +28,7 @@ from shipyard.services.monitoring.realized import RealizedService
 from shipyard.services.monitoring.realized_window import RealizedWindowEvaluator
 from shipyard.services.monitoring.runner import MonitorRunner
 from shipyard.services.monitoring.targets import Targets
-from shipyard.services.monitoring.webhooks import WebhookDeliveries
+from shipyard.services.monitoring.webhooks import ModelNotices, WebhookDeliveries
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.registry.dossier import DossierBuilder
@@ -117,6 +117,22 @@ def build_services(settings: Settings) -> Services:
     registry.hooks.append(profiler)
     targets = Targets(registry)
     realized = RealizedService(db, logs, targets, repo=FeedbackRepo())
+    webhooks = WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets)
+    monitor_runner = MonitorRunner(
+        db,
+        policies=settings.monitor,
+        deployments=deployments,
+        evaluator=EstimatedWindowEvaluator(
+            DriftWindowEvaluator(
+                RealizedWindowEvaluator(LogStatsEvaluator(logs), realized), logs, profiles
+            ),
+            logs,
+            profiles,
+            targets,
+        ),
+        alerts=alerts,
+        webhooks=webhooks,
+    )
     export = FeedbackExport(
         db,
         logs,
@@ -143,6 +159,8 @@ def build_services(settings: Settings) -> Services:
             alerts=alerts,
             release=settings.release,
             feedback=export,  # data = "feedback": the labelled production data
+            notices=ModelNotices(webhooks, monitor_runner.sinks),
+            profiles=profiles,
         ),
         repo=RetrainingRepo(),
         audit=ledger,
@@ -162,21 +180,7 @@ def build_services(settings: Settings) -> Services:
         figures=FiguresService(deployments, quality=CanaryQuality(realized)),
         jobs=JobsService(db),
         alerts=alerts,
-        monitor_runner=MonitorRunner(
-            db,
-            policies=settings.monitor,
-            deployments=deployments,
-            evaluator=EstimatedWindowEvaluator(
-                DriftWindowEvaluator(
-                    RealizedWindowEvaluator(LogStatsEvaluator(logs), realized), logs, profiles
-                ),
-                logs,
-                profiles,
-                targets,
-            ),
-            alerts=alerts,
-            webhooks=WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets),
-        ),
+        monitor_runner=monitor_runner,
         profiles=profiles,
         feedback=FeedbackService(db, logs, targets, repo=FeedbackRepo(), audit=ledger),
         realized=realized,

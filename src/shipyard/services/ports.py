@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from shipyard.core.alerts import Alert
+    from shipyard.core.alerts import Alert, MonitorWindow
     from shipyard.core.audit import ChainReport
     from shipyard.core.canary import QualityReading
     from shipyard.core.datasets import DatasetVersion, ValidationRecord
@@ -23,10 +23,12 @@ __all__ = [
     "DeploymentRoutes",
     "ExportDatasets",
     "FeedbackExporter",
+    "ModelNotices",
     "ModelVersionLookup",
     "MonitoredModels",
     "PeriodicJobs",
     "QualityFigures",
+    "ReferenceProfiles",
     "RegistrationHooks",
     "RetrainAlerts",
     "RetrainDeployments",
@@ -238,6 +240,8 @@ class RetrainDeployments(Protocol):
 
     def is_protected(self, env: str) -> bool: ...
 
+    def get(self, env: str, model: str | None = None) -> Deployment: ...
+
 
 class RetrainAlerts(Protocol):
     """What retraining needs from monitoring: a model's open alerts, and a note on one."""
@@ -245,6 +249,32 @@ class RetrainAlerts(Protocol):
     def open_alerts(self, model: str) -> list[Alert]: ...
 
     def annotate(self, alert_id: int, note: str, *, actor: str) -> Alert: ...
+
+    def get(self, alert_id: int) -> Alert: ...
+
+    def windows_from(self, model: str, env: str, start: int) -> list[MonitorWindow]: ...
+
+    def settle(self, alert_id: int, note: str, *, actor: str) -> Alert: ...
+
+
+class ModelNotices(Protocol):
+    """Notifies a model's alert sinks of an event that is no alert (a retraining waiting
+    for its approver): queued in the caller's unit of work, sent and retried like alert
+    deliveries. Returns the delivery id, None when the model has no sink."""
+
+    def queue(
+        self, conn: Any, model: str, event: str, payload: Mapping[str, Any], now: int
+    ) -> int | None: ...
+
+    def send_due(self) -> object: ...
+
+
+class ReferenceProfiles(Protocol):
+    """Records the reference profile a new version's drift is measured against."""
+
+    def attach(
+        self, model_ref: str, source: Any, *, columns: Sequence[str] | None = None
+    ) -> str: ...
 
 
 class FeedbackExporter(Protocol):

@@ -436,6 +436,10 @@ class MonitorStore(Protocol):
         self, conn: Connection, model: str | None, env: str | None, before: int | None, limit: int
     ) -> builtins.list[MonitorWindow]: ...
 
+    def windows_from(
+        self, conn: Connection, model: str, env: str, start: int, limit: int
+    ) -> builtins.list[MonitorWindow]: ...
+
     def count_windows(self, conn: Connection, model: str | None, env: str | None) -> int: ...
 
     def get_alert(self, conn: Connection, alert_id: int, *, lock: bool = False) -> Alert | None: ...
@@ -455,8 +459,8 @@ class MonitorStore(Protocol):
     def count_alerts(self, conn: Connection, where: AlertFilter) -> int: ...
 
     def add_delivery(
-        self, conn: Connection, alert_id: int, sink: str, target: str, event: str, body: str,
-        now: int,
+        self, conn: Connection, alert_id: int | None, sink: str, target: str, event: str,
+        body: str, now: int, *, model: str | None = None,
     ) -> int: ...  # fmt: skip
 
     def due_deliveries(
@@ -510,6 +514,8 @@ class RetrainingStore(Protocol):
     def actives(self, conn: Connection) -> list[RetrainRun]: ...
 
     def last_started(self, conn: Connection, model: str) -> RetrainRun | None: ...
+
+    def pending_outcomes(self, conn: Connection, model: str) -> list[RetrainRun]: ...
 
     def update(
         self, conn: Connection, run_id: int, expected: RetrainState, values: Mapping[str, Any]

@@ -59,3 +59,15 @@ def test_a_version_without_a_profile_has_no_drift_figures(
     (window,) = w.svc.monitor_runner.run(now=w.at(1)).windows
     assert "drift_share" not in window.figures
     assert window.verdicts == {"drift_share > 0.3": None, "drift.age > 0.5": None}
+
+
+def test_a_window_too_small_to_judge_drift_is_not_evaluable_rather_than_calm(
+    world_factory: Callable[[dict], World],
+) -> None:
+    w = world_factory(policy(rules=RULES, min_rows=5))
+    w.svc.profiles.attach("loans@1", _reference())
+    w.log(0, [90.0] * 50, ["zz@x"] * 50)  # far off, but under drift's 100 values a column
+    (window,) = w.svc.monitor_runner.run(now=w.at(1)).windows
+    assert window.status is WindowStatus.COMPUTED and window.figures["drift_rows"] == 50
+    assert "drift_share" not in window.figures
+    assert window.verdicts["drift_share > 0.3"] is None

@@ -113,11 +113,11 @@ def _history(svc: Any, model: str, limit: int, as_json: bool) -> None:
         return
     rows = [
         [r["id"], format_ms(r["created"]), r["trigger"]["kind"], r["state"], r["version"],
-         r["coalesced"], r["reason"][:80]]
+         r["outcome"] or "", r["coalesced"], r["reason"][:80]]
         for r in runs
     ]  # fmt: skip
     _table(
         f"Retraining runs of {model} (showing {len(runs)} of {page.total})",
-        ["id", "started", "trigger", "state", "version", "coalesced", "reason"],
+        ["id", "started", "trigger", "state", "version", "outcome", "coalesced", "reason"],
         rows,
     )

@@ -6,7 +6,9 @@ classifier, ``_prediction`` of a regressor) against the same output on the refer
 the profile holds it. ``drift_share`` counts the features only.
 
 Windows of versions without a recorded profile get the base figures only, so a rule on
-``drift_share`` is "not evaluable" there rather than a false alarm. The window's rows are read
+``drift_share`` is "not evaluable" there rather than a false alarm; so do windows where no
+column has enough values to judge (rather than a false "no drift", which would resolve an
+alert and count as a recovered metric). The window's rows are read
 through the prediction-log reader, at most ``max_rows`` of them (a uniform-in-time prefix
 would bias; the reader streams in time order, so a cap keeps memory bounded and is reported
 as ``drift_rows``).
@@ -58,8 +60,10 @@ class DriftWindowEvaluator:
         current = self._rows(model, env, version, start_ms, end_ms, columns)
         result = drift(profile, current, columns=columns)
         figures = dict(found.figures)
-        figures["drift_share"] = _feature_share(result.verdicts)
         figures["drift_rows"] = float(len(current))
+        share = _feature_share(result.verdicts)
+        if share is not None:  # too few values of every feature: not evaluable, not "no drift"
+            figures["drift_share"] = share
         for item in result.verdicts:
             value, column = item.verdict.value, item.verdict.column
             if value is None:
@@ -94,11 +98,12 @@ class DriftWindowEvaluator:
         return table.to_pandas()
 
 
-def _feature_share(verdicts: Any) -> float:
-    """The share of judged features (the model's output left out) that drifted."""
+def _feature_share(verdicts: Any) -> float | None:
+    """The share of judged features (the model's output left out) that drifted; None when
+    no feature had enough values to be judged."""
     from shipyard.core.drift import NOT_ENOUGH_DATA
 
     features = [v.verdict for v in verdicts if v.verdict.column not in OUTPUT_COLUMNS]
     judged = {v.column for v in features if v.state != NOT_ENOUGH_DATA}
     drifted = {v.column for v in features if v.drifted}
-    return len(drifted) / len(judged) if judged else 0.0
+    return len(drifted) / len(judged) if judged else None
