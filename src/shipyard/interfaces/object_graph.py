@@ -9,6 +9,8 @@ from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.doctor import DoctorService
+from shipyard.services.doctor.backup import BackupService
+from shipyard.services.doctor.gc import GarbageCollector
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.feedback import FeedbackService
@@ -47,6 +49,8 @@ class Services:
     realized: RealizedService
     retraining: RetrainingService
     doctor: DoctorService
+    gc: GarbageCollector
+    backups: BackupService
 
     def close(self) -> None:
         self.jobs.scheduler.stop()
