@@ -116,7 +116,7 @@ def test_damaged_backup_is_refused_before_anything_is_written(tmp_path: Path) ->
         with pytest.raises(ArtifactCorruptedError):
             dst.backups.restore(tmp_path / "bk")
         assert dst.backups.snapshots.occupied() == {}  # nothing restored
-        with pytest.raises(ValidationError, match="MANIFEST.json"):
+        with pytest.raises(ValidationError, match=r"MANIFEST\.json"):
             dst.backups.restore(tmp_path)
     finally:
         dst.close()
