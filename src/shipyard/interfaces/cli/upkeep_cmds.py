@@ -26,7 +26,7 @@ def gc(
     ),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Collect what the [retention] policy in shipyard.toml lets go: runs and experiments
+    r"""Collect what the \[retention] policy in shipyard.toml lets go: runs and experiments
     deleted, and model versions archived, longer ago than the policy; prediction-log
     partitions older than it; then the objects no record reaches any more.
 
@@ -34,7 +34,7 @@ def gc(
     With --apply the pass is recorded in the audit ledger (action gc.collect). The audit
     ledger itself is never collected. Example policy:
 
-        [retention]
+        \[retention]
         deleted_runs = "30d"
         deleted_experiments = "30d"
         archived_model_versions = "90d"

@@ -43,6 +43,8 @@ BACKUP_FORMAT = "shipyard-backup"
 BACKUP_FORMAT_VERSION = 1
 MANIFEST = "MANIFEST.json"
 CHUNK = 1 << 20
+# named first when a target is refused: what an operator recognises
+_MAIN_TABLES = ("runs", "experiments", "datasets", "registered_models", "deployments")
 
 
 class BackupService:
@@ -166,7 +168,9 @@ class BackupService:
         stored = sum(1 for k in self.blobs.backend.list("") if k != FORMAT_KEY)
         if not occupied and not stored:
             return
-        what = [f"{table}: {n} row(s)" for table, n in sorted(occupied.items())]
+        first = {t: i for i, t in enumerate(_MAIN_TABLES)}
+        order = sorted(occupied, key=lambda t: (first.get(t, len(first)), t))
+        what = [f"{table}: {occupied[table]} row(s)" for table in order]
         if stored:
             what.append(f"{stored} file(s) in the object store {self.blobs.url}")
         raise ConflictError(
