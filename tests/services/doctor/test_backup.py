@@ -170,3 +170,32 @@ def test_backup_while_runs_are_logged_restores_consistently(
         assert report.ok, [f.to_dict() for f in report.findings]
     finally:
         back.close()
+
+
+def test_old_pg_dump_and_a_backup_of_another_kind_are_named(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipyard.core.errors import StorageError
+
+    lite = open_project(tmp_path / "lite", f"sqlite:///{tmp_path / 'lite.db'}")
+    try:
+        lite.backups.backup(tmp_path / "lite-bk")
+    finally:
+        lite.close()
+    pg = open_project(tmp_path / "pg", postgres_url)
+    try:
+        with pytest.raises(ValidationError, match="holds a sqlite database"):
+            pg.backups.restore(tmp_path / "lite-bk")
+        fake = tmp_path / "bin"
+        fake.mkdir()
+        (fake / "pg_dump").write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n")
+        (fake / "pg_dump").chmod(0o755)
+        monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
+        with pytest.raises(StorageError, match=r"older than the PostgreSQL \d+ server"):
+            pg.backups.backup(tmp_path / "pg-bk")
+        assert not (tmp_path / "pg-bk").exists()  # a failed backup leaves nothing behind
+        monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+        with pytest.raises(StorageError, match="pg_dump is not on PATH"):
+            pg.backups.backup(tmp_path / "pg-bk2")
+    finally:
+        pg.close()

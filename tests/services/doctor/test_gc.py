@@ -14,7 +14,7 @@ from shipyard.core.clock import now_ms
 from shipyard.core.errors import ValidationError
 from shipyard.core.retention import parse_retention
 from shipyard.stores.sql import tables as t
-from tests.services.doctor.project import open_project, seed
+from tests.services.doctor.project import SIGNATURE, open_project, seed
 
 POLICY = """
 [retention]
@@ -136,3 +136,42 @@ def test_policy_parses_every_key() -> None:
     )
     assert policy.deleted_runs == 30 * DAY_MS and policy.deleted_experiments == 7 * DAY_MS
     assert policy.prediction_logs == 0
+
+
+def test_deleted_experiments_go_with_their_runs_but_lineage_stays(tmp_path: Path) -> None:
+    from shipyard.core.states import LifecycleStage
+
+    toml = '[retention]\ndeleted_runs = "1d"\ndeleted_experiments = "1d"\n'
+    svc = open_project(tmp_path / "p", f"sqlite:///{tmp_path / 'db.sqlite'}", toml)
+    try:
+        seeded = seed(svc, tmp_path)
+        gone = svc.tracking.create_experiment("gone")
+        lineage = svc.tracking.create_experiment("lineage")
+        run_ids = [svc.tracking.create_run(e, user="ada").info.run_id for e in (gone, lineage)]
+        for run_id in run_ids:
+            svc.tracking.log_artifact_bytes(run_id, run_id.encode(), "id.txt")
+        model = svc.registry.load("scorer@v1", user="ada")
+        svc.registry.log_model(model, "trained", user="ada", run_id=run_ids[1], signature=SIGNATURE)
+        for exp in (gone, lineage):
+            svc.tracking.set_experiment_lifecycle(exp, LifecycleStage.DELETED, actor="ada")
+        svc.tracking.set_run_lifecycle(seeded.kept_run, LifecycleStage.DELETED, actor="ada")
+        with svc.db.write() as conn:  # the kept run trained a model version too
+            conn.execute(
+                t.model_versions.update()
+                .values(run_id=seeded.kept_run)
+                .where(t.model_versions.c.version == 1, t.model_versions.c.model_id == 1)
+            )
+        svc.gc.clock = lambda: now_ms() + 2 * DAY_MS
+        done = svc.gc.run(apply=True, grace_s=0, actor="ops")
+        assert done.plan.experiments == [gone]
+        assert sorted(done.plan.runs) == sorted([run_ids[0], seeded.deleted_run])
+        assert any(f"experiment {lineage}" in s for s in done.plan.skipped)
+        assert any(seeded.kept_run in s and "trained" in s for s in done.plan.skipped)
+        with svc.db.read() as conn:
+            left = set(conn.execute(sa.select(t.runs.c.id)).scalars())
+            exps = set(conn.execute(sa.select(t.experiments.c.id)).scalars())
+        assert left == {seeded.kept_run, run_ids[1]}
+        assert int(gone) not in exps and int(lineage) in exps
+        assert svc.doctor.check(0).ok
+    finally:
+        svc.close()

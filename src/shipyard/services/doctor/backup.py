@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -65,7 +66,14 @@ class BackupService:
     def backup(self, dest: Path) -> dict[str, Any]:
         """Snapshot into ``dest`` (a new or empty folder); the manifest as written."""
         started = time.monotonic()
-        _new_folder(dest)
+        created = _new_folder(dest)
+        try:
+            return self._backup(dest, started)
+        except BaseException:
+            _clear(dest, remove=created)  # no half backup left to mistake for one
+            raise
+
+    def _backup(self, dest: Path, started: float) -> dict[str, Any]:
         snap = self.snapshots.snapshot(dest)
         listing = list_store(self.blobs)  # after the snapshot: everything it names exists
         roots = set(snap.mentions) | {d for d, _ in snap.references}
@@ -206,14 +214,27 @@ def read_manifest(src: Path) -> dict[str, Any]:
     return manifest
 
 
-def _new_folder(dest: Path) -> None:
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+def _clear(dest: Path, *, remove: bool) -> None:
+    for child in dest.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+    if remove:
+        dest.rmdir()
+
+
+def _new_folder(dest: Path) -> bool:
+    """Make ``dest`` (True) or accept it empty (False); refuse anything else."""
+    existed = dest.exists()
+    if existed and (not dest.is_dir() or any(dest.iterdir())):
         raise ValidationError(
             f"{dest} already exists and is not an empty folder; back up into a new folder",
             field="DEST",
         )
     dest.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds the tokenization key
     os.chmod(dest, 0o700)
+    return not existed
 
 
 def _db_entry(snap: DbSnapshot, path: Path) -> dict[str, object]:

@@ -47,8 +47,13 @@ class RetentionRepo:
         q = sa.select(t.runs.c.id).where(t.runs.c.lifecycle_stage == "deleted")
         ids = [str(r) for r in conn.execute(q).scalars()]
         when = _last_times(conn, "run", "run.delete", ids)
+        trained = _training_runs(conn)
         for run_id in ids:
-            if run_id not in when:
+            if run_id in trained:
+                out.skipped.append(
+                    f"run {run_id}: model {trained[run_id]} was trained by it (kept)"
+                )
+            elif run_id not in when:
                 out.skipped.append(f"run {run_id}: no run.delete entry in the ledger (kept)")
             elif when[run_id] <= cutoff_ms:
                 out.runs.append(run_id)
@@ -65,11 +70,19 @@ class RetentionRepo:
             for i in ids
             if i not in when
         )
-        out.experiments.extend(expired)
+        trained = _training_runs(conn)
         runs = set(out.runs)
-        for part in _chunks(expired):
-            q = sa.select(t.runs.c.id).where(t.runs.c.experiment_id.in_(part))
-            runs.update(str(r) for r in conn.execute(q).scalars())
+        for exp_id in expired:
+            q = sa.select(t.runs.c.id).where(t.runs.c.experiment_id == exp_id)
+            members = [str(r) for r in conn.execute(q).scalars()]
+            lineage = sorted(trained[r] for r in members if r in trained)
+            if lineage:
+                out.skipped.append(
+                    f"experiment {exp_id}: its runs trained {', '.join(lineage[:3])} (kept)"
+                )
+                continue
+            out.experiments.append(exp_id)
+            runs.update(members)
         out.runs[:] = sorted(runs)
 
     def expired_versions(self, conn: Connection, cutoff_ms: int, out: Expired) -> None:
@@ -138,6 +151,13 @@ _RUN_CHILDREN = (
     t.run_artifacts,
     t.run_inputs,
 )
+
+
+def _training_runs(conn: Connection) -> dict[str, str]:
+    """Run id → the model version it produced: lineage a deleted run keeps alive."""
+    mv, rm = t.model_versions, t.registered_models
+    q = sa.select(mv.c.run_id, rm.c.name, mv.c.version).join_from(mv, rm)
+    return {str(r): f"{n}@v{v}" for r, n, v in conn.execute(q.where(mv.c.run_id.is_not(None)))}
 
 
 def _deployed(conn: Connection) -> set[tuple[str, int]]:
