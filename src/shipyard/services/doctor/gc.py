@@ -115,6 +115,11 @@ class GarbageCollector:
                 expired = self._expired(conn, policy, now, result.plan)
                 result.plan.rows = self.retention.delete(conn, expired)
                 orphans = self._orphans(listing, self.integrity.mentions(conn), grace_s)
+                if not isinstance(self.blobs.backend, Refresher):
+                    result.plan.skipped.append(
+                        f"objects: {self.blobs.url} keeps no object ages, so unreferenced "
+                        "objects are never collected there (rows and logs still are)"
+                    )
                 result.plan.objects = len(orphans)
                 result.plan.object_bytes = sum(size for _, size in orphans)
                 if not apply:
