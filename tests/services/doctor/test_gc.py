@@ -175,3 +175,44 @@ def test_deleted_experiments_go_with_their_runs_but_lineage_stays(tmp_path: Path
         assert svc.doctor.check(0).ok
     finally:
         svc.close()
+
+
+class _Jobs:
+    """The scheduler's registration surface, recording what registers (a fake, no loop)."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, tuple[float, object]] = {}
+
+    def register(self, name: str, interval_s: float, fn: object, *, lease_s: float | None = None):  # type: ignore[no-untyped-def]
+        self.jobs[name] = (interval_s, fn)
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 10.0) -> None: ...
+
+
+def test_the_gc_job_applies_the_policy_and_a_bad_policy_is_not_scheduled(tmp_path: Path) -> None:
+    svc = open_project(tmp_path / "p", f"sqlite:///{tmp_path / 'db.sqlite'}", POLICY)
+    try:
+        seeded = seed(svc, tmp_path)
+        jobs = _Jobs()
+        assert svc.gc.register_jobs(jobs) == ["gc"]
+        interval, tick = jobs.jobs["gc"]
+        assert interval == 86_400
+        tick()  # type: ignore[operator]
+        assert not svc.blobs.backend.exists(seeded.old_log)  # the job applied the policy
+        with svc.db.read() as conn:
+            actors = (
+                conn.execute(
+                    sa.select(t.audit_ledger.c.actor).where(t.audit_ledger.c.action == "gc.collect")
+                )
+                .scalars()
+                .all()
+            )
+        assert actors == ["shipyard-gc"]
+        svc.gc.table = {"deleted_runs": "soon"}
+        assert svc.gc.register_jobs(_Jobs()) == []
+        svc.gc.table = None
+        assert svc.gc.register_jobs(_Jobs()) == []
+    finally:
+        svc.close()
