@@ -13,6 +13,8 @@ from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.doctor import DoctorService
+from shipyard.services.doctor.backup import BackupService
+from shipyard.services.doctor.gc import GarbageCollector
 from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
@@ -46,9 +48,11 @@ from shipyard.stores.sql.feedback_repo import FeedbackRepo
 from shipyard.stores.sql.integrity_repo import IntegrityRepo
 from shipyard.stores.sql.models_repo import ModelsRepo
 from shipyard.stores.sql.monitors_repo import MonitorsRepo
+from shipyard.stores.sql.retention_repo import RetentionRepo
 from shipyard.stores.sql.retraining_repo import RetrainingRepo
 from shipyard.stores.sql.runs_repo import RunRepo
 from shipyard.stores.sql.schema import ensure_schema
+from shipyard.stores.sql.snapshot import SnapshotRepo
 from shipyard.stores.statcache import StatCache
 
 if TYPE_CHECKING:
@@ -187,6 +191,15 @@ def build_services(settings: Settings) -> Services:
         export=export,
         retraining=retraining,
         doctor=DoctorService(db, blobs, repo=IntegrityRepo(), audit=audit),
+        gc=GarbageCollector(
+            db,
+            blobs,
+            policy=settings.retention,
+            retention=RetentionRepo(),
+            integrity=IntegrityRepo(),
+            audit=ledger,
+        ),
+        backups=BackupService(blobs, SnapshotRepo(db), keys={"pii.key": settings.pii_key_file}),
         profiler=profiler,
     )
 

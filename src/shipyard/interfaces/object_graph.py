@@ -9,6 +9,8 @@ from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.doctor import DoctorService
+from shipyard.services.doctor.backup import BackupService
+from shipyard.services.doctor.gc import GarbageCollector
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.export import FeedbackExport
@@ -50,6 +52,8 @@ class Services:
     export: FeedbackExport
     retraining: RetrainingService
     doctor: DoctorService
+    gc: GarbageCollector
+    backups: BackupService
     profiler: LineageProfiler | None = None  # profiles new versions from their lineage
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ __all__ = ["OBJECT_TYPES", "AuditService", "parse_object"]
 
 OBJECT_TYPES = (
     "run", "experiment", "dataset", "user", "pipeline", "model", "deployment", "alert",
-    "retraining",
+    "retraining", "project",
 )  # fmt: skip
 
 

@@ -38,13 +38,16 @@ __all__ = [
     "BlobReader",
     "BlobStore",
     "BlobWriter",
+    "DatabaseSnapshots",
     "DatasetEvidence",
     "DatasetRecords",
     "DatasetStore",
     "DatasetVersions",
+    "DbSnapshot",
     "DeploymentStats",
     "DeploymentStore",
     "ExperimentStore",
+    "Expired",
     "FeedbackStore",
     "GateResults",
     "IntegrityQueries",
@@ -53,6 +56,7 @@ __all__ = [
     "ModelVersions",
     "MonitorStore",
     "NewEntry",
+    "RetentionQueries",
     "RetrainingStore",
     "RunLog",
     "RunQuery",
@@ -549,4 +553,63 @@ class IntegrityQueries(Protocol):
 
     def integrity_problems(self, conn: Connection) -> tuple[str, builtins.list[str]]:
         """(what was checked, the problems found)."""
+        ...
+
+
+# ---------------------------------------------------------------- retention and backup
+@dataclass
+class Expired:
+    """Rows past retention, and the old-enough ones kept (with the reason)."""
+
+    runs: builtins.list[str] = field(default_factory=builtins.list)
+    experiments: builtins.list[int] = field(default_factory=builtins.list)
+    versions: builtins.list[tuple[int, str]] = field(default_factory=builtins.list)  # id, ref
+    skipped: builtins.list[str] = field(default_factory=builtins.list)
+
+
+class RetentionQueries(Protocol):
+    """What garbage collection asks and removes (times come from the audit ledger)."""
+
+    def expired_runs(self, conn: Connection, cutoff_ms: int, out: Expired) -> None: ...
+
+    def expired_experiments(self, conn: Connection, cutoff_ms: int, out: Expired) -> None: ...
+
+    def expired_versions(self, conn: Connection, cutoff_ms: int, out: Expired) -> None: ...
+
+    def artifact_bytes(self, conn: Connection, run_ids: Sequence[str]) -> int: ...
+
+    def delete(self, conn: Connection, expired: Expired) -> builtins.dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class DbSnapshot:
+    """One consistent copy of the metadata database and what it references."""
+
+    kind: str  # "sqlite" | "postgresql"
+    file: str  # its file name in the backup folder
+    tool: str  # what made it: the SQLite online backup API, or pg_dump and its version
+    revision: str | None  # the schema revision it holds
+    counts: Mapping[str, int]  # rows per table
+    mentions: frozenset[str]  # every digest it names outside the history tables
+    references: tuple[tuple[str, str], ...]  # (digest, where) a reader opens
+    audit_head: tuple[int, str] | None  # the ledger's last (seq, hash)
+
+
+class DatabaseSnapshots(Protocol):
+    """Consistent copies of the metadata database taken while it is in use, and restores."""
+
+    @property
+    def kind(self) -> str: ...
+
+    def snapshot(self, folder: os.PathLike[str] | str) -> DbSnapshot:
+        """Copy the database into ``folder``; what it references is read from the same
+        snapshot, so objects written later are neither needed nor missed."""
+        ...
+
+    def occupied(self) -> builtins.dict[str, int]:
+        """Tables that hold a project's data, with their row count (empty: a new project)."""
+        ...
+
+    def restore(self, path: os.PathLike[str] | str, kind: str) -> DbSnapshot:
+        """Replace this (empty) database with the copy at ``path``; then its contents."""
         ...
