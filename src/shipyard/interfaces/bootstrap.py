@@ -128,7 +128,10 @@ def build_services(settings: Settings) -> Services:
         deployments=deployments,
         evaluator=EstimatedWindowEvaluator(
             DriftWindowEvaluator(
-                RealizedWindowEvaluator(LogStatsEvaluator(logs), realized), logs, profiles
+                RealizedWindowEvaluator(LogStatsEvaluator(logs), realized),
+                logs,
+                profiles,
+                policies=settings.monitor,
             ),
             logs,
             profiles,

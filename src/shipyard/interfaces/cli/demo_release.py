@@ -28,7 +28,9 @@ gates = [
 [release.{MODEL}.deploy]
 strategy = "canary"
 steps = [20, 50, 100]
-rollback_if = "error_rate > 0.05 or p99_ms > 250"
+rollback_if = "error_rate > 0.05 or p99_ms > 250 or roc_auc < live_roc_auc - 0.1"
+min_labels = 50          # labelled predictions of each version before quality is judged
+promote_after = "40 requests"   # at each step, while the rule holds
 """
 
 

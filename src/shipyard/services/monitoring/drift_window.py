@@ -12,13 +12,18 @@ alert and count as a recovered metric). The window's rows are read
 through the prediction-log reader, at most ``max_rows`` of them (a uniform-in-time prefix
 would bias; the reader streams in time order, so a cap keeps memory bounded and is reported
 as ``drift_rows``).
+
+The model's ``[monitor]`` policy chooses the features watched (``features``), the method per
+column or kind (``methods``) and the limits (``thresholds``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from shipyard.core.errors import NotFoundError
+from shipyard.core.monitor_policy import MonitorPolicy, parse_monitor_policies
 from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.monitoring.profile_store import OUTPUT_COLUMNS, ProfileService
 from shipyard.services.monitoring.runner import WindowEvaluator, WindowFigures
@@ -37,12 +42,21 @@ class DriftWindowEvaluator:
         reader: PredictionLogReader,
         profiles: ProfileService,
         *,
+        policies: Mapping[str, object] | None = None,
         max_rows: int = MAX_ROWS,
     ) -> None:
         self.base = base
         self.reader = reader
         self.profiles = profiles
+        self.raw_policies = policies or {}
         self.max_rows = max_rows
+        self._parsed: dict[str, MonitorPolicy] | None = None
+
+    def policy(self, model: str) -> MonitorPolicy | None:
+        """The model's parsed ``[monitor]`` policy (the runner has refused a malformed one)."""
+        if self._parsed is None:
+            self._parsed = parse_monitor_policies(self.raw_policies)
+        return self._parsed.get(model)
 
     def evaluate(
         self, model: str, env: str, version: int | None, start_ms: int, end_ms: int
@@ -56,9 +70,14 @@ class DriftWindowEvaluator:
             return found
         from shipyard.services.monitoring.drift import drift
 
-        columns = list(profile.columns)
+        policy = self.policy(model)
+        watched = policy.features if policy is not None else None
+        columns = [
+            c for c in profile.columns if watched is None or c in watched or c in OUTPUT_COLUMNS
+        ]
         current = self._rows(model, env, version, start_ms, end_ms, columns)
-        result = drift(profile, current, columns=columns)
+        options = _drift_options(policy) if policy is not None else {}
+        result = drift(profile, current, columns=columns, **options)
         figures = dict(found.figures)
         figures["drift_rows"] = float(len(current))
         share = _feature_share(result.verdicts)
@@ -96,6 +115,25 @@ class DriftWindowEvaluator:
             if name in OUTPUT_COLUMNS:  # nulls where older files logged none: still numbers
                 table = table.set_column(i, name, table.column(i).cast(pa.float64()))
         return table.to_pandas()
+
+
+# The policy names methods as its rules do; the drift module by their scipy names. The
+# domain classifier needs the reference's rows, which a stored profile does not hold.
+_METHOD_NAMES = {"jensen_shannon": "jensenshannon", "l_infinity": "linf"}
+_PER_WINDOW = ("domain_classifier", "drift_share", "p_value")
+
+
+def _drift_options(policy: MonitorPolicy) -> dict[str, Any]:
+    """``drift()``'s methods and thresholds from the policy."""
+    methods = {
+        key: _METHOD_NAMES.get(m, m) for key, m in policy.methods.items() if m not in _PER_WINDOW
+    }
+    thresholds = {
+        _METHOD_NAMES.get(m, m): limit
+        for m, limit in policy.thresholds.items()
+        if m not in _PER_WINDOW
+    }
+    return {"methods": methods or None, "thresholds": thresholds or None}
 
 
 def _feature_share(verdicts: Any) -> float | None:
