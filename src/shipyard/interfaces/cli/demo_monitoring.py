@@ -36,7 +36,8 @@ def monitor_policy(model: str) -> str:
 window = "{WINDOW_S}s"
 delay = "1s"
 min_rows = 40
-rules = ["drift_share > 0.3", "realized.accuracy < 0.6"]
+thresholds = {{ wasserstein = 0.25 }}   # windows of ~100 rows: above their sampling noise
+rules = ["drift_share > 0.15", "realized.accuracy < 0.6"]
 alerts = {{ webhook = "http://127.0.0.1:{HOOK_PORT}/hook", secret_env = "{SECRET_ENV}", cooldown = "1h" }}
 """  # noqa: E501
 

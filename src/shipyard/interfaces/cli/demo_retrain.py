@@ -20,7 +20,7 @@ def retrain_policy(model: str, holdout: str) -> str:
     """``[retrain.<model>]``: retrain on the drift alert, on the newest data."""
     return f"""
 [retrain.{model}]
-on = "alert:drift_share > 0.3"
+on = "alert:drift_share > 0.15"
 pipeline = "shipyard.interfaces.cli.demo_pipeline:training"
 data = "diabetes@latest"
 holdout = "{holdout}@latest"
