@@ -1,0 +1,256 @@
+"""A retraining run's chain as an auditor reads it: what triggered it (an alert, the schedule,
+new data, a person), the pipeline run and the data it trained on, the version it registered,
+the gates, the approval (a person, named; or automatic, with the policy's text; or still
+waiting), the deployment with every later step of it (canary steps, promotion, rollback) and
+the outcome, with the run's ledger entries as its timeline.
+
+Read from the run and the audit ledger only, so the dossier, the web UI and the CLI show one
+and the same chain. ``Ledger`` reads each ledger object once, for a page of many runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shipyard.core.retraining import LOOP_ACTOR, RetrainRun
+from shipyard.services.audit import AuditService
+from shipyard.services.registry.dossier_ledger import ledger_entry
+
+__all__ = ["Ledger", "chain_line", "run_chain"]
+
+MAX_ENTRIES = 100_000
+_DECIDED = ("model.approve", "model.reject")
+_STAGES = {
+    "retrain.queued": "trigger", "retrain.coalesced": "trigger", "retrain.skipped": "trigger",
+    "retrain.running": "train", "retrain.registered": "register", "retrain.gated": "gates",
+    "retrain.awaiting_approval": "approval", "retrain.approved": "approval",
+    "retrain.refused": "approval", "retrain.deploying": "deploy", "retrain.deployed": "deploy",
+    "retrain.failed": "outcome",
+}  # fmt: skip
+
+
+class Ledger:
+    """The ledger's entries of one object (``model:loans``), oldest first, each read once."""
+
+    def __init__(self, audit: AuditService) -> None:
+        self.audit = audit
+        self._read: dict[str, list[dict[str, Any]]] = {}
+
+    def entries(self, obj: str) -> list[dict[str, Any]]:
+        if obj not in self._read:
+            found = [ledger_entry(e) for e in self.audit.log(obj, MAX_ENTRIES)]
+            self._read[obj] = sorted(found, key=lambda e: e["seq"])
+        return self._read[obj]
+
+
+def run_chain(run: RetrainRun, ledger: Ledger) -> dict[str, Any]:
+    """The run's chain: trigger → run → version → gates → approval → deployment → outcome."""
+    own = ledger.entries(f"retraining:{run.run_id}")
+    decision = _decision(run, ledger)
+    deploy_events = _deploy_events(run, ledger)
+    approval = _approval(run, decision)
+    deployment = _deployment(run, deploy_events)
+    timeline = [_step(e) for e in own]
+    if decision is not None and not approval.get("automatic"):
+        timeline.append(_step(decision, "approval"))
+    timeline += [_step(e, "deploy") for e in deploy_events]
+    timeline.sort(key=lambda e: e["seq"])
+    return {
+        "id": run.run_id,
+        "model": run.model,
+        "register_as": run.register_as,
+        "environment": run.environment,
+        "state": run.state.value,
+        "reason": run.reason,
+        "created": run.created,
+        "finished": run.finished,
+        "created_by": run.created_by,
+        "coalesced": run.coalesced,
+        "trigger": _trigger(run),
+        "pipeline_run_id": run.pipeline_run_id,
+        "data": run.data_ref,
+        "holdout": run.holdout_ref,
+        "version": run.version,
+        "version_ref": None if run.version is None else f"{run.register_as}@v{run.version}",
+        "gates": _gates(run),
+        "approval": approval,
+        "deployment": deployment,
+        "outcome": _outcome(run, deployment),
+        "timeline": timeline,
+    }
+
+
+def chain_line(chain: Mapping[str, Any]) -> str:
+    """The chain in one line: ``alert #3 (drift_share > 0.3) → pipeline abc12345 → v2 →
+    gates passed → approved automatically → canary 10% in staging, live``."""
+    parts = [chain["trigger"]["text"]]
+    if chain["pipeline_run_id"]:
+        parts.append(f"pipeline {str(chain['pipeline_run_id'])[:8]}")
+    if chain["version"] is not None:
+        parts.append(f"v{chain['version']}")
+    if chain["gates"] is not None:
+        parts.append(chain["gates"]["text"])
+    if chain["approval"]["kind"] != "none":
+        parts.append(chain["approval"]["text"])
+    if chain["deployment"] is not None and chain["state"] == "deployed":
+        parts.append(chain["deployment"]["text"])  # where it stands now is part of it
+    else:
+        parts.append(chain["outcome"]["text"])
+    return " → ".join(dict.fromkeys(p for p in parts if p))
+
+
+# ---------------------------------------------------------------- the links
+def _trigger(run: RetrainRun) -> dict[str, Any]:
+    d = dict(run.trigger_detail)
+    kind = run.trigger
+    if kind == "alert":
+        text = f"alert #{d.get('alert_id')} ({d.get('rule')}) in {d.get('env')}"
+    elif kind == "schedule":
+        text = f"schedule (every {d.get('every_s')} s)"
+    elif kind == "data":
+        text = f"new data {d.get('data')}"
+    else:
+        via = f" via {d['via']}" if d.get("via") else (" via the API" if kind == "api" else "")
+        text = f"by hand: {d.get('user') or run.created_by}{via}"
+    return {"kind": kind, "text": text, **d}
+
+
+def _gates(run: RetrainRun) -> dict[str, Any] | None:
+    if run.gates is None:
+        return None
+    gates = dict(run.gates)
+    listed = gates.get("failed")
+    failed = [str(g) for g in listed] if isinstance(listed, list | tuple) else []
+    passed = bool(gates.get("passed"))
+    text = "gates passed" if passed else f"gates failed ({', '.join(failed)})"
+    values = gates.get("values")
+    return {
+        "passed": passed,
+        "holdout": gates.get("holdout"),
+        "failed": failed,
+        "values": dict(values) if isinstance(values, Mapping) else {},
+        "text": text,
+    }
+
+
+def _decision(run: RetrainRun, ledger: Ledger) -> dict[str, Any] | None:
+    """The last approve/reject entry on the run's version in the model's ledger."""
+    if run.version is None:
+        return None
+    found = None
+    for e in ledger.entries(f"model:{run.register_as}"):
+        if e["action"].startswith(_DECIDED) and e["payload"].get("version") == run.version:
+            found = e
+    return found
+
+
+def _approval(run: RetrainRun, decision: Mapping[str, Any] | None) -> dict[str, Any]:
+    recorded = dict(run.approval or {})
+    if recorded.get("automatic"):
+        policy = str(recorded.get("policy") or "")
+        return {"kind": "automatic", "automatic": True, "by": recorded.get("by") or LOOP_ACTOR,
+                "policy": policy, "time": None if decision is None else decision["time"],
+                "text": f"approved automatically (auto_approve_if = {policy!r})"}  # fmt: skip
+    if decision is not None:
+        approved = decision["action"].startswith("model.approve")
+        kind = "person" if approved else "refused"
+        verb = "approved" if approved else "rejected"
+        override = " (OVERRIDE)" if decision["action"].endswith("override") else ""
+        return {"kind": kind, "automatic": False, "by": decision["actor"],
+                "reason": decision["reason"], "time": decision["time"],
+                "override": bool(override),
+                "text": f"{verb} by {decision['actor']}{override}"}  # fmt: skip
+    if run.state.value == "awaiting_approval":
+        return {"kind": "waiting", "automatic": False, "by": None, "reason": run.reason,
+                "text": "waiting for an approver"}  # fmt: skip
+    return {"kind": "none", "automatic": False, "by": None, "text": ""}
+
+
+def _deploy_events(run: RetrainRun, ledger: Ledger) -> list[dict[str, Any]]:
+    """The deployment entries about the run's version in its environment since the run."""
+    if run.version is None or run.deployment is None:
+        return []
+    env = str(run.deployment.get("environment") or run.environment)
+    return [
+        e
+        for e in ledger.entries(f"deployment:{env}/{run.register_as}")
+        if e["time"] >= run.created
+        and run.version in (e["payload"].get("to_version"), e["payload"].get("from_version"))
+    ]
+
+
+def _deployment(run: RetrainRun, events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if run.deployment is None:
+        return None
+    first = dict(run.deployment)
+    if first.get("mode") == "none":
+        return {**first, "events": [], "status": "not deployed",
+                "text": "deploy = none (left for a person)"}  # fmt: skip
+    env, version = str(first.get("environment") or run.environment), run.version
+    shown = [_deploy_event(e) for e in events]
+    status = _deploy_status(first, shown, version)
+    start = f"{first.get('strategy')} {first.get('traffic')}%"
+    if first.get("state") != "canary":
+        start = str(first.get("strategy") or first.get("state"))
+    return {**first, "environment": env, "events": shown, "status": status,
+            "text": f"{start} in {env}" + ("" if status == start else f", {status}")}  # fmt: skip
+
+
+def _deploy_event(e: Mapping[str, Any]) -> dict[str, Any]:
+    p = e["payload"]
+    return {
+        "seq": e["seq"],
+        "time": e["time"],
+        "action": str(e["action"]).removeprefix("deployment."),
+        "actor": e["actor"],
+        "reason": e["reason"],
+        "from_version": p.get("from_version"),
+        "to_version": p.get("to_version"),
+        "traffic": p.get("traffic"),
+        "live_version": p.get("live_version"),
+        "candidate_version": p.get("candidate_version"),
+        "evidence": p.get("evidence"),
+    }
+
+
+def _deploy_status(first: Mapping[str, Any], events: list[dict[str, Any]], version: Any) -> str:
+    """Where the version stands after the last step: live, canary N%, rolled back, replaced."""
+    last: Mapping[str, Any] = events[-1] if events else first
+    if "rollback" in str(last.get("action", "")):
+        who = "automatically" if last.get("action") == "auto_rollback" else f"by {last['actor']}"
+        return f"rolled back {who}"
+    if last.get("candidate_version") == version:
+        return f"canary {last.get('traffic')}%"
+    if last.get("live_version") == version:
+        return "live"
+    return f"replaced by v{last.get('live_version')}"
+
+
+def _outcome(run: RetrainRun, deployment: Mapping[str, Any] | None) -> dict[str, Any]:
+    state = run.state.value
+    if state == "failed":
+        resumable = f", resumable from {run.failed_step}" if run.failed_step else ""
+        text, good = f"failed{resumable}: nothing deployed", False
+    elif state in ("refused", "skipped"):
+        text, good = state, False
+    elif state == "deployed" and deployment is not None:
+        text = str(deployment["status"])
+        good = not text.startswith("rolled back")
+    elif run.state.is_terminal:
+        text, good = state, True
+    else:
+        text, good = f"in progress ({state.replace('_', ' ')})", None
+    return {"state": state, "text": text, "ok": good, "reason": run.reason}
+
+
+def _step(e: Mapping[str, Any], stage: str | None = None) -> dict[str, Any]:
+    action = str(e["action"])
+    return {
+        "seq": e["seq"],
+        "time": e["time"],
+        "actor": e["actor"],
+        "action": action,
+        "stage": stage or _STAGES.get(action, "outcome"),
+        "reason": e["reason"],
+    }
