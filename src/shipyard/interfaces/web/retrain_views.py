@@ -46,7 +46,7 @@ def policy_rows(policy: RetrainPolicy) -> list[tuple[str, str]]:
         ("data", policy.data or "the pipeline's own datasets"),
         ("holdout", policy.holdout or f"[release.{policy.register_as}] holdout"),
         ("register as", policy.register_as),
-        ("cooldown", _duration(policy.cooldown_ms)),
+        ("cooldown", _duration(policy.cooldown_ms) if policy.cooldown_ms else "none"),
         ("auto_approve_if", rule.text if rule is not None else "none: an approver decides"),
         ("deploy", f"{policy.deploy} to {policy.environment}"),
     ]

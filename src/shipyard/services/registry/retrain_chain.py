@@ -168,16 +168,26 @@ def _approval(run: RetrainRun, decision: Mapping[str, Any] | None) -> dict[str, 
 
 
 def _deploy_events(run: RetrainRun, ledger: Ledger) -> list[dict[str, Any]]:
-    """The deployment entries about the run's version in its environment since the run."""
+    """The deployment steps that moved the run's version in its environment since the run:
+    made it canary, moved its traffic, made it live, rolled it back, replaced it."""
     if run.version is None or run.deployment is None:
         return []
     env = str(run.deployment.get("environment") or run.environment)
-    return [
-        e
-        for e in ledger.entries(f"deployment:{env}/{run.register_as}")
-        if e["time"] >= run.created
-        and run.version in (e["payload"].get("to_version"), e["payload"].get("from_version"))
-    ]
+    kept, before = [], "out"
+    for e in ledger.entries(f"deployment:{env}/{run.register_as}"):
+        if e["time"] < run.created:
+            continue
+        role = _role(e["payload"], run.version)
+        if role != before or role == "canary":
+            kept.append(e)
+        before = role
+    return kept
+
+
+def _role(payload: Mapping[str, Any], version: int) -> str:
+    if payload.get("live_version") == version:
+        return "live"
+    return "canary" if payload.get("candidate_version") == version else "out"
 
 
 def _deployment(run: RetrainRun, events: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -217,13 +227,14 @@ def _deploy_event(e: Mapping[str, Any]) -> dict[str, Any]:
 def _deploy_status(first: Mapping[str, Any], events: list[dict[str, Any]], version: Any) -> str:
     """Where the version stands after the last step: live, canary N%, rolled back, replaced."""
     last: Mapping[str, Any] = events[-1] if events else first
+    role = _role(last, version)
+    if role == "live":
+        return "live"
+    if role == "canary":
+        return f"canary {last.get('traffic')}%"
     if "rollback" in str(last.get("action", "")):
         who = "automatically" if last.get("action") == "auto_rollback" else f"by {last['actor']}"
         return f"rolled back {who}"
-    if last.get("candidate_version") == version:
-        return f"canary {last.get('traffic')}%"
-    if last.get("live_version") == version:
-        return "live"
     return f"replaced by v{last.get('live_version')}"
 
 
