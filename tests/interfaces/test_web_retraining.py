@@ -136,7 +136,7 @@ def test_a_viewer_follows_the_chain_from_the_model_page(browser: Any, world: Any
         assert rows == [["1", "deployed"]]
         line = page.inner_text("#runs tr.run-row .chain-line")
         assert line.startswith("alert #1 (drift_share > 0.3) in staging → pipeline ")
-        assert line.endswith("→ canary 10% in staging, live")
+        assert line.endswith("→ canary 10% in staging, now live")
         _fits(page)
     finally:
         page.close()

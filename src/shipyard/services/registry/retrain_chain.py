@@ -83,7 +83,8 @@ def run_chain(run: RetrainRun, ledger: Ledger) -> dict[str, Any]:
 
 def chain_line(chain: Mapping[str, Any]) -> str:
     """The chain in one line: ``alert #3 (drift_share > 0.3) → pipeline abc12345 → v2 →
-    gates passed → approved automatically → canary 10% in staging, live``."""
+    gates passed → auto-approved by policy: environment != 'production' → canary 10% in
+    staging, now live``."""
     parts = [chain["trigger"]["text"]]
     if chain["pipeline_run_id"]:
         parts.append(f"pipeline {str(chain['pipeline_run_id'])[:8]}")
@@ -151,7 +152,7 @@ def _approval(run: RetrainRun, decision: Mapping[str, Any] | None) -> dict[str, 
         policy = str(recorded.get("policy") or "")
         return {"kind": "automatic", "automatic": True, "by": recorded.get("by") or LOOP_ACTOR,
                 "policy": policy, "time": None if decision is None else decision["time"],
-                "text": f"approved automatically (auto_approve_if = {policy!r})"}  # fmt: skip
+                "text": f"auto-approved by policy: {policy}"}  # fmt: skip
     if decision is not None:
         approved = decision["action"].startswith("model.approve")
         kind = "person" if approved else "refused"
@@ -203,8 +204,9 @@ def _deployment(run: RetrainRun, events: list[dict[str, Any]]) -> dict[str, Any]
     start = f"{first.get('strategy')} {first.get('traffic')}%"
     if first.get("state") != "canary":
         start = str(first.get("strategy") or first.get("state"))
+    now = "" if status == start else f", now {status}"
     return {**first, "environment": env, "events": shown, "status": status,
-            "text": f"{start} in {env}" + ("" if status == start else f", {status}")}  # fmt: skip
+            "text": f"{start} in {env}{now}"}  # fmt: skip
 
 
 def _deploy_event(e: Mapping[str, Any]) -> dict[str, Any]:
