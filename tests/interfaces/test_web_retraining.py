@@ -127,6 +127,13 @@ def test_a_viewer_follows_the_chain_from_the_model_page(browser: Any, world: Any
         assert w.svc.retraining.runs(MODEL).total == 1
         page.errors.clear()  # the refused POST's 403 is the console's one expected error
 
+        page.goto(f"{server.url}/ui/retraining/{MODEL}")
+        page.click("#audit-link")  # the run's ledger entries link back to its card
+        links = page.locator(".audit-object-link").evaluate_all(
+            "els => [...new Set(els.map(e => e.getAttribute('href')))]"
+        )
+        assert links == [f"/ui/retraining/{MODEL}#run-1"]
+
         page.goto(f"{server.url}/ui/monitoring/staging/{MODEL}")
         assert page.get_attribute("#retraining-link", "href") == f"/ui/retraining/{MODEL}"
         page.click("header a[href='/ui/retraining']")
