@@ -21,23 +21,36 @@ from tests.services.retraining.conftest import DORA, MODEL, TOML, World, seed
 WIDTH = 1280
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LiveServer, World]]:
-    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the tests' pipeline module
+def _world(tmp_path: Path, environment: str) -> Iterator[tuple[LiveServer, World]]:
+    """A model retrained once by a drift alert in ``environment`` (staging: approved by the
+    policy and its canary promoted to live; production: waiting for an approver)."""
     toml = TOML.replace('cooldown = "1h"', 'cooldown = "0s"')
+    toml = toml.replace('environment = "staging"', f'environment = "{environment}"')
     (tmp_path / "shipyard.toml").write_text(toml, encoding="utf-8")
     for server in _serve(tmp_path, "token"):
         svc: Any = server.services
         w = seed(svc)
         w.new_data()
-        alert = w.alert()
+        alert = w.alert(env=environment)
         (run,) = svc.retraining.tick(MODEL)
-        assert run.state.value == "deployed" and alert.alert_id == 1, run.reason
+        assert alert.alert_id == 1 and run.state.value in ("deployed", "awaiting_approval")
         while svc.deployments.get("staging", MODEL).candidate_version is not None:
             svc.deployments.promote("staging", DORA, model=MODEL, reason="canary looks fine")
         for name, role in (("vic", Role.VIEWER), ("dora", Role.DEPLOYER)):
             svc.access.add_user(name, role, actor="admin")
         yield server, w
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LiveServer, World]]:
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the tests' pipeline module
+    yield from _world(tmp_path, "staging")
+
+
+@pytest.fixture
+def waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LiveServer, World]]:
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    yield from _world(tmp_path, "production")
 
 
 def _sign_in(browser: Any, server: LiveServer, user: str, target: str) -> Any:
@@ -213,3 +226,35 @@ def test_refusals_and_bad_input_are_html_pages(world: Any) -> None:
         assert text in r.text and "text/html" in r.headers["content-type"]
     anonymous_get = httpx.get(f"{url}/{MODEL}")
     assert anonymous_get.status_code == 303
+
+
+def test_a_waiting_run_links_to_the_decision_and_names_the_approver(
+    browser: Any, waiting: Any
+) -> None:
+    server, w = waiting
+    page = _sign_in(browser, server, "carol", f"/ui/retraining/{MODEL}")
+    try:
+        card = _card(page, 1)
+        assert card["state"] == "awaiting_approval" and "approval:wait" in card["stages"]
+        assert "waiting for an approver" in card["approval"]
+        assert "production is protected" in card["approval"]
+        assert card["outcome"] == "in progress (awaiting approval)"
+        _fits(page)
+        page.click("#run-1 .approve-link")  # the approver's form on the version page
+        page.wait_for_url(f"**/ui/models/{MODEL}/versions/2#decision-form")
+        page.fill("#decision-reason", "drift explained, holdout fine")
+        page.click("#approve-button")
+        page.wait_for_url(f"**/ui/models/{MODEL}/versions/2")
+        assert w.svc.retraining.tick(MODEL)[0].state.value == "deployed"
+
+        page.goto(f"{server.url}/ui/retraining/{MODEL}")
+        card = _card(page, 1)
+        assert card["approval"].startswith("approved by carol")
+        assert card["approval"].endswith("drift explained, holdout fine")
+        assert card["deploys"] == ["deploy"] and card["outcome"] == "canary 10%"
+        assert (
+            page.get_attribute("#run-1 .environment-link", "href") == "/ui/environments/production"
+        )
+        _fits(page)
+    finally:
+        page.close()
