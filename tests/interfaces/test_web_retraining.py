@@ -121,6 +121,12 @@ def test_a_viewer_follows_the_chain_from_the_model_page(browser: Any, world: Any
         )
         assert policy["auto_approve_if"] == "environment != 'production'"
         assert policy["deploy"] == "canary to staging" and policy["cooldown"] == "none"
+        page.wait_for_selector("#gates-chart .chart[data-rendered='true']")
+        drawn = page.eval_on_selector(
+            "#gates-chart .chart",
+            "el => echarts.getInstanceByDom(el).getOption().series.map(s => [s.name, s.data])",
+        )
+        assert drawn == [["roc_auc", [[run.created, run.gates["values"]["metric:roc_auc"]]]]]
         assert page.locator("#retrain-button").count() == 0
         assert "needs the deployer role (you are viewer)" in page.inner_text("#retrain-note")
         _fits(page)
@@ -224,6 +230,9 @@ def test_refusals_and_bad_input_are_html_pages(world: Any) -> None:
         r = httpx.get(url + path, cookies=dora)
         assert r.status_code == status, (path, r.status_code, r.text[:300])
         assert text in r.text and "text/html" in r.headers["content-type"]
+    chart = httpx.get(f"{url}/nope/gates.json", cookies=dora)
+    assert chart.status_code == 404 and "[retrain.nope]" in chart.json()["message"]
+    assert httpx.get(f"{url}/{MODEL}/gates.json").status_code == 401
     anonymous_get = httpx.get(f"{url}/{MODEL}")
     assert anonymous_get.status_code == 303
 

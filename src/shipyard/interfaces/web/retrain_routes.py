@@ -17,12 +17,19 @@ from fastapi.responses import RedirectResponse, Response
 from shipyard.core.entities import Role, User
 from shipyard.core.errors import PermissionDeniedError, ShipyardError, ValidationError
 from shipyard.interfaces.http.auth import current_user
-from shipyard.interfaces.web.pages import error_page, guard, page, same_origin
-from shipyard.interfaces.web.retrain_views import policy_rows, retrain_href, runs_view
+from shipyard.interfaces.web.charts import chart_set
+from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, same_origin
+from shipyard.interfaces.web.retrain_views import (
+    gates_chart,
+    policy_rows,
+    retrain_href,
+    runs_view,
+)
 
 __all__ = ["PAGE_RUNS", "mount"]
 
 PAGE_RUNS = 20
+CHART_RUNS = 500  # the newest runs the gates chart draws
 _EVENTS = ("started", "coalesced", "skipped")  # what a trigger did (shown after the POST)
 
 
@@ -104,6 +111,7 @@ def _model_page(
         total=found.total,
         older_href=_older(retrain_href(policy.model), found.next_cursor),
         href=retrain_href(policy.model),
+        chart=_chart_spec(policy.model) if any(r.gates for r in found.items) else None,
         viewer=user,
         can_retrain=user is not None and user.role.allows(Role.DEPLOYER),
         plan=plan,
@@ -111,6 +119,11 @@ def _model_page(
         event=event if event in _EVENTS else "",
         action_error=action_error,
     )
+
+
+def _chart_spec(model: str) -> dict[str, str]:
+    src = retrain_href(model) + "/gates.json"
+    return {"src": src, "key": "gates", "title": "gate metrics of each retrained version"}
 
 
 def _retrain(request: Request, model: str) -> Response:
@@ -154,6 +167,13 @@ def mount(app: FastAPI) -> None:
             return r
         shown = bool(preview.strip())
         return _model_page(request, model, cursor=cursor, preview=shown, event=event.strip())
+
+    @app.get("/ui/retraining/{model}/gates.json", include_in_schema=False)
+    def gates(request: Request, model: str) -> dict[str, Any]:
+        json_guard(request)
+        service = request.app.state.services.retraining
+        runs = service.runs(service.policy(model).model, None, CHART_RUNS).items
+        return chart_set({"gates": gates_chart(runs)})
 
     @app.post("/ui/retraining/{model}/run", include_in_schema=False)
     def run(request: Request, model: str) -> Response:

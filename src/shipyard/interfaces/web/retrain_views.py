@@ -9,9 +9,18 @@ from urllib.parse import quote
 
 from shipyard.core.errors import ShipyardError
 from shipyard.core.retrain_policy import RetrainPolicy
+from shipyard.interfaces.web.charts import Chart, Series
 from shipyard.services.registry.retrain_chain import Ledger, chain_line, run_chain
 
-__all__ = ["STAGES", "policy_for", "policy_rows", "retrain_href", "run_view", "runs_view"]
+__all__ = [
+    "STAGES",
+    "gates_chart",
+    "policy_for",
+    "policy_rows",
+    "retrain_href",
+    "run_view",
+    "runs_view",
+]
 
 STAGES = ("trigger", "train", "gates", "approval", "deploy", "outcome")
 
@@ -128,3 +137,19 @@ def runs_view(services: Any, runs: list[Any]) -> list[dict[str, Any]]:
     """Each run's chain with its links, reading each ledger object once for the page."""
     ledger = Ledger(services.audit)
     return [run_view(run_chain(r, ledger)) for r in runs]
+
+
+def gates_chart(runs: list[Any]) -> Chart:
+    """Each retrained version's metric gates over time (x = when its run started): how well
+    every recalibration scored on its holdout, failed gates included."""
+    lines: dict[str, list[tuple[float, float | None]]] = {}
+    for run in sorted(runs, key=lambda r: r.created):
+        values = (run.gates or {}).get("values")
+        for gate, value in values.items() if isinstance(values, dict) else ():
+            if str(gate).startswith("metric:") and isinstance(value, int | float):
+                lines.setdefault(str(gate).removeprefix("metric:"), []).append(
+                    (run.created, float(value))
+                )
+    series = [Series(name, points) for name, points in sorted(lines.items())]
+    empty = "" if series else "no retrained version has been gated yet"
+    return Chart("gate metrics of each retrained version", "time", series, empty=empty)
