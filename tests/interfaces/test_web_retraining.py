@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from shipyard.core.entities import Role
+from shipyard.interfaces.web import retrain_routes
 from tests.interfaces.conftest import LiveServer, _serve
 from tests.interfaces.test_web_deploy import FORGE
 from tests.services.retraining.conftest import DORA, MODEL, TOML, World, seed
@@ -168,7 +169,9 @@ def test_a_viewer_follows_the_chain_from_the_model_page(browser: Any, world: Any
         page.close()
 
 
-def test_a_deployer_retrains_now_with_the_button(browser: Any, world: Any) -> None:
+def test_a_deployer_retrains_now_with_the_button(
+    browser: Any, world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, w = world
     page = _sign_in(browser, server, "dora", f"/ui/retraining/{MODEL}")
     try:
@@ -198,6 +201,17 @@ def test_a_deployer_retrains_now_with_the_button(browser: Any, world: Any) -> No
         assert card["outcome"] == "rolled back by dora"
         assert "deploy:fail" in card["stages"] and "outcome:fail" in card["stages"]
         assert _card(page, 1)["outcome"] == "live"  # v2 kept serving
+
+        monkeypatch.setattr(retrain_routes, "PAGE_RUNS", 1)  # one run a page: follow the link
+        page.goto(f"{server.url}/ui/retraining/{MODEL}")
+        assert page.inner_text("#run-count") == "showing 1 of 2 run(s), newest first"
+        page.click("#older-runs")
+        ids = page.locator("article.retrain-run").evaluate_all("els => els.map(e => e.dataset.id)")
+        assert ids == ["1"] and page.locator("#older-runs").count() == 0
+        page.goto(f"{server.url}/ui/retraining")
+        page.click("#older-runs")
+        assert page.locator("#runs tr.run-row").get_attribute("data-id") == "1"
+        _fits(page)
     finally:
         page.close()
 

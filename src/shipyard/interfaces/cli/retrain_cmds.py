@@ -36,7 +36,9 @@ def retrain(
     """Retrain a model now: its pipeline on the newest data, register, gates against the
     champion on the newest holdout, approval, rollout (a deployer runs it).
 
-    `shipyard retrain history MODEL` lists the model's retraining runs, newest first.
+    `shipyard retrain history MODEL` lists the model's retraining runs, newest first, one
+    row each with its chain: trigger → pipeline run → version → gates → approval →
+    deployment → outcome (`--json` adds every link of it and the run's ledger timeline).
     """
     svc = services()
     try:
