@@ -19,7 +19,7 @@ _EXPLAINED = ("failed", "refused", "skipped", "awaiting_approval")  # the reason
 
 def retrain(
     model: str = typer.Argument(
-        ..., help="The model whose [retrain.<model>] policy to run, or 'history'."
+        ..., help="The model whose \\[retrain.<model>] policy to run, or 'history'."
     ),
     history_of: str | None = typer.Argument(
         None, metavar="[MODEL]", help="With 'history': the model whose runs to list."
@@ -36,9 +36,10 @@ def retrain(
     """Retrain a model now: its pipeline on the newest data, register, gates against the
     champion on the newest holdout, approval, rollout (a deployer runs it).
 
-    `shipyard retrain history MODEL` lists the model's retraining runs, newest first, one
-    row each with its chain: trigger → pipeline run → version → gates → approval →
-    deployment → outcome (`--json` adds every link of it and the run's ledger timeline).
+    `shipyard retrain history MODEL` lists the model's runs, newest first,
+    one row each with its chain: trigger → pipeline run → version → gates →
+    approval → deployment → outcome. `--json` adds every link of the chain
+    and the run's ledger timeline.
     """
     svc = services()
     try:
