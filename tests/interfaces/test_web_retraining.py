@@ -281,3 +281,18 @@ def test_a_waiting_run_links_to_the_decision_and_names_the_approver(
         _fits(page)
     finally:
         page.close()
+
+
+def test_a_malformed_policy_is_a_400_page_naming_its_key(tmp_path: Path) -> None:
+    (tmp_path / "shipyard.toml").write_text(
+        TOML.replace('cooldown = "1h"', 'colldown = "1h"'), encoding="utf-8"
+    )
+    for server in _serve(tmp_path, "token"):
+        cookie = {"shipyard_token": server.admin_token}
+        for path in ("/ui/retraining", f"/ui/retraining/{MODEL}"):
+            r = httpx.get(server.url + path, cookies=cookie)
+            assert r.status_code == 400 and "text/html" in r.headers["content-type"], path
+            assert "retrain.loans.colldown: unknown key" in r.text
+        posted = httpx.post(f"{server.url}/ui/retraining/{MODEL}/run", cookies=cookie)
+        assert posted.status_code == 400 and "retrain.loans.colldown" in posted.text
+        assert httpx.get(server.url + "/ui/models", cookies=cookie).status_code == 200
