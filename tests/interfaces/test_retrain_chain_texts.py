@@ -5,6 +5,8 @@ training, waits for an approver or was skipped."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 
 from shipyard.core.retraining import RetrainRun, RetrainState
 from shipyard.interfaces.bootstrap import build_services
+from shipyard.interfaces.web.pages import templates
 from shipyard.interfaces.web.retrain_views import run_view
 from shipyard.services.registry.retrain_chain import Ledger, run_chain
 from tests.services.retraining.conftest import settings
@@ -79,3 +82,46 @@ def test_stage_marks_of_runs_that_stopped(ledger: Any) -> None:
     view = run_view(run_chain(skipped, ledger))
     assert view["stages"][0]["mark"] == "skip" and view["outcome"]["ok"] is False
     assert view["line"] == "by hand: dora → skipped"
+
+
+@dataclass(frozen=True)
+class _Followed(RetrainRun):
+    """A run with the follow-up's verdict (the loop records ``outcome`` and ``follow_up``)."""
+
+    outcome: str | None = None
+    follow_up: Mapping[str, object] | None = None
+
+
+@pytest.mark.parametrize(
+    ("verdict", "text", "ok"),
+    [
+        ("pending", "follow-up pending: waits for a judged window after the promotion", True),
+        ("recovered", "metric recovered: drift_share > 0.3 no longer holds", True),
+        ("not_recovered", "metric did not recover: drift_share > 0.3 still holds (alert open)",
+         False),
+        ("rolled_back", "follow-up: the version is not live (rolled back), alert open", False),
+    ],
+)  # fmt: skip
+def test_the_follow_up_verdict_ends_the_chain(
+    ledger: Any, verdict: str, text: str, ok: bool
+) -> None:
+    follow = {
+        "rule": "drift_share > 0.3",
+        "before": {"window": 1, "figures": {"drift_share": 0.5}},
+        "after": {"window": 9, "figures": {"drift_share": 0.1}},
+    }
+    run = _Followed(
+        run_id=3, model="loans", trigger="alert", state=RetrainState.DEPLOYED,
+        trigger_detail={"alert_id": 1, "rule": "drift_share > 0.3", "env": "staging"},
+        reason="live", created=1, updated=2, created_by="shipyard-retrain",
+        register_as="loans", environment="staging", version=2,
+        deployment={"environment": "staging", "strategy": "replace", "state": "live",
+                    "traffic": 100, "live_version": 2, "candidate_version": None},
+        outcome=verdict, follow_up=follow,
+    )  # fmt: skip
+    view = run_view(run_chain(run, ledger))
+    assert view["outcome"]["text"] == f"live; {text}" and view["outcome"]["ok"] is ok
+    assert view["line"].endswith(f"→ replace in staging, now live → {text}")
+    card = str(templates.env.get_template("retrain_macros.html").module.run_card(view))  # type: ignore[attr-defined]
+    assert 'class="follow-up" data-outcome="' + verdict + '"' in card
+    assert "drift_share 0.5" in card and "drift_share 0.1" in card

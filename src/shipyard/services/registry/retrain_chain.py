@@ -96,6 +96,9 @@ def chain_line(chain: Mapping[str, Any]) -> str:
         parts.append(chain["approval"]["text"])
     if chain["deployment"] is not None and chain["state"] == "deployed":
         parts.append(chain["deployment"]["text"])  # where it stands now is part of it
+        follow = chain["outcome"].get("follow_up")
+        if follow is not None:
+            parts.append(follow["text"])
     else:
         parts.append(chain["outcome"]["text"])
     return " → ".join(dict.fromkeys(p for p in parts if p))
@@ -240,7 +243,41 @@ def _deploy_status(first: Mapping[str, Any], events: list[dict[str, Any]], versi
     return f"replaced by v{last.get('live_version')}"
 
 
+def _follow_up(run: RetrainRun) -> dict[str, Any] | None:
+    """The follow-up's verdict after promotion (whether the metric that triggered the run
+    recovered), when the loop records one: ``outcome`` and ``follow_up`` of the run."""
+    verdict = getattr(run, "outcome", None)
+    if not isinstance(verdict, str):
+        return None
+    follow = getattr(run, "follow_up", None)
+    follow = dict(follow) if isinstance(follow, Mapping) else {}
+    rule = follow.get("rule") or run.trigger_detail.get("rule") or "the alert's rule"
+    text = {
+        "pending": "follow-up pending: waits for a judged window after the promotion",
+        "recovered": f"metric recovered: {rule} no longer holds",
+        "not_recovered": f"metric did not recover: {rule} still holds (alert open)",
+        "rolled_back": "follow-up: the version is not live (rolled back), alert open",
+    }.get(verdict, f"follow-up: {verdict}")
+    before, after = follow.get("before"), follow.get("after")
+    return {
+        "outcome": verdict,
+        "text": text,
+        "ok": {"recovered": True, "pending": None}.get(verdict, False),
+        "before": dict(before) if isinstance(before, Mapping) else None,
+        "after": dict(after) if isinstance(after, Mapping) else None,
+    }
+
+
 def _outcome(run: RetrainRun, deployment: Mapping[str, Any] | None) -> dict[str, Any]:
+    follow = _follow_up(run)
+    shown = _state_outcome(run, deployment)
+    if follow is None:
+        return shown
+    ok = shown["ok"] if follow["ok"] is None or shown["ok"] is False else follow["ok"]
+    return {**shown, "text": f"{shown['text']}; {follow['text']}", "ok": ok, "follow_up": follow}
+
+
+def _state_outcome(run: RetrainRun, deployment: Mapping[str, Any] | None) -> dict[str, Any]:
     state = run.state.value
     if state == "failed":
         resumable = f", resumable from {run.failed_step}" if run.failed_step else ""
