@@ -274,6 +274,7 @@ def dossier_builder(services: Services) -> DossierBuilder:
         actor=services.settings.actor,
         monitor=services.settings.monitor,
         history=services.alerts,
+        retraining=services.retraining,
     )
 
 

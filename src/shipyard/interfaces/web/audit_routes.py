@@ -45,6 +45,9 @@ def payload_details(payload: Any) -> list[tuple[str, str]]:
 def _row(entry: Any) -> dict[str, Any]:
     row = entry_json(entry)
     row["href"] = object_href(entry.object_type, entry.object_id)
+    model = row["payload"].get("model") if isinstance(row["payload"], dict) else None
+    if entry.object_type == "retraining" and isinstance(model, str):
+        row["href"] = f"/ui/retraining/{quote(model, safe='')}#run-{quote(entry.object_id)}"
     row["trail"] = "/ui/audit?" + urlencode({"object": row["object"]})
     row["details"] = payload_details(row["payload"])
     row["short_hash"] = entry.hash[:SHORT_HASH]

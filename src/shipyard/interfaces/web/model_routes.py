@@ -26,6 +26,7 @@ from shipyard.interfaces.web.model_decisions import (
     same_origin,
 )
 from shipyard.interfaces.web.pages import error_page, guard, page
+from shipyard.interfaces.web.retrain_views import policy_for, retrain_href
 
 __all__ = ["audit_rows", "mount", "trail_href", "version_href"]
 
@@ -122,6 +123,8 @@ def _model_page(
         "version": version,
         "trail": trail_href(model.name),
     }
+    if (policy := policy_for(services, model.name)) is not None:
+        ctx["retrain_href"] = retrain_href(policy.model)
     status = 200
     if version is not None:
         ctx["package"] = _package(version)

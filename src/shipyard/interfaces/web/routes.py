@@ -19,6 +19,7 @@ from shipyard.interfaces.web import (
     model_routes,
     monitor_routes,
     pipeline_routes,
+    retrain_routes,
     token_routes,
 )
 from shipyard.interfaces.web.charts import chart_set, metric_chart, run_metrics_href
@@ -153,6 +154,7 @@ def mount(app: FastAPI) -> None:
     model_routes.mount(app)
     deploy_routes.mount(app)
     monitor_routes.mount(app)
+    retrain_routes.mount(app)
     audit_routes.mount(app)
     token_routes.mount(app)
 
