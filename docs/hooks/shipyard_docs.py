@@ -17,10 +17,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from cli_reference import cli_reference  # noqa: E402
-from rest_reference import openapi_document, openapi_json, rest_reference  # noqa: E402
+from cli_reference import cli_reference
+from rest_reference import openapi_document, openapi_json, rest_reference
 
-INCLUDE = re.compile(r'^<!-- include: (?P<file>\S+) "(?P<heading>#+ [^"]+)"(?P<opts>[^>]*)-->$', re.M)
+INCLUDE = re.compile(
+    r'^<!-- include: (?P<file>\S+) "(?P<heading>#+ [^"]+)"(?P<opts>[^>]*)-->$', re.M
+)
 # Links in included files point into the repository: docs/X.md is the page X.md.
 REPO_DOC_LINK = re.compile(r"\]\(docs/([^)]+\.md)\)")
 
