@@ -45,7 +45,6 @@ from monitoring_scale.common import (
     project_env,
     restore,
     snapshot,
-    stats,
     timed_run,
     write_toml,
 )

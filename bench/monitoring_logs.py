@@ -276,7 +276,8 @@ def show(report: dict[str, Any]) -> None:
         count = len(windows) if isinstance(windows, list) else windows
         count = ev.get("count", count) if r["system"] == "pandas" else count
         rows = r.get("rows") or sum(w["rows"] for w in r.get("windows", []) or [])
-        mean = f"{ev['mean']:>11.2f}{ev['max']:>10.2f}" if ev.get("count") else f"{'-':>11}{'-':>10}"
+        dash = f"{'-':>11}{'-':>10}"
+        mean = f"{ev['mean']:>11.2f}{ev['max']:>10.2f}" if ev.get("count") else dash
         print(
             f"{r['run']:<4}{r['system']:<8}{r['seconds']:>9.1f}{count:>9}{rows:>12,}"
             f"{mean}{r['peak_rss_mb']:>9.0f}"

@@ -1,1 +1,1 @@
-"""Shared pieces of the monitoring scale benchmarks (``monitoring_logs.py``, ``monitoring_fleet.py``)."""
+"""Shared pieces of the monitoring scale benchmarks (logs and fleet)."""

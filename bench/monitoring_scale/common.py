@@ -138,7 +138,7 @@ def stats(values: list[float]) -> dict[str, float]:
     if not values:
         return {"count": 0}
     ordered = sorted(values)
-    at = min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))
+    at = min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))
     return {
         "count": len(values),
         "total": sum(values),

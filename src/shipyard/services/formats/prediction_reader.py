@@ -182,7 +182,6 @@ class PredictionLogReader:
                 if batch.num_rows:
                     yield _shaped(batch, f, columns)
 
-
     def _misses(self, key: str, wanted: LogFilter) -> bool:
         """Whether the remembered time span of a file lies outside the window."""
         span = self._spans.get(key)
