@@ -27,6 +27,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 HOUR_MS = 3_600_000
 CLI = [sys.executable, "-m", "shipyard"]
+if str(REPO / "src") not in sys.path:  # this checkout's sources, in setup as in the children
+    sys.path.insert(0, str(REPO / "src"))
 
 
 def project_env(project: Path) -> dict[str, str]:
