@@ -15,7 +15,12 @@ a key says the file's day, not its hours. So the reader remembers the span of ``
 each file it has opened (from the row groups' statistics, ~100 bytes a file, at most
 ``MAX_SPANS`` files): a later window of the same day skips the files that end before it or
 start after it without opening them. Log files are written once under a key of their own
-(replica and sequence number) and never changed, so a remembered span stays true. Files of format
+(replica and sequence number) and never changed, so a remembered span stays true.
+
+``monitor run`` reads each window more than once (log statistics with every column, then
+drift and realized metrics with some of them): the reader keeps the batches of the last
+bounded window read with every column (up to ``MAX_KEPT_BYTES``) and answers a later read of
+the same window from them, as long as the same files match it. Files of format
 0 have no environment: an ``env`` filter leaves them out, and their batches get a null
 ``_env`` column. The backend is any ``ByteBackend``: a local folder, or S3 through fsspec.
 """
@@ -46,6 +51,7 @@ __all__ = ["LogFilter", "PredictionLogReader"]
 
 MAX_DAY_LISTINGS = 14  # a longer window lists the model's whole folder once instead
 MAX_SPANS = 1_000_000  # files whose time span is remembered (oldest forgotten first)
+MAX_KEPT_BYTES = 256 * 2**20  # the last window's batches are kept when no larger
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # as model names are checked
 _DAY = dt.timedelta(days=1)
 
@@ -97,6 +103,7 @@ class PredictionLogReader:
         self.batch_size = batch_size
         self._spans: dict[str, tuple[int, int] | None] = {}  # key -> (min, max) of _time
         self._lock = threading.Lock()  # jobs of the scheduler share one reader
+        self._kept: tuple[LogFilter, tuple[str, ...], list[Any]] | None = None
 
     def files(
         self,
@@ -125,10 +132,25 @@ class PredictionLogReader:
         ``columns`` picks and orders the columns; one a file lacks (an input of another
         signature) comes back as nulls."""
         wanted = _filter(model, version, env, start_ms, end_ms)
-        for f in self._files(wanted):
-            if self._misses(f.key, wanted):
-                continue
-            yield from self._read(f, wanted, list(columns) if columns is not None else None)
+        files = [f for f in self._files(wanted) if not self._misses(f.key, wanted)]
+        keys, picked = tuple(f.key for f in files), None if columns is None else list(columns)
+        kept = self._kept
+        if kept is not None and kept[0] == wanted and kept[1] == keys:
+            yield from (_picked(batch, picked) for batch in kept[2])
+            return
+        keep = picked is None and wanted.start_ms is not None and wanted.end_ms is not None
+        if keep:
+            self._kept = None  # not held while the next window is read
+        read, size = [], 0
+        for f in files:
+            for batch in self._read(f, wanted, picked):
+                if keep and size <= MAX_KEPT_BYTES:
+                    read.append(batch)
+                    size += batch.nbytes
+                yield batch
+        if keep and size <= MAX_KEPT_BYTES:  # keyed by the files left once spans are known
+            left = tuple(f.key for f in files if not self._misses(f.key, wanted))
+            self._kept = (wanted, left, read)
 
     def frames(
         self,
@@ -284,6 +306,13 @@ def _shaped(batch: Any, f: LogFile, columns: list[str] | None) -> Any:
     if "_env" not in batch.schema.names:
         env = pa.repeat(f.env, batch.num_rows) if f.env else pa.nulls(batch.num_rows, pa.string())
         batch = pa.RecordBatch.from_arrays([*batch.columns, env], [*batch.schema.names, "_env"])
+    return _picked(batch, columns)
+
+
+def _picked(batch: Any, columns: list[str] | None) -> Any:
+    """The columns asked for, in order (nulls where the batch has none); all when None."""
+    import pyarrow as pa
+
     if columns is None:
         return batch
     names = batch.schema.names
