@@ -188,6 +188,7 @@ def run_child(project: Path, which: str) -> dict[str, Any]:
         "drifted": sum(1 for w in windows if (w.get("drift_share") or 0) > 0.3),
         "errors": body["errors"][:5],
         "seconds": got.seconds,
+        "cpu_seconds": got.cpu_seconds,
         "peak_rss_mb": got.peak_mb,
     }
     if which == "timed":
@@ -222,7 +223,7 @@ def show(report: dict[str, Any]) -> None:
             f"writing the logs {d['write_seconds']:.0f} s"
         )
     head = f"{'run':<4}{'system':<8}{'total s':>9}{'s/model':>9}{'windows':>9}{'drifted':>9}"
-    print(f"{head}{'eval p50':>10}{'eval p95':>10}{'peak MB':>9}")
+    print(f"{head}{'cpu s':>8}{'eval p50':>10}{'eval p95':>10}{'peak MB':>9}")
     for r in report["runs"]:
         if "error" in r:
             print(f"{r['run']:<4}{r['system']:<8}failed: {r['error']}")
@@ -232,7 +233,7 @@ def show(report: dict[str, Any]) -> None:
         evals = f"{ev['median']:>10.3f}{ev['p95']:>10.3f}" if ev.get("count") else f"{'-':>20}"
         print(
             f"{r['run']:<4}{r['system']:<8}{r['seconds']:>9.1f}{per:>9.3f}{r['windows']:>9}"
-            f"{r['drifted']:>9}{evals}{r['peak_rss_mb']:>9.0f}"
+            f"{r['drifted']:>9}{r['cpu_seconds']:>8.1f}{evals}{r['peak_rss_mb']:>9.0f}"
         )
     print(f"target: < 60 s in all for {d['models']:,} models (the cli row, start-up included);")
     print("the machine's 2 cores were shared with other jobs while this ran")

@@ -237,7 +237,7 @@ def run_child(project: Path, which: str) -> dict[str, Any]:
             "rows": sum(w["rows"] for w in windows),
             "errors": body["errors"],
         }
-    return dict(body, seconds=got.seconds, peak_rss_mb=got.peak_mb)
+    return dict(body, seconds=got.seconds, cpu_seconds=got.cpu_seconds, peak_rss_mb=got.peak_mb)
 
 
 def bench(project: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -266,7 +266,7 @@ def show(report: dict[str, Any]) -> None:
     if not d.get("reused"):
         print(f"setup {d['setup_seconds']:.0f} s (writing the logs {d['write_seconds']:.0f} s)")
     head = f"{'run':<4}{'system':<8}{'total s':>9}{'windows':>9}{'rows':>12}"
-    print(f"{head}{'mean s/win':>11}{'max s/win':>10}{'peak MB':>9}")
+    print(f"{head}{'cpu s':>8}{'mean s/win':>11}{'max s/win':>10}{'peak MB':>9}")
     for r in report["runs"]:
         if "error" in r:
             print(f"{r['run']:<4}{r['system']:<8}failed: {r['error']}")
@@ -280,7 +280,7 @@ def show(report: dict[str, Any]) -> None:
         mean = f"{ev['mean']:>11.2f}{ev['max']:>10.2f}" if ev.get("count") else dash
         print(
             f"{r['run']:<4}{r['system']:<8}{r['seconds']:>9.1f}{count:>9}{rows:>12,}"
-            f"{mean}{r['peak_rss_mb']:>9.0f}"
+            f"{r['cpu_seconds']:>8.1f}{mean}{r['peak_rss_mb']:>9.0f}"
         )
     timed = next((r for r in report["runs"] if r["system"] == "timed" and "error" not in r), None)
     if timed:

@@ -99,13 +99,14 @@ def restore(project: Path) -> None:
 class Measured:
     seconds: float
     peak_mb: float
+    cpu_seconds: float  # user + system time of the child: less sensitive to a shared machine
     returncode: int
     stdout: str
     stderr: str
 
 
 def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> Measured:
-    """Run ``cmd``; its wall time and peak RSS (``ru_maxrss`` of this child alone)."""
+    """Run ``cmd``; its wall time, CPU time and peak RSS (``ru_maxrss`` of this child alone)."""
     out, err = cwd / ".bench-stdout", cwd / ".bench-stderr"
     with out.open("wb") as fo, err.open("wb") as fe:
         t0 = time.perf_counter()
@@ -113,9 +114,9 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> Measured:
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(
-        seconds, usage.ru_maxrss / 1024, proc.returncode, out.read_text(), err.read_text()
-    )
+    cpu = usage.ru_utime + usage.ru_stime
+    peak = usage.ru_maxrss / 1024
+    return Measured(seconds, peak, cpu, proc.returncode, out.read_text(), err.read_text())
 
 
 def last_json(text: str) -> Any:
