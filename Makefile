@@ -58,6 +58,9 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/pipelines.py $(BENCH_ARGS)
 	$(BIN)/python bench/registry.py
 	$(BIN)/python bench/serving.py $(BENCH_ARGS)
+	$(BIN)/python bench/monitoring.py $(BENCH_ARGS)
+	$(BIN)/python bench/monitoring_logs.py $(BENCH_ARGS)
+	$(BIN)/python bench/monitoring_fleet.py $(BENCH_ARGS)
 
 # The site (mkdocs.yml): reference pages are generated from the code at build time; any
 # warning (a broken link, a docstring mkdocstrings cannot read) fails the build.
