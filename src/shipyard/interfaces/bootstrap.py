@@ -122,21 +122,23 @@ def build_services(settings: Settings) -> Services:
     targets = Targets(registry)
     realized = RealizedService(db, logs, targets, repo=FeedbackRepo())
     webhooks = WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets)
+    # the window evaluators: log statistics, realized metrics, drift, estimated performance
+    estimated = EstimatedWindowEvaluator(
+        DriftWindowEvaluator(
+            RealizedWindowEvaluator(LogStatsEvaluator(logs), realized),
+            logs,
+            profiles,
+            policies=settings.monitor,
+        ),
+        logs,
+        profiles,
+        targets,
+    )
     monitor_runner = MonitorRunner(
         db,
         policies=settings.monitor,
         deployments=deployments,
-        evaluator=EstimatedWindowEvaluator(
-            DriftWindowEvaluator(
-                RealizedWindowEvaluator(LogStatsEvaluator(logs), realized),
-                logs,
-                profiles,
-                policies=settings.monitor,
-            ),
-            logs,
-            profiles,
-            targets,
-        ),
+        evaluator=estimated,
         alerts=alerts,
         webhooks=webhooks,
     )
@@ -184,7 +186,7 @@ def build_services(settings: Settings) -> Services:
         audit=audit,
         registry=registry,
         deployments=deployments,
-        figures=FiguresService(deployments, quality=CanaryQuality(realized)),
+        figures=FiguresService(deployments, quality=CanaryQuality(realized, estimates=estimated)),
         jobs=JobsService(db),
         alerts=alerts,
         monitor_runner=monitor_runner,

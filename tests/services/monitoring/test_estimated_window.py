@@ -125,3 +125,29 @@ def test_an_estimation_reference_of_a_newer_format_is_refused(
     report = w.svc.monitor_runner.run(now=w.at(1))
     assert report.windows == []  # not recorded: retried once Shipyard is upgraded
     assert "format version 99" in report.errors[0]
+
+
+def test_the_canary_judges_estimated_quality_before_labels_arrive(
+    world_factory: Callable[[dict], World],
+) -> None:
+    """With fewer labels than ``min_labels`` the canary watcher's reading of a version is its
+    estimated performance (the same numbers as the window's ``estimated.*``); without an
+    estimation reference there is nothing to judge."""
+    from shipyard.services.monitoring.canary_quality import CanaryQuality
+
+    w = world_factory(policy(rules=RULES, min_rows=50))
+    quality = CanaryQuality(w.svc.realized, estimates=w.svc.monitor_runner.evaluator)
+    log_scored(w, 0, scored(w, rows(2, 400)))
+    since = w.start
+    assert quality.for_version("loans", "staging", 1, since, 50).source == "none"
+
+    w.svc.profiles.attach("loans@1", rows(1, 2000), target="label")
+    fresh = CanaryQuality(w.svc.realized, estimates=w.svc.monitor_runner.evaluator)
+    reading = fresh.for_version("loans", "staging", 1, since, 50)
+    (window,) = w.svc.monitor_runner.run(now=w.at(1)).windows
+    assert reading.source == "estimated" and reading.labelled == 0 and reading.predictions == 400
+    for metric in ("roc_auc", "accuracy", "f1", "precision", "recall"):
+        assert reading.metrics[metric] == pytest.approx(
+            window.figures[f"estimated.{metric}"], rel=1e-12
+        )
+    assert fresh.for_version("loans", "staging", 1, since, 401).source == "none"  # too few rows

@@ -4,7 +4,11 @@ Realized metrics (ground-truth labels joined to the version's logged predictions
 environment since the canary started) once at least ``min_labels`` have arrived. Before that
 the reading is empty (``source = "none"``) and the rule's quality part is not evaluable: a
 canary is never rolled back, nor promoted, for lack of labels. Estimated metrics (without
-labels) need a per-version estimation reference, which this store does not record yet.
+labels) come from the version's estimation reference (stored with its reference profile)
+and the probabilities its predictions logged: before ``min_labels`` labels arrive, a version
+with such a reference and at least ``min_labels`` logged probabilities is judged on them
+(``source = "estimated"``); the candidate may be judged on estimates while the live version,
+labelled longer, is judged on realized metrics.
 
 The watcher asks every few seconds and a reading streams the canary's whole prediction log,
 so a reading is reused while the model's labels are unchanged (realized metrics depend on the
@@ -15,6 +19,7 @@ reached the log joins on the next reading).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from shipyard.core.canary import QualityReading
 from shipyard.core.clock import now_ms
@@ -29,6 +34,14 @@ _MAX_CACHED = 256
 _Key = tuple[str, str, int, int, int]
 
 
+class Estimates(Protocol):
+    """Estimated metrics of a version's logged rows (``EstimatedWindowEvaluator``)."""
+
+    def estimate(
+        self, model: str, env: str, version: int, start_ms: int, end_ms: int
+    ) -> tuple[int, dict[str, float]] | None: ...
+
+
 class CanaryQuality:
     """A version's quality figures since a time, named as ``rollback_if`` names them."""
 
@@ -36,10 +49,12 @@ class CanaryQuality:
         self,
         realized: RealizedService,
         *,
+        estimates: Estimates | None = None,
         max_age_ms: int = MAX_AGE_MS,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.realized = realized
+        self.estimates = estimates
         self.max_age_ms = max_age_ms
         self.clock = clock
         self._cache: dict[_Key, tuple[int, tuple[int, int], QualityReading]] = {}
@@ -67,6 +82,21 @@ class CanaryQuality:
         if mine is None:
             return QualityReading("none")
         if mine.labelled < min_labels:
-            return QualityReading("none", mine.labelled, mine.predictions)
+            return self._estimated(model, env, version, since_ms, min_labels, mine)
         metrics = {name: mine.metrics.get(name) for name in QUALITY_METRICS}
         return QualityReading.of("realized", mine.labelled, mine.predictions, metrics)
+
+    def _estimated(
+        self, model: str, env: str, version: int, since_ms: int, min_labels: int, mine: Any
+    ) -> QualityReading:
+        """Too few labels: the estimates, when the version has an estimation reference and
+        ``min_labels`` logged probabilities; else nothing to judge yet."""
+        none = QualityReading("none", mine.labelled, mine.predictions)
+        if self.estimates is None:
+            return none
+        found = self.estimates.estimate(model, env, version, since_ms, self.clock() + 1)
+        if found is None or found[0] < min_labels:
+            return none
+        rows, metrics = found
+        named = {name: metrics.get(name) for name in QUALITY_METRICS}
+        return QualityReading.of("estimated", mine.labelled, rows, named)

@@ -54,29 +54,52 @@ class EstimatedWindowEvaluator:
         found = self.base.evaluate(model, env, version, start_ms, end_ms)
         if version is None or found.rows == 0:
             return found
-        try:
-            reference = self.profiles.estimation_for(f"{model}@{version}")
-        except NotFoundError:
+        estimated = self._estimate(model, env, version, start_ms, end_ms)
+        if estimated is None:
             return found
-        if reference is None:
-            return found
-        scored = self._scores(model, env, version, start_ms, end_ms)
-        if scored is None:
-            return found
-        from shipyard.core.estimation import estimate_chunks
-
-        score, decisions = scored
-        metrics = [m for m in ESTIMATED_METRICS if m in reference.unit_sd]
+        rows, chunks = estimated
         figures = dict(found.figures)
-        figures["estimated_rows"] = float(len(score))
-        for row in estimate_chunks(reference, score, decisions, metrics, None):
-            if math.isnan(row.estimate):
-                continue
+        figures["estimated_rows"] = float(rows)
+        for row in chunks:
             name = f"estimated.{row.metric}"
             figures[name] = float(row.estimate)
             figures[f"{name}.lower"] = float(row.lower)
             figures[f"{name}.upper"] = float(row.upper)
         return WindowFigures(found.rows, figures)
+
+    def estimate(
+        self, model: str, env: str, version: int, start_ms: int, end_ms: int
+    ) -> tuple[int, dict[str, float]] | None:
+        """``version``'s estimated metrics over its rows logged in ``[start_ms, end_ms)`` and
+        how many rows they rest on; None without an estimation reference or probabilities."""
+        estimated = self._estimate(model, env, version, start_ms, end_ms)
+        if estimated is None:
+            return None
+        rows, chunks = estimated
+        return rows, {row.metric: float(row.estimate) for row in chunks}
+
+    def _estimate(
+        self, model: str, env: str, version: int, start_ms: int, end_ms: int
+    ) -> tuple[int, list[Any]] | None:
+        try:
+            reference = self.profiles.estimation_for(f"{model}@{version}")
+        except NotFoundError:
+            return None
+        if reference is None:
+            return None
+        scored = self._scores(model, env, version, start_ms, end_ms)
+        if scored is None:
+            return None
+        from shipyard.core.estimation import estimate_chunks
+
+        score, decisions = scored
+        metrics = [m for m in ESTIMATED_METRICS if m in reference.unit_sd]
+        chunks = [
+            row
+            for row in estimate_chunks(reference, score, decisions, metrics, None)
+            if not math.isnan(row.estimate)
+        ]
+        return len(score), chunks
 
     def _scores(
         self, model: str, env: str, version: int, start_ms: int, end_ms: int
