@@ -296,3 +296,27 @@ def test_a_malformed_policy_is_a_400_page_naming_its_key(tmp_path: Path) -> None
         posted = httpx.post(f"{server.url}/ui/retraining/{MODEL}/run", cookies=cookie)
         assert posted.status_code == 400 and "retrain.loans.colldown" in posted.text
         assert httpx.get(server.url + "/ui/models", cookies=cookie).status_code == 200
+
+
+def test_the_approvals_queue_lists_the_loops_version_and_leads_to_the_decision(
+    browser: Any, waiting: Any
+) -> None:
+    """The loop's approval notice links to ``/ui/approvals``: the waiting version is there,
+    marked with its retraining run, and its link opens the decision form."""
+    server, _ = waiting
+    page = _sign_in(browser, server, "carol", "/ui/approvals")
+    try:
+        rows = page.locator(".queue-row")
+        refs = rows.evaluate_all("els => els.map(e => e.dataset.ref)")
+        assert f"{MODEL}@v2" in refs
+        row = page.locator(f'.queue-row[data-ref="{MODEL}@v2"]')
+        assert row.locator(".retrain-run").inner_text() == "retraining run 1"
+        assert "production" in row.inner_text() and "passed" in row.inner_text()
+        _fits(page)
+        row.locator(".decide-link").click()
+        page.wait_for_url(f"**/ui/models/{MODEL}/versions/2")
+        assert page.locator("#decision-reason").count() == 1  # carol did not train it
+    finally:
+        page.close()
+    anonymous = httpx.get(f"{server.url}/ui/approvals", follow_redirects=False)
+    assert anonymous.status_code == 303 and "/login" in anonymous.headers["location"]

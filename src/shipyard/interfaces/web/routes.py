@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from shipyard.core.errors import ShipyardError, ValidationError
 from shipyard.interfaces.http.artifacts import artifact_response
 from shipyard.interfaces.web import (
+    approval_routes,
     audit_routes,
     data_routes,
     deploy_routes,
@@ -155,6 +156,7 @@ def mount(app: FastAPI) -> None:
     deploy_routes.mount(app)
     monitor_routes.mount(app)
     retrain_routes.mount(app)
+    approval_routes.mount(app)
     audit_routes.mount(app)
     token_routes.mount(app)
 
