@@ -130,7 +130,7 @@ def test_child_runs_nest_under_their_parent_with_short_params(page, world) -> No
     _open(page, f"{world.server.url}/ui/experiments/{world.experiment}")
     ids = page.locator("#runs tr.run-row").evaluate_all("els => els.map(e => e.dataset.runId)")
     at = ids.index(world.parent)
-    assert set(ids[at + 1 : at + 3]) == set(world.children)  # right under the parent
+    assert ids[at + 1 : at + 3] == world.children  # right under the parent, oldest first
     parent = page.locator(f"tr.run-row[data-run-id='{world.parent}']")
     assert "2 child runs" in parent.inner_text()
     child = page.locator(f"tr.run-row[data-run-id='{world.children[0]}']")
@@ -140,6 +140,14 @@ def test_child_runs_nest_under_their_parent_with_short_params(page, world) -> No
     top = page.locator(f"tr.run-row[data-run-id='{world.other}']")
     assert top.get_attribute("data-depth") == "0"
     _clean(page)
+    parent.locator("button.toggle").click()  # collapse, as in MLflow
+    assert not child.is_visible() and top.is_visible()
+    parent.locator("button.toggle").click()
+    assert child.is_visible()
+    _open(page, f"{world.server.url}/ui/experiments/{world.experiment}?order_by=params.lr+ASC")
+    ids = page.locator("#runs tr.run-row").evaluate_all("els => els.map(e => e.dataset.runId)")
+    at = ids.index(world.parent)
+    assert ids[at + 1 : at + 3] == world.children[::-1]  # children follow the chosen sort
 
 
 @pytest.mark.browser

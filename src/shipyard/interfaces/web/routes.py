@@ -97,7 +97,7 @@ def mount(app: FastAPI) -> None:
             ).runs
         except ValidationError as e:
             error = e.message
-        rows = nest_runs(with_cache_sources(t, runs))
+        rows = nest_runs(with_cache_sources(t, runs), chronological=not order_by)
         metric_keys = sorted({k for r in rows for k in r.metrics})
         param_keys = sorted({k for r in rows for k in r.params})
         return _page(

@@ -116,9 +116,11 @@ def _parent_of(run: Any) -> str | None:
     )
 
 
-def nest_runs(rows: Sequence[RunRow]) -> list[RunRow]:
+def nest_runs(rows: Sequence[RunRow], *, chronological: bool = False) -> list[RunRow]:
     """Rows in display order: each parent followed by its children (depth + 1), children
-    whose parent is not among ``rows`` stay at the top level."""
+    whose parent is not among ``rows`` stay at the top level. ``chronological`` lists each
+    parent's children oldest first (a pipeline's steps in the order they ran), else children
+    keep the order of ``rows`` (the table's sort)."""
     by_id = {row.run.run_id: row for row in rows}
     top: list[RunRow] = []
     for row in rows:
@@ -127,6 +129,9 @@ def nest_runs(rows: Sequence[RunRow]) -> list[RunRow]:
             by_id[parent].children.append(row)
         else:
             top.append(row)
+    if chronological:
+        for row in rows:
+            row.children.sort(key=lambda c: (c.run.info.start_time, c.run.info.run_name))
     out: list[RunRow] = []
 
     def walk(row: RunRow, depth: int, seen: frozenset[str]) -> None:
