@@ -280,3 +280,20 @@ def test_dict_result_shows_values_and_cached_reads_once(page, world) -> None:
 def test_sweep_chart_json_of_an_unknown_run_is_a_clear_404(world) -> None:
     resp = httpx.get(f"{world.server.url}/ui/pipelines/{'0' * 32}/sweeps.json")
     assert resp.status_code == 404 and "not found" in resp.text
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("path", "status", "title"),
+    [
+        (f"/ui/runs/{'0' * 32}", 404, "No such run"),
+        ("/ui/runs/not-a-run-id", 400, "No such run"),
+        ("/ui/experiments/987654", 404, "No such experiment"),
+        ("/ui/experiments/abc", 400, "No such experiment"),
+    ],
+)
+def test_unknown_runs_and_experiments_are_html_pages(page, world, path, status, title) -> None:
+    _open(page, world.server.url + path, status)
+    assert page.inner_text("#error-title") == title
+    assert page.inner_text("#page-error")
+    assert page.locator("#back-to-experiments").count() == 1

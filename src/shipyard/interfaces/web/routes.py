@@ -89,7 +89,10 @@ def mount(app: FastAPI) -> None:
         if (r := _guard(request)) is not None:
             return r
         t = request.app.state.services.tracking
-        exp = t.get_experiment(experiment_id)
+        try:
+            exp = t.get_experiment(experiment_id)
+        except ShipyardError as e:
+            return error_page(request, "error.html", e, "No such experiment")
         error, runs = None, []
         try:
             runs = t.search_runs(
@@ -119,7 +122,10 @@ def mount(app: FastAPI) -> None:
         if (r := _guard(request)) is not None:
             return r
         t = request.app.state.services.tracking
-        run = t.get_run(run_id)
+        try:
+            run = t.get_run(run_id)
+        except ShipyardError as e:
+            return error_page(request, "error.html", e, "No such run")
         charts = _chart_specs(run_metrics_href(run.run_id), sorted(run.metrics))
         return _page(
             request,
