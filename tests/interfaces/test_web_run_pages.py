@@ -177,6 +177,9 @@ def test_run_page_shows_inputs_metric_summary_and_human_sizes(page, world) -> No
     inputs = page.locator("#run-inputs tr.run-input")
     assert inputs.count() == 1
     assert "churn@v1" in inputs.inner_text() and "parent run" in inputs.inner_text()
+    href = inputs.locator("a").first.get_attribute("href")
+    resp = page.request.get(world.server.url + href)
+    assert resp.status == 200 and "churn" in resp.text()  # the dataset version's page
     loss = page.locator("#run-metrics tr.metric-row[data-key='loss']")
     assert loss.locator("td.final").inner_text() == "0.4"  # 0.5 - 0.1 at the last step
     assert loss.locator("td.min").inner_text() == "0.4"
@@ -297,3 +300,16 @@ def test_unknown_runs_and_experiments_are_html_pages(page, world, path, status, 
     assert page.inner_text("#error-title") == title
     assert page.inner_text("#page-error")
     assert page.locator("#back-to-experiments").count() == 1
+
+
+def test_a_cached_dag_box_says_cached_once_under_a_label_that_fits() -> None:
+    from shipyard.interfaces.web.dag_svg import MAX_LABEL, dag_svg
+
+    name = "a_step_with_a_rather_long_name"
+    svg = dag_svg([{"node": name, "deps": [], "status": "cached", "items": 1, "duration_ms": 0}])
+    label = svg.split('class="dag-label"')[1].split(">")[1].split("<")[0]
+    assert len(label) == MAX_LABEL and label.endswith("\u2026")
+    assert svg.count(">cached</text>") == 1  # the badge is the status line
+    assert f"<title>{name} " in svg  # the full name on hover
+    finished = dag_svg([{"node": "fit", "deps": [], "status": "finished", "items": 1}])
+    assert "dag-cached-badge" not in finished and ">finished</text>" in finished
