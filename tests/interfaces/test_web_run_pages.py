@@ -29,6 +29,7 @@ class World:
     parent: str
     children: list[str]
     other: str
+    fanout_again: str  # the fan-out and sweep again: every trial a cache hit
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     for server in _serve(tmp, "local"):
         pipelines = seed_pipelines(server, tmp)
         yield _seed_runs(server, pipelines)
+
+
+def _rerun_fanout(server: LiveServer) -> str:
+    from tests.services.pipelines import flows
+
+    again = server.services.pipelines.run(flows.fanout, {}, actor="tester")  # type: ignore[attr-defined]
+    assert again.ok, again.error
+    return again.run_id
 
 
 def _seed_runs(server: LiveServer, pipelines: Seeded) -> World:
@@ -59,7 +68,7 @@ def _seed_runs(server: LiveServer, pipelines: Seeded) -> World:
     t.update_run(parent, status="FINISHED")
     other = t.create_run(eid, run_name="baseline").run_id
     t.log_batch(other, [Metric("loss", 0.7, 1000, 0)], params={"lr": "0.3", "depth": "4"})
-    return World(pipelines, server, eid, parent, children, other)
+    return World(pipelines, server, eid, parent, children, other, _rerun_fanout(server))
 
 
 @pytest.fixture
@@ -262,6 +271,30 @@ def test_sweep_trials_show_params_best_and_parallel_coordinates(page, world) -> 
 
 
 @pytest.mark.browser
+def test_cached_sweep_shows_the_trials_params_and_best_from_their_sources(page, world) -> None:
+    def rows(run_id: str) -> list[tuple[str, str, bool]]:
+        _open(page, f"{world.server.url}/ui/pipelines/{run_id}")
+        trials = page.locator("#trials-sweep_objective tr.trial-row")
+        return [
+            (
+                t.locator("td.trial-param").inner_text(),
+                t.locator("td.trial-value").inner_text(),
+                "best-trial" in (t.get_attribute("class") or ""),
+            )
+            for t in trials.all()
+        ]
+
+    first = rows(world.pipelines.fanout)
+    assert rows(world.fanout_again) == first and all(p and v for p, v, _ in first)
+    assert page.locator("#step-sweep_objective .cached-chip").inner_text() == "cached 4/4"
+    page.wait_for_function(
+        "() => document.querySelector(\"div.chart[data-chart='sweep_objective']\")"
+        ".dataset.rendered === 'true'"
+    )
+    _clean(page)
+
+
+@pytest.mark.browser
 def test_dict_result_shows_values_and_cached_reads_once(page, world) -> None:
     _open(page, f"{world.server.url}/ui/pipelines/{world.pipelines.first}")
     result = page.inner_text("#step-summarise span.step-result")
@@ -313,3 +346,26 @@ def test_a_cached_dag_box_says_cached_once_under_a_label_that_fits() -> None:
     assert f"<title>{name} " in svg  # the full name on hover
     finished = dag_svg([{"node": "fit", "deps": [], "status": "finished", "items": 1}])
     assert "dag-cached-badge" not in finished and ">finished</text>" in finished
+
+
+def test_the_best_trial_follows_the_direction_and_is_unmarked_without_one() -> None:
+    from shipyard.interfaces.web.sweep_views import parallel_chart, rank_trials
+
+    def trials() -> list[dict]:
+        values = [0.5, 0.9, None, 0.5]
+        cs = ["0.1", "1", "3", "0.30000000000000004"]
+        return [
+            {"map_index": i, "params": {"C": c}, "value": v}
+            for i, (c, v) in enumerate(zip(cs, values, strict=True))
+        ]
+
+    unknown = rank_trials(trials(), ["C"], None)
+    assert unknown["best"] is None and parallel_chart("t", unknown)["best"] is None
+    low = rank_trials(trials(), ["C"], "minimize")
+    assert low["best"]["map_index"] == 0  # 0.5 twice: the earliest
+    high = rank_trials(trials(), [], "maximize")
+    assert high["best"]["map_index"] == 1 and high["names"] == ["C"]
+    assert [t["shown_params"]["C"] for t in high["trials"]] == ["0.1", "1", "3", "0.3"]
+    chart = parallel_chart("t", high)
+    assert chart["rows"] == [[0.1, 0.5], [1.0, 0.9], [0.30000000000000004, 0.5]]
+    assert (chart["trials"], chart["best"]) == ([0, 1, 3], 1)  # the unscored trial left out

@@ -12,7 +12,7 @@ from typing import Any
 from shipyard.core.errors import ShipyardError
 from shipyard.interfaces.web.run_views import fmt_param
 
-__all__ = ["json_output", "parallel_chart", "result_text", "sweep_trials"]
+__all__ = ["json_output", "parallel_chart", "rank_trials", "result_text", "sweep_trials"]
 
 MAX_JSON = 64 * 1024  # larger outputs keep their one-line summary
 OUTPUT_JSON = "output/value.json"
@@ -81,14 +81,22 @@ def sweep_trials(tracking: Any, step: Mapping[str, Any]) -> dict[str, Any]:
                 "value": float(value) if ok and math.isfinite(value) else None,
             }
         )
-    if not names:
-        names = sorted({k for t in trials for k in t["params"]})
-    direction = step.get("direction") or "maximize"
+    return rank_trials(trials, names, step.get("direction"))
+
+
+def rank_trials(
+    trials: list[dict[str, Any]], names: Sequence[str], direction: str | None
+) -> dict[str, Any]:
+    """Mark the best of ``trials`` (``params``, ``value``, ``map_index``): the lowest value
+    to minimize, the highest to maximize, the earliest on a tie; none when the direction is
+    unknown (a run recorded before it was stored)."""
+    names = list(names) or sorted({k for t in trials for k in t["params"]})
     scored = [t for t in trials if t["value"] is not None]
     best = None
-    if scored:
+    if scored and direction in ("minimize", "maximize"):
         pick = min if direction == "minimize" else max
-        best = pick(scored, key=lambda t: (t["value"], -(t["map_index"] or 0)))
+        sign = 1 if direction == "minimize" else -1  # the earliest wins a tie
+        best = pick(scored, key=lambda t: (t["value"], sign * (t["map_index"] or 0)))
     for t in trials:
         t["best"] = t is best
         t["shown_params"] = {k: fmt_param(t["params"].get(k, "")) for k in names}
