@@ -175,6 +175,15 @@ def test_pipeline_steps_nest_and_cache_hits_show_their_sources_values(page, worl
     shown = row.locator(f"td.metric[data-key='{key}']").inner_text()
     assert shown == f"{source.metrics[key].value:.4g}"
     _clean(page)
+    row.locator("td.run-name > a").first.click()  # the hit's own page: its source's values
+    page.wait_for_url(f"**/ui/runs/{hit.run_id}")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#cache-source a").get_attribute("href") == f"/ui/runs/{source.run_id}"
+    final = page.locator(f"#run-metrics tr.metric-row[data-key='{key}'] td.final").inner_text()
+    assert float(final) == pytest.approx(source.metrics[key].value, rel=1e-5)
+    page.wait_for_function("() => document.querySelector('div.chart').dataset.rendered")
+    assert page.locator("div.chart[data-rendered='true']").count() == len(source.metrics)
+    _clean(page)
 
 
 # ---------------------------------------------------------------------------- run page

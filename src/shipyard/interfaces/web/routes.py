@@ -26,6 +26,7 @@ from shipyard.interfaces.web.pages import HERE, error_page, json_guard, same_ori
 from shipyard.interfaces.web.pages import guard as _guard
 from shipyard.interfaces.web.pages import page as _page
 from shipyard.interfaces.web.run_views import (
+    cache_source,
     differing,
     fmt_param,
     human_size,
@@ -126,14 +127,18 @@ def mount(app: FastAPI) -> None:
             run = t.get_run(run_id)
         except ShipyardError as e:
             return error_page(request, "error.html", e, "No such run")
-        charts = _chart_specs(run_metrics_href(run.run_id), sorted(run.metrics))
+        source = cache_source(t, run)  # a cache hit shows the values it reused
+        values = source or run
+        charts = _chart_specs(run_metrics_href(values.run_id), sorted(values.metrics))
         return _page(
             request,
             "run.html",
             run=run,
+            source=source,
+            params=values.params,
             charts=charts,
             files=t.all_artifacts(run_id),
-            stats=metric_stats(t, run),
+            stats=metric_stats(t, values),
             inputs=_run_inputs(request.app.state.services, run.run_id),
         )
 

@@ -13,6 +13,7 @@ from shipyard.core.errors import ShipyardError
 
 __all__ = [
     "RunRow",
+    "cache_source",
     "differing",
     "fmt_param",
     "human_size",
@@ -108,6 +109,17 @@ def with_cache_sources(tracking: Any, runs: Sequence[Any]) -> list[RunRow]:
                 metrics = {k: m.value for k, m in src.metrics.items()}
         rows.append(RunRow(r, params, metrics, source_id))
     return rows
+
+
+def cache_source(tracking: Any, run: Any) -> Any | None:
+    """The run a cache hit reused (it logs no params or metrics of its own), else None."""
+    source_id = run.tags.get(CACHE_SOURCE)
+    if not source_id or run.params or run.metrics:
+        return None
+    try:
+        return tracking.get_run(source_id)
+    except ShipyardError:
+        return None
 
 
 def _parent_of(run: Any) -> str | None:
