@@ -378,3 +378,15 @@ def test_the_best_trial_follows_the_direction_and_is_unmarked_without_one() -> N
     chart = parallel_chart("t", high)
     assert chart["rows"] == [[0.1, 0.5], [1.0, 0.9], [0.30000000000000004, 0.5]]
     assert (chart["trials"], chart["best"]) == ([0, 1, 3], 1)  # the unscored trial left out
+    assert [a["type"] for a in chart["axes"]] == ["value", "value"]
+    wide = rank_trials(
+        [
+            {"map_index": i, "params": {"C": c, "k": k}, "value": 0.5}
+            for i, (c, k) in enumerate([("0.01", "rbf"), ("10", "linear")])
+        ],
+        ["C", "k"],
+        "maximize",
+    )
+    axes = parallel_chart("t", wide)["axes"]
+    assert [a["type"] for a in axes] == ["log", "category", "value"]  # a log-uniform search
+    assert axes[1]["data"] == ["linear", "rbf"]

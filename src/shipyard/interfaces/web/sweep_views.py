@@ -111,6 +111,13 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _scale(values: Sequence[float]) -> str:
+    """``log`` for positive values spanning two decades or more (a log-uniform search)."""
+    if values and min(values) > 0 and max(values) / min(values) >= 100:
+        return "log"
+    return "value"
+
+
 def parallel_chart(title: str, sweep: Mapping[str, Any]) -> dict[str, Any]:
     """One trial per line across an axis per parameter and one for the objective."""
     names, trials = list(sweep["names"]), list(sweep["trials"])
@@ -122,7 +129,7 @@ def parallel_chart(title: str, sweep: Mapping[str, Any]) -> dict[str, Any]:
         raw = [t["params"].get(name, "") for t in scored]
         numbers = [_number(v) for v in raw]
         if all(n is not None for n in numbers):
-            axes.append({"name": name, "type": "value"})
+            axes.append({"name": name, "type": _scale([n for n in numbers if n is not None])})
             columns.append(numbers)
         else:
             axes.append({"name": name, "type": "category", "data": sorted(set(raw))})

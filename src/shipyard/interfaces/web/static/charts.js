@@ -147,7 +147,7 @@
       parallelAxis: chart.axes.map(function (a, i) {
         var axis = { dim: i, name: a.name, type: a.type, nameTextStyle: { fontWeight: 600 } };
         if (a.type === "category") { axis.data = a.data; } else { axis.scale = true; }
-        if (a.type === "value") { axis.axisLabel = { formatter: fmt }; }
+        if (a.type !== "category") { axis.axisLabel = { formatter: fmt }; }
         return axis;
       }),
       tooltip: { trigger: "item", formatter: function (p) {
