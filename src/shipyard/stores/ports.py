@@ -215,6 +215,12 @@ class RunSearch(Protocol):
         """Ids of the runs matching ``query``, in its order, filtered by the backend."""
         ...
 
+    def activity(
+        self, conn: Connection, experiment_ids: Sequence[int], stages: Sequence[str]
+    ) -> dict[int, tuple[int, int]]:
+        """Per experiment with runs: (run count, last start or end time in ms)."""
+        ...
+
 
 class RunStore(RunRecords, RunLog, ArtifactIndex, RunSearch, Protocol):
     """Everything tracking needs about runs."""
