@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ArtifactIndex",
+    "AuditCheckpoints",
+    "AuditLedger",
     "AuditLog",
     "AuditReader",
     "BlobReader",
@@ -103,13 +105,41 @@ class AuditReader(Protocol):
         object_type: str | None = None,
         object_id: str | None = None,
         limit: int = 100,
+        before: int | None = None,
+        offset: int = 0,
+        text: str | None = None,
     ) -> list[AuditEntry]: ...
+
+    def count(
+        self,
+        conn: Connection,
+        *,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        text: str | None = None,
+    ) -> int: ...
 
     def first_after(self, conn: Connection, seq: int) -> int | None: ...
 
     def stream(
-        self, conn: Connection, upto: int | None = None, batch: int = 50_000
+        self, conn: Connection, upto: int | None = None, batch: int = 50_000, after: int = 0
     ) -> Iterator[tuple[Any, ...]]: ...
+
+
+class AuditCheckpoints(Protocol):
+    """The last (seq, hash) a verify found intact, so a view re-checks only newer entries."""
+
+    def hash_at(self, conn: Connection, seq: int) -> str | None: ...
+
+    def checkpoint(self, conn: Connection) -> tuple[int, str] | None: ...
+
+    def set_checkpoint(self, conn: Connection, seq: int, digest: str, now: int) -> None: ...
+
+    def clear_checkpoint(self, conn: Connection) -> None: ...
+
+
+class AuditLedger(AuditReader, AuditCheckpoints, Protocol):
+    """What the audit service reads and checkpoints."""
 
 
 # ---------------------------------------------------------------- tracking
