@@ -15,14 +15,20 @@ from sqlalchemy.engine import Connection
 from shipyard.core.audit import GENESIS, AuditEntry, ChainReport, verify_chain
 from shipyard.core.clock import now_ms
 from shipyard.core.errors import ValidationError
-from shipyard.services.paging import Page, check_limit, decode_cursor, encode_cursor
+from shipyard.services.paging import (
+    Page,
+    check_limit,
+    check_offset,
+    decode_cursor,
+    encode_cursor,
+)
 from shipyard.stores.ports import AuditLedger
 from shipyard.stores.sql.audit_repo import AuditRepo
 from shipyard.stores.sql.engine import Database
 
-__all__ = ["MAX_OFFSET", "OBJECT_TYPES", "AuditService", "parse_object"]
+__all__ = ["MAX_LIMIT", "OBJECT_TYPES", "AuditService", "parse_object"]
 
-MAX_OFFSET = 10_000_000
+MAX_LIMIT = 100_000
 
 OBJECT_TYPES = (
     "run", "experiment", "dataset", "user", "pipeline", "model", "deployment", "alert",
@@ -59,8 +65,8 @@ class AuditService:
         self.clock = clock
 
     def log(self, obj: str | None = None, limit: int = 100) -> list[AuditEntry]:
-        if not 1 <= limit <= 100_000:
-            raise ValidationError(f"limit must be 1..100000, got {limit}", field="limit")
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValidationError(f"limit must be 1..{MAX_LIMIT}, got {limit}", field="limit")
         kind, ident = parse_object(obj)
         with self.db.read() as conn:
             return self.repo.entries(conn, object_type=kind, object_id=ident, limit=limit)
@@ -78,9 +84,9 @@ class AuditService:
         (the next_cursor of the previous page) and/or ``offset`` entries skipped; ``text``
         matches the actor, action or object id."""
         kind, ident = parse_object(obj)
-        before, limit = decode_cursor(cursor, "before", int), check_limit(limit)
-        if isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
-            raise ValidationError(f"offset must be 0..{MAX_OFFSET}; got {offset!r}", field="offset")
+        before = decode_cursor(cursor, "before", int)
+        limit = check_limit(limit, MAX_LIMIT)
+        offset = check_offset(offset)
         text = (text or "").strip() or None
         with self.db.read() as conn:
             found = self.repo.entries(

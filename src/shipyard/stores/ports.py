@@ -317,7 +317,10 @@ class ModelRecords(Protocol):
         names: list[str] | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: str | None = None,
     ) -> list[RegisteredModel]: ...
+
+    def count_models(self, conn: Connection, *, search: str | None = None) -> int: ...
 
     def touch(self, conn: Connection, model_id: int, now: int, **values: Any) -> None: ...
 
