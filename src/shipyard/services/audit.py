@@ -126,14 +126,17 @@ class AuditService:
         return report
 
     def _start(self, conn: Connection, head: tuple[int, str] | None) -> tuple[int, str]:
-        """Where an incremental walk starts: the checkpoint, if its entry still carries its
-        hash and lies within the head; else the beginning (a full walk names the break)."""
+        """Where an incremental walk starts: just before the checkpoint's entry (so the walk
+        checks that entry's content too), if it still carries the checkpoint's hash and lies
+        within the head; else the beginning (a full walk names the break)."""
         point = self.repo.checkpoint(conn)
         if point is None or head is None or point[0] > head[0]:
             return 0, GENESIS
         if self.repo.hash_at(conn, point[0]) != point[1]:
             return 0, GENESIS
-        return point
+        before = point[0] - 1
+        digest = self.repo.hash_at(conn, before) if before else GENESIS
+        return (before, digest) if digest is not None else (0, GENESIS)
 
     def _record(self, report: ChainReport, head: tuple[int, str] | None) -> None:
         with self.db.write() as conn:
