@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from shipyard.core.errors import ShipyardError, ValidationError
 from shipyard.interfaces.presenters.audit import DEFAULT_LIMIT, entry_json, report_json
 from shipyard.interfaces.web.pages import guard, page
-from shipyard.interfaces.web.paging import pager, start_of
+from shipyard.interfaces.web.paging import limit_of, pager, start_of
 
 __all__ = ["mount", "object_href", "payload_details"]
 
@@ -55,18 +55,6 @@ def _row(entry: Any) -> dict[str, Any]:
     return row
 
 
-def _limit(text: str) -> int:
-    text = text.strip()
-    if not text:
-        return DEFAULT_LIMIT
-    try:
-        return int(text)
-    except ValueError:
-        raise ValidationError(
-            f"limit must be a whole number, got {text!r}", field="limit"
-        ) from None
-
-
 def mount(app: FastAPI) -> None:
     @app.get("/ui/audit", include_in_schema=False)
     def audit_trail(
@@ -84,7 +72,7 @@ def mount(app: FastAPI) -> None:
         obj = obj.strip()
         error, entries, shown_limit, paged = None, [], DEFAULT_LIMIT, None
         try:
-            shown_limit = _limit(limit)
+            shown_limit = limit_of(limit, DEFAULT_LIMIT)
             found = audit.page(
                 obj or None, text=q, cursor=cursor.strip() or None, limit=shown_limit
             )

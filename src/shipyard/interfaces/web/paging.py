@@ -12,7 +12,7 @@ from fastapi import Request
 
 from shipyard.core.errors import ValidationError
 
-__all__ = ["Pager", "pager", "start_of"]
+__all__ = ["Pager", "limit_of", "pager", "start_of"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,19 @@ def start_of(text: str) -> int:
     if not text.isdigit():
         raise ValidationError(f"start must be a whole number, got {text!r}", field="start")
     return int(text)
+
+
+def limit_of(text: str, default: int) -> int:
+    """The ``limit`` parameter (items per page; its bounds are the service's)."""
+    text = text.strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ValidationError(
+            f"limit must be a whole number, got {text!r}", field="limit"
+        ) from None
 
 
 def _href(request: Request, **changes: Any) -> str:
