@@ -263,8 +263,15 @@ class DatasetRecords(Protocol):
     def get_dataset(self, conn: Connection, name: str) -> Dataset: ...
 
     def search(
-        self, conn: Connection, text: str | None, limit: int, offset: int
+        self,
+        conn: Connection,
+        text: str | None,
+        limit: int,
+        offset: int,
+        after: str | None = None,
     ) -> list[Dataset]: ...
+
+    def count(self, conn: Connection, text: str | None) -> int: ...
 
 
 class DatasetVersions(Protocol):
