@@ -402,7 +402,18 @@ class DeploymentStore(Protocol):
         self, conn: Connection, env: str, model: str, *, lock: bool = False
     ) -> Deployment | None: ...
 
-    def list(self, conn: Connection, env: str | None = None) -> builtins.list[Deployment]: ...
+    def list(
+        self,
+        conn: Connection,
+        env: str | None = None,
+        *,
+        text: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> builtins.list[Deployment]: ...
+
+    def count(self, conn: Connection, env: str | None = None, *, text: str | None = None) -> int: ...
 
     def environments(self, conn: Connection) -> builtins.list[str]: ...
 
