@@ -113,11 +113,11 @@ def test_filter_by_object_and_limit(page, audited) -> None:
     page.click("#audit-filter-go")
     page.wait_for_url("**/ui/audit?*limit=3*")
     assert _seqs(page) == [ENTRIES, ENTRIES - 1, ENTRIES - 2]
-    assert f"showing 1–3 of {ENTRIES} entries" in page.inner_text("#audit-pager")
+    assert f"showing 1-3 of {ENTRIES} entries" in page.inner_text("#audit-pager")
     page.click("#audit-next")
     page.wait_for_url("**/ui/audit?*cursor=*")
     assert _seqs(page) == [ENTRIES - 3, ENTRIES - 4, ENTRIES - 5]
-    assert f"showing 4–6 of {ENTRIES} entries" in page.inner_text("#audit-pager")
+    assert f"showing 4-6 of {ENTRIES} entries" in page.inner_text("#audit-pager")
     page.click("#audit-first")
     page.wait_for_url("**/ui/audit?limit=3")
     assert _seqs(page)[0] == ENTRIES
@@ -183,7 +183,7 @@ def test_the_search_box_finds_actor_action_or_id(page, audited) -> None:
     page.click("#audit-filter-go")
     page.wait_for_url("**/ui/audit?*q=alias*")
     assert _seqs(page) == [7]
-    assert "showing 1–1 of 1 entries" in page.inner_text("#audit-pager")
+    assert "showing 1-1 of 1 entries" in page.inner_text("#audit-pager")
     _open(page, f"{audited.server.url}/ui/audit?q=nobody-at-all")
     assert "No audit entry matches nobody-at-all" in page.inner_text("#no-audit-entries")
 

@@ -145,7 +145,7 @@ def test_catalog_list_pages(browser, catalog_server) -> None:
     try:
         page.goto(server.url + "/ui/data?limit=2")
         assert _names(page) == ["images", "loans"]
-        assert "showing 1–2 of 3 datasets" in page.inner_text("#datasets-pager")
+        assert "showing 1-2 of 3 datasets" in page.inner_text("#datasets-pager")
         page.click("#datasets-next")
         page.wait_for_url("**/ui/data?limit=2&cursor=*")
         assert _names(page) == ["weather"] and page.locator("#datasets-next").count() == 0

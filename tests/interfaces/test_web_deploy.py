@@ -467,7 +467,7 @@ def test_the_environment_page_pages_and_searches_its_models(login, fleet) -> Non
     page = login("carl")
     _open(page, fleet.url("/ui/environments/staging?refresh=0&limit=1"))
     assert _section_models(page) == ["churn"]
-    assert "showing 1–1 of 2 models" in page.inner_text("#env-pager")
+    assert "showing 1-1 of 2 models" in page.inner_text("#env-pager")
     page.click("#env-next")
     page.wait_for_url("**/ui/environments/staging?*cursor=*")
     assert _section_models(page) == ["fraud"] and page.locator("#env-next").count() == 0
@@ -498,9 +498,9 @@ def test_live_figures_come_as_json_for_the_models_on_the_page(login, fleet) -> N
     assert churn["generation"] == int(
         page.get_attribute("section[data-model='churn']", "data-generation")
     )
-    assert 'class="figures"' in churn["figures_html"] and "data-role=\"canary\"" in churn[
-        "figures_html"
-    ]
+    assert (
+        'class="figures"' in churn["figures_html"] and 'data-role="canary"' in churn["figures_html"]
+    )
     assert body["models"]["gone"] == {"gone": True} and "fraud" not in body["models"]
     status = page.evaluate(
         "() => fetch('/ui/environments/nowhere/live.json?model=a').then(r => r.status)"

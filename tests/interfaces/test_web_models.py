@@ -104,11 +104,11 @@ def test_the_list_pages_and_searches_tags(page, registered) -> None:
     url = registered.server.url
     _open(page, f"{url}/ui/models?limit=2")
     assert _names(page) == ["churn", "fraud"]
-    assert "showing 1–2 of 3 models" in page.inner_text("#models-pager")
+    assert "showing 1-2 of 3 models" in page.inner_text("#models-pager")
     page.click("#models-next")
     page.wait_for_url("**/ui/models?limit=2&cursor=*")
     assert _names(page) == ["loans"] and page.locator("#models-next").count() == 0
-    assert "showing 3–3 of 3 models" in page.inner_text("#models-pager")
+    assert "showing 3-3 of 3 models" in page.inner_text("#models-pager")
     page.click("#models-first")
     page.wait_for_url("**/ui/models?limit=2")
     assert _names(page) == ["churn", "fraud"]

@@ -106,9 +106,7 @@ class AuditService:
             # see new commits) lie beyond it and are left for the next check.
             head = self.repo.head(conn)
             start = (0, GENESIS) if full else self._start(conn, head)
-            rows = self.repo.stream(
-                conn, upto=None if head is None else head[0], after=start[0]
-            )
+            rows = self.repo.stream(conn, upto=None if head is None else head[0], after=start[0])
             report = verify_chain(rows, head, start)
             last = head[0] if head else 0
             beyond = self.repo.first_after(conn, last) if report.ok else None
@@ -144,4 +142,3 @@ class AuditService:
                 self.repo.clear_checkpoint(conn)
             elif head is not None:
                 self.repo.set_checkpoint(conn, head[0], head[1], self.clock())
-

@@ -13,7 +13,6 @@ import typer
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ValidationError
 from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
-from shipyard.interfaces.presenters.records import dataset_version_json
 from shipyard.interfaces.cli.paging import (
     CURSOR_OPT,
     PAGE_OPT,
@@ -23,6 +22,7 @@ from shipyard.interfaces.cli.paging import (
     paging,
     show_page,
 )
+from shipyard.interfaces.presenters.records import dataset_version_json
 from shipyard.services.catalog.service import MAX_DATASETS
 
 __all__ = ["data_app"]

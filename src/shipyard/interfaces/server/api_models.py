@@ -67,9 +67,7 @@ def list_models(
     offset: Annotated[Offset, Query()] = 0,
     cursor: str | None = Query(None, description="The next_cursor of the previous page."),
 ) -> dict[str, Any]:
-    page = _registry(request).page_models(
-        search, cursor=cursor or None, limit=limit, offset=offset
-    )
+    page = _registry(request).page_models(search, cursor=cursor or None, limit=limit, offset=offset)
     return {
         "models": [model_json(m) for m in page.items],
         "next_cursor": page.next_cursor,

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
 
-from shipyard.core.errors import ShipyardError, ValidationError
+from shipyard.core.errors import ShipyardError
 from shipyard.interfaces.presenters.audit import DEFAULT_LIMIT, entry_json, report_json
 from shipyard.interfaces.web.pages import guard, page
 from shipyard.interfaces.web.paging import limit_of, pager, start_of

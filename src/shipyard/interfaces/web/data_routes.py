@@ -17,8 +17,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from shipyard.core.datasets import DatasetKind, DatasetVersion, parse_ref
 from shipyard.core.errors import ShipyardError
-from shipyard.interfaces.web.paging import limit_of, pager, start_of
 from shipyard.interfaces.web.pages import error_page, guard, page, templates
+from shipyard.interfaces.web.paging import limit_of, pager, start_of
 
 __all__ = ["mount"]
 

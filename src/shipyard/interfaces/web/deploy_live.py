@@ -50,7 +50,8 @@ def mount_live(
             raise ValidationError(
                 f"at most {MAX_PAGE} models per request, got {len(names)}", field="model"
             )
-        now, out = now_ms(), {}
+        now = now_ms()
+        out: dict[str, dict[str, Any]] = {}
         for name in dict.fromkeys(names):
             try:
                 d = services.deployments.get(env, name)

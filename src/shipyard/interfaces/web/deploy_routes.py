@@ -29,8 +29,8 @@ from shipyard.interfaces.http.auth import current_user
 from shipyard.interfaces.presenters.models import MAX_REASON
 from shipyard.interfaces.web.audit_routes import payload_details
 from shipyard.interfaces.web.charts import chart_set
-from shipyard.interfaces.web.figure_charts import CHARTS, figure_charts, per_second
 from shipyard.interfaces.web.deploy_live import live_href, mount_live
+from shipyard.interfaces.web.figure_charts import CHARTS, figure_charts, per_second
 from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, same_origin
 from shipyard.interfaces.web.paging import limit_of, pager, start_of
 from shipyard.services.deployments.figures import summarize

@@ -25,8 +25,8 @@ from shipyard.interfaces.web.model_decisions import (
     lineage,
     same_origin,
 )
-from shipyard.interfaces.web.paging import limit_of, pager, start_of
 from shipyard.interfaces.web.pages import error_page, guard, page
+from shipyard.interfaces.web.paging import limit_of, pager, start_of
 
 __all__ = ["audit_rows", "mount", "trail_href", "version_href"]
 

@@ -1,4 +1,4 @@
-"""How every UI list pages: a keyset cursor in the query string, a "showing N–M of T" line,
+"""How every UI list pages: a keyset cursor in the query string, a "showing N-M of T" line,
 and links to the first and the next page that keep the page's other parameters (search,
 filters). Bad paging input is a 400 page naming the parameter, like any other filter."""
 

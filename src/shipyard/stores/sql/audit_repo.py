@@ -17,8 +17,8 @@ from shipyard.core.audit import (
     payload_hash,
 )
 from shipyard.stores.ports import NewEntry
-from shipyard.stores.sql.tables import audit_checkpoint, audit_head, audit_ledger
 from shipyard.stores.sql.rows import escape_like
+from shipyard.stores.sql.tables import audit_checkpoint, audit_head, audit_ledger
 
 __all__ = ["AuditRepo", "NewEntry"]
 
