@@ -16,6 +16,7 @@ from shipyard.core.audit import GENESIS, AuditEntry, ChainReport, verify_chain
 from shipyard.core.clock import now_ms
 from shipyard.core.errors import ValidationError
 from shipyard.services.paging import (
+    MAX_AUDIT_PAGE,
     Page,
     check_limit,
     check_offset,
@@ -26,9 +27,8 @@ from shipyard.stores.ports import AuditLedger
 from shipyard.stores.sql.audit_repo import AuditRepo
 from shipyard.stores.sql.engine import Database
 
-__all__ = ["MAX_LIMIT", "OBJECT_TYPES", "AuditService", "parse_object"]
+__all__ = ["OBJECT_TYPES", "AuditService", "parse_object"]
 
-MAX_LIMIT = 100_000
 
 OBJECT_TYPES = (
     "run", "experiment", "dataset", "user", "pipeline", "model", "deployment", "alert",
@@ -65,8 +65,8 @@ class AuditService:
         self.clock = clock
 
     def log(self, obj: str | None = None, limit: int = 100) -> list[AuditEntry]:
-        if not 1 <= limit <= MAX_LIMIT:
-            raise ValidationError(f"limit must be 1..{MAX_LIMIT}, got {limit}", field="limit")
+        if not 1 <= limit <= MAX_AUDIT_PAGE:
+            raise ValidationError(f"limit must be 1..{MAX_AUDIT_PAGE}, got {limit}", field="limit")
         kind, ident = parse_object(obj)
         with self.db.read() as conn:
             return self.repo.entries(conn, object_type=kind, object_id=ident, limit=limit)
@@ -85,7 +85,7 @@ class AuditService:
         matches the actor, action or object id."""
         kind, ident = parse_object(obj)
         before = decode_cursor(cursor, "before", int)
-        limit = check_limit(limit, MAX_LIMIT)
+        limit = check_limit(limit, MAX_AUDIT_PAGE)
         offset = check_offset(offset)
         text = (text or "").strip() or None
         with self.db.read() as conn:

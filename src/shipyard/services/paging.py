@@ -11,8 +11,10 @@ from typing import Any
 from shipyard.core.errors import ValidationError
 
 __all__ = [
+    "MAX_AUDIT_PAGE",
     "MAX_OFFSET",
     "MAX_PAGE",
+    "MAX_WIDE_PAGE",
     "Page",
     "check_limit",
     "check_offset",
@@ -22,6 +24,8 @@ __all__ = [
 
 MAX_PAGE = 1000
 MAX_OFFSET = 10_000_000
+MAX_WIDE_PAGE = 10_000  # models and datasets per page (their REST APIs always allowed it)
+MAX_AUDIT_PAGE = 100_000  # audit entries per page (the audit API always allowed it)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from shipyard.interfaces.cli.paging import (
     paging,
     show_page,
 )
-from shipyard.services.audit import MAX_LIMIT
+from shipyard.services.paging import MAX_AUDIT_PAGE
 
 __all__ = ["audit_app"]
 
@@ -36,7 +36,7 @@ def log(
     search: str = typer.Option(
         None, "--search", "-s", help="Only entries whose actor, action or object id has this."
     ),
-    limit: int = limit_option(50, MAX_LIMIT),
+    limit: int = limit_option(50, MAX_AUDIT_PAGE),
     page: int = PAGE_OPT,
     cursor: str = CURSOR_OPT,
     as_json: bool = JSON_OPT,

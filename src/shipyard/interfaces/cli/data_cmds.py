@@ -23,7 +23,7 @@ from shipyard.interfaces.cli.paging import (
     show_page,
 )
 from shipyard.interfaces.presenters.records import dataset_version_json
-from shipyard.services.catalog.service import MAX_DATASETS
+from shipyard.services.paging import MAX_WIDE_PAGE
 
 __all__ = ["data_app"]
 
@@ -116,7 +116,7 @@ def ls(
     search: str = typer.Option(
         None, "--search", "-s", help="Only datasets whose name, owner, tag or column has this."
     ),
-    limit: int = limit_option(100, MAX_DATASETS),
+    limit: int = limit_option(100, MAX_WIDE_PAGE),
     page: int = PAGE_OPT,
     cursor: str = CURSOR_OPT,
     as_json: bool = JSON_OPT,
@@ -128,7 +128,7 @@ def ls(
 @data_app.command("search")
 def search(
     text: str = typer.Argument(..., help="Matches name, description, owner, tags, columns."),
-    limit: int = limit_option(100, MAX_DATASETS),
+    limit: int = limit_option(100, MAX_WIDE_PAGE),
     page: int = PAGE_OPT,
     cursor: str = CURSOR_OPT,
     as_json: bool = JSON_OPT,

@@ -23,7 +23,7 @@ from shipyard.interfaces.cli.paging import (
     paging,
     show_page,
 )
-from shipyard.services.registry.registered import MAX_MODELS
+from shipyard.services.paging import MAX_WIDE_PAGE
 
 __all__ = ["approve", "gate", "models_app", "reject"]
 
@@ -44,7 +44,7 @@ def ls(
     search: str = typer.Option(
         None, "--search", "-s", help="Only models whose name or a tag has this text (or key=value)."
     ),
-    limit: int = limit_option(100, MAX_MODELS),
+    limit: int = limit_option(100, MAX_WIDE_PAGE),
     page: int = PAGE_OPT,
     cursor: str = CURSOR_OPT,
     as_json: bool = JSON_OPT,

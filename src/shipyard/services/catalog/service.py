@@ -27,6 +27,7 @@ from shipyard.services.catalog import files as folder
 from shipyard.services.catalog.diff import diff_manifests, diff_tables
 from shipyard.services.formats.tables import frame_from_parquet
 from shipyard.services.paging import (
+    MAX_WIDE_PAGE,
     Page,
     check_limit,
     check_offset,
@@ -42,9 +43,7 @@ from shipyard.stores.sql.lineage_repo import LineageRepo, RunInput
 from shipyard.stores.sql.packs_repo import PackRepo
 from shipyard.stores.statcache import StatCache
 
-__all__ = ["MAX_DATASETS", "CatalogService", "Progress"]
-
-MAX_DATASETS = 10_000  # per page
+__all__ = ["CatalogService", "Progress"]
 
 Progress = folder.Progress
 FORMATS = ("auto", "table", "files")
@@ -240,7 +239,7 @@ class CatalogService:
             return self.repo.list_versions(conn, check_dataset_name(name))
 
     def search(self, text: str | None = None, limit: int = 100, offset: int = 0) -> list[Dataset]:
-        if not (0 < limit <= MAX_DATASETS):
+        if not (0 < limit <= MAX_WIDE_PAGE):
             raise ValidationError(f"limit must be in 1..10000, got {limit}", field="limit")
         if offset < 0:
             raise ValidationError(f"offset must be 0 or more, got {offset}", field="offset")
@@ -258,7 +257,7 @@ class CatalogService:
         """One page of ``search`` by name, with the total that match: after ``cursor`` (the
         previous page's next_cursor) and/or ``offset`` datasets skipped."""
         after = decode_cursor(cursor, "after", str)
-        limit, offset = check_limit(limit, MAX_DATASETS), check_offset(offset)
+        limit, offset = check_limit(limit, MAX_WIDE_PAGE), check_offset(offset)
         text = (text or "").strip() or None
         with self.db.read() as conn:
             found = self.repo.search(conn, text, limit + 1, offset, after)

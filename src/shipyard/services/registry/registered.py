@@ -20,6 +20,7 @@ from shipyard.core.models import (
 )
 from shipyard.core.validation import check_key, check_tag_value
 from shipyard.services.paging import (
+    MAX_WIDE_PAGE,
     Page,
     check_limit,
     check_offset,
@@ -29,9 +30,7 @@ from shipyard.services.paging import (
 from shipyard.stores.ports import AuditLog, ModelStore, NewEntry
 from shipyard.stores.sql.engine import Database
 
-__all__ = ["MAX_MODELS", "RegisteredModels", "as_ref"]
-
-MAX_MODELS = 10_000  # per page
+__all__ = ["RegisteredModels", "as_ref"]
 
 
 def as_ref(ref: str | ModelRef) -> ModelRef:
@@ -55,7 +54,7 @@ class RegisteredModels:
     def list_models(
         self, search: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[RegisteredModel]:
-        if not 1 <= limit <= MAX_MODELS or offset < 0:
+        if not 1 <= limit <= MAX_WIDE_PAGE or offset < 0:
             raise ValidationError("limit must be 1..10000 and offset >= 0", field="limit")
         with self.db.read() as conn:
             return self.repo.list_models(conn, search=search, limit=limit, offset=offset)
@@ -72,7 +71,7 @@ class RegisteredModels:
         text, or ``key=value``): after ``cursor`` (the previous page's next_cursor) and/or
         ``offset`` models skipped."""
         after = decode_cursor(cursor, "after", str)
-        limit, offset = check_limit(limit, MAX_MODELS), check_offset(offset)
+        limit, offset = check_limit(limit, MAX_WIDE_PAGE), check_offset(offset)
         search = (search or "").strip() or None
         with self.db.read() as conn:
             found = self.repo.list_models(
