@@ -481,7 +481,14 @@ def test_the_environment_page_pages_and_searches_its_models(login, fleet) -> Non
     page.wait_for_url("**q=FRA*")
     assert _section_models(page) == ["fraud"]
     _open(page, fleet.url("/ui/environments/staging?refresh=0&q=nothing"))
-    assert "has nothing in its name" in page.inner_text("#no-models")
+    assert "has nothing in its name or tags" in page.inner_text("#no-models")
+    fleet.svc.registry.set_model_tag("churn", "segment", "retail", user="ada")
+    try:
+        _open(page, fleet.url("/ui/environments/staging?refresh=0&q=segment%3Dretail"))
+        assert _section_models(page) == ["churn"]
+        assert "showing 1-1 of 1 models" in page.inner_text("#env-pager")
+    finally:
+        fleet.svc.registry.delete_model_tag("churn", "segment", user="ada")
     _open(page, fleet.url("/ui/environments/staging?cursor=garbage"), 400)
     assert "cursor 'garbage' is not valid" in page.inner_text("#env-error")
 

@@ -34,6 +34,7 @@ from shipyard.interfaces.web.figure_charts import CHARTS, figure_charts, per_sec
 from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, same_origin
 from shipyard.interfaces.web.paging import limit_of, pager, start_of
 from shipyard.services.deployments.figures import summarize
+from shipyard.services.paging import MAX_WIDE_PAGE
 
 __all__ = ["WINDOWS", "mount", "parse_refresh", "parse_window", "traffic_split"]
 
@@ -252,6 +253,13 @@ def _duration_text(ms: int) -> str:
     return f"{ms // MIN} min" if ms >= MIN else f"{ms // SEC} s"
 
 
+def _named(services: Any, q: str) -> list[str] | None:
+    """The models whose name or a tag matches the search box (None: no search)."""
+    if not q.strip():
+        return None
+    return [m.name for m in services.registry.page_models(q, limit=MAX_WIDE_PAGE).items]
+
+
 def _env_page(
     request: Request,
     env: str,
@@ -268,7 +276,7 @@ def _env_page(
         window, refresh = parse_window(window_text), parse_refresh(refresh_text)
         listed = services.deployments.page(
             env,
-            text=keep["q"],
+            models=_named(services, keep["q"]),
             cursor=keep["cursor"].strip() or None,
             limit=limit_of(keep["limit"], ENV_PAGE),
         )

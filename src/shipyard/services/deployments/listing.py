@@ -3,6 +3,7 @@ model name contains, the total, an opaque cursor to the next page."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from shipyard.core.deployments import check_environment
@@ -35,16 +36,18 @@ def page_deployments(
     cursor: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    models: Sequence[str] | None = None,
 ) -> Page:
-    """One page of deployments (of ``env``, or all), with the total that match."""
+    """One page of deployments (of ``env``, or all; of ``models`` only, when given), with
+    the total that match."""
     env = None if env is None else check_environment(env)
     after, limit, offset = _after(cursor), check_limit(limit), check_offset(offset)
     text = (text or "").strip() or None
     with db.read() as conn:
         found: list[Any] = repo.list(
-            conn, env, text=text, after=after, limit=limit + 1, offset=offset
+            conn, env, text=text, after=after, limit=limit + 1, offset=offset, models=models
         )
-        total = repo.count(conn, env, text=text)
+        total = repo.count(conn, env, text=text, models=models)
     more = len(found) > limit
     found = found[:limit]
     last = found[-1] if found else None

@@ -72,10 +72,11 @@ class DeploymentsRepo:
         after: tuple[str, str] | None = None,
         limit: int | None = None,
         offset: int = 0,
+        models: Sequence[str] | None = None,
     ) -> builtins.list[Deployment]:
-        """By environment and model; ``text`` a part of the model name (any case); ``after``
-        an (environment, model) key (keyset)."""
-        query = _matching(sa.select(deployments), env, text).order_by(
+        """By environment and model; ``text`` a part of the model name (any case), ``models``
+        only these; ``after`` an (environment, model) key (keyset)."""
+        query = _matching(sa.select(deployments), env, text, models).order_by(
             deployments.c.environment, deployments.c.model_name
         )
         if after is not None:
@@ -84,10 +85,17 @@ class DeploymentsRepo:
             )
         return [_deployment(r) for r in conn.execute(query.limit(limit).offset(offset))]
 
-    def count(self, conn: Connection, env: str | None = None, *, text: str | None = None) -> int:
+    def count(
+        self,
+        conn: Connection,
+        env: str | None = None,
+        *,
+        text: str | None = None,
+        models: Sequence[str] | None = None,
+    ) -> int:
         """How many deployments ``list`` finds."""
         query = sa.select(sa.func.count()).select_from(deployments)
-        return int(conn.execute(_matching(query, env, text)).scalar() or 0)
+        return int(conn.execute(_matching(query, env, text, models)).scalar() or 0)
 
     def serving(self, conn: Connection, model: str, version: int) -> builtins.list[str]:
         """Where ``model`` v``version`` takes traffic now: ``["production (live)", …]``."""
@@ -253,7 +261,11 @@ class DeploymentsRepo:
         ]
 
 
-def _matching(query: Any, env: str | None, text: str | None) -> Any:
+def _matching(
+    query: Any, env: str | None, text: str | None, models: Sequence[str] | None = None
+) -> Any:
+    if models is not None:
+        query = query.where(deployments.c.model_name.in_(models))
     if env is not None:
         query = query.where(deployments.c.environment == env)
     if text:
