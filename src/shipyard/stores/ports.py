@@ -411,10 +411,16 @@ class DeploymentStore(Protocol):
         after: tuple[str, str] | None = None,
         limit: int | None = None,
         offset: int = 0,
+        models: Sequence[str] | None = None,
     ) -> builtins.list[Deployment]: ...
 
     def count(
-        self, conn: Connection, env: str | None = None, *, text: str | None = None
+        self,
+        conn: Connection,
+        env: str | None = None,
+        *,
+        text: str | None = None,
+        models: Sequence[str] | None = None,
     ) -> int: ...
 
     def environments(self, conn: Connection) -> builtins.list[str]: ...
