@@ -513,3 +513,9 @@ def test_live_figures_come_as_json_for_the_models_on_the_page(login, fleet) -> N
         "() => fetch('/ui/environments/nowhere/live.json?model=a').then(r => r.status)"
     )
     assert status == 404
+    too_many = page.evaluate(
+        "() => fetch('/ui/environments/staging/live.json?' + "
+        "Array.from({length: 1001}, (_, i) => 'model=m' + i).join('&'))"
+        ".then(async r => [r.status, (await r.json()).field])"
+    )
+    assert too_many == [400, "model"]
