@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ArtifactIndex",
+    "AuditCheckpoints",
+    "AuditLedger",
     "AuditLog",
     "AuditReader",
     "BlobReader",
@@ -107,13 +109,41 @@ class AuditReader(Protocol):
         object_type: str | None = None,
         object_id: str | None = None,
         limit: int = 100,
+        before: int | None = None,
+        offset: int = 0,
+        text: str | None = None,
     ) -> list[AuditEntry]: ...
+
+    def count(
+        self,
+        conn: Connection,
+        *,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        text: str | None = None,
+    ) -> int: ...
 
     def first_after(self, conn: Connection, seq: int) -> int | None: ...
 
     def stream(
-        self, conn: Connection, upto: int | None = None, batch: int = 50_000
+        self, conn: Connection, upto: int | None = None, batch: int = 50_000, after: int = 0
     ) -> Iterator[tuple[Any, ...]]: ...
+
+
+class AuditCheckpoints(Protocol):
+    """The last (seq, hash) a verify found intact, so a view re-checks only newer entries."""
+
+    def hash_at(self, conn: Connection, seq: int) -> str | None: ...
+
+    def checkpoint(self, conn: Connection) -> tuple[int, str] | None: ...
+
+    def set_checkpoint(self, conn: Connection, seq: int, digest: str, now: int) -> None: ...
+
+    def clear_checkpoint(self, conn: Connection) -> None: ...
+
+
+class AuditLedger(AuditReader, AuditCheckpoints, Protocol):
+    """What the audit service reads and checkpoints."""
 
 
 # ---------------------------------------------------------------- tracking
@@ -243,8 +273,15 @@ class DatasetRecords(Protocol):
     def get_dataset(self, conn: Connection, name: str) -> Dataset: ...
 
     def search(
-        self, conn: Connection, text: str | None, limit: int, offset: int
+        self,
+        conn: Connection,
+        text: str | None,
+        limit: int,
+        offset: int,
+        after: str | None = None,
     ) -> list[Dataset]: ...
+
+    def count(self, conn: Connection, text: str | None) -> int: ...
 
 
 class DatasetVersions(Protocol):
@@ -297,7 +334,10 @@ class ModelRecords(Protocol):
         names: list[str] | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: str | None = None,
     ) -> list[RegisteredModel]: ...
+
+    def count_models(self, conn: Connection, *, search: str | None = None) -> int: ...
 
     def touch(self, conn: Connection, model_id: int, now: int, **values: Any) -> None: ...
 
@@ -372,7 +412,26 @@ class DeploymentStore(Protocol):
         self, conn: Connection, env: str, model: str, *, lock: bool = False
     ) -> Deployment | None: ...
 
-    def list(self, conn: Connection, env: str | None = None) -> builtins.list[Deployment]: ...
+    def list(
+        self,
+        conn: Connection,
+        env: str | None = None,
+        *,
+        text: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        models: Sequence[str] | None = None,
+    ) -> builtins.list[Deployment]: ...
+
+    def count(
+        self,
+        conn: Connection,
+        env: str | None = None,
+        *,
+        text: str | None = None,
+        models: Sequence[str] | None = None,
+    ) -> int: ...
 
     def environments(self, conn: Connection) -> builtins.list[str]: ...
 

@@ -29,7 +29,9 @@ from shipyard.core.errors import (
 )
 from shipyard.core.models import MAX_VERSION, ModelVersion, VersionStatus, check_model_name
 from shipyard.core.permissions import Action, check
+from shipyard.services.deployments.listing import page_deployments
 from shipyard.services.deployments.policy import DeployPolicy, parse_deploy_policy
+from shipyard.services.paging import Page
 from shipyard.services.ports import ModelVersionLookup
 from shipyard.stores.ports import AuditLog, DeploymentStore, NewEntry
 from shipyard.stores.sql.audit_repo import AuditRepo
@@ -68,6 +70,10 @@ class DeploymentService:
     def list(self, env: str | None = None) -> builtins.list[Deployment]:
         with self.db.read() as conn:
             return self.repo.list(conn, None if env is None else check_environment(env))
+
+    def page(self, env: str | None = None, **paging: Any) -> Page:
+        """One page of ``list`` with the total (``text``, ``cursor``, ``limit``, ``offset``)."""
+        return page_deployments(self.db, self.repo, env, **paging)
 
     def get(self, env: str, model: str | None = None) -> Deployment:
         env = check_environment(env)
