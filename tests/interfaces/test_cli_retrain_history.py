@@ -18,6 +18,10 @@ from tests.services.retraining.conftest import DORA, MODEL, TOML, World, seed
 ROOT = Path(__file__).resolve().parents[2]  # the tests' pipeline module is imported from here
 
 
+# alert-triggered runs wait for their follow-up window after the promotion
+PENDING = "; follow-up pending: waits for a judged window after the promotion"
+
+
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
@@ -52,7 +56,7 @@ def test_history_shows_each_runs_chain(tmp_path: Path) -> None:
     assert (
         f"alert #1 (drift_share > 0.3) in staging → pipeline {run.pipeline_run_id[:8]} → v2 → "
         "gates passed → auto-approved by policy: environment != 'production' → canary 10% in "
-        "staging, now canary 50%"
+        "staging, now canary 50% → follow-up pending"
     ) in out
     assert "by hand: dora → skipped (inside the cooldown: run 1 started" in out
 
@@ -67,6 +71,7 @@ def test_history_shows_each_runs_chain(tmp_path: Path) -> None:
     assert chain["approval"]["kind"] == "automatic" and chain["approval"]["by"] == LOOP_ACTOR
     events = [(e["action"], e["traffic"]) for e in chain["deployment"]["events"]]
     assert events == [("deploy", 10), ("promote", 50)]
-    assert chain["outcome"]["text"] == "canary 50%" and chain["line"].endswith("canary 50%")
+    assert chain["outcome"]["text"] == f"canary 50%{PENDING}"
+    assert chain["line"].endswith("canary 50%" + PENDING.replace(";", " →", 1))
     assert chain["timeline"][0]["action"] == "retrain.queued"
     assert listed["runs"][0]["chain"]["outcome"]["state"] == "skipped"

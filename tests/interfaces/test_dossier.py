@@ -266,7 +266,7 @@ def test_the_dossier_holds_the_monitoring_plan_and_history(
 ) -> None:
     html = dossier[0].read_text()
     assert 'id="monitoring"' in html and "Monitoring plan and history" in html
-    assert "drift_share &gt; 0.3" in html  # the policy's rule, escaped
+    assert "drift_share &gt; 0.15" in html  # the policy's rule, escaped
     windows = [w for w in services.alerts.windows(model=MODEL).items if w.version == 1]
     assert windows and html.count('<tr class="window">') == len(windows)
     assert html.count('<tr class="alert">') == len(services.alerts.alerts(model=MODEL).items)

@@ -113,7 +113,10 @@ def test_a_viewer_follows_the_chain_from_the_model_page(browser: Any, world: Any
         assert "automatic by shipyard-retrain" in card["approval"]
         assert "auto_approve_if = environment != 'production'" in card["approval"]
         assert card["deploys"] == ["deploy", "promote", "promote"]
-        assert card["outcome"] == "live"
+        assert (
+            card["outcome"]
+            == "live; follow-up pending: waits for a judged window after the promotion"
+        )
         assert all(s.endswith(":done") for s in card["stages"]), card["stages"]
         policy = dict(
             page.locator("#policy tr").evaluate_all(
@@ -135,7 +138,7 @@ def test_a_viewer_follows_the_chain_from_the_model_page(browser: Any, world: Any
         page.click("#preview-link")  # the dry run: anyone who may read
         assert page.get_attribute("#plan", "data-would-run") == "true"
         steps = page.locator(".plan-step").evaluate_all("els => els.map(e => e.dataset.step)")
-        assert steps == ["train", "register", "gates", "approval", "deploy"]
+        assert steps == ["train", "register", "gates", "approval", "deploy", "follow_up"]
         assert w.svc.retraining.runs(MODEL).total == 1  # the preview changed nothing
         _fits(page)
 
@@ -163,7 +166,7 @@ def test_a_viewer_follows_the_chain_from_the_model_page(browser: Any, world: Any
         assert rows == [["1", "deployed"]]
         line = page.inner_text("#runs tr.run-row .chain-line")
         assert line.startswith("alert #1 (drift_share > 0.3) in staging → pipeline ")
-        assert line.endswith("→ canary 10% in staging, now live")
+        assert "→ canary 10% in staging, now live → follow-up pending" in line
         _fits(page)
     finally:
         page.close()
@@ -200,7 +203,7 @@ def test_a_deployer_retrains_now_with_the_button(
         assert card["deploys"] == ["deploy", "rollback"]
         assert card["outcome"] == "rolled back by dora"
         assert "deploy:fail" in card["stages"] and "outcome:fail" in card["stages"]
-        assert _card(page, 1)["outcome"] == "live"  # v2 kept serving
+        assert _card(page, 1)["outcome"].startswith("live")  # v2 kept serving
 
         monkeypatch.setattr(retrain_routes, "PAGE_RUNS", 1)  # one run a page: follow the link
         page.goto(f"{server.url}/ui/retraining/{MODEL}")
@@ -274,7 +277,9 @@ def test_a_waiting_run_links_to_the_decision_and_names_the_approver(
         card = _card(page, 1)
         assert card["approval"].startswith("approved by carol")
         assert card["approval"].endswith("drift explained, holdout fine")
-        assert card["deploys"] == ["deploy"] and card["outcome"] == "canary 10%"
+        assert card["deploys"] == ["deploy"] and card["outcome"].startswith(
+            "canary 10%; follow-up pending"
+        )
         assert (
             page.get_attribute("#run-1 .environment-link", "href") == "/ui/environments/production"
         )

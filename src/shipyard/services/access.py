@@ -255,7 +255,7 @@ class AccessService:
 
 
 def _owner_or_admin(by: User, owner: str, verb: str) -> None:
-    if by.name != owner and not by.role.allows(Role.ADMIN):
+    if by.name != owner and not may(by.role, Action.MANAGE_USERS):
         raise PermissionDeniedError(
             f"{by.name!r} ({by.role.value}) may {verb} only their own tokens; {owner!r}'s "
             "tokens need an admin"

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from shipyard.core.clock import format_ms
+from shipyard.core.permissions import Action
 from shipyard.interfaces.cli.common import JSON_OPT, acting_user, console, print_json, services
 from shipyard.interfaces.cli.common import table as _table
 
@@ -55,7 +56,7 @@ def retrain(
         if dry_run:
             _plan(svc.retraining.plan(model, user=user.name), as_json)
             return
-        svc.access.authorize(user, _deployer())  # a dry run only reads
+        svc.access.authorize(user, Action.RETRAIN)  # a dry run only reads
         if resume:
             _done("resumed", svc.retraining.resume(model, user=user.name), "", as_json)
             return
@@ -63,12 +64,6 @@ def retrain(
         _done(started.event, started.run, started.reason, as_json)
     finally:
         svc.close()
-
-
-def _deployer() -> Any:
-    from shipyard.core.entities import Role
-
-    return Role.DEPLOYER
 
 
 def _done(event: str, run: Any, reason: str, as_json: bool) -> None:

@@ -83,7 +83,12 @@ def resolve_run(t: Any, ref: str) -> Any:
     if not ref or not re.fullmatch(r"[0-9a-fA-F]{1,32}", ref):
         raise ValidationError(f"{ref!r} is not a run id (hex digits, or a prefix)", field="run")
     if len(ref) == 32:
-        return t.get_run(ref)
+        try:
+            return t.get_run(ref)
+        except NotFoundError:
+            raise NotFoundError(
+                f"run {ref} not found; list runs with `shipyard runs ls`", field="run"
+            ) from None
     matches = t.search_runs([], f"run_id LIKE '{ref.lower()}%'", max_results=3).runs
     if not matches:
         raise NotFoundError(

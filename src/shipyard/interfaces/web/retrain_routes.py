@@ -14,8 +14,9 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shipyard.core.entities import Role, User
+from shipyard.core.entities import User
 from shipyard.core.errors import PermissionDeniedError, ShipyardError, ValidationError
+from shipyard.core.permissions import Action, may
 from shipyard.interfaces.http.auth import current_user
 from shipyard.interfaces.web.charts import chart_set
 from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, same_origin
@@ -113,7 +114,7 @@ def _model_page(
         href=retrain_href(policy.model),
         chart=_chart_spec(policy.model) if any(r.gates for r in found.items) else None,
         viewer=user,
-        can_retrain=user is not None and user.role.allows(Role.DEPLOYER),
+        can_retrain=user is not None and may(user.role, Action.RETRAIN),
         plan=plan,
         plan_error=plan_error,
         event=event if event in _EVENTS else "",
@@ -137,7 +138,7 @@ def _retrain(request: Request, model: str) -> Response:
             raise PermissionDeniedError(
                 "a retraining must be started from this server's own retraining page"
             )
-        if not user.role.allows(Role.DEPLOYER):
+        if not may(user.role, Action.RETRAIN):
             raise PermissionDeniedError(
                 f"user {user.name!r} has role {user.role.value}; starting a retraining needs "
                 "deployer or higher (it may deploy what it trains)"
