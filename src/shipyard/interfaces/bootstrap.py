@@ -184,7 +184,7 @@ def build_inference_app(settings: Settings) -> InferenceApp:
 
     svc = build_services(settings)
     serving = settings.serving
-    stats = ServingStats()
+    stats = ServingStats(detail=serving.metrics_versions)
     replica = f"{os.getpid()}-{secrets.token_hex(3)}"
     runtime = ServingRuntime(
         env=serving.env,
@@ -193,7 +193,13 @@ def build_inference_app(settings: Settings) -> InferenceApp:
         registry=svc.registry,
         stats=stats,
         predlog=PredictionLog(
-            svc.blobs.backend, replica, stats, serving.log_queue, env=serving.env
+            svc.blobs.backend,
+            replica,
+            stats,
+            serving.log_queue,
+            env=serving.env,
+            max_rows=serving.log_rows,
+            max_age_s=serving.log_age_s,
         ),
         settings=serving,
         allow_pickle=serving.allow_pickle,

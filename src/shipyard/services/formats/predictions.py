@@ -36,6 +36,7 @@ from shipyard.core.errors import StorageError
 __all__ = [
     "DAY_MS",
     "FORMAT_VERSION",
+    "HOUR_MS",
     "METADATA_PREFIX",
     "META_COLUMNS",
     "PREFIX",
@@ -68,6 +69,7 @@ META_COLUMNS = (
     "_env",
 )
 DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
 _FILE = re.compile(r"v(\d+)-(.+)-(\d+)\.parquet")
 _HEX_TIME = re.compile(r"[0-9a-f]{9,12}")
 
