@@ -34,7 +34,7 @@ class ServingSettings:
     max_wait_ms: float = 0.0  # extra wait for a fuller batch (0: batch only what is queued)
     max_models: int = 32  # loaded versions kept in memory (least recently used go first)
     pinned: tuple[str, ...] = ()  # models whose deployed versions are never evicted
-    metrics_versions: int = 100  # versions with their own /metrics series; the rest: "_other"
+    metrics_models: int = 100  # models with their own /metrics series; the rest: "_other"
     stats_s: float = 30.0  # figures of models without a rollout are written this often
     log_rows: int = 20_000  # a model version's buffered log rows written as one file
     log_age_s: float = 60.0  # ... or once its oldest buffered row is this old

@@ -38,7 +38,7 @@ class ModelCache:
         cap: int,
         pinned: Collection[str],
         stats: ServingStats,
-        on_evict: Callable[[Key], None] | None = None,
+        on_evict: Callable[[Key], object] | None = None,
     ) -> None:
         self._load = load
         self.cap = max(1, cap)

@@ -2,7 +2,7 @@
 
 Requests only append to a bounded in-memory queue (never wait on I/O); when it is full the
 log is dropped and counted. A writer thread drains it every few seconds into buffers, one per
-model version and hour, and writes a buffer as one file once it holds ``max_rows`` rows or
+model version and day, and writes a buffer as one file once it holds ``max_rows`` rows or
 its oldest row is ``max_age_s`` old (and everything at shutdown): traffic spread over many
 models makes fewer, larger files than one file per model per drain. Files are in the format
 of ``services.formats.predictions`` (which says where the files are and what they hold; a
@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from shipyard.services.formats.predictions import HOUR_MS, day_of, file_key, log_table
+from shipyard.services.formats.predictions import DAY_MS, day_of, file_key, log_table
 from shipyard.services.serving.stats import ServingStats
 
 __all__ = ["LogRecord", "PredictionLog"]
@@ -79,7 +79,7 @@ class PredictionLog:
         them when ``final``, or when they hold half the capacity); returns the rows written."""
         while self.queue:
             r = self.queue.popleft()
-            key = (r.model, r.version, r.time_ms // HOUR_MS)
+            key = (r.model, r.version, r.time_ms // DAY_MS)
             found = self.buffers.get(key)
             if found is None:
                 found = self.buffers[key] = _Buffer(time.monotonic())
@@ -91,8 +91,8 @@ class PredictionLog:
         written = 0
         for key, buffer in list(self.buffers.items()):
             if final or buffer.rows >= self.max_rows or buffer.since <= oldest:
-                model, version, hour = key
-                day = day_of(hour * HOUR_MS)
+                model, version, day_index = key
+                day = day_of(day_index * DAY_MS)
                 written += self._write(model, version, day, buffer.records)
                 del self.buffers[key]
                 self.held -= len(buffer.records)
@@ -119,7 +119,7 @@ class PredictionLog:
 
 
 class _Buffer:
-    """The records of one model version and hour waiting to be written together."""
+    """The records of one model version and day waiting to be written together."""
 
     __slots__ = ("records", "rows", "since")
 

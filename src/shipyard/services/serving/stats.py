@@ -5,9 +5,9 @@ per-window deltas for the ``serving_stats`` table, and ``/metrics`` renders the 
 values in the Prometheus text format.
 
 ``/metrics`` stays bounded however many models a replica serves: request, error and row
-counters carry model and version labels for the first ``detail`` versions that see traffic
-(they keep them: a series never changes its labels), the others are summed per role under
-``model="_other"``; the latency histogram is per role only (the canary watcher judges the
+counters carry model and version labels for the versions of the first ``detail`` models that
+see traffic (they keep them: a series never changes its labels), the others are summed per
+role under ``model="_other"``; the latency histogram is per role only (the canary watcher judges the
 ``serving_stats`` rows, which keep every version's histogram). Model loading is reported as
 loaded and cap gauges, load, failure and eviction counters and a load-time histogram.
 """
@@ -52,9 +52,9 @@ class Counter:
 
 class ServingStats:
     def __init__(self, *, detail: int = 100) -> None:
-        self.detail = detail  # versions with their own /metrics series
+        self.detail = detail  # models with their own /metrics series
         self.counters: dict[tuple[str, int, str], Counter] = {}
-        self._detailed: set[tuple[str, int]] = set()
+        self._detailed: set[str] = set()
         self._flushed: dict[tuple[str, int, str], tuple[int, int, float, list[int]]] = {}
         self.client_errors = 0  # 4xx answered before a model was chosen (bad JSON, 404 …)
         self.unauthorized = 0  # 401: no valid token (``serve --auth token``); no model ran
@@ -81,7 +81,7 @@ class ServingStats:
         if found is None:
             found = self.counters[key] = Counter()
             if len(self._detailed) < self.detail:
-                self._detailed.add((model, version))
+                self._detailed.add(model)
         return found
 
     def deltas(self, only: Callable[[str], bool] | None = None) -> list[StatsRow]:
@@ -133,9 +133,10 @@ class ServingStats:
 
     def _series(self) -> list[tuple[tuple[str, int, str], Counter]]:
         """Detailed versions' counters, then one sum per role of all the others."""
-        detailed, other = [], {}
+        detailed: list[tuple[tuple[str, int, str], Counter]] = []
+        other: dict[str, Counter] = {}
         for key, c in sorted(self.counters.items()):
-            if key[:2] in self._detailed:
+            if key[0] in self._detailed:
                 detailed.append((key, c))
             else:
                 other.setdefault(key[2], Counter()).add(c)
