@@ -79,6 +79,8 @@ def test_a_pinned_model_stays_loaded_whatever_the_traffic(
     project: Project, serve: Any, fleet: list[str]
 ) -> None:
     server = serve("--max-models", "2", "--pin", fleet[-1])
+    meta = httpx.get(server.url + "/v2").json()
+    assert meta["max_models"] == 2 and meta["pinned"] == [fleet[-1]]
     _infer(server, project, fleet[-1])
     for name in fleet[:-1]:
         _infer(server, project, name)

@@ -203,3 +203,13 @@ def test_a_file_of_a_newer_format_stops_its_partition_only(
     assert len(_names(backend)) == 3 and len(_names(backend, "other")) == 1
     parsed = parse_key(next(iter(backend.list("predictions/model=other/"))))
     assert parsed is not None and parsed.compacted == "day" and parsed.replica == "compacted-day"
+
+
+def test_a_lone_file_of_an_hour_or_day_is_left_as_it_is(backend: HookedBackend) -> None:
+    _small_files(backend, [T0 + HOUR, T0 + 3 * HOUR])  # one file in each of two hours
+    names = _names(backend)
+    report = PredictionLogCompactor(backend, clock=lambda: T0 + 12 * HOUR).run()
+    assert report.merged == 0 and _names(backend) == names
+    _small_files(backend, [T0 + DAY + HOUR], model="other")  # a lone file of a closed day
+    report = PredictionLogCompactor(backend).run(model="other")
+    assert report.merged == 0 and len(_names(backend, "other")) == 1

@@ -6,7 +6,8 @@ reads a model's day at a time. A job (``predlog-compact``, once across replicas)
 ``PredictionLogCompactor.run``: for every partition, the files of each hour that ended more
 than ``grace_s`` ago merge into ``…-compacted-hNN-…``, and once the day is that far behind,
 all its files merge into ``…-compacted-day-…`` — at most 24 hourly files plus the last hour's
-small ones for today, one file for any earlier day. Late files (a replica that flushed after
+small ones for today, one file for any earlier day (a lone file is left as it is: it already
+is one file for its hour or day). Late files (a replica that flushed after
 a run) merge with the compacted file on the next run.
 
 Each merge writes the new file first (atomically, with the manifest of every file whose rows
@@ -106,7 +107,7 @@ class PredictionLogCompactor:
             return
         day_start = _day_start(files[0].day)
         if day_start + DAY_MS + self.grace_ms <= now:
-            if len(files) > 1 or files[0].compacted != "day":
+            if len(files) > 1:  # one file already is one file per partition
                 self._merge(files, "day", now, report)
             return
         hours: dict[int, list[LogFile]] = {}
@@ -114,7 +115,7 @@ class PredictionLogCompactor:
             hours.setdefault(self._hour(f, day_start), []).append(f)
         for hour, group in sorted(hours.items()):
             closed = day_start + (hour + 1) * HOUR_MS + self.grace_ms <= now
-            if closed and (len(group) > 1 or group[0].compacted is None):
+            if closed and len(group) > 1:
                 self._merge(group, f"h{hour:02d}", now, report)
 
     def _without_leftovers(self, files: list[LogFile], report: CompactionReport) -> list[LogFile]:

@@ -52,7 +52,7 @@ class PredictionLog:
         *,
         env: str,
         max_rows: int = 20_000,
-        max_age_s: float = 60.0,
+        max_age_s: float = 300.0,
     ) -> None:
         self.backend = backend
         self.replica = replica
