@@ -189,3 +189,14 @@ def test_pins_read_from_toml_and_variables(tmp_path: Path) -> None:
     (tmp_path / "shipyard.toml").write_text("[serving]\npinned = 3\n")
     with pytest.raises(ValidationError, match="list of model names, got 3"):
         load_settings(env={"SHIPYARD_PROJECT_DIR": str(tmp_path)})
+
+
+def test_deltas_of_some_models_now_the_others_later() -> None:
+    stats = ServingStats()
+    stats.counter("canary-model", 2, "canary").observe(3.0, 1, False)
+    stats.counter("quiet", 1, "live").observe(3.0, 1, False)
+    (row,) = stats.deltas(only=lambda model: model == "canary-model")
+    assert row[:3] == ("canary-model", 2, "canary") and row[3] == 1
+    stats.counter("quiet", 1, "live").observe(3.0, 1, True)
+    (later,) = stats.deltas()  # nothing of the quiet model was lost meanwhile
+    assert later[:3] == ("quiet", 1, "live") and later[3:5] == (2, 1)

@@ -128,3 +128,31 @@ def test_serve_registers_the_prediction_log_compaction_job(
         time.sleep(0.2)
     assert found is not None and found.last_run is not None
     assert found.last_run.status.value == "ok", found.last_run.error
+
+
+def test_figures_of_a_rollout_flush_at_once_the_others_with_stats_s(
+    project: Project, serve: Any, fleet: list[str]
+) -> None:
+    from shipyard.core.clock import now_ms
+
+    since = now_ms() - 1000
+    model = LogisticRegression(max_iter=3000).fit(project.frame, project.labels)
+    v2 = project.log(model, fleet[0])
+    project.services.deployments.deploy(
+        fleet[0], v2.version, "staging", project.admin, strategy="canary", percent=50
+    )
+    server = serve(SHIPYARD_SERVE_STATS_S="600")
+    for _ in range(4):
+        _infer(server, project, fleet[0])  # in a canary: judged, so flushed every flush_s
+        _infer(server, project, fleet[1])  # live only: written every stats_s (or at stop)
+    figures = project.services.figures
+    deadline = time.monotonic() + 20
+    while not figures.rows("staging", fleet[0], since):
+        assert time.monotonic() < deadline, "the canary's figures were not flushed"
+        time.sleep(0.1)
+    time.sleep(1.0)  # five more flushes
+    assert figures.rows("staging", fleet[1], since) == []
+    server.process.terminate()
+    server.process.wait(timeout=30)
+    rows = figures.rows("staging", fleet[1], since)
+    assert sum(r["requests"] for r in rows) == 4  # the last flush writes everything
