@@ -200,3 +200,27 @@ def test_deltas_of_some_models_now_the_others_later() -> None:
     stats.counter("quiet", 1, "live").observe(3.0, 1, True)
     (later,) = stats.deltas()  # nothing of the quiet model was lost meanwhile
     assert later[:3] == ("quiet", 1, "live") and later[3:5] == (2, 1)
+
+
+def test_onnx_answers_own_their_memory(tmp_path: Path) -> None:
+    """Answers outlive an evicted version in the prediction log's buffers: they must not keep
+    ONNX Runtime's buffers (and so the session's memory) alive."""
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from shipyard.interfaces.bootstrap import build_services
+    from shipyard.services.serving.predictors import load_version
+
+    svc = build_services(load_settings(env={"SHIPYARD_PROJECT_DIR": str(tmp_path)}))
+    try:
+        admin = svc.access.ensure_local_admin()
+        x = pd.DataFrame(np.random.default_rng(0).normal(size=(60, 3)), columns=["a", "b", "c"])
+        model = LogisticRegression().fit(x, (x["a"] > 0).astype(int))
+        v = svc.registry.log_model(model, "tiny", user=admin.name, input_example=x.head(5))
+        loaded = load_version(svc.registry, v, allow_pickle=False)
+        assert loaded.path == "onnx"
+        y = loaded.predict(x.to_numpy()[:4])
+        assert y.labels.flags.owndata and y.proba.flags.owndata
+        assert y.labels.tolist() == model.predict(x.head(4)).tolist()
+    finally:
+        svc.close()
