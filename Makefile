@@ -10,8 +10,9 @@ PIP := $(BIN)/pip install -q --no-compile -c requirements/constraints.txt
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: install test lint bench run clean
+.PHONY: install test lint bench run docs clean
 
 $(VENV)/.created:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,14 +34,19 @@ $(BENCH_STAMP): $(STAMP)
 	$(PIP) -e '.[bench]'
 	touch $@
 
+$(DOCS_STAMP): $(STAMP)
+	@echo "installing the documentation tools into $(VENV) …"
+	$(PIP) -e '.[docs]'
+	touch $@
+
 install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs/hooks
+	$(BIN)/ruff format --check src tests bench docs/hooks
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
@@ -52,9 +58,17 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/pipelines.py $(BENCH_ARGS)
 	$(BIN)/python bench/registry.py
 	$(BIN)/python bench/serving.py $(BENCH_ARGS)
+	$(BIN)/python bench/monitoring.py $(BENCH_ARGS)
+	$(BIN)/python bench/monitoring_logs.py $(BENCH_ARGS)
+	$(BIN)/python bench/monitoring_fleet.py $(BENCH_ARGS)
+
+# The site (mkdocs.yml): reference pages are generated from the code at build time; any
+# warning (a broken link, a docstring mkdocstrings cannot read) fails the build.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 run: $(RUN_STAMP)
 	$(BIN)/shipyard demo --path .demo --port $(or $(PORT),5005)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache site

@@ -75,6 +75,9 @@ class Settings:
     # SHIPYARD_PROJECT_DIR was not set: the CLI then says so instead of creating a project.
     project_found: bool = True
     retrain: Mapping[str, object] = field(default_factory=dict)  # [retrain.<model>] tables
+    # [retention] (parsed by garbage collection, which names any bad key); None: no table,
+    # so `shipyard server` schedules no gc job
+    retention: Mapping[str, object] | None = None
 
     @property
     def actor(self) -> str:
@@ -181,7 +184,17 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         monitor_secrets=monitor_secrets,
         project_found=found is not None,
         retrain=retrain,
+        retention=_retention(toml),
     )
+
+
+def _retention(toml: Mapping[str, object]) -> Mapping[str, object] | None:
+    if "retention" not in toml:
+        return None
+    table = toml["retention"]
+    if not isinstance(table, dict):
+        raise ValidationError("[retention] in shipyard.toml must be a table", field="retention")
+    return table
 
 
 def _monitor(env: Mapping[str, str], table: object) -> tuple[dict[str, object], dict[str, str]]:

@@ -101,7 +101,13 @@ def test_list_is_newest_first_with_every_field(client, audited) -> None:
         "hash",
     }
     assert (newest["object_type"], newest["object_id"]) == ("user", "vera")
-    assert newest["payload"] == {"token_name": "default", "expires": None}
+    payload = newest["payload"]  # which token (id and public prefix), never its secret
+    assert {k: payload[k] for k in ("token_name", "expires")} == {
+        "token_name": "default",
+        "expires": None,
+    }
+    assert set(payload) == {"token_name", "expires", "token_id", "prefix"}
+    assert payload["prefix"].startswith("sy_") and len(payload["prefix"]) == 7
     assert isinstance(newest["time"], int) and newest["time"] > 0
     for e in entries:
         assert HEX64.match(e["hash"]) and HEX64.match(e["payload_hash"])
@@ -138,7 +144,7 @@ def test_filter_by_object_and_limit(client, audited) -> None:
 def test_verify_an_intact_chain(client) -> None:
     resp = client.get("/api/v1/audit/verify")
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"ok": True, "checked": 8, "broken_seq": None, "reason": ""}
+    assert resp.json() == {"ok": True, "checked": 8, "broken_seq": None, "reason": "", "since": 0}
 
 
 @pytest.mark.parametrize(
@@ -186,3 +192,44 @@ def test_a_payload_that_is_not_json_is_returned_as_text(tmp_path, live_server) -
         report = c.get("/api/v1/audit/verify").json()
         assert (report["ok"], report["broken_seq"], report["checked"]) == (False, 2, 1)
         assert "payload" in report["reason"]
+
+
+def test_the_trail_pages_with_a_cursor_a_total_and_an_offset(client) -> None:
+    first = client.get("/api/v1/audit", params={"limit": 3}).json()
+    assert [e["seq"] for e in first["entries"]] == [8, 7, 6] and first["total"] == 8
+    seen = [e["seq"] for e in first["entries"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        body = client.get("/api/v1/audit", params={"limit": 3, "cursor": cursor}).json()
+        seen += [e["seq"] for e in body["entries"]]
+        cursor = body["next_cursor"]
+    assert seen == list(range(8, 0, -1))  # three requests, and the end is known
+    assert [e["seq"] for e in _entries(client, limit=2, offset=3)] == [5, 4]  # honoured now
+    found = client.get("/api/v1/audit", params={"q": "VERA"}).json()
+    assert found["total"] == 2 and {e["action"] for e in found["entries"]} == {
+        "token.issue",
+        "user.add",
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"cursor": "garbage"}, "cursor"), ({"offset": "-1"}, "offset"), ({"offset": "x"}, "offset")],
+)
+def test_bad_paging_is_a_400_naming_the_parameter(client, params, field) -> None:
+    resp = client.get("/api/v1/audit", params=params)
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["field"] == field
+
+
+def test_incremental_verify_over_http_and_the_full_walk(tmp_path, live_server) -> None:
+    audited = seed_audit(live_server)
+    with _client(audited.server) as c:
+        assert c.get("/api/v1/audit/verify", params={"full": "false"}).json()["ok"] is True
+        audited.server.services.access.add_user("late", Role.VIEWER, actor="admin")  # type: ignore[attr-defined]
+        step = c.get("/api/v1/audit/verify", params={"full": "false"}).json()
+        assert (step["ok"], step["checked"], step["since"]) == (True, 9, 7)
+        tamper(tmp_path, "UPDATE audit_ledger SET actor='mallory' WHERE seq=2")
+        assert c.get("/api/v1/audit/verify", params={"full": "false"}).json()["ok"] is True
+        full = c.get("/api/v1/audit/verify").json()  # the default walks it all
+        assert (full["ok"], full["broken_seq"], full["since"]) == (False, 2, 0)

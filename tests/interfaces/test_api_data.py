@@ -84,6 +84,17 @@ def test_search_by_name_description_owner_tag_and_column(catalog_server) -> None
     assert shown["latest_version"] == 2 and shown["tags"] == {"domain": "credit"}
 
 
+def test_datasets_page_with_a_cursor_and_a_total(catalog_server) -> None:
+    c = _client(catalog_server)
+    first = c.get("/api/v1/datasets", params={"limit": 1}).json()
+    assert [d["name"] for d in first["datasets"]] == ["images"] and first["total"] == 2
+    rest = c.get("/api/v1/datasets", params={"limit": 1, "cursor": first["next_cursor"]}).json()
+    assert [d["name"] for d in rest["datasets"]] == ["loans"] and rest["next_cursor"] is None
+    assert c.get("/api/v1/datasets", params={"q": "credit"}).json()["total"] == 1
+    bad = c.get("/api/v1/datasets", params={"cursor": "garbage"})
+    assert bad.status_code == 400 and bad.json()["field"] == "cursor"
+
+
 def test_show_dataset_and_resolve_versions(catalog_server) -> None:
     c = _client(catalog_server)
     body = c.get("/api/v1/datasets/loans").json()

@@ -246,6 +246,8 @@ def test_bad_input_is_a_400_naming_the_field(client, method, path, body, field, 
         ({"limit": "many"}, "limit"),
         ({"offset": -1}, "offset"),
         ({"offset": "x"}, "offset"),
+        ({"cursor": "garbage"}, "cursor"),
+        ({"cursor": "eyJiZWZvcmUiOiAxfQ=="}, "cursor"),  # a cursor of another listing
     ],
 )
 def test_a_bad_page_is_a_400_naming_the_field(client, params, field) -> None:
@@ -264,3 +266,24 @@ def test_reading_needs_a_token_and_writing_a_contributor(registered) -> None:
         assert c.post("/api/v1/models/loans/versions/2/archive").status_code == 403
         assert _ok(c.get("/api/v1/models/loans"))["model"]["aliases"]["champion"] == 1
         assert _ok(c.get("/api/v1/models/loans/versions/2"))["version"]["status"] == "candidate"
+
+
+def test_models_page_with_a_cursor_and_a_total(client) -> None:
+    first = _ok(client.get("/api/v1/models", params={"limit": 2}))
+    assert [m["name"] for m in first["models"]] == ["churn", "fraud"] and first["total"] == 3
+    rest = _ok(client.get("/api/v1/models", params={"limit": 2, "cursor": first["next_cursor"]}))
+    assert [m["name"] for m in rest["models"]] == ["loans"] and rest["next_cursor"] is None
+    assert _ok(client.get("/api/v1/models", params={"search": "LOA"}))["total"] == 1
+
+
+def test_search_matches_a_tag_as_well_as_the_name(registered, client) -> None:
+    registry = registered.server.services.registry  # type: ignore[attr-defined]
+    registry.set_model_tag("fraud", "region", "emea-north", user="ada")
+    try:
+        found = _ok(client.get("/api/v1/models", params={"search": "EMEA"}))
+        assert [m["name"] for m in found["models"]] == ["fraud"] and found["total"] == 1
+        exact = _ok(client.get("/api/v1/models", params={"search": "region=emea-north"}))
+        assert [m["name"] for m in exact["models"]] == ["fraud"]
+        assert _ok(client.get("/api/v1/models", params={"search": "region=emea"}))["total"] == 0
+    finally:
+        registry.delete_model_tag("fraud", "region", user="ada")

@@ -164,6 +164,12 @@ def test_show_fanout_and_sweep_items(client, seeded) -> None:
     assert sweep["items"] == 4 and sweep["status"] == "finished"
     assert len({x["run_id"] for x in sweep["executions"]}) == 4
     assert steps["summarise_fanout"]["deps"] == ["sweep_objective", "train_segment"]
+    nodes = {n["id"]: n for n in _show(client, seeded.fanout)["dag"]["nodes"]}
+    assert (nodes["sweep_objective"]["direction"], nodes["sweep_objective"]["space"]) == (
+        "maximize",
+        ["alpha"],
+    )  # what the run page needs to mark the best trial
+    assert "direction" not in nodes["train_segment"]
 
 
 def test_unknown_and_malformed_run_ids(client, seeded) -> None:

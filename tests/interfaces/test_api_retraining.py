@@ -46,6 +46,7 @@ def test_retraining_over_rest(server: LiveServer) -> None:
     run = done.json()["run"]
     assert done.json()["event"] == "started" and run["state"] == "deployed"
     assert run["trigger"] == {"kind": "api", "user": "dora"} and run["version"] == 2
+    assert (run["outcome"], run["follow_up"]) == (None, None)  # no alert triggered it
 
     listed = httpx.get(f"{url}/{MODEL}", headers=vic, timeout=30).json()
     assert listed["total"] == 1 and listed["runs"][0]["id"] == run["id"]

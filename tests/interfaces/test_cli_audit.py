@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,7 @@ def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "HOME": str(project),
         "SHIPYARD_USER": "auditor",
         "COLUMNS": "200",
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),  # the code under test
     }
     return subprocess.run(
         [str(exe), *args], env=env, capture_output=True, text=True, timeout=120, check=False
@@ -45,7 +47,9 @@ def test_log_filter_verify_and_a_tampered_row(tmp_path: Path) -> None:
 
     with sqlite3.connect(tmp_path / ".shipyard" / "shipyard.db") as db:
         db.execute('UPDATE audit_ledger SET payload_json = \'{"role":"admin"}\' WHERE seq = 2')
-    broken = _cli(tmp_path, "audit", "verify")
+    # before the checkpoint: the quick check does not re-walk it, --full does
+    assert _cli(tmp_path, "audit", "verify").returncode == 0
+    broken = _cli(tmp_path, "audit", "verify", "--full")
     assert broken.returncode == 1
     assert "audit trail broken at entry 2" in broken.stderr
     report = json.loads(_cli(tmp_path, "audit", "verify", "--json").stdout)
@@ -53,3 +57,36 @@ def test_log_filter_verify_and_a_tampered_row(tmp_path: Path) -> None:
 
     bad = _cli(tmp_path, "audit", "log", "-o", "nothing:x")
     assert bad.returncode == 2 and "object type 'nothing' is unknown" in bad.stderr
+
+
+def test_log_pages_with_a_showing_line_and_verify_is_incremental(tmp_path: Path) -> None:
+    assert _cli(tmp_path, "init", str(tmp_path)).returncode == 0
+    for name in ("a1", "a2", "a3", "b1", "b2"):
+        assert _cli(tmp_path, "users", "add", name, "--role", "viewer").returncode == 0
+    first = _cli(tmp_path, "audit", "log", "--limit", "3")
+    assert first.returncode == 0, first.stderr
+    assert "showing 3 of 7 entries (1-3); next page: --page 2 --limit 3" in first.stdout
+    second = _cli(tmp_path, "audit", "log", "--limit", "3", "--page", "2", "--json")
+    assert [e["seq"] for e in json.loads(second.stdout)] == [4, 3, 2]
+    figures = json.loads(second.stderr)
+    assert (figures["showing"], figures["total"], figures["page"]) == (3, 7, 2)
+    rest = _cli(tmp_path, "audit", "log", "--limit", "3", "--cursor", figures["next_cursor"])
+    assert "showing 1 of 7 entries" in rest.stdout and "next page" not in rest.stdout
+    found = json.loads(_cli(tmp_path, "audit", "log", "-s", "A", "--json").stdout)
+    assert {e["object_id"] for e in found} >= {"a1", "a2", "a3"}
+
+    past = _cli(tmp_path, "audit", "log", "--limit", "3", "--page", "9")
+    assert past.returncode == 2 and "--page 9 is past the end: 7 entries make 3" in past.stderr
+    both = _cli(tmp_path, "audit", "log", "--page", "2", "--cursor", figures["next_cursor"])
+    assert both.returncode == 2 and "not both" in both.stderr
+    bad = _cli(tmp_path, "audit", "log", "--cursor", "nope")
+    assert bad.returncode == 2 and "cursor 'nope' is not valid" in bad.stderr
+
+    assert _cli(tmp_path, "audit", "verify").returncode == 0  # checkpoint at 7
+    assert _cli(tmp_path, "users", "add", "late", "--role", "viewer").returncode == 0
+    step = _cli(tmp_path, "audit", "verify")
+    assert "8 entries verified (2 walked after entry 6, the ones before" in step.stdout
+    with sqlite3.connect(tmp_path / ".shipyard" / "shipyard.db") as db:
+        db.execute("UPDATE audit_ledger SET actor = 'mallory' WHERE seq = 8")  # after it
+    broken = _cli(tmp_path, "audit", "verify")
+    assert broken.returncode == 1 and "broken at entry 8" in broken.stderr

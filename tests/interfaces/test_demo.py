@@ -77,7 +77,7 @@ def test_demo_registers_masked_validated_data_and_linked_runs(
         "phone": "mask",
     }
     assert shown["validation"]["passed"] is True
-    assert [v["row_count"] for v in shown["versions"]] == [442, 400]
+    assert [v["row_count"] for v in shown["versions"]] == [442, 442, 400]  # v3: this year
     graph = json.loads(_cli(project, "data", "lineage", "diabetes@v2", "--json"))
     relations = [e["relation"] for e in graph["edges"]]
     assert relations.count("input") == 8
@@ -95,7 +95,7 @@ def _pipeline_runs(services: Any) -> list[Any]:
 
 def test_demo_trains_through_a_pipeline_with_a_sweep(services: Any, demo: tuple[Path, str]) -> None:
     runs = _pipeline_runs(services)
-    assert len(runs) == 2
+    assert len(runs) == 3  # the run, its cached re-run, and the retraining on this year's data
     first = runs[0]
     assert first.status == "FINISHED" and first.executor == "process"
     execs = services.pipelines.latest_executions(first.run_id)
@@ -121,8 +121,8 @@ def test_demo_trains_through_a_pipeline_with_a_sweep(services: Any, demo: tuple[
 def test_the_demo_pipeline_rerun_comes_entirely_from_the_cache(
     services: Any, demo: tuple[Path, str]
 ) -> None:
-    first, again = _pipeline_runs(services)
-    assert again.status == "FINISHED"
+    first, again, retrained = _pipeline_runs(services)
+    assert again.status == retrained.status == "FINISHED"
     before = services.pipelines.latest_executions(first.run_id)
     execs = services.pipelines.latest_executions(again.run_id)
     assert set(execs) == set(before)
@@ -177,17 +177,53 @@ def test_the_demo_rolls_out_an_approved_challenger_as_a_canary_with_traffic(
     services: Any, demo: tuple[Path, str]
 ) -> None:
     project, output = demo
-    current = services.deployments.get("production")
-    assert (current.live_version, current.candidate_version) == (1, 2)
-    assert current.state == "canary" and current.traffic == 20
+    history = services.deployments.history("production")
+    first = [(e.action, e.to_version, e.traffic) for e in reversed(history)][:3]
+    assert first == [("deploy", 1, 100), ("deploy", 2, 20), ("rollback", 1, 100)]
     assert services.registry.get_version("diabetes-progression@2").status.value == "approved"
     figures = services.figures.by_version("production", "diabetes-progression", 0)
     served = {key: f["requests"] for key, f in figures.items()}
-    # 300 simulated patients, then the monitoring scene's 200 drifted ones
-    assert set(served) == {(1, "live"), (2, "canary")} and sum(served.values()) == 300 + 200
+    assert {(1, "live"), (2, "canary"), (3, "canary"), (3, "live")} <= set(served)
+    assert served[(1, "live")] + served[(2, "canary")] >= 300 + 200  # rollout, drift scene
     assert "300 simulated requests answered" in output and "/ui/environments/production" in output
     logs = list((project / ".shipyard" / "objects" / "predictions").rglob("*.parquet"))
     assert logs and all("model=diabetes-progression" in str(p) for p in logs)
+
+
+def test_the_demo_closes_the_loop_drift_retrain_approve_canary_promote_recover(
+    services: Any, demo: tuple[Path, str]
+) -> None:
+    """The alert triggers the retraining policy on this year's data; a person approves for
+    production; the watcher promotes the canary on its figures and labelled quality; the
+    first window after promotion shows the drift alert recovered."""
+    _, output = demo
+    flat = output.replace("\n", " ")
+    (run,) = services.retraining.runs("diabetes-progression").items
+    assert (run.trigger, run.state.value, run.version) == ("alert", "deployed", 3)
+    assert run.data_ref == "diabetes@v3" and run.gates["passed"] is True
+    assert run.approval["automatic"] is False and run.created_by == "shipyard-retrain"
+    approvals = [
+        e for e in services.audit.log("model:diabetes-progression") if e.action == "model.approve"
+    ]
+    assert {e.actor for e in approvals} == {"carol"} and len(approvals) == 3  # v1, v2, v3
+    assert run.outcome == "recovered"
+    after = run.follow_up["after"]["figures"]["drift_share"]
+    before = run.follow_up["before"]["figures"]["drift_share"]
+    assert after < 0.15 < before
+    current = services.deployments.get("production")
+    assert (current.live_version, current.candidate_version) == (3, None)
+    actions = [(e.action, e.to_version) for e in services.deployments.history("production")]
+    assert ("auto_promote", 3) in actions and ("auto_rollback", 3) not in actions
+    (alert,) = services.alerts.alerts(model="diabetes-progression").items
+    assert alert.status.value == "resolved"
+    for line in (
+        "retraining run 1 (trigger: alert drift_share > 0.15)",
+        "approved by carol",
+        "20% → 50% → live — promoted by the watcher",
+        "recovered: drift share",
+    ):
+        assert line in flat, line
+    assert services.audit.verify().ok
 
 
 def test_the_demo_watches_drifted_traffic_and_delivers_a_signed_alert(
@@ -198,9 +234,10 @@ def test_the_demo_watches_drifted_traffic_and_delivers_a_signed_alert(
     assert "monitor run:" in flat and "delayed labels recorded: realized accuracy" in flat
     assert "1 signed webhook(s) received" in flat
     windows = services.alerts.windows(model="diabetes-progression").items
-    newest = max((w for w in windows if "drift.age" in w.figures), key=lambda w: w.start)
+    drifted = [w for w in windows if w.version == 1 and "drift.age" in w.figures]
+    newest = max(drifted, key=lambda w: w.start)  # the drifted patients, before retraining
     assert newest.figures["drift.age"] > 0.5 and newest.figures["drift.bmi"] > 0.5
     assert newest.figures["realized.accuracy"] > 0
     alerts = services.alerts.alerts(model="diabetes-progression").items
-    assert [a.rule for a in alerts] == ["drift_share > 0.3"]
+    assert [a.rule for a in alerts] == ["drift_share > 0.15"]
     assert services.audit.verify().ok

@@ -151,7 +151,16 @@ def test_the_dossier_holds_the_evidence(dossier: tuple[Path, str], services: Any
     assert sorted(features) == sorted(c for c, _ in version.signature.inputs)
     assert "n_repeats=5" in text and "random_state=0" in text
     assert "demographic_parity_difference by sex" in text
-    assert "no deployments recorded" in text
+    # every deployment step that moved v1 (deployments are ledger objects of their own)
+    moved = [
+        e
+        for e in services.deployments.history(None, MODEL, 1000)
+        if 1 in (e.from_version, e.to_version)
+    ]
+    assert moved, "the demo deploys v1"
+    section = html.split('<section id="deployments">')[1].split("</section>")[0]
+    assert section.count("<tr>") == len(moved) + 1  # the header and one row per step
+    assert all(f"<td>deployment.{e.action}</td>" in section for e in moved)
     for action in ("model.version.create", "model.gate", "model.approve", "run.create"):
         assert f"<td>{action}</td>" in html
 

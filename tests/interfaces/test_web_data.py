@@ -139,6 +139,27 @@ def test_catalog_list_and_search(browser, catalog_server) -> None:
 
 
 @pytest.mark.browser
+def test_catalog_list_pages(browser, catalog_server) -> None:
+    server, _ = catalog_server
+    page = browser.new_page()
+    try:
+        page.goto(server.url + "/ui/data?limit=2")
+        assert _names(page) == ["images", "loans"]
+        assert "showing 1-2 of 3 datasets" in page.inner_text("#datasets-pager")
+        page.click("#datasets-next")
+        page.wait_for_url("**/ui/data?limit=2&cursor=*")
+        assert _names(page) == ["weather"] and page.locator("#datasets-next").count() == 0
+        page.click("#datasets-first")
+        page.wait_for_url("**/ui/data?limit=2")
+        assert _names(page) == ["images", "loans"]
+        resp = page.goto(server.url + "/ui/data?cursor=garbage")
+        assert resp is not None and resp.status == 400
+        assert "cursor 'garbage' is not valid" in page.inner_text("#data-search-error")
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
 def test_dataset_page_schema_pii_sample_validation_diff_lineage(browser, catalog_server) -> None:
     server, run_id = catalog_server
     page = browser.new_page()

@@ -454,3 +454,68 @@ def test_no_environment_yet(local_server) -> None:
     assert resp.status_code == 200 and "Nothing is deployed yet" in resp.text
     resp = httpx.get(local_server.url + "/ui/environments/staging", timeout=30)
     assert resp.status_code == 404 and "nothing has been deployed anywhere yet" in resp.text
+
+
+def _section_models(page) -> list[str]:
+    return page.locator("section.model-section").evaluate_all(
+        "els => els.map(e => e.dataset.model)"
+    )
+
+
+@pytest.mark.browser
+def test_the_environment_page_pages_and_searches_its_models(login, fleet) -> None:
+    page = login("carl")
+    _open(page, fleet.url("/ui/environments/staging?refresh=0&limit=1"))
+    assert _section_models(page) == ["churn"]
+    assert "showing 1-1 of 2 models" in page.inner_text("#env-pager")
+    page.click("#env-next")
+    page.wait_for_url("**/ui/environments/staging?*cursor=*")
+    assert _section_models(page) == ["fraud"] and page.locator("#env-next").count() == 0
+    page.click("a.window-link[data-window='1h']")  # the window keeps the page
+    page.wait_for_url("**window=1h**cursor=*")
+    assert _section_models(page) == ["fraud"]
+
+    _open(page, fleet.url("/ui/environments/staging?refresh=0"))
+    page.fill("#env-search", "FRA")
+    page.click("#env-search-go")
+    page.wait_for_url("**q=FRA*")
+    assert _section_models(page) == ["fraud"]
+    _open(page, fleet.url("/ui/environments/staging?refresh=0&q=nothing"))
+    assert "has nothing in its name or tags" in page.inner_text("#no-models")
+    fleet.svc.registry.set_model_tag("churn", "segment", "retail", user="ada")
+    try:
+        _open(page, fleet.url("/ui/environments/staging?refresh=0&q=segment%3Dretail"))
+        assert _section_models(page) == ["churn"]
+        assert "showing 1-1 of 1 models" in page.inner_text("#env-pager")
+    finally:
+        fleet.svc.registry.delete_model_tag("churn", "segment", user="ada")
+    _open(page, fleet.url("/ui/environments/staging?cursor=garbage"), 400)
+    assert "cursor 'garbage' is not valid" in page.inner_text("#env-error")
+
+
+@pytest.mark.browser
+def test_live_figures_come_as_json_for_the_models_on_the_page(login, fleet) -> None:
+    page = login("carl")
+    _open(page, fleet.url("/ui/environments/staging?refresh=0"))
+    body = page.evaluate(
+        "() => fetch('/ui/environments/staging/live.json?model=churn&model=gone')"
+        ".then(r => r.json())"
+    )
+    churn = body["models"]["churn"]
+    assert churn["generation"] == int(
+        page.get_attribute("section[data-model='churn']", "data-generation")
+    )
+    assert (
+        'class="figures"' in churn["figures_html"] and 'data-role="canary"' in churn["figures_html"]
+    )
+    assert body["models"]["gone"] == {"gone": True} and "fraud" not in body["models"]
+    status = page.evaluate(
+        "() => fetch('/ui/environments/nowhere/live.json?model=a').then(r => r.status)"
+    )
+    assert status == 404
+    too_many = page.evaluate(
+        "() => fetch('/ui/environments/staging/live.json?' + "
+        "Array.from({length: 1001}, (_, i) => 'model=m' + i).join('&'))"
+        ".then(async r => [r.status, (await r.json()).field])"
+    )
+    assert too_many == [400, "model"]

@@ -94,7 +94,50 @@ def test_list_and_search(page, registered) -> None:
     assert len(_names(page)) == 3
 
     _open(page, f"{url}/ui/models?q=nothing")
-    assert _names(page) == [] and "No model name contains nothing" in page.inner_text("#no-models")
+    assert _names(page) == [] and "No model name or tag contains nothing" in page.inner_text(
+        "#no-models"
+    )
+
+
+@pytest.mark.browser
+def test_the_list_pages_and_searches_tags(page, registered) -> None:
+    url = registered.server.url
+    _open(page, f"{url}/ui/models?limit=2")
+    assert _names(page) == ["churn", "fraud"]
+    assert "showing 1-2 of 3 models" in page.inner_text("#models-pager")
+    page.click("#models-next")
+    page.wait_for_url("**/ui/models?limit=2&cursor=*")
+    assert _names(page) == ["loans"] and page.locator("#models-next").count() == 0
+    assert "showing 3-3 of 3 models" in page.inner_text("#models-pager")
+    page.click("#models-first")
+    page.wait_for_url("**/ui/models?limit=2")
+    assert _names(page) == ["churn", "fraud"]
+
+    registry = registered.server.services.registry  # type: ignore[attr-defined]
+    registry.set_model_tag("churn", "team", "retention", user="ada")
+    try:
+        page.fill("#model-search", "retent")
+        page.click("#model-search-go")
+        page.wait_for_url("**/ui/models?q=retent")
+        assert _names(page) == ["churn"]
+        _open(page, f"{url}/ui/models?q=team%3Dretention")
+        assert _names(page) == ["churn"]
+    finally:
+        registry.delete_model_tag("churn", "team", user="ada")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
+        ("cursor=garbage", "cursor 'garbage' is not valid"),
+        ("limit=0", "limit must be 1..10000"),
+        ("limit=x", "limit must be a whole number"),
+    ],
+)
+def test_bad_paging_is_a_400_page(page, registered, query, text) -> None:
+    _open(page, f"{registered.server.url}/ui/models?{query}", status=400)
+    assert text in page.inner_text("#models-error")
 
 
 @pytest.mark.browser

@@ -157,6 +157,9 @@ def test_prediction_logs_are_buffered_per_model_until_size_or_age(tmp_path: Path
     assert log.drain(final=False) == 6 and log.files == 1
     assert log.drain(final=True) == 15 and log.files == 4  # shutdown writes the rest
     assert len(list(backend.list("predictions/"))) == 4
+    log.add(_record("m1", now + 100))
+    log.add(_record("m2", now + 101))
+    assert log.drain(final=False, eager=lambda model: model == "m2") == 1  # a canary's: now
     aged = PredictionLog(backend, "r2", stats, 1000, env="prod", max_rows=10**6, max_age_s=0)
     aged.add(_record("m9", now))
     assert aged.drain(final=False) == 1  # due by age

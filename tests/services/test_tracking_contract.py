@@ -204,3 +204,18 @@ def test_artifacts_files_folders_traversal_and_corruption(
     with pytest.raises(ArtifactCorruptedError):
         tracking.download_artifacts(run_id, "model/weights.bin", tmp_path / "again")
     assert not (tmp_path / "again" / "weights.bin").exists()
+
+
+def test_experiment_activity_counts_runs_and_their_last_time(tracking: TrackingService) -> None:
+    busy = tracking.create_experiment("busy")
+    idle = tracking.create_experiment("idle")
+    first = tracking.create_run(busy, start_time=1_000).run_id
+    tracking.create_run(busy, start_time=5_000)
+    tracking.update_run(first, status="FINISHED", end_time=9_000)
+    gone = tracking.create_run(busy, start_time=20_000).run_id
+    tracking.set_run_lifecycle(gone, LifecycleStage.DELETED)
+    found = tracking.experiment_activity([busy, idle])
+    assert found == {busy: (2, 9_000)}  # an experiment without runs is absent
+    assert tracking.experiment_activity([busy], view_type="ALL")[busy] == (3, 20_000)
+    with pytest.raises(ValidationError, match="experiment_ids"):
+        tracking.experiment_activity(["nope"])

@@ -122,10 +122,11 @@ class Alert:
 
 @dataclass(frozen=True)
 class AlertDelivery:
-    """One notification of one alert to one sink, retried with backoff until it lands."""
+    """One notification of one alert (or, with no alert, of an event of ``model`` such as a
+    retraining waiting for its approver) to one sink, retried with backoff until it lands."""
 
     delivery_id: int
-    alert_id: int
+    alert_id: int | None
     sink: str
     target: str
     event: str
@@ -136,3 +137,4 @@ class AlertDelivery:
     error: str | None
     created: int
     updated: int
+    model: str | None = None

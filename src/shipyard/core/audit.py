@@ -83,6 +83,7 @@ class ChainReport:
     checked: int
     broken_seq: int | None = None
     reason: str = ""
+    since: int = 0  # entries up to this seq were verified before (a checkpoint), not re-walked
 
 
 # A ledger row as the store streams it, in this column order.
@@ -115,13 +116,20 @@ def _check(row: Row, expected_seq: int, prev: str) -> str:
     return ""
 
 
-def verify_chain(rows: Iterable[Row], head: tuple[int, str] | None) -> ChainReport:
-    """Walk the rows in sequence order; report the first one that breaks the chain."""
-    prev, expected, checked = GENESIS, 1, 0
+def verify_chain(
+    rows: Iterable[Row], head: tuple[int, str] | None, start: tuple[int, str] = (0, GENESIS)
+) -> ChainReport:
+    """Walk the rows in sequence order; report the first one that breaks the chain.
+
+    ``start`` is a verified (seq, hash) the rows continue from (a checkpoint): the walk
+    expects the entry after it, linked to its hash, and ``checked`` counts from its seq.
+    """
+    checked, prev = start
+    expected = checked + 1
     for row in rows:
         problem = _check(row, expected, prev)
         if problem:  # a gap is named by the entry that is missing
-            return ChainReport(False, checked, min(row[0], expected), problem)
+            return ChainReport(False, checked, min(row[0], expected), problem, start[0])
         prev, expected, checked = row[10], expected + 1, checked + 1
     head_seq, head_hash = head or (0, GENESIS)
     if head_seq != checked or head_hash != prev:
@@ -132,5 +140,6 @@ def verify_chain(rows: Iterable[Row], head: tuple[int, str] | None) -> ChainRepo
             f"the ledger head says {head_seq} entries ending in {head_hash[:12]}, the table "
             f"holds {checked} ending in {prev[:12]} (entries were removed or added outside "
             "Shipyard)",
+            start[0],
         )
-    return ChainReport(True, checked)
+    return ChainReport(True, checked, since=start[0])

@@ -128,7 +128,7 @@ class DeploymentEvent:
     event_id: int
     environment: str
     model: str
-    action: str  # deploy | promote | rollback | auto_rollback
+    action: str  # deploy | promote | auto_promote | rollback | auto_rollback
     from_version: int | None
     to_version: int | None
     strategy: str

@@ -53,7 +53,7 @@ _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _FEATURE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
 _ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
-BARE_FIGURES = ("drift_share", "rows")
+BARE_FIGURES = ("drift_share", "output_drift", "rows")
 FEATURE_NAMESPACES = ("drift", "mean", "missing", "unseen")
 ESTIMATED_METRICS = ("accuracy", "f1", "precision", "recall", "roc_auc")
 REALIZED_METRICS = (

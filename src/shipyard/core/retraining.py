@@ -15,6 +15,7 @@ from shipyard.core.errors import InvalidStateTransitionError, ValidationError
 
 __all__ = [
     "LOOP_ACTOR",
+    "OUTCOMES",
     "TRIGGERS",
     "RetrainRun",
     "RetrainState",
@@ -25,6 +26,9 @@ __all__ = [
 
 LOOP_ACTOR = "shipyard-retrain"  # the loop's own identity: never an approver in production
 TRIGGERS = ("alert", "schedule", "data", "manual", "api")
+# The follow-up of a deployed run that an alert triggered: ``pending`` until the version is
+# live at 100 % and a complete window after its promotion is judged by the alert's rule.
+OUTCOMES = ("pending", "recovered", "not_recovered", "rolled_back")
 
 
 class RetrainState(StrEnum):
@@ -113,6 +117,8 @@ class RetrainRun:
     holder: str | None = None
     lease_until: int = 0
     finished: int | None = None
+    outcome: str | None = None  # after promotion: see OUTCOMES (alert-triggered runs only)
+    follow_up: Mapping[str, object] | None = None  # the triggering window and the one after
 
     @property
     def active(self) -> bool:

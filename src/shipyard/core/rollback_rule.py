@@ -1,9 +1,13 @@
-"""The release policy's ``rollback_if`` rule: a small boolean expression over serving figures.
+"""The release policy's ``rollback_if`` rule: a boolean expression over a canary's figures.
 
 ``error_rate > 0.01 or p99_ms > 50`` is judged on the candidate's figures; ``live_error_rate``,
 ``live_p99_ms`` … name the live version's, so a rule may compare the two
-(``p99_ms > 2 * live_p99_ms``). Only comparisons, ``and``/``or``/``not``, + - * / and numbers
-are allowed: the rule is parsed once with :mod:`ast` and never passed to ``eval``.
+(``p99_ms > 2 * live_p99_ms``). Model-quality names (``roc_auc``, ``accuracy`` … and
+``live_roc_auc`` …, :data:`QUALITY_METRICS`) compare model quality
+(``roc_auc < live_roc_auc - 0.02``); they are judged with three values, so a missing quality
+figure (no labels yet) makes the rule "not evaluable" rather than counting as 0. Only
+comparisons, ``and``/``or``/``not``, + - * / and numbers are allowed: the rule is parsed
+once with :mod:`ast` and never passed to ``eval``.
 
 The grammar is shared: :func:`parse_condition` and :func:`judge` serve any rule over named
 figures (monitor rules add dotted names such as ``drift.income`` and judge with three values,
@@ -24,8 +28,10 @@ from shipyard.core.errors import ValidationError
 __all__ = [
     "FIGURES",
     "MAX_RULE_CHARS",
+    "QUALITY_METRICS",
     "Grammar",
     "RollbackRule",
+    "breaches",
     "judge",
     "names_in",
     "parse_condition",
@@ -33,8 +39,12 @@ __all__ = [
 ]
 
 FIGURES = ("error_rate", "p50_ms", "p99_ms", "requests")
+QUALITY_METRICS = (
+    "accuracy", "f1", "log_loss", "mae", "precision", "r2", "recall", "rmse", "roc_auc",
+)  # fmt: skip
 MAX_RULE_CHARS = 1000
-_NAMES = frozenset(FIGURES) | {f"live_{f}" for f in FIGURES}
+_QUALITY = frozenset(QUALITY_METRICS) | {f"live_{m}" for m in QUALITY_METRICS}
+_NAMES = frozenset(FIGURES) | {f"live_{f}" for f in FIGURES} | _QUALITY
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
@@ -77,6 +87,45 @@ class RollbackRule:
     def breached(self, figures: Mapping[str, float]) -> bool:
         """True when the rule holds for ``figures`` (missing figures count as 0)."""
         return bool(judge(self.tree, lambda name: float(figures.get(name, 0.0))))
+
+    @property
+    def quality_names(self) -> tuple[str, ...]:
+        """The model-quality figures the rule reads (``roc_auc``, ``live_roc_auc`` …)."""
+        return tuple(n for n in names_in(self.tree) if n in _QUALITY)
+
+    def verdict(self, figures: Mapping[str, float]) -> bool | None:
+        """True (breached), False (holds) or None (not evaluable): a missing serving figure
+        counts as 0 as in :meth:`breached`, a missing quality figure is unknown."""
+        return _truth(judge(self.tree, _lookup(figures)))
+
+    def breaches(self, figures: Mapping[str, float]) -> list[dict[str, object]]:
+        """The comparisons that hold for ``figures``, each with the figures it read."""
+        return breaches(self.tree, _lookup(figures))
+
+
+def _lookup(figures: Mapping[str, float]) -> Callable[[str], float | None]:
+    def lookup(name: str) -> float | None:
+        value = figures.get(name)
+        if value is None:
+            return None if name in _QUALITY else 0.0
+        return float(value)
+
+    return lookup
+
+
+def _truth(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def breaches(node: ast.AST, lookup: Callable[[str], float | None]) -> list[dict[str, object]]:
+    """``[{"condition": "roc_auc < live_roc_auc - 0.02", "figures": {...}}]``: every
+    comparison of a checked tree that holds (outside a ``not``), for a ledger's evidence."""
+    if isinstance(node, ast.BoolOp):
+        return [found for value in node.values for found in breaches(value, lookup)]
+    if not isinstance(node, ast.Compare) or _compare(node, lookup) is not True:
+        return []
+    figures = {name: lookup(name) for name in names_in(node)}
+    return [{"condition": ast.unparse(node), "figures": figures}]
 
 
 def parse_rule(text: object, where: str = "rollback_if") -> RollbackRule:

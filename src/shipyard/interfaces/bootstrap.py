@@ -13,19 +13,24 @@ from shipyard.services.catalog import CatalogService
 from shipyard.services.catalog.privacy import load_or_create_key
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.doctor import DoctorService
+from shipyard.services.doctor.backup import BackupService
+from shipyard.services.doctor.gc import GarbageCollector
 from shipyard.services.formats.prediction_reader import PredictionLogReader
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
+from shipyard.services.monitoring.canary_quality import CanaryQuality
 from shipyard.services.monitoring.drift_window import DriftWindowEvaluator
+from shipyard.services.monitoring.estimated_window import EstimatedWindowEvaluator
 from shipyard.services.monitoring.export import FeedbackExport
 from shipyard.services.monitoring.feedback import FeedbackService
+from shipyard.services.monitoring.lineage_profiles import LineageProfiler
 from shipyard.services.monitoring.log_stats import LogStatsEvaluator
 from shipyard.services.monitoring.profile_store import ProfileService
 from shipyard.services.monitoring.realized import RealizedService
 from shipyard.services.monitoring.realized_window import RealizedWindowEvaluator
 from shipyard.services.monitoring.runner import MonitorRunner
 from shipyard.services.monitoring.targets import Targets
-from shipyard.services.monitoring.webhooks import WebhookDeliveries
+from shipyard.services.monitoring.webhooks import ModelNotices, WebhookDeliveries
 from shipyard.services.pipelines.service import ExecutorConfig, PipelineService
 from shipyard.services.registry import RegistryService
 from shipyard.services.registry.dossier import DossierBuilder
@@ -43,9 +48,11 @@ from shipyard.stores.sql.feedback_repo import FeedbackRepo
 from shipyard.stores.sql.integrity_repo import IntegrityRepo
 from shipyard.stores.sql.models_repo import ModelsRepo
 from shipyard.stores.sql.monitors_repo import MonitorsRepo
+from shipyard.stores.sql.retention_repo import RetentionRepo
 from shipyard.stores.sql.retraining_repo import RetrainingRepo
 from shipyard.stores.sql.runs_repo import RunRepo
 from shipyard.stores.sql.schema import ensure_schema
+from shipyard.stores.sql.snapshot import SnapshotRepo
 from shipyard.stores.statcache import StatCache
 
 if TYPE_CHECKING:
@@ -107,9 +114,34 @@ def build_services(settings: Settings) -> Services:
     monitors = MonitorsRepo()
     alerts = AlertService(db, repo=monitors, audit=ledger)
     logs = PredictionLogReader(blobs.backend)
-    profiles = ProfileService(blobs, catalog=catalog, models=registry)
+    profiles = ProfileService(
+        blobs, catalog=catalog, models=registry, label_columns=_label_columns(settings)
+    )
+    profiler = LineageProfiler(profiles, runs=tracking, inputs=catalog, tables=catalog)
+    registry.hooks.append(profiler)
     targets = Targets(registry)
     realized = RealizedService(db, logs, targets, repo=FeedbackRepo())
+    webhooks = WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets)
+    # the window evaluators: log statistics, realized metrics, drift, estimated performance
+    estimated = EstimatedWindowEvaluator(
+        DriftWindowEvaluator(
+            RealizedWindowEvaluator(LogStatsEvaluator(logs), realized),
+            logs,
+            profiles,
+            policies=settings.monitor,
+        ),
+        logs,
+        profiles,
+        targets,
+    )
+    monitor_runner = MonitorRunner(
+        db,
+        policies=settings.monitor,
+        deployments=deployments,
+        evaluator=estimated,
+        alerts=alerts,
+        webhooks=webhooks,
+    )
     export = FeedbackExport(
         db,
         logs,
@@ -136,6 +168,8 @@ def build_services(settings: Settings) -> Services:
             alerts=alerts,
             release=settings.release,
             feedback=export,  # data = "feedback": the labelled production data
+            notices=ModelNotices(webhooks, monitor_runner.sinks),
+            profiles=profiles,
         ),
         repo=RetrainingRepo(),
         audit=ledger,
@@ -152,26 +186,38 @@ def build_services(settings: Settings) -> Services:
         audit=audit,
         registry=registry,
         deployments=deployments,
-        figures=FiguresService(deployments),
+        figures=FiguresService(deployments, quality=CanaryQuality(realized, estimates=estimated)),
         jobs=JobsService(db),
         alerts=alerts,
-        monitor_runner=MonitorRunner(
-            db,
-            policies=settings.monitor,
-            deployments=deployments,
-            evaluator=DriftWindowEvaluator(
-                RealizedWindowEvaluator(LogStatsEvaluator(logs), realized), logs, profiles
-            ),
-            alerts=alerts,
-            webhooks=WebhookDeliveries(db, monitors, secrets=settings.monitor_secrets),
-        ),
+        monitor_runner=monitor_runner,
         profiles=profiles,
         feedback=FeedbackService(db, logs, targets, repo=FeedbackRepo(), audit=ledger),
         realized=realized,
         export=export,
         retraining=retraining,
         doctor=DoctorService(db, blobs, repo=IntegrityRepo(), audit=audit),
+        gc=GarbageCollector(
+            db,
+            blobs,
+            policy=settings.retention,
+            retention=RetentionRepo(),
+            integrity=IntegrityRepo(),
+            audit=ledger,
+        ),
+        backups=BackupService(blobs, SnapshotRepo(db), keys={"pii.key": settings.pii_key_file}),
+        profiler=profiler,
     )
+
+
+def _label_columns(settings: Settings) -> dict[str, str]:
+    """Each model's label column, as its release policy (``[release.<model>] target``) names
+    it: what a reference profile's estimation reference is fitted on."""
+    out = {}
+    for model, table in settings.release.items():
+        target = table.get("target") if isinstance(table, dict) else None
+        if isinstance(target, str) and target:
+            out[str(model)] = target
+    return out
 
 
 def build_inference_app(settings: Settings) -> InferenceApp:
@@ -242,6 +288,7 @@ def dossier_builder(services: Services) -> DossierBuilder:
         actor=services.settings.actor,
         monitor=services.settings.monitor,
         history=services.alerts,
+        retraining=services.retraining,
     )
 
 

@@ -9,10 +9,13 @@ from shipyard.services.audit import AuditService
 from shipyard.services.catalog import CatalogService
 from shipyard.services.deployments import DeploymentService, FiguresService
 from shipyard.services.doctor import DoctorService
+from shipyard.services.doctor.backup import BackupService
+from shipyard.services.doctor.gc import GarbageCollector
 from shipyard.services.jobs import JobsService
 from shipyard.services.monitoring.alerts import AlertService
 from shipyard.services.monitoring.export import FeedbackExport
 from shipyard.services.monitoring.feedback import FeedbackService
+from shipyard.services.monitoring.lineage_profiles import LineageProfiler
 from shipyard.services.monitoring.profile_store import ProfileService
 from shipyard.services.monitoring.realized import RealizedService
 from shipyard.services.monitoring.runner import MonitorRunner
@@ -49,8 +52,13 @@ class Services:
     export: FeedbackExport
     retraining: RetrainingService
     doctor: DoctorService
+    gc: GarbageCollector
+    backups: BackupService
+    profiler: LineageProfiler | None = None  # profiles new versions from their lineage
 
     def close(self) -> None:
+        if self.profiler is not None:
+            self.profiler.close()  # the profiles queued by registrations are finished first
         self.jobs.scheduler.stop()
         self.catalog.stat_cache.close()
         self.db.dispose()

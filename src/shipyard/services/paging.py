@@ -10,9 +10,22 @@ from typing import Any
 
 from shipyard.core.errors import ValidationError
 
-__all__ = ["MAX_PAGE", "Page", "check_limit", "decode_cursor", "encode_cursor"]
+__all__ = [
+    "MAX_AUDIT_PAGE",
+    "MAX_OFFSET",
+    "MAX_PAGE",
+    "MAX_WIDE_PAGE",
+    "Page",
+    "check_limit",
+    "check_offset",
+    "decode_cursor",
+    "encode_cursor",
+]
 
 MAX_PAGE = 1000
+MAX_OFFSET = 10_000_000
+MAX_WIDE_PAGE = 10_000  # models and datasets per page (their REST APIs always allowed it)
+MAX_AUDIT_PAGE = 100_000  # audit entries per page (the audit API always allowed it)
 
 
 @dataclass(frozen=True)
@@ -48,7 +61,14 @@ def decode_cursor(cursor: str | None, key: str, kind: type) -> Any:
     return value
 
 
-def check_limit(limit: int) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-        raise ValidationError(f"limit must be 1..{MAX_PAGE}; got {limit!r}", field="limit")
+def check_limit(limit: int, most: int = MAX_PAGE) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= most:
+        raise ValidationError(f"limit must be 1..{most}; got {limit!r}", field="limit")
     return limit
+
+
+def check_offset(offset: int) -> int:
+    """How many items to skip: 0..MAX_OFFSET (a keyset cursor is the cheap way further)."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise ValidationError(f"offset must be 0..{MAX_OFFSET}; got {offset!r}", field="offset")
+    return offset

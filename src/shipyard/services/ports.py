@@ -6,11 +6,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from shipyard.core.alerts import Alert
+    from shipyard.core.alerts import Alert, MonitorWindow
     from shipyard.core.audit import ChainReport
+    from shipyard.core.canary import QualityReading
     from shipyard.core.datasets import DatasetVersion, ValidationRecord
     from shipyard.core.deployments import Deployment
-    from shipyard.core.entities import User
+    from shipyard.core.entities import Run, User
     from shipyard.core.models import ModelVersion
     from shipyard.core.retraining import TrainingOutcome
 
@@ -22,12 +23,18 @@ __all__ = [
     "DeploymentRoutes",
     "ExportDatasets",
     "FeedbackExporter",
+    "ModelNotices",
     "ModelVersionLookup",
     "MonitoredModels",
     "PeriodicJobs",
+    "QualityFigures",
+    "ReferenceProfiles",
+    "RegistrationHooks",
     "RetrainAlerts",
     "RetrainDeployments",
     "RetrainRegistry",
+    "RunChain",
+    "RunInputs",
     "ServedVersions",
     "ServingFigures",
     "TrainingPipelines",
@@ -132,6 +139,15 @@ class ServingFigures(Protocol):
     def watch(self, env: str) -> Any: ...
 
 
+class QualityFigures(Protocol):
+    """What the canary watcher needs from monitoring: a version's model quality on what it
+    answered in ``env`` since ``since_ms`` (realized once ``min_labels`` labels arrived)."""
+
+    def for_version(
+        self, model: str, env: str, version: int, since_ms: int, min_labels: int
+    ) -> QualityReading: ...
+
+
 class PeriodicJobs(Protocol):
     """The job scheduler as a replica uses it: register work, start and stop the loop."""
 
@@ -224,6 +240,8 @@ class RetrainDeployments(Protocol):
 
     def is_protected(self, env: str) -> bool: ...
 
+    def get(self, env: str, model: str | None = None) -> Deployment: ...
+
 
 class RetrainAlerts(Protocol):
     """What retraining needs from monitoring: a model's open alerts, and a note on one."""
@@ -232,9 +250,56 @@ class RetrainAlerts(Protocol):
 
     def annotate(self, alert_id: int, note: str, *, actor: str) -> Alert: ...
 
+    def get(self, alert_id: int) -> Alert: ...
+
+    def windows_from(self, model: str, env: str, start: int) -> list[MonitorWindow]: ...
+
+    def settle(self, alert_id: int, note: str, *, actor: str) -> Alert: ...
+
+
+class ModelNotices(Protocol):
+    """Notifies a model's alert sinks of an event that is no alert (a retraining waiting
+    for its approver): queued in the caller's unit of work, sent and retried like alert
+    deliveries. Returns the delivery id, None when the model has no sink."""
+
+    def queue(
+        self, conn: Any, model: str, event: str, payload: Mapping[str, Any], now: int
+    ) -> int | None: ...
+
+    def send_due(self) -> object: ...
+
+
+class ReferenceProfiles(Protocol):
+    """Records the reference profile a new version's drift is measured against."""
+
+    def attach(
+        self, model_ref: str, source: Any, *, columns: Sequence[str] | None = None
+    ) -> str: ...
+
 
 class FeedbackExporter(Protocol):
     """Production predictions joined with their feedback, exported as a new dataset version
     (implemented by monitoring); returns the new version's ref."""
 
     def export(self, model: str, *, since_ms: int | None, labelled: bool, user: str) -> str: ...
+
+
+class RegistrationHooks(Protocol):
+    """Who the model registry tells about a new version (monitoring: its reference profile),
+    after the registration committed. A hook returns quickly and never fails a
+    registration: the registry logs whatever it raises."""
+
+    def on_registered(self, version: ModelVersion) -> None: ...
+
+
+class RunChain(Protocol):
+    """What monitoring needs from tracking: a run and its parents (a step → its pipeline)."""
+
+    def run_chain(self, run_id: str | None, limit: int = 10) -> list[Run]: ...
+
+
+class RunInputs(Protocol):
+    """What monitoring needs from the data catalog to follow lineage: the dataset versions a
+    run read (each with its ``ref``)."""
+
+    def inputs_of_run(self, run_id: str) -> list[Any]: ...

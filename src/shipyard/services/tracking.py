@@ -190,6 +190,15 @@ class TrackingService:
         more = len(found) > max_results
         return found[:max_results], _encode_page_token(offset + max_results) if more else None
 
+    def experiment_activity(
+        self, experiment_ids: Sequence[str], view_type: str = "ACTIVE_ONLY"
+    ) -> dict[str, tuple[int, int]]:
+        """Per experiment id with runs: (run count, last start or end time in ms)."""
+        ids = [check_int(str(e), "experiment_ids") for e in experiment_ids]
+        with self.db.read() as conn:
+            found = self.runs.activity(conn, ids, self._stages(view_type))
+        return {str(e): v for e, v in found.items()}
+
     def set_experiment_lifecycle(
         self, experiment_id: str, stage: LifecycleStage, actor: str = "unknown"
     ) -> None:

@@ -33,18 +33,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ArtifactIndex",
+    "AuditCheckpoints",
+    "AuditLedger",
     "AuditLog",
     "AuditReader",
     "BlobReader",
     "BlobStore",
     "BlobWriter",
+    "DatabaseSnapshots",
     "DatasetEvidence",
     "DatasetRecords",
     "DatasetStore",
     "DatasetVersions",
+    "DbSnapshot",
     "DeploymentStats",
     "DeploymentStore",
     "ExperimentStore",
+    "Expired",
     "FeedbackStore",
     "GateResults",
     "IntegrityQueries",
@@ -53,6 +58,7 @@ __all__ = [
     "ModelVersions",
     "MonitorStore",
     "NewEntry",
+    "RetentionQueries",
     "RetrainingStore",
     "RunLog",
     "RunQuery",
@@ -103,13 +109,41 @@ class AuditReader(Protocol):
         object_type: str | None = None,
         object_id: str | None = None,
         limit: int = 100,
+        before: int | None = None,
+        offset: int = 0,
+        text: str | None = None,
     ) -> list[AuditEntry]: ...
+
+    def count(
+        self,
+        conn: Connection,
+        *,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        text: str | None = None,
+    ) -> int: ...
 
     def first_after(self, conn: Connection, seq: int) -> int | None: ...
 
     def stream(
-        self, conn: Connection, upto: int | None = None, batch: int = 50_000
+        self, conn: Connection, upto: int | None = None, batch: int = 50_000, after: int = 0
     ) -> Iterator[tuple[Any, ...]]: ...
+
+
+class AuditCheckpoints(Protocol):
+    """The last (seq, hash) a verify found intact, so a view re-checks only newer entries."""
+
+    def hash_at(self, conn: Connection, seq: int) -> str | None: ...
+
+    def checkpoint(self, conn: Connection) -> tuple[int, str] | None: ...
+
+    def set_checkpoint(self, conn: Connection, seq: int, digest: str, now: int) -> None: ...
+
+    def clear_checkpoint(self, conn: Connection) -> None: ...
+
+
+class AuditLedger(AuditReader, AuditCheckpoints, Protocol):
+    """What the audit service reads and checkpoints."""
 
 
 # ---------------------------------------------------------------- tracking
@@ -211,6 +245,12 @@ class RunSearch(Protocol):
         """Ids of the runs matching ``query``, in its order, filtered by the backend."""
         ...
 
+    def activity(
+        self, conn: Connection, experiment_ids: Sequence[int], stages: Sequence[str]
+    ) -> dict[int, tuple[int, int]]:
+        """Per experiment with runs: (run count, last start or end time in ms)."""
+        ...
+
 
 class RunStore(RunRecords, RunLog, ArtifactIndex, RunSearch, Protocol):
     """Everything tracking needs about runs."""
@@ -233,8 +273,15 @@ class DatasetRecords(Protocol):
     def get_dataset(self, conn: Connection, name: str) -> Dataset: ...
 
     def search(
-        self, conn: Connection, text: str | None, limit: int, offset: int
+        self,
+        conn: Connection,
+        text: str | None,
+        limit: int,
+        offset: int,
+        after: str | None = None,
     ) -> list[Dataset]: ...
+
+    def count(self, conn: Connection, text: str | None) -> int: ...
 
 
 class DatasetVersions(Protocol):
@@ -287,7 +334,10 @@ class ModelRecords(Protocol):
         names: list[str] | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: str | None = None,
     ) -> list[RegisteredModel]: ...
+
+    def count_models(self, conn: Connection, *, search: str | None = None) -> int: ...
 
     def touch(self, conn: Connection, model_id: int, now: int, **values: Any) -> None: ...
 
@@ -362,7 +412,26 @@ class DeploymentStore(Protocol):
         self, conn: Connection, env: str, model: str, *, lock: bool = False
     ) -> Deployment | None: ...
 
-    def list(self, conn: Connection, env: str | None = None) -> builtins.list[Deployment]: ...
+    def list(
+        self,
+        conn: Connection,
+        env: str | None = None,
+        *,
+        text: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        models: Sequence[str] | None = None,
+    ) -> builtins.list[Deployment]: ...
+
+    def count(
+        self,
+        conn: Connection,
+        env: str | None = None,
+        *,
+        text: str | None = None,
+        models: Sequence[str] | None = None,
+    ) -> int: ...
 
     def environments(self, conn: Connection) -> builtins.list[str]: ...
 
@@ -436,6 +505,10 @@ class MonitorStore(Protocol):
         self, conn: Connection, model: str | None, env: str | None, before: int | None, limit: int
     ) -> builtins.list[MonitorWindow]: ...
 
+    def windows_from(
+        self, conn: Connection, model: str, env: str, start: int, limit: int
+    ) -> builtins.list[MonitorWindow]: ...
+
     def count_windows(self, conn: Connection, model: str | None, env: str | None) -> int: ...
 
     def get_alert(self, conn: Connection, alert_id: int, *, lock: bool = False) -> Alert | None: ...
@@ -455,8 +528,8 @@ class MonitorStore(Protocol):
     def count_alerts(self, conn: Connection, where: AlertFilter) -> int: ...
 
     def add_delivery(
-        self, conn: Connection, alert_id: int, sink: str, target: str, event: str, body: str,
-        now: int,
+        self, conn: Connection, alert_id: int | None, sink: str, target: str, event: str,
+        body: str, now: int, *, model: str | None = None,
     ) -> int: ...  # fmt: skip
 
     def due_deliveries(
@@ -491,6 +564,11 @@ class FeedbackStore(Protocol):
         self, conn: Connection, model: str, start_ms: int | None, end_ms: int | None
     ) -> builtins.list[FeedbackLabel]: ...
 
+    def changes(self, conn: Connection, model: str) -> tuple[int, int]:
+        """(labels stored, latest recording time): changes whenever labels are added or
+        updated, so a reader can tell its realized metrics are still current."""
+        ...
+
 
 # ---------------------------------------------------------------- retraining
 class RetrainingStore(Protocol):
@@ -505,6 +583,8 @@ class RetrainingStore(Protocol):
     def actives(self, conn: Connection) -> list[RetrainRun]: ...
 
     def last_started(self, conn: Connection, model: str) -> RetrainRun | None: ...
+
+    def pending_outcomes(self, conn: Connection, model: str) -> list[RetrainRun]: ...
 
     def update(
         self, conn: Connection, run_id: int, expected: RetrainState, values: Mapping[str, Any]
@@ -538,4 +618,63 @@ class IntegrityQueries(Protocol):
 
     def integrity_problems(self, conn: Connection) -> tuple[str, builtins.list[str]]:
         """(what was checked, the problems found)."""
+        ...
+
+
+# ---------------------------------------------------------------- retention and backup
+@dataclass
+class Expired:
+    """Rows past retention, and the old-enough ones kept (with the reason)."""
+
+    runs: builtins.list[str] = field(default_factory=builtins.list)
+    experiments: builtins.list[int] = field(default_factory=builtins.list)
+    versions: builtins.list[tuple[int, str]] = field(default_factory=builtins.list)  # id, ref
+    skipped: builtins.list[str] = field(default_factory=builtins.list)
+
+
+class RetentionQueries(Protocol):
+    """What garbage collection asks and removes (times come from the audit ledger)."""
+
+    def expired_runs(self, conn: Connection, cutoff_ms: int, out: Expired) -> None: ...
+
+    def expired_experiments(self, conn: Connection, cutoff_ms: int, out: Expired) -> None: ...
+
+    def expired_versions(self, conn: Connection, cutoff_ms: int, out: Expired) -> None: ...
+
+    def artifact_bytes(self, conn: Connection, run_ids: Sequence[str]) -> int: ...
+
+    def delete(self, conn: Connection, expired: Expired) -> builtins.dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class DbSnapshot:
+    """One consistent copy of the metadata database and what it references."""
+
+    kind: str  # "sqlite" | "postgresql"
+    file: str  # its file name in the backup folder
+    tool: str  # what made it: the SQLite online backup API, or pg_dump and its version
+    revision: str | None  # the schema revision it holds
+    counts: Mapping[str, int]  # rows per table
+    mentions: frozenset[str]  # every digest it names outside the history tables
+    references: tuple[tuple[str, str], ...]  # (digest, where) a reader opens
+    audit_head: tuple[int, str] | None  # the ledger's last (seq, hash)
+
+
+class DatabaseSnapshots(Protocol):
+    """Consistent copies of the metadata database taken while it is in use, and restores."""
+
+    @property
+    def kind(self) -> str: ...
+
+    def snapshot(self, folder: os.PathLike[str] | str) -> DbSnapshot:
+        """Copy the database into ``folder``; what it references is read from the same
+        snapshot, so objects written later are neither needed nor missed."""
+        ...
+
+    def occupied(self) -> builtins.dict[str, int]:
+        """Tables that hold a project's data, with their row count (empty: a new project)."""
+        ...
+
+    def restore(self, path: os.PathLike[str] | str, kind: str) -> DbSnapshot:
+        """Replace this (empty) database with the copy at ``path``; then its contents."""
         ...

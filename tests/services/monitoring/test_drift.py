@@ -228,11 +228,14 @@ def test_profiles_of_dataset_versions_are_stored_for_model_versions(svc: Service
     digest = profiles.attach("scorer@1", "loans@v1", columns=["age", "city"])
     assert profiles.digest_for("scorer@1") == digest
     stored = profiles.for_model("scorer@1")
-    assert stored.source == "loans@v1" and list(stored.columns) == ["age", "city"]
-    assert stored.to_dict() == profiles.compute(train, columns=["age", "city"]).to_dict() | {
-        "source": "loans@v1"
-    }
-    frame = drift(stored, _frame(rng, 400, shift=1.0)).to_frame()
+    assert stored.source == "loans@v1" and list(stored.columns) == ["_proba", "age", "city"]
+    features = {k: v for k, v in stored.to_dict()["columns"].items() if k != "_proba"}
+    assert features == profiles.compute(train, columns=["age", "city"]).to_dict()["columns"]
+    frame = drift(stored, _frame(rng, 400, shift=1.0)).to_frame()  # no output: features only
+    scored = _frame(rng, 400).assign(
+        _proba=model.predict_proba(_frame(rng, 400)[["age", "income"]])[:, 1]
+    )
+    assert "_proba" in set(drift(stored, scored).to_frame()["column"])  # with it: compared
     assert frame.set_index("column")["drifted"].to_dict() == {"age": True, "city": True}
     with pytest.raises(NotFoundError, match="no reference profile"):
         svc.registry.log_model(model, "scorer", user="ada", input_example=x.head())

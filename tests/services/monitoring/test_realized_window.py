@@ -33,3 +33,19 @@ def test_labels_of_a_window_give_realized_metrics_that_alert(
     assert first.verdicts == {"realized.accuracy < 0.75": True}
     assert "realized.accuracy" not in second.figures
     assert second.verdicts == {"realized.accuracy < 0.75": None}
+
+
+def test_a_window_without_labels_loads_no_model_for_monitor_run(
+    world_factory: Callable[[dict], World],
+) -> None:
+    w = world_factory(policy(rules=RULES, min_rows=5))
+    w.log(0, [30.0, 40.0, 50.0, 35.0, 45.0], ["a@x"] * 5)
+    start, end = w.at(0), w.at(1)
+    realized = w.svc.realized
+    only = realized.realized("loans", version=1, env="staging", start_ms=start, end_ms=end,
+                             labelled_only=True)  # fmt: skip
+    assert only.versions == ()
+    assert realized.targets._cache == {}  # no model was loaded to learn its classes
+    every = realized.realized("loans", version=1, env="staging", start_ms=start, end_ms=end)
+    (v1,) = every.versions
+    assert (v1.version, v1.predictions, v1.labelled) == (1, 5, 0)

@@ -211,7 +211,16 @@ class Graph:
                     "kind": n.kind,
                     "map": n.map_over,
                     "deps": sorted(self.deps.get(n.id, ())),
+                    **_sweep_spec(n),
                 }
                 for n in (self.nodes[i] for i in self.order or self.nodes)
             ],
         }
+
+
+def _sweep_spec(node: Any) -> dict[str, Any]:
+    """What a page needs to show a sweep's trials: the direction and the names searched."""
+    if node.kind != "sweep":
+        return {}
+    extra = node.extra
+    return {"direction": extra.get("direction"), "space": sorted(extra.get("space") or {})}

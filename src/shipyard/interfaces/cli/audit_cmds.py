@@ -10,6 +10,15 @@ import typer
 
 from shipyard.core.clock import format_ms
 from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
+from shipyard.interfaces.cli.paging import (
+    CURSOR_OPT,
+    PAGE_OPT,
+    check_page,
+    limit_option,
+    paging,
+    show_page,
+)
+from shipyard.services.paging import MAX_AUDIT_PAGE
 
 __all__ = ["audit_app"]
 
@@ -24,13 +33,26 @@ def log(
     obj: str = typer.Option(
         None, "--object", "-o", help="Only this object: run:<id>, dataset:<name>, user:<name>."
     ),
-    limit: int = typer.Option(50, help="How many entries (newest first)."),
+    search: str = typer.Option(
+        None, "--search", "-s", help="Only entries whose actor, action or object id has this."
+    ),
+    limit: int = limit_option(50, MAX_AUDIT_PAGE),
+    page: int = PAGE_OPT,
+    cursor: str = CURSOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
-    """List audit entries, newest first."""
-    entries = services().audit.log(obj, limit)
+    """List audit entries, newest first, a page at a time."""
+    how = paging(limit, page, cursor)
+    found = check_page(
+        services().audit.page(
+            obj, text=search, cursor=how.cursor, limit=how.limit, offset=how.offset
+        ),
+        how,
+        "entries",
+    )
     if as_json:
-        print_json([e.__dict__ for e in entries])
+        print_json([e.__dict__ for e in found.items])
+        show_page(found, how, "entries", as_json)
         return
     table(
         "Audit trail",
@@ -45,9 +67,10 @@ def log(
                 e.reason,
                 _short(e.payload),
             ]
-            for e in entries
+            for e in found.items
         ],
     )
+    show_page(found, how, "entries", as_json)
 
 
 def _short(payload: str) -> str:
@@ -59,13 +82,31 @@ def _short(payload: str) -> str:
 
 
 @audit_app.command("verify")
-def verify(as_json: bool = JSON_OPT) -> None:
-    """Check the hash chain; exit 1 naming the first broken entry."""
-    report = services().audit.verify()
+def verify(
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="Walk the whole chain again, not only the entries after the last verified "
+        "checkpoint (an entry edited before the checkpoint shows only this way).",
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Check the hash chain from the last verified checkpoint (all of it with --full); exit 1
+    naming the first broken entry."""
+    report = services().audit.verify(full=full)
     if as_json:
         print_json(report.__dict__)
     elif report.ok:
-        console().print(f"[green]audit trail intact[/]: {report.checked} entries verified")
+        since = (
+            f" ({report.checked - report.since} walked after entry {report.since}, the "
+            "ones before it verified earlier; --full re-walks them all)"
+            if report.since
+            else ""
+        )
+        console().print(
+            f"[green]audit trail intact[/]: {report.checked} entries verified{since}",
+            soft_wrap=True,
+        )
     else:
         console(stderr=True).print(
             f"[red]audit trail broken at entry {report.broken_seq}[/]: {report.reason} "

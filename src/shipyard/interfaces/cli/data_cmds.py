@@ -13,7 +13,17 @@ import typer
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ValidationError
 from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
+from shipyard.interfaces.cli.paging import (
+    CURSOR_OPT,
+    PAGE_OPT,
+    Paging,
+    check_page,
+    limit_option,
+    paging,
+    show_page,
+)
 from shipyard.interfaces.presenters.records import dataset_version_json
+from shipyard.services.paging import MAX_WIDE_PAGE
 
 __all__ = ["data_app"]
 
@@ -102,31 +112,49 @@ def register(
 
 
 @data_app.command("ls")
-def ls(as_json: bool = JSON_OPT) -> None:
-    """List datasets."""
-    _list(services().catalog.search(None, 10_000), as_json, "Datasets")
+def ls(
+    search: str = typer.Option(
+        None, "--search", "-s", help="Only datasets whose name, owner, tag or column has this."
+    ),
+    limit: int = limit_option(100, MAX_WIDE_PAGE),
+    page: int = PAGE_OPT,
+    cursor: str = CURSOR_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """List datasets, a page at a time."""
+    _list(search, paging(limit, page, cursor), as_json, "Datasets")
 
 
 @data_app.command("search")
 def search(
     text: str = typer.Argument(..., help="Matches name, description, owner, tags, columns."),
+    limit: int = limit_option(100, MAX_WIDE_PAGE),
+    page: int = PAGE_OPT,
+    cursor: str = CURSOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
     """Search the catalog."""
-    _list(services().catalog.search(text, 1000), as_json, f"Datasets matching {text!r}")
+    _list(text, paging(limit, page, cursor), as_json, f"Datasets matching {text!r}")
 
 
-def _list(found: list[Any], as_json: bool, title: str) -> None:
+def _list(text: str | None, how: Paging, as_json: bool, title: str) -> None:
+    found = check_page(
+        services().catalog.page(text, cursor=how.cursor, limit=how.limit, offset=how.offset),
+        how,
+        "datasets",
+    )
     if as_json:
         from shipyard.interfaces.presenters.records import dataset_json
 
-        print_json([dataset_json(d) for d in found])
+        print_json([dataset_json(d) for d in found.items])
+        show_page(found, how, "datasets", as_json)
         return
     rows = [
         [d.name, f"v{d.latest_version}", d.owner, d.description[:60], format_ms(d.last_update_time)]
-        for d in found
+        for d in found.items
     ]
     table(title, ["name", "latest", "owner", "description", "updated"], rows)
+    show_page(found, how, "datasets", as_json)
 
 
 @data_app.command("show")

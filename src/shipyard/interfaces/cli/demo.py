@@ -119,8 +119,9 @@ def seed_demo(path: Path) -> int:
     os.environ.setdefault(SECRET_ENV, "demo-hook-secret")  # signs the alerts' webhooks
     if not toml.exists():
         from shipyard.interfaces.cli.demo_release import POLICY
+        from shipyard.interfaces.cli.demo_retrain import RETRAIN_POLICY
 
-        toml.write_text("[core]\n" + CHECKS + POLICY + MONITOR_POLICY)
+        toml.write_text("[core]\n" + CHECKS + POLICY + MONITOR_POLICY + RETRAIN_POLICY)
     import numpy as np
     from rich.progress import track
 

@@ -14,7 +14,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["HOOK_PORT", "MONITOR_POLICY", "SECRET_ENV", "watch"]
+__all__ = [
+    "HOOK_PORT",
+    "MONITOR_POLICY",
+    "SECRET_ENV",
+    "patient_requests",
+    "shifted",
+    "wait_for_window_end",
+    "watch",
+]
 
 HOOK_PORT = int(os.environ.get("SHIPYARD_DEMO_HOOK_PORT", "8082"))
 SECRET_ENV = "SHIPYARD_DEMO_HOOK_SECRET"
@@ -28,7 +36,8 @@ def monitor_policy(model: str) -> str:
 window = "{WINDOW_S}s"
 delay = "1s"
 min_rows = 40
-rules = ["drift_share > 0.3", "realized.accuracy < 0.6"]
+thresholds = {{ wasserstein = 0.25 }}   # windows of ~100 rows: above their sampling noise
+rules = ["drift_share > 0.15", "realized.accuracy < 0.6"]
 alerts = {{ webhook = "http://127.0.0.1:{HOOK_PORT}/hook", secret_env = "{SECRET_ENV}", cooldown = "1h" }}
 """  # noqa: E501
 
@@ -44,17 +53,17 @@ def watch(
 
     if model not in services.settings.monitor:
         return [f"no [monitor.{model}] in shipyard.toml: the monitoring scene is skipped"]
-    for v in versions:
-        services.profiles.attach(v.ref, train[list(FEATURES)])
+    for v in versions:  # with the labels: the release policy's target fits the estimator
+        services.profiles.attach(v.ref, train[[*FEATURES, TARGET]])
     received: list[dict[str, Any]] = []
     try:
         hook = _receiver(received)
     except OSError as e:  # the port is taken: the alert waits in its delivery queue
         return [f"webhook receiver cannot listen on 127.0.0.1:{HOOK_PORT} ({e}); skipped"]
     try:
-        _wait_for_window_end(settle=0.2)  # the drifted patients get a window of their own
-        answered = _drifted_traffic(url, model, holdout, FEATURES, TARGET)
-        _wait_for_window_end(settle=2.5)  # logs flushed, the policy's delay passed
+        wait_for_window_end(settle=0.2)  # the drifted patients get a window of their own
+        answered = patient_requests(url, model, shifted(holdout, holdout), 200, seed=11)
+        wait_for_window_end(settle=2.5)  # logs flushed, the policy's delay passed
         labels = {pid: label for pid, label in answered[: len(answered) // 2]}
         receipt = services.feedback.record(model, labels, user=services.settings.actor)
         report = services.monitor_runner.run(model=model)
@@ -64,21 +73,33 @@ def watch(
     return _lines(model, report, receipt, received)
 
 
-def _drifted_traffic(
-    url: str, model: str, holdout: Any, features: tuple[str, ...], target: str
+SHIFTS = (("age", 2.0), ("bmi", 1.5))  # in standard deviations: the drifted patient mix
+
+
+def shifted(frame: Any, reference: Any) -> Any:
+    """``frame`` with older, heavier patients (the shifts in ``reference``'s deviations)."""
+    out = frame.copy()
+    for column, shift in SHIFTS:
+        out[column] = out[column] + shift * float(reference[column].std())
+    out["age"] = out["age"].clip(upper=99.0)  # the data checks allow ages up to 100
+    return out
+
+
+def patient_requests(
+    url: str, model: str, patients: Any, requests: int, *, seed: int
 ) -> list[tuple[str, int]]:
-    """Single-row requests from older, heavier patients: (prediction id, true outcome)."""
+    """Single-row requests of random ``patients`` (sticky: the patient is the key):
+    (prediction id, true outcome) of each."""
     import httpx
 
-    shifted = holdout.copy()
-    for column, shift in (("age", 2.0), ("bmi", 1.5)):
-        shifted[column] = shifted[column] + shift * float(holdout[column].std())
-    rows = shifted[list(features)].to_dict(orient="records")
-    outcomes = shifted[target].astype(int).tolist()
-    rng = random.Random(11)
+    from shipyard.interfaces.cli.demo_pipeline import FEATURES, TARGET
+
+    rows = patients[list(FEATURES)].to_dict(orient="records")
+    outcomes = patients[TARGET].astype(int).tolist()
+    rng = random.Random(seed)
     out = []
-    with httpx.Client(timeout=10) as client:
-        for _ in range(200):
+    with httpx.Client(timeout=30) as client:
+        for _ in range(requests):
             i = rng.randrange(len(rows))
             r = client.post(
                 f"{url}/models/{model}/invocations",
@@ -90,7 +111,7 @@ def _drifted_traffic(
     return out
 
 
-def _wait_for_window_end(settle: float) -> None:
+def wait_for_window_end(settle: float) -> None:
     """Until the current window has ended, and ``settle`` seconds more."""
     now = time.time()
     end = (int(now) // WINDOW_S + 1) * WINDOW_S
@@ -131,6 +152,12 @@ def _lines(model: str, report: Any, receipt: Any, received: list[dict[str, Any]]
             f"drift share {drifted.figures['drift_share']:.2f} in the newest window (most drifted: "
             f"{shown}, in reference standard deviations)"
         )
+        if "estimated.roc_auc" in drifted.figures:  # from the logged probabilities, no labels
+            output = drifted.figures.get("output_drift")
+            lines.append(
+                f"estimated AUC {drifted.figures['estimated.roc_auc']:.3f} without labels"
+                + ("" if output is None else f"; the model's output drifted {output:.2f}")
+            )
     accuracy = [
         w.figures["realized.accuracy"] for w in computed if "realized.accuracy" in w.figures
     ]

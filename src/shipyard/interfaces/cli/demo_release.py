@@ -28,7 +28,9 @@ gates = [
 [release.{MODEL}.deploy]
 strategy = "canary"
 steps = [20, 50, 100]
-rollback_if = "error_rate > 0.05 or p99_ms > 250"
+rollback_if = "error_rate > 0.05 or p99_ms > 250 or roc_auc < live_roc_auc - 0.1"
+min_labels = 50          # labelled predictions of each version before quality is judged
+promote_after = "40 requests"   # at each step, while the rule holds
 """
 
 
@@ -86,7 +88,10 @@ def release(services: Any, result: Any) -> list[str]:
     lines += rollout(services, MODEL, version, challenger, holdout)
     train = result.output("prepare")[0]
     versions = [v for v in (version, challenger) if v is not None]
-    return lines + watch(services, MODEL, versions, train, holdout, serve_url())
+    lines += watch(services, MODEL, versions, train, holdout, serve_url())
+    from shipyard.interfaces.cli.demo_retrain import retrain_scene
+
+    return lines + retrain_scene(services, MODEL, holdout, serve_url(), approver)
 
 
 def _challenger(services: Any, result: Any, approver: Any, lines: list[str]) -> Any:

@@ -21,6 +21,15 @@ from shipyard.interfaces.cli.common import (
     services,
     table,
 )
+from shipyard.interfaces.cli.paging import (
+    CURSOR_OPT,
+    PAGE_OPT,
+    check_page,
+    limit_option,
+    paging,
+    show_page,
+)
+from shipyard.services.paging import MAX_PAGE
 
 __all__ = ["deploy_app", "deployments_app", "rollback"]
 
@@ -170,14 +179,28 @@ def _traffic(d: Any) -> str:
 @deployments_app.command("ls")
 def ls(
     env: str | None = typer.Option(None, "--env", "-e", help="Only this environment."),
+    search: str = typer.Option(None, "--search", "-s", help="Only models whose name has this."),
+    limit: int = limit_option(100, MAX_PAGE),
+    page: int = PAGE_OPT,
+    cursor: str = CURSOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
-    """What serves each environment: live and candidate versions, strategy, traffic."""
+    """What serves each environment: live and candidate versions, strategy, traffic; a page
+    at a time."""
     from shipyard.interfaces.presenters.deployments import deployment_json
 
-    found = services().deployments.list(env)
+    how = paging(limit, page, cursor)
+    listed = check_page(
+        services().deployments.page(
+            env, text=search, cursor=how.cursor, limit=how.limit, offset=how.offset
+        ),
+        how,
+        "deployments",
+    )
+    found = listed.items
     if as_json:
         print_json([deployment_json(d) for d in found])
+        show_page(listed, how, "deployments", as_json)
         return
     table(
         "Deployments",
@@ -196,6 +219,7 @@ def ls(
             for d in found
         ],
     )
+    show_page(listed, how, "deployments", as_json)
 
 
 def _version(v: int | None) -> str:

@@ -96,7 +96,8 @@ def _show(report: DoctorReport, title: str) -> None:
             out.print(f"... and {len(found) - SHOWN} more {severity.value} finding(s) (--json)")
     if report.damage:
         out.print(
-            "damage found: restore the named objects from a backup (or re-register them); "
+            "damage found: restore the named objects from a backup (`shipyard restore` into "
+            "a new project, or copy them from its objects/ folder) or re-register them; "
             "see the details above",
             highlight=False,
         )

@@ -26,6 +26,7 @@ from shipyard.interfaces.cli.pipeline_cmds import pipeline_app, reproduce
 from shipyard.interfaces.cli.retrain_cmds import retrain
 from shipyard.interfaces.cli.runs_cmds import runs_app
 from shipyard.interfaces.cli.serve_cmds import serve
+from shipyard.interfaces.cli.upkeep_cmds import backup, gc, restore
 from shipyard.interfaces.cli.users_cmds import users_app
 
 app = typer.Typer(help="Shipyard: continuous delivery for machine learning.", no_args_is_help=True)
@@ -53,6 +54,9 @@ app.command("retrain")(retrain)
 app.command("rollback")(rollback)
 app.command("serve")(serve)
 app.command("doctor")(doctor)
+app.command("gc")(gc)
+app.command("backup")(backup)
+app.command("restore")(restore)
 
 
 @app.command()

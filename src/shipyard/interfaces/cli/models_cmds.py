@@ -15,6 +15,15 @@ from shipyard.interfaces.cli.common import (
     table,
 )
 from shipyard.interfaces.cli.models_register import register_cmd
+from shipyard.interfaces.cli.paging import (
+    CURSOR_OPT,
+    PAGE_OPT,
+    check_page,
+    limit_option,
+    paging,
+    show_page,
+)
+from shipyard.services.paging import MAX_WIDE_PAGE
 
 __all__ = ["approve", "gate", "models_app", "reject"]
 
@@ -32,29 +41,43 @@ def _version_json(v: object) -> dict[str, object]:
 
 @models_app.command("ls")
 def ls(
-    search: str = typer.Option(None, help="Only names containing this text."),
-    limit: int = typer.Option(100, help="How many models."),
+    search: str = typer.Option(
+        None, "--search", "-s", help="Only models whose name or a tag has this text (or key=value)."
+    ),
+    limit: int = limit_option(100, MAX_WIDE_PAGE),
+    page: int = PAGE_OPT,
+    cursor: str = CURSOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
-    """List registered models with their latest version and aliases."""
-    models = services().registry.list_models(search, limit)
+    """List registered models with their latest version and aliases, a page at a time."""
+    how = paging(limit, page, cursor)
+    found = check_page(
+        services().registry.page_models(
+            search, cursor=how.cursor, limit=how.limit, offset=how.offset
+        ),
+        how,
+        "models",
+    )
     if as_json:
-        print_json([m.__dict__ for m in models])
+        print_json([m.__dict__ for m in found.items])
+        show_page(found, how, "models", as_json)
         return
     table(
         "Registered models",
-        ["name", "latest", "aliases", "updated", "description"],
+        ["name", "latest", "aliases", "tags", "updated", "description"],
         [
             [
                 m.name,
                 m.latest_version,
                 ", ".join(f"{a}→v{v}" for a, v in sorted(m.aliases.items())),
+                ", ".join(f"{k}={v}" for k, v in sorted(m.tags.items()))[:40],
                 format_ms(m.last_update_time),
                 m.description[:60],
             ]
-            for m in models
+            for m in found.items
         ],
     )
+    show_page(found, how, "models", as_json)
 
 
 @models_app.command("show")

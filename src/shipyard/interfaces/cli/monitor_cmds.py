@@ -9,6 +9,7 @@ from shipyard.interfaces.cli.monitor_drift_cmds import drift_cmd
 from shipyard.interfaces.cli.monitor_estimate_cmds import estimate_cmd
 from shipyard.interfaces.cli.monitor_export_cmds import export_cmd
 from shipyard.interfaces.cli.monitor_feedback_cmds import feedback_cmd, realized_cmd
+from shipyard.interfaces.cli.monitor_profile_cmds import profile_cmd
 
 __all__ = ["monitor_app"]
 
@@ -22,3 +23,4 @@ monitor_app.command("drift")(drift_cmd)
 monitor_app.command("feedback")(feedback_cmd)
 monitor_app.command("realized")(realized_cmd)
 monitor_app.command("export")(export_cmd)
+monitor_app.command("profile")(profile_cmd)

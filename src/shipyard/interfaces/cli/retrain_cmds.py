@@ -14,11 +14,12 @@ from shipyard.interfaces.cli.common import table as _table
 __all__ = ["retrain"]
 
 _STYLE = {"deployed": "green", "failed": "red", "refused": "red", "skipped": "yellow"}
+_EXPLAINED = ("failed", "refused", "skipped", "awaiting_approval")  # the reason says why
 
 
 def retrain(
     model: str = typer.Argument(
-        ..., help="The model whose [retrain.<model>] policy to run, or 'history'."
+        ..., help="The model whose \\[retrain.<model>] policy to run, or 'history'."
     ),
     history_of: str | None = typer.Argument(
         None, metavar="[MODEL]", help="With 'history': the model whose runs to list."
@@ -35,7 +36,10 @@ def retrain(
     """Retrain a model now: its pipeline on the newest data, register, gates against the
     champion on the newest holdout, approval, rollout (a deployer runs it).
 
-    `shipyard retrain history MODEL` lists the model's retraining runs, newest first.
+    `shipyard retrain history MODEL` lists the model's runs, newest first,
+    one row each with its chain: trigger → pipeline run → version → gates →
+    approval → deployment → outcome. `--json` adds every link of the chain
+    and the run's ledger timeline.
     """
     svc = services()
     try:
@@ -103,21 +107,31 @@ def _plan(plan: dict[str, Any], as_json: bool) -> None:
 
 
 def _history(svc: Any, model: str, limit: int, as_json: bool) -> None:
+    """One row per run: when, its state and its chain (trigger → pipeline run → version →
+    gates → approval → deployment → outcome); ``--json`` adds each run's full chain."""
+    from rich.markup import escape
+
     from shipyard.interfaces.presenters.retraining import run_json
+    from shipyard.services.registry.retrain_chain import Ledger, chain_line, run_chain
 
     svc.retraining.policy(model)
     page = svc.retraining.runs(model, None, limit)
-    runs = [run_json(r) for r in page.items]
+    ledger = Ledger(svc.audit)
+    chains = [run_chain(r, ledger) for r in page.items]
+    for chain in chains:
+        chain["line"] = chain_line(chain)
     if as_json:
+        runs = [{**run_json(r), "chain": c} for r, c in zip(page.items, chains, strict=True)]
         print_json({"runs": runs, "total": page.total})
         return
-    rows = [
-        [r["id"], format_ms(r["created"]), r["trigger"]["kind"], r["state"], r["version"],
-         r["coalesced"], r["reason"][:80]]
-        for r in runs
-    ]  # fmt: skip
+    rows = []
+    for c in chains:
+        why = f" ({c['reason']})" if c["state"] in _EXPLAINED and c["reason"] else ""
+        style = _STYLE.get(c["state"], "cyan")
+        rows.append([c["id"], format_ms(c["created"]), f"[{style}]{c['state']}[/]",
+                     escape(c["line"] + why)])  # fmt: skip
     _table(
-        f"Retraining runs of {model} (showing {len(runs)} of {page.total})",
-        ["id", "started", "trigger", "state", "version", "coalesced", "reason"],
+        f"Retraining runs of {model}, newest first (showing {len(chains)} of {page.total})",
+        ["run", "started", "state", "chain: trigger → run → version → gates → approval → deploy"],
         rows,
-    )
+    )  # fmt: skip

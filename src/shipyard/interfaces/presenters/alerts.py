@@ -34,6 +34,7 @@ def delivery_json(d: AlertDelivery) -> dict[str, Any]:
     return {
         "id": d.delivery_id,
         "alert_id": d.alert_id,
+        "model": d.model,
         "sink": d.sink,
         "target": d.target,
         "event": d.event,

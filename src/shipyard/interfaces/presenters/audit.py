@@ -40,4 +40,10 @@ def entry_json(e: AuditEntry) -> dict[str, Any]:
 
 
 def report_json(r: ChainReport) -> dict[str, Any]:
-    return {"ok": r.ok, "checked": r.checked, "broken_seq": r.broken_seq, "reason": r.reason}
+    return {
+        "ok": r.ok,
+        "checked": r.checked,
+        "broken_seq": r.broken_seq,
+        "reason": r.reason,
+        "since": r.since,  # entries up to it were verified before (a checkpoint), not re-walked
+    }

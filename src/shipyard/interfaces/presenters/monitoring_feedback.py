@@ -8,6 +8,7 @@ from typing import Any
 
 from shipyard.core.errors import ValidationError
 from shipyard.core.monitor_policy import duration_ms
+from shipyard.core.validation import check_int
 
 __all__ = ["parse_time", "realized_json", "receipt_json"]
 
@@ -18,11 +19,11 @@ def parse_time(value: str | int | None, field: str, now: int) -> int | None:
     if value is None or value == "":
         return None
     text = str(value).strip()
-    if text.isdecimal():
-        return int(text)
+    if text.isascii() and text.isdecimal():
+        return check_int(text, field, low=0)
     back = duration_ms(text)
     if back is not None:
-        return now - back
+        return check_int(now - back, field, low=0)
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:

@@ -31,6 +31,8 @@ def run_json(run: RetrainRun) -> dict[str, Any]:
         "created": run.created,
         "updated": run.updated,
         "finished": run.finished,
+        "outcome": run.outcome,
+        "follow_up": None if run.follow_up is None else dict(run.follow_up),
     }
 
 

@@ -160,15 +160,16 @@ class MonitorAPI:
 
     def report(self, model: str, *, env: str | None = None, window: str = "1d") -> MonitorReport:
         """The windows ``shipyard monitor run`` computed for ``model`` over the last
-        ``window`` (``1h``, ``7d`` …), oldest first."""
+        ``window`` (``1h``, ``7d`` …), oldest first; from the project's stores, or through
+        the server when the session's tracking URI names one."""
         import time
 
         since = int(time.time() * 1000) - parse_duration(window, "window")
         alerts = getattr(self._session.services, "alerts", None)
         if alerts is None:
             raise ValidationError(
-                "monitoring reports are read from the project's stores; through a server "
-                "use GET /api/v1/monitoring/windows",
+                "this session reaches no monitoring store: open the project or point "
+                "SHIPYARD_TRACKING_URI at a Shipyard server",
                 field="tracking_uri",
             )
         found: list[Any] = []

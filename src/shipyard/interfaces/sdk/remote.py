@@ -15,6 +15,7 @@ from shipyard.core import errors
 from shipyard.core.entities import Experiment, FileInfo, Metric, Run, RunInfo, RunPage
 from shipyard.core.states import RunStatus
 from shipyard.interfaces.sdk.remote_data import RemoteCatalog
+from shipyard.interfaces.sdk.remote_monitor import RemoteMonitoring
 from shipyard.services.tracking import artifact_sources
 from shipyard.settings import Settings
 
@@ -248,14 +249,15 @@ class RemoteServices:
     settings: Settings
     tracking: RemoteTracking
     catalog: RemoteCatalog
+    alerts: RemoteMonitoring  # the computed windows ``sy.monitor.report`` reads
 
     @classmethod
     def connect(cls, settings: Settings) -> RemoteServices:
-        """Tracking and catalog sharing one HTTP client to ``settings.tracking_uri``."""
+        """Tracking, catalog and monitoring sharing one HTTP client to the server."""
         assert settings.tracking_uri is not None
         tracking = RemoteTracking(settings.tracking_uri, settings.token)
         catalog = RemoteCatalog(tracking._call, tracking.stream, settings.state_dir / "checkouts")
-        return cls(settings, tracking, catalog)
+        return cls(settings, tracking, catalog, RemoteMonitoring(tracking._call))
 
     def close(self) -> None:
         self.tracking.http.close()

@@ -56,12 +56,19 @@ class InputIn(BaseModel):
 @router.get("/datasets")
 def search_datasets(
     request: Request,
-    q: str | None = None,
+    q: str | None = Query(
+        None, description="Only datasets whose name, description, owner, tag or column has it."
+    ),
     limit: Annotated[Count, Query(le=10_000)] = 100,
     offset: Annotated[Offset, Query()] = 0,
+    cursor: str | None = Query(None, description="The next_cursor of the previous page."),
 ) -> dict[str, Any]:
-    found = _catalog(request).search(q, limit=limit, offset=offset)
-    return {"datasets": [dataset_json(d) for d in found]}
+    page = _catalog(request).page(q, cursor=cursor or None, limit=limit, offset=offset)
+    return {
+        "datasets": [dataset_json(d) for d in page.items],
+        "next_cursor": page.next_cursor,
+        "total": page.total,
+    }
 
 
 @router.get("/datasets/diff")  # before /datasets/{name}, which would otherwise match "diff"

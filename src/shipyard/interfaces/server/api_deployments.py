@@ -20,8 +20,9 @@ from shipyard.core.clock import now_ms
 from shipyard.core.deployments import check_environment, check_percent
 from shipyard.core.errors import ShipyardError, ValidationError
 from shipyard.core.models import check_model_name
-from shipyard.interfaces.http.params import Int64
+from shipyard.interfaces.http.params import Int64, Offset
 from shipyard.interfaces.presenters.deployments import deployment_json, event_json
+from shipyard.services.paging import MAX_PAGE
 
 __all__ = ["router"]
 
@@ -104,9 +105,21 @@ def _body_fields() -> Iterator[None]:
 def list_deployments(
     request: Request,
     env: str | None = Query(None, description="Only this environment."),
+    q: str | None = Query(None, description="Only models whose name contains this text."),
+    limit: Annotated[
+        Int64, Query(description="How many per page, by environment and model (1..1000).")
+    ] = MAX_PAGE,
+    offset: Annotated[Offset, Query(description="How many to skip.")] = 0,
+    cursor: str | None = Query(None, description="The next_cursor of the previous page."),
 ) -> dict[str, Any]:
-    found = _services(request).deployments.list((env or "").strip() or None)
-    return {"deployments": [deployment_json(d) for d in found]}
+    page = _services(request).deployments.page(
+        (env or "").strip() or None, text=q, cursor=cursor or None, limit=limit, offset=offset
+    )
+    return {
+        "deployments": [deployment_json(d) for d in page.items],
+        "next_cursor": page.next_cursor,
+        "total": page.total,
+    }
 
 
 @router.get("/deployments/history")

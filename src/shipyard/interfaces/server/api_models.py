@@ -60,12 +60,19 @@ def _registry(request: Request):  # type: ignore[no-untyped-def]
 @router.get("/models")
 def list_models(
     request: Request,
-    search: str | None = Query(None, description="Only names containing this text."),
+    search: str | None = Query(
+        None, description="Only models whose name or a tag contains this text (or key=value)."
+    ),
     limit: Annotated[Count, Query(le=10_000)] = 100,
     offset: Annotated[Offset, Query()] = 0,
+    cursor: str | None = Query(None, description="The next_cursor of the previous page."),
 ) -> dict[str, Any]:
-    found = _registry(request).list_models((search or "").strip() or None, limit, offset)
-    return {"models": [model_json(m) for m in found]}
+    page = _registry(request).page_models(search, cursor=cursor or None, limit=limit, offset=offset)
+    return {
+        "models": [model_json(m) for m in page.items],
+        "next_cursor": page.next_cursor,
+        "total": page.total,
+    }
 
 
 @router.get("/models/{name}")

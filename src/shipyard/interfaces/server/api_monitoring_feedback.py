@@ -17,9 +17,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 
 from shipyard.core.clock import now_ms
+from shipyard.core.validation import INT64_MAX
 from shipyard.interfaces.http.params import VersionNumber
 from shipyard.interfaces.presenters.monitoring_feedback import (
     parse_time,
@@ -54,6 +63,13 @@ class ExportIn(BaseModel):
     name: StrictStr | None = Field(None, description="The dataset (default: MODEL-feedback).")
     mix_with: StrictStr | None = Field(None, description="A table version to put first.")
     target: StrictStr | None = Field(None, description="The label column's name.")
+
+    @field_validator("since", "until")
+    @classmethod
+    def _epoch_in_range(cls, value: str | int | None) -> str | int | None:
+        if isinstance(value, int) and not 0 <= value <= INT64_MAX:
+            raise ValueError(f"epoch ms must be within 0..{INT64_MAX}")
+        return value
 
 
 def _services(request: Request) -> Any:

@@ -54,7 +54,7 @@ def retrain(request: Request, model: str, body: RetrainIn | None = None) -> dict
 @router.get("/retraining")
 def list_runs(
     request: Request,
-    limit: int = Query(50, description="How many runs per page, newest first (1..1000)."),
+    limit: int = Query(50, ge=1, le=1000, description="How many runs per page, newest first."),
     cursor: str | None = Query(None, description="The next_cursor of the previous page."),
 ) -> dict[str, Any]:
     return _page(_retraining(request).runs(None, cursor, limit))
@@ -64,7 +64,7 @@ def list_runs(
 def list_model_runs(
     request: Request,
     model: str,
-    limit: int = Query(50, description="How many runs per page, newest first (1..1000)."),
+    limit: int = Query(50, ge=1, le=1000, description="How many runs per page, newest first."),
     cursor: str | None = Query(None, description="The next_cursor of the previous page."),
 ) -> dict[str, Any]:
     service = _retraining(request)

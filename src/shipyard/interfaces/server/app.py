@@ -51,6 +51,7 @@ def create_app(services: Services, *, auth_mode: str = "local") -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         services.monitor_runner.register_jobs(services.jobs.scheduler)  # monitor:<model>
         services.retraining.register_jobs(services.jobs.scheduler)  # retrain:<model>
+        services.gc.register_jobs(services.jobs.scheduler)  # gc, daily, with [retention]
         services.jobs.scheduler.start()  # periodic jobs, once across server replicas
         try:
             yield

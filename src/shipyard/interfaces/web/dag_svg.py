@@ -13,7 +13,7 @@ from typing import Any
 __all__ = ["COLOURS", "dag_svg", "fmt_duration", "layers"]
 
 BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 176, 60, 56, 22, 12
-MAX_LABEL = 24
+MAX_LABEL = 20  # what fits the box at 13 px bold, with nothing drawn beside it
 # status → (fill, stroke)
 COLOURS = {
     "finished": ("#dcfce7", "#16a34a"),
@@ -125,17 +125,16 @@ def _box(step: Mapping[str, Any], x: int, y: int) -> str:
         f'stroke="{stroke}" stroke-width="1.6"{dash}/>',
         f'<text class="dag-label" x="10" y="19" font-size="13" font-weight="600" '
         f'fill="#0f172a">{escape(_short(node))}</text>',
-        f'<text class="dag-status" x="10" y="36" font-size="11" fill="{stroke}">'
+        # a cache hit's status is its badge, on its own line: never over the label
+        f'<g class="dag-cached-badge" transform="translate(10,25)"><rect width="50" height="15" '
+        f'rx="7" fill="{stroke}"/><text class="dag-status" x="25" y="11" font-size="10" '
+        'fill="#fff" text-anchor="middle">cached</text></g>'
+        if cached
+        else f'<text class="dag-status" x="10" y="36" font-size="11" fill="{stroke}">'
         f"{escape(status)}</text>",
         f'<text class="dag-duration" x="10" y="51" font-size="11" fill="#475569">'
         f"{escape(detail)}</text>",
     ]
-    if cached:
-        parts.append(
-            f'<g class="dag-cached-badge" transform="translate({BOX_W - 58},6)">'
-            f'<rect width="50" height="16" rx="8" fill="{stroke}"/>'
-            '<text x="25" y="12" font-size="10" fill="#fff" text-anchor="middle">cached</text></g>'
-        )
     parts.append("</g>")
     body = "".join(parts)
     href = step.get("href")

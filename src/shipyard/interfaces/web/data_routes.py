@@ -18,8 +18,11 @@ from fastapi.responses import RedirectResponse, Response
 from shipyard.core.datasets import DatasetKind, DatasetVersion, parse_ref
 from shipyard.core.errors import ShipyardError
 from shipyard.interfaces.web.pages import error_page, guard, page, templates
+from shipyard.interfaces.web.paging import limit_of, pager, start_of
 
 __all__ = ["mount"]
+
+LIST_LIMIT = 100  # datasets per page
 
 SAMPLE_ROWS = 10
 SAMPLE_COLUMNS = 60
@@ -319,12 +322,17 @@ def mount(app: FastAPI) -> None:
     )
 
     @app.get("/ui/data", include_in_schema=False)
-    def data_list(request: Request, q: str = "") -> Response:
+    def data_list(
+        request: Request, q: str = "", cursor: str = "", start: str = "", limit: str = ""
+    ) -> Response:
         if (r := guard(request)) is not None:
             return r
-        error, found = None, []
+        error, found, paged = None, [], None
         try:
-            found = request.app.state.services.catalog.search(q or None, limit=1000)
+            listed = request.app.state.services.catalog.page(
+                q or None, cursor=cursor.strip() or None, limit=limit_of(limit, LIST_LIMIT)
+            )
+            found, paged = listed.items, pager(request, listed, start_of(start))
         except ShipyardError as e:
             error = e.message
         return page(
@@ -333,6 +341,7 @@ def mount(app: FastAPI) -> None:
             status=400 if error else 200,
             datasets=found,
             q=q,
+            pager=paged,
             error=error,
         )
 

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from shipyard.core.clock import now_ms
-from shipyard.core.deployments import Deployment, DeploymentEvent, check_environment, next_step
+from shipyard.core.deployments import Deployment, check_environment, next_step
 from shipyard.core.entities import User
 from shipyard.core.errors import (
     ConflictError,
@@ -27,11 +27,14 @@ from shipyard.core.errors import (
 from shipyard.core.permissions import Action, check, may
 from shipyard.interfaces.http.auth import current_user
 from shipyard.interfaces.presenters.models import MAX_REASON
-from shipyard.interfaces.web.audit_routes import payload_details
 from shipyard.interfaces.web.charts import chart_set
+from shipyard.interfaces.web.deploy_history import history_row
+from shipyard.interfaces.web.deploy_live import live_href, mount_live
 from shipyard.interfaces.web.figure_charts import CHARTS, figure_charts, per_second
 from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, same_origin
+from shipyard.interfaces.web.paging import limit_of, pager, start_of
 from shipyard.services.deployments.figures import summarize
+from shipyard.services.paging import MAX_WIDE_PAGE
 
 __all__ = ["WINDOWS", "mount", "parse_refresh", "parse_window", "traffic_split"]
 
@@ -48,6 +51,7 @@ DEFAULT_WINDOW = "30m"
 RECENT_MS = 5 * MIN  # the figures shown next to each version
 HISTORY_LIMIT = 50
 DEFAULT_REFRESH = 5
+ENV_PAGE = 20  # models per page of an environment (each has charts and a history)
 MAX_REFRESH = 600
 
 
@@ -128,28 +132,6 @@ def _view(d: Deployment, figures: Mapping[tuple[int, str], Any]) -> dict[str, An
     }
 
 
-def _figures_text(fig: Any) -> str:
-    if not isinstance(fig, Mapping) or not fig:
-        return "no figures"
-    return (
-        f"{fig.get('requests', 0)} requests, error rate {float(fig.get('error_rate', 0)):.2%}, "
-        f"p50 {float(fig.get('p50_ms', 0)):.3g} ms, p99 {float(fig.get('p99_ms', 0)):.3g} ms"
-    )
-
-
-def _history_row(e: DeploymentEvent) -> dict[str, Any]:
-    auto = e.action == "auto_rollback"
-    if auto:
-        details = [
-            ("rule", str(e.evidence.get("rule", ""))),
-            ("candidate", _figures_text(e.evidence.get("candidate"))),
-            ("live", _figures_text(e.evidence.get("live"))),
-        ]
-    else:
-        details = payload_details(e.evidence)
-    return {"e": e, "auto": auto, "details": details}
-
-
 def _actions(services: Any, d: Deployment, user: User | None) -> dict[str, Any]:
     """Which buttons ``user`` gets for ``d``; the service re-checks every POST."""
     out: dict[str, Any] = {"allowed": False, "promote": None, "rollback": None, "why_not": ""}
@@ -182,6 +164,9 @@ def _viewer(request: Request) -> User | None:
 def _known(services: Any, env: str) -> str:
     """``env`` when anything was ever deployed there, else a 404 naming the known ones."""
     env = check_environment(env)
+    deployments = services.deployments
+    if env in deployments.environments() or deployments.page(env, limit=1).total:
+        return env  # the cheap checks first: an environment of a fleet lists many models
     known = _environment_names(services)
     if env not in known:
         hint = f"known: {', '.join(known)}" if known else "nothing has been deployed anywhere yet"
@@ -196,8 +181,15 @@ def _environment_names(services: Any) -> list[str]:
     return sorted(set(deployments.environments()) | {d.environment for d in deployments.list()})
 
 
-def _env_href(env: str, window: str = DEFAULT_WINDOW, refresh: int = DEFAULT_REFRESH) -> str:
+def _env_href(
+    env: str,
+    window: str = DEFAULT_WINDOW,
+    refresh: int = DEFAULT_REFRESH,
+    keep: Mapping[str, str] | None = None,
+) -> str:
+    """The environment page with this window and refresh (and ``keep``: its search and page)."""
     query = {k: v for k, v in (("window", window), ("refresh", refresh)) if v not in ("", None)}
+    query.update({k: v for k, v in (keep or {}).items() if v})
     return f"/ui/environments/{quote(env, safe='')}?{urlencode(query)}"
 
 
@@ -230,13 +222,20 @@ def _model_section(services: Any, d: Deployment, user: User | None, window: str)
     else:
         view["charts"] = []
     events = services.deployments.history(d.environment, d.model, HISTORY_LIMIT)
-    view["history"] = [_history_row(e) for e in events]
+    view["history"] = [history_row(e) for e in events]
     view["actions"] = _actions(services, d, user)
     return view
 
 
 def _duration_text(ms: int) -> str:
     return f"{ms // MIN} min" if ms >= MIN else f"{ms // SEC} s"
+
+
+def _named(services: Any, q: str) -> list[str] | None:
+    """The models whose name or a tag matches the search box (None: no search)."""
+    if not q.strip():
+        return None
+    return [m.name for m in services.registry.page_models(q, limit=MAX_WIDE_PAGE).items]
 
 
 def _env_page(
@@ -248,14 +247,23 @@ def _env_page(
     reason: str = "",
 ) -> Response:
     services = request.app.state.services
+    params = request.query_params
+    keep = {k: params.get(k, "") for k in ("q", "limit", "cursor", "start")}
     try:
         env = _known(services, env)
         window, refresh = parse_window(window_text), parse_refresh(refresh_text)
+        listed = services.deployments.page(
+            env,
+            models=_named(services, keep["q"]),
+            cursor=keep["cursor"].strip() or None,
+            limit=limit_of(keep["limit"], ENV_PAGE),
+        )
+        paged = pager(request, listed, start_of(keep["start"]))
     except ShipyardError as e:
         title = "Not found" if e.http_status == 404 else "Cannot show this environment"
         return error_page(request, "environment.html", e, title)
     user = _viewer(request)
-    models = [_model_section(services, d, user, window) for d in services.deployments.list(env)]
+    models = [_model_section(services, d, user, window) for d in listed.items]
     ctx: dict[str, Any] = {"action_error": None, "reason": reason, "failed_model": ""}
     status = 200
     if action_error is not None:
@@ -276,8 +284,11 @@ def _env_page(
         windows=list(WINDOWS),
         refresh=refresh,
         viewer=user,
-        hrefs={w: _env_href(env, w, refresh) for w in WINDOWS},
-        pause_href=_env_href(env, window, 0 if refresh else DEFAULT_REFRESH),
+        hrefs={w: _env_href(env, w, refresh, keep) for w in WINDOWS},
+        pause_href=_env_href(env, window, 0 if refresh else DEFAULT_REFRESH, keep),
+        live_href=live_href(env, [d.model for d in listed.items]),
+        q=keep["q"],
+        pager=paged,
         **ctx,
     )
 
@@ -371,6 +382,7 @@ def mount(app: FastAPI) -> None:
         json_guard(request)
         return _figures_json(request.app.state.services, env, model.strip(), window, now)
 
+    mount_live(app, lambda services, env: _known(services, env), _view, RECENT_MS)
     for action in ("promote", "rollback"):
         _mount_action(app, action)
 

@@ -26,10 +26,12 @@ from shipyard.interfaces.web.model_decisions import (
     same_origin,
 )
 from shipyard.interfaces.web.pages import error_page, guard, page
+from shipyard.interfaces.web.paging import limit_of, pager, start_of
+from shipyard.interfaces.web.retrain_views import policy_for, retrain_href
 
 __all__ = ["audit_rows", "mount", "trail_href", "version_href"]
 
-LIST_LIMIT = 1000
+LIST_LIMIT = 100  # per page
 AUDIT_LIMIT = 50
 
 
@@ -122,6 +124,8 @@ def _model_page(
         "version": version,
         "trail": trail_href(model.name),
     }
+    if (policy := policy_for(services, model.name)) is not None:
+        ctx["retrain_href"] = retrain_href(policy.model)
     status = 200
     if version is not None:
         ctx["package"] = _package(version)
@@ -171,14 +175,17 @@ def _decide(
 
 def mount(app: FastAPI) -> None:
     @app.get("/ui/models", include_in_schema=False)
-    def model_list(request: Request, q: str = "") -> Response:
+    def model_list(
+        request: Request, q: str = "", cursor: str = "", start: str = "", limit: str = ""
+    ) -> Response:
         if (r := guard(request)) is not None:
             return r
-        error, found = None, []
+        error, found, paged = None, [], None
         try:
-            found = request.app.state.services.registry.list_models(
-                q.strip() or None, limit=LIST_LIMIT
+            listed = request.app.state.services.registry.page_models(
+                q.strip() or None, cursor=cursor.strip() or None, limit=limit_of(limit, LIST_LIMIT)
             )
+            found, paged = listed.items, pager(request, listed, start_of(start))
         except ShipyardError as e:
             error = e.message
         return page(
@@ -187,7 +194,7 @@ def mount(app: FastAPI) -> None:
             status=400 if error else 200,
             models=found,
             q=q,
-            limit=LIST_LIMIT,
+            pager=paged,
             error=error,
         )
 

@@ -38,6 +38,7 @@ from shipyard.interfaces.web.monitor_views import (
     window_row,
 )
 from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, same_origin
+from shipyard.interfaces.web.retrain_views import policy_for, retrain_href
 from shipyard.services.formats.prediction_reader import PredictionLogReader
 
 __all__ = ["ACTIONS", "MAX_CURRENT_ROWS", "mount"]
@@ -162,9 +163,11 @@ def _model_page(
     status = 200
     if action_error is not None:
         status = action_error.http_status if 400 <= action_error.http_status < 600 else 400
+    retrain = policy_for(request.app.state.services, view["d"].model)
     return page(
         request,
         "monitor_model.html",
+        retrain_href=None if retrain is None else retrain_href(retrain.model),
         status=status,
         viewer=user,
         can_act=user is not None and may(user.role, Action.OPERATE_ALERTS),

@@ -17,6 +17,7 @@ from shipyard.core.monitor_policy import MonitorPolicy
 from shipyard.core.profiles import Profile
 from shipyard.interfaces.web.monitor_charts import BAND_SUFFIXES, METRIC_PREFIXES, most_drifted
 from shipyard.interfaces.web.pages import error_page, page
+from shipyard.services.monitoring.profile_store import OUTPUT_COLUMNS
 
 __all__ = [
     "FLEET_PAGE",
@@ -57,7 +58,8 @@ def metric_figures(figures: Any) -> list[tuple[str, float]]:
 def check_feature(feature: str, profile: Profile | None, latest: MonitorWindow | None) -> str:
     """The feature the distribution chart compares: ``feature`` when given (it must be a
     column of the reference profile), else the most drifted column of the latest window,
-    else the profile's first column; "" without a profile."""
+    else the profile's first feature (its first column when it holds only the model's
+    output); "" without a profile."""
     if profile is None or not profile.columns:
         return ""
     if feature:
@@ -71,7 +73,8 @@ def check_feature(feature: str, profile: Profile | None, latest: MonitorWindow |
     worst = most_drifted(latest.figures) if latest is not None else None
     if worst is not None and worst[0] in profile.columns:
         return worst[0]
-    return next(iter(profile.columns))
+    features = [c for c in profile.columns if c not in OUTPUT_COLUMNS]  # the model's output last
+    return (features or list(profile.columns))[0]
 
 
 def window_row(w: MonitorWindow) -> dict[str, Any]:

@@ -16,7 +16,13 @@ from shipyard.core.errors import ShipyardError
 from shipyard.core.validation import check_run_id
 from shipyard.interfaces.presenters.pipelines import pipeline_run_json, step_summaries
 from shipyard.interfaces.web.dag_svg import dag_svg, fmt_duration
-from shipyard.interfaces.web.pages import error_page, guard, page, templates
+from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, templates
+from shipyard.interfaces.web.sweep_views import (
+    json_output,
+    parallel_chart,
+    result_text,
+    sweep_trials,
+)
 
 __all__ = ["mount"]
 
@@ -46,10 +52,15 @@ def _links(tracking: Any, run_id: str) -> dict[str, str]:
     return links
 
 
-def _decorate(services: Any, steps: list[dict[str, Any]], latest: dict[Any, Any]) -> None:
-    """Add what only the page shows: links, full tracebacks, fan-out markers."""
+def _decorate(
+    services: Any, steps: list[dict[str, Any]], latest: dict[Any, Any], spec: Any
+) -> None:
+    """Add what only the page shows: links, full tracebacks, fan-out markers, results."""
     full = {e.run_id: e.error for e in latest.values() if e.error}
+    nodes = {n.get("id"): n for n in (spec or {}).get("nodes") or []}
     for step in steps:
+        node = nodes.get(step["node"]) or {}
+        step["direction"], step["space"] = node.get("direction"), node.get("space")
         step["fanout"] = step["kind"] == "sweep" or bool(step["map"])
         shown = step["executions"][:MAX_ITEMS]
         step["more_items"] = max(0, len(step["executions"]) - MAX_ITEMS)
@@ -64,6 +75,25 @@ def _decorate(services: Any, steps: list[dict[str, Any]], latest: dict[Any, Any]
         step["workers"] = sorted({str(x["worker"]) for x in shown if x["worker"]})
         step["summary"] = first["summary"] if first and not step["fanout"] else None
         step["failures"] = [x for x in shown if x["status"] == "failed"]
+        step["result"] = None
+        if first and not step["fanout"] and (first["output"] or {}).get("format") == "json":
+            step["result"] = result_text(json_output(services.tracking, first["run_id"]))
+        step["sweep"] = sweep_trials(services.tracking, step) if step["kind"] == "sweep" else None
+
+
+def _sweep_charts(services: Any, run_id: str) -> dict[str, Any]:
+    """The parallel-coordinates chart of each sweep step's trials, by node id."""
+    row = services.pipelines.get_run(check_run_id(run_id))
+    latest = services.pipelines.latest_executions(row.run_id)
+    steps = step_summaries(row.spec, latest, row.status)
+    _decorate(services, steps, latest, row.spec)
+    return {
+        "charts": {
+            s["node"]: parallel_chart(f"{s['node']}: trials", s["sweep"])
+            for s in steps
+            if s["sweep"] is not None
+        }
+    }
 
 
 def _run_page(request: Request, run_id: str) -> Response:
@@ -75,7 +105,7 @@ def _run_page(request: Request, run_id: str) -> Response:
         title = "Not found" if e.http_status == 404 else "Cannot show this pipeline run"
         return error_page(request, "pipeline_run.html", e, title)
     steps = step_summaries(row.spec, latest, row.status)
-    _decorate(services, steps, latest)
+    _decorate(services, steps, latest, row.spec)
     counts: dict[str, int] = {}
     for step in steps:
         counts[step["status"]] = counts.get(step["status"], 0) + 1
@@ -123,3 +153,8 @@ def mount(app: FastAPI) -> None:
         if (r := guard(request)) is not None:
             return r
         return _run_page(request, run_id)
+
+    @app.get("/ui/pipelines/{run_id}/sweeps.json", include_in_schema=False)
+    def sweep_charts(request: Request, run_id: str) -> dict[str, Any]:
+        json_guard(request)
+        return _sweep_charts(request.app.state.services, run_id)

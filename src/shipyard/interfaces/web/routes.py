@@ -13,23 +13,35 @@ from fastapi.staticfiles import StaticFiles
 from shipyard.core.errors import ShipyardError, ValidationError
 from shipyard.interfaces.http.artifacts import artifact_response
 from shipyard.interfaces.web import (
+    approval_routes,
     audit_routes,
     data_routes,
     deploy_routes,
     model_routes,
     monitor_routes,
     pipeline_routes,
+    retrain_routes,
     token_routes,
 )
 from shipyard.interfaces.web.charts import chart_set, metric_chart, run_metrics_href
-from shipyard.interfaces.web.pages import HERE, json_guard, same_origin
+from shipyard.interfaces.web.pages import HERE, error_page, json_guard, same_origin, templates
 from shipyard.interfaces.web.pages import guard as _guard
 from shipyard.interfaces.web.pages import page as _page
+from shipyard.interfaces.web.run_views import (
+    cache_source,
+    differing,
+    fmt_param,
+    human_size,
+    metric_stats,
+    nest_runs,
+    with_cache_sources,
+)
 
 __all__ = ["mount"]
 
 
 def mount(app: FastAPI) -> None:
+    templates.env.filters.update(sy_param=fmt_param, sy_size=human_size)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -65,8 +77,10 @@ def mount(app: FastAPI) -> None:
     def experiments(request: Request) -> Response:
         if (r := _guard(request)) is not None:
             return r
-        found, _ = request.app.state.services.tracking.search_experiments()
-        return _page(request, "experiments.html", experiments=found)
+        t = request.app.state.services.tracking
+        found, _ = t.search_experiments()
+        activity = t.experiment_activity([e.experiment_id for e in found])
+        return _page(request, "experiments.html", experiments=found, activity=activity)
 
     @app.get("/ui/experiments/{experiment_id}", include_in_schema=False)
     def runs_table(
@@ -78,7 +92,10 @@ def mount(app: FastAPI) -> None:
         if (r := _guard(request)) is not None:
             return r
         t = request.app.state.services.tracking
-        exp = t.get_experiment(experiment_id)
+        try:
+            exp = t.get_experiment(experiment_id)
+        except ShipyardError as e:
+            return error_page(request, "error.html", e, "No such experiment")
         error, runs = None, []
         try:
             runs = t.search_runs(
@@ -86,14 +103,16 @@ def mount(app: FastAPI) -> None:
             ).runs
         except ValidationError as e:
             error = e.message
-        metric_keys = sorted({k for r in runs for k in r.metrics})
-        param_keys = sorted({k for r in runs for k in r.params})
+        rows = nest_runs(with_cache_sources(t, runs), chronological=not order_by)
+        metric_keys = sorted({k for r in rows for k in r.metrics})
+        param_keys = sorted({k for r in rows for k in r.params})
         return _page(
             request,
             "runs.html",
             status=400 if error else 200,
             experiment=exp,
             runs=runs,
+            rows=rows,
             metric_keys=metric_keys,
             param_keys=param_keys,
             filter=filter,
@@ -106,10 +125,24 @@ def mount(app: FastAPI) -> None:
         if (r := _guard(request)) is not None:
             return r
         t = request.app.state.services.tracking
-        run = t.get_run(run_id)
-        charts = _chart_specs(run_metrics_href(run.run_id), sorted(run.metrics))
-        files = t.all_artifacts(run_id)
-        return _page(request, "run.html", run=run, charts=charts, files=files)
+        try:
+            run = t.get_run(run_id)
+        except ShipyardError as e:
+            return error_page(request, "error.html", e, "No such run")
+        source = cache_source(t, run)  # a cache hit shows the values it reused
+        values = source or run
+        charts = _chart_specs(run_metrics_href(values.run_id), sorted(values.metrics))
+        return _page(
+            request,
+            "run.html",
+            run=run,
+            source=source,
+            params=values.params,
+            charts=charts,
+            files=t.all_artifacts(run_id),
+            stats=metric_stats(t, values),
+            inputs=_run_inputs(request.app.state.services, run.run_id),
+        )
 
     @app.get("/ui/runs/{run_id}/metrics.json", include_in_schema=False)
     def run_metrics(request: Request, run_id: str) -> dict[str, Any]:
@@ -120,9 +153,12 @@ def mount(app: FastAPI) -> None:
     def compare(request: Request, runs: list[str] = Query(default=[])) -> Response:
         if (r := _guard(request)) is not None:
             return r
-        _check_compared(runs)
         t = request.app.state.services.tracking
-        found = [t.get_run(rid) for rid in runs]
+        try:
+            _check_compared(runs)
+            found = [t.get_run(rid) for rid in runs]
+        except ShipyardError as e:
+            return error_page(request, "compare.html", e, "Cannot compare these runs")
         keys = sorted({k for x in found for k in x.metrics})
         src = "/ui/compare/metrics.json?" + urlencode({"runs": runs}, doseq=True)
         charts = _chart_specs(src, keys)
@@ -134,6 +170,7 @@ def mount(app: FastAPI) -> None:
             charts=charts,
             param_keys=param_keys,
             metric_keys=keys,
+            differing=differing(found, param_keys),
         )
 
     @app.get("/ui/compare/metrics.json", include_in_schema=False)
@@ -153,6 +190,8 @@ def mount(app: FastAPI) -> None:
     model_routes.mount(app)
     deploy_routes.mount(app)
     monitor_routes.mount(app)
+    retrain_routes.mount(app)
+    approval_routes.mount(app)
     audit_routes.mount(app)
     token_routes.mount(app)
 
@@ -160,6 +199,19 @@ def mount(app: FastAPI) -> None:
 def _check_compared(runs: list[str]) -> None:
     if len(runs) < 2:
         raise ValidationError("select at least two runs to compare", field="runs")
+
+
+def _run_inputs(services: Any, run_id: str) -> list[dict[str, str]]:
+    """The dataset versions the run read (lineage), and those its parent runs read."""
+    catalog = services.catalog
+    if catalog is None:
+        return []
+    out = []
+    for i, run in enumerate(services.tracking.run_chain(run_id, limit=5)):
+        for link in catalog.inputs_of_run(run.run_id):
+            via = "" if i == 0 else run.run_id
+            out.append({"ref": link.ref, "context": link.context, "via": via})
+    return out
 
 
 def _chart_specs(src: str, keys: list[str]) -> list[dict[str, str]]:

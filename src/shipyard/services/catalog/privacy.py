@@ -181,10 +181,14 @@ def load_or_create_key(env_key: str | None, key_file: Path) -> bytes:
     except (OSError, ValueError) as e:
         raise StorageError(
             f"the PII key {key_file} cannot be read ({type(e).__name__}); restore it from a "
-            "backup: tokens of registered data depend on it"
+            "backup (keys/pii.key of a `shipyard backup` folder; `shipyard restore` brings "
+            "it back with the project): tokens of registered data depend on it"
         ) from e
     if len(key) < 16:
-        raise StorageError(f"the PII key {key_file} is too short; restore it from a backup")
+        raise StorageError(
+            f"the PII key {key_file} is too short; restore it from a backup (keys/pii.key of "
+            "a `shipyard backup` folder)"
+        )
     return key
 
 

@@ -26,6 +26,14 @@ from shipyard.services.catalog import builders, tabular
 from shipyard.services.catalog import files as folder
 from shipyard.services.catalog.diff import diff_manifests, diff_tables
 from shipyard.services.formats.tables import frame_from_parquet
+from shipyard.services.paging import (
+    MAX_WIDE_PAGE,
+    Page,
+    check_limit,
+    check_offset,
+    decode_cursor,
+    encode_cursor,
+)
 from shipyard.stores.blobs import ContentStore
 from shipyard.stores.ports import AuditLog, DatasetStore, NewEntry
 from shipyard.stores.sql.audit_repo import AuditRepo
@@ -231,12 +239,32 @@ class CatalogService:
             return self.repo.list_versions(conn, check_dataset_name(name))
 
     def search(self, text: str | None = None, limit: int = 100, offset: int = 0) -> list[Dataset]:
-        if not (0 < limit <= 10_000):
+        if not (0 < limit <= MAX_WIDE_PAGE):
             raise ValidationError(f"limit must be in 1..10000, got {limit}", field="limit")
         if offset < 0:
             raise ValidationError(f"offset must be 0 or more, got {offset}", field="offset")
         with self.db.read() as conn:
             return self.repo.search(conn, (text or "").strip() or None, limit, offset)
+
+    def page(
+        self,
+        text: str | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Page:
+        """One page of ``search`` by name, with the total that match: after ``cursor`` (the
+        previous page's next_cursor) and/or ``offset`` datasets skipped."""
+        after = decode_cursor(cursor, "after", str)
+        limit, offset = check_limit(limit, MAX_WIDE_PAGE), check_offset(offset)
+        text = (text or "").strip() or None
+        with self.db.read() as conn:
+            found = self.repo.search(conn, text, limit + 1, offset, after)
+            total = self.repo.count(conn, text)
+        more = len(found) > limit
+        found = found[:limit]
+        return Page(found, encode_cursor("after", found[-1].name) if more else None, total)
 
     def load_frame(
         self, ref: str | DatasetRef, columns: list[str] | None = None, rows: int | None = None

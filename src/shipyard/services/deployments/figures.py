@@ -1,8 +1,9 @@
 """Serving figures: what replicas flush, summed per version, and the canary watcher.
 
 Every serving replica writes one row per (model, version, role) every few seconds. The
-watcher sums a canary's rows since it started, for the candidate and for the live version,
-and rolls back when the policy's ``rollback_if`` holds — with the figures as evidence.
+watcher (``watcher.CanaryWatcher``) sums a canary's rows since its current step started, for
+the candidate and for the live version, and rolls back when the policy's ``rollback_if``
+holds — with the figures as evidence — or advances the canary by ``promote_after``.
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shipyard.core.entities import Role, User
-from shipyard.core.errors import ConflictError
 from shipyard.core.latency import merge, quantile
+from shipyard.services.deployments.watcher import WATCHER, CanaryWatcher
+from shipyard.services.ports import QualityFigures
 from shipyard.stores.sql.deployments_repo import StatsRow
 
 __all__ = ["WATCHER", "Figures", "FiguresService", "series", "summarize"]
-
-WATCHER = User(0, "shipyard-watcher", Role.DEPLOYER, 0)
 
 Figures = dict[str, Any]
 
@@ -57,10 +56,11 @@ def series(rows: Sequence[dict[str, Any]], step_ms: int) -> dict[str, list[Figur
 class FiguresService:
     """Reads and writes the serving figures; judges canaries."""
 
-    def __init__(self, deployments: Any) -> None:
+    def __init__(self, deployments: Any, *, quality: QualityFigures | None = None) -> None:
         self.deployments = deployments
         self.db = deployments.db
         self.repo = deployments.repo
+        self.watcher = CanaryWatcher(deployments, self.by_version, quality)
 
     def flush(self, env: str, replica: str, window_end: int, rows: Sequence[StatsRow]) -> None:
         with self.db.write() as conn:
@@ -77,39 +77,5 @@ class FiguresService:
         return {k: summarize(v) for k, v in grouped.items()}
 
     def watch(self, env: str) -> list[dict[str, Any]]:
-        """Judge every canary of ``env`` once; roll back those that breach their rule."""
-        actions = []
-        for d in self.deployments.list(env):
-            if d.state != "canary" or d.candidate_version is None:
-                continue
-            policy = self.deployments.policy(d.model)
-            if policy.rollback_if is None:
-                continue
-            figures = self.by_version(env, d.model, d.update_time)
-            candidate = figures.get((d.candidate_version, "canary"))
-            if candidate is None or candidate["requests"] < policy.min_requests:
-                continue
-            live = figures.get((d.live_version or 0, "live"), {})
-            judged = {**candidate, **{f"live_{k}": v for k, v in live.items()}}
-            if not policy.rollback_if.breached(judged):
-                continue
-            evidence = {
-                "rule": policy.rollback_if.text,
-                "candidate": candidate,
-                "live": live,
-                "since": d.update_time,
-            }
-            try:
-                self.deployments.rollback(
-                    env,
-                    WATCHER,
-                    model=d.model,
-                    reason=f"automatic rollback: {policy.rollback_if.text}",
-                    evidence=evidence,
-                    expected_generation=d.generation,
-                    automatic=True,
-                )
-            except ConflictError:
-                continue  # someone else acted first (another replica's watcher, an operator)
-            actions.append({"model": d.model, "version": d.candidate_version, **evidence})
-        return actions
+        """Judge every canary of ``env`` once: roll back a breach, advance a healthy one."""
+        return self.watcher.watch(env)

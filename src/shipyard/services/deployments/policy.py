@@ -3,8 +3,13 @@
 ```toml
 [release.loans]
 deploy = { strategy = "canary", steps = [10, 50, 100],
-           rollback_if = "error_rate > 0.01 or p99_ms > 50", min_requests = 20 }
+           rollback_if = "error_rate > 0.01 or roc_auc < live_roc_auc - 0.02",
+           min_requests = 20, min_labels = 50, promote_after = "30m" }
 ```
+
+``promote_after`` (a duration or a request count) lets the canary watcher advance the canary
+one step at a time while the rule holds; without it the watcher only rolls back.
+``min_labels``: the labels a version needs before its realized metrics are judged.
 """
 
 from __future__ import annotations
@@ -12,13 +17,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from shipyard.core.canary import (
+    DEFAULT_MIN_LABELS,
+    PromoteAfter,
+    check_min_labels,
+    parse_promote_after,
+)
 from shipyard.core.deployments import DEFAULT_CANARY_STEPS, Strategy, check_steps
 from shipyard.core.errors import ValidationError
 from shipyard.core.rollback_rule import RollbackRule, parse_rule
 
 __all__ = ["DeployPolicy", "parse_deploy_policy"]
 
-_KEYS = {"strategy", "steps", "rollback_if", "min_requests"}
+_KEYS = {"strategy", "steps", "rollback_if", "min_requests", "min_labels", "promote_after"}
 
 
 @dataclass(frozen=True)
@@ -26,7 +37,9 @@ class DeployPolicy:
     strategy: Strategy = Strategy.REPLACE
     steps: tuple[int, ...] = DEFAULT_CANARY_STEPS
     rollback_if: RollbackRule | None = None
-    min_requests: int = 20  # the candidate's requests before the rule is judged
+    min_requests: int = 20  # the candidate's requests at a step before the rule is judged
+    min_labels: int = DEFAULT_MIN_LABELS  # labels before realized metrics count
+    promote_after: PromoteAfter | None = None  # None: the watcher never promotes
 
 
 def parse_deploy_policy(model: str, release: Mapping[str, object]) -> DeployPolicy:
@@ -60,4 +73,17 @@ def parse_deploy_policy(model: str, release: Mapping[str, object]) -> DeployPoli
             f"{where}.min_requests must be a positive integer, got {min_requests!r}",
             field=f"{where}.min_requests",
         )
-    return DeployPolicy(Strategy(strategy), steps or DEFAULT_CANARY_STEPS, rule, min_requests)
+    min_labels = check_min_labels(spec.get("min_labels", DEFAULT_MIN_LABELS), f"{where}.min_labels")
+    promote_after = (
+        parse_promote_after(spec["promote_after"], f"{where}.promote_after")
+        if "promote_after" in spec
+        else None
+    )
+    return DeployPolicy(
+        Strategy(strategy),
+        steps or DEFAULT_CANARY_STEPS,
+        rule,
+        min_requests,
+        min_labels,
+        promote_after,
+    )

@@ -29,7 +29,9 @@ from shipyard.core.errors import (
 )
 from shipyard.core.models import MAX_VERSION, ModelVersion, VersionStatus, check_model_name
 from shipyard.core.permissions import Action, check
+from shipyard.services.deployments.listing import page_deployments
 from shipyard.services.deployments.policy import DeployPolicy, parse_deploy_policy
+from shipyard.services.paging import Page
 from shipyard.services.ports import ModelVersionLookup
 from shipyard.stores.ports import AuditLog, DeploymentStore, NewEntry
 from shipyard.stores.sql.audit_repo import AuditRepo
@@ -68,6 +70,10 @@ class DeploymentService:
     def list(self, env: str | None = None) -> builtins.list[Deployment]:
         with self.db.read() as conn:
             return self.repo.list(conn, None if env is None else check_environment(env))
+
+    def page(self, env: str | None = None, **paging: Any) -> Page:
+        """One page of ``list`` with the total (``text``, ``cursor``, ``limit``, ``offset``)."""
+        return page_deployments(self.db, self.repo, env, **paging)
 
     def get(self, env: str, model: str | None = None) -> Deployment:
         env = check_environment(env)
@@ -131,16 +137,9 @@ class DeploymentService:
                 "requested_strategy": chosen.value,
             }
             return self._record(
-                conn,
-                state,
-                "deploy",
-                live,
-                target.version,
-                state.traffic,
-                user.name,
-                reason,
+                conn, state, "deploy", live, target.version, state.traffic, user.name, reason,
                 evidence,
-            )
+            )  # fmt: skip
 
     def promote(
         self,
@@ -151,10 +150,13 @@ class DeploymentService:
         percent: int | None = None,
         reason: str = "",
         expected_generation: int | None = None,
+        evidence: Mapping[str, object] | None = None,
+        automatic: bool = False,
     ) -> Deployment:
         """The next canary step (or ``percent``); at 100 % the candidate becomes live.
 
-        ``expected_generation`` refuses (409) when the deployment changed since it was read.
+        ``expected_generation`` refuses (409) when the deployment changed since it was read;
+        ``automatic`` marks the watcher's promotions (``auto_promote`` with its evidence).
         """
         _authorize(user)
         env = check_environment(env)
@@ -193,9 +195,10 @@ class DeploymentService:
                 )
             else:
                 state = replace(current, traffic=traffic, updated_by=user.name, update_time=now)
+            action = "auto_promote" if automatic else "promote"
             return self._record(
-                conn, state, "promote", current.live_version, current.candidate_version,
-                traffic, user.name, reason, {},
+                conn, state, action, current.live_version, current.candidate_version,
+                traffic, user.name, reason, dict(evidence or {}),
             )  # fmt: skip
 
     def rollback(

@@ -27,7 +27,7 @@ from shipyard.stores.blobs.base import Refresher
 from shipyard.stores.blobs.digests import object_key
 from shipyard.stores.ports import IntegrityQueries, Transactions
 
-__all__ = ["DoctorService"]
+__all__ = ["DoctorService", "collect_orphans", "object_age"]
 
 Progress = Callable[[str], None]
 
@@ -107,7 +107,7 @@ class DoctorService:
         note = "unreferenced objects" if ages else "unreferenced (this store keeps no ages)"
         report.checks.append(CheckSummary("orphans", len(objects), note))
         for digest in orphans:
-            age = _age(backend, digest) if isinstance(backend, Refresher) else None
+            age = object_age(backend, digest) if isinstance(backend, Refresher) else None
             old = age is not None and age > grace_s
             severity = Severity.GARBAGE if old else Severity.PENDING
             when = "age unknown" if age is None else f"{_duration(age)} old"
@@ -153,26 +153,42 @@ class DoctorService:
         return RepairSummary(t_count, t_bytes, o_count, o_bytes, tuple(skipped))
 
     def _collect(self, orphans: list[Finding], grace_s: float) -> tuple[int, int, list[str]]:
-        backend = self.blobs.backend
-        if not orphans:
-            return 0, 0, []
-        if not isinstance(backend, Refresher):
-            return 0, 0, [f"{len(orphans)} orphan(s): {self.blobs.url} keeps no object ages"]
-        with self.db.read() as conn:  # what was linked since the check
-            linked = self.repo.mentions(conn)
-        count = size = 0
-        skipped: list[str] = []
-        for f in orphans:
-            age = _age(backend, f.subject)
-            if f.subject in linked or age is None or age <= grace_s:
-                skipped.append(f"{f.subject}: linked or refreshed since the check")
-                continue
-            self.blobs.delete(f.subject)
-            count, size = count + 1, size + f.size
-        return count, size, skipped
+        return collect_orphans(
+            self.db, self.blobs, self.repo, [(f.subject, f.size) for f in orphans], grace_s
+        )
 
 
-def _age(backend: Refresher, digest: str) -> float | None:
+def collect_orphans(
+    db: Transactions,
+    blobs: ContentStore,
+    repo: IntegrityQueries,
+    orphans: list[tuple[str, int]],
+    grace_s: float,
+) -> tuple[int, int, list[str]]:
+    """Remove ``orphans`` (digest, size) found unreferenced by an earlier scan, re-checking
+    each: not mentioned by the database now, and older than ``grace_s`` (a write about to
+    link an old object refreshes it first). (count, bytes, why some were kept)."""
+    backend = blobs.backend
+    if not orphans:
+        return 0, 0, []
+    if not isinstance(backend, Refresher):
+        return 0, 0, [f"{len(orphans)} orphan(s): {blobs.url} keeps no object ages"]
+    with db.read() as conn:  # what was linked since the check
+        linked = repo.mentions(conn)
+    count = size = 0
+    skipped: list[str] = []
+    for digest, nbytes in orphans:
+        age = object_age(backend, digest)
+        if digest in linked or age is None or age <= grace_s:
+            skipped.append(f"{digest}: linked or refreshed since the check")
+            continue
+        blobs.delete(digest)
+        count, size = count + 1, size + nbytes
+    return count, size, skipped
+
+
+def object_age(backend: Refresher, digest: str) -> float | None:
+    """Seconds since the object was written or last reused; None when it is gone."""
     try:
         return backend.age_s(object_key(digest))
     except ShipyardError:

@@ -8,7 +8,19 @@ environment and time window before any file is opened.
 Keys say a file's model, day, environment and version (``formats.predictions``): only the
 files that can hold matching rows are opened; inside one, row groups whose ``_time``
 statistics miss the window are skipped, and rows outside it are dropped. Memory stays bounded
-by one batch (``batch_size`` rows) whatever the number and size of the files. Files of format
+by one batch (``batch_size`` rows) whatever the number and size of the files.
+
+A serving replica leaves one file per flush (every few seconds: tens of thousands a day), and
+a key says the file's day, not its hours. So the reader remembers the span of ``_time`` of
+each file it has opened (from the row groups' statistics, ~100 bytes a file, at most
+``MAX_SPANS`` files): a later window of the same day skips the files that end before it or
+start after it without opening them. Log files are written once under a key of their own
+(replica and sequence number) and never changed, so a remembered span stays true.
+
+``monitor run`` reads each window more than once (log statistics with every column, then
+drift and realized metrics with some of them): the reader keeps the batches of the last
+bounded window read with every column (up to ``MAX_KEPT_BYTES``) and answers a later read of
+the same window from them, as long as the same files match it. Files of format
 0 have no environment: an ``env`` filter leaves them out, and their batches get a null
 ``_env`` column. The backend is any ``ByteBackend``: a local folder, or S3 through fsspec.
 
@@ -21,8 +33,10 @@ already read (``formats.prediction_manifest``), so a reader sees no row twice an
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
+import threading
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +56,8 @@ from shipyard.stores.blobs.base import ByteBackend
 __all__ = ["LogFilter", "PredictionLogReader"]
 
 MAX_DAY_LISTINGS = 14  # a longer window lists the model's whole folder once instead
+MAX_SPANS = 1_000_000  # files whose time span is remembered (oldest forgotten first)
+MAX_KEPT_BYTES = 256 * 2**20  # the last window's batches are kept when no larger
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # as model names are checked
 _DAY = dt.timedelta(days=1)
 
@@ -73,9 +89,14 @@ class LogFilter:
             return False
         if self.env is not None and f.env != self.env:
             return False
-        if self.start_ms is not None and f.day < day_of(self.start_ms):
-            return False
-        return self.end_ms is None or f.day <= day_of(self.end_ms - 1)
+        first, last = self._day_range
+        return (first is None or f.day >= first) and (last is None or f.day <= last)
+
+    @functools.cached_property
+    def _day_range(self) -> tuple[str | None, str | None]:
+        """The first and last day of the window (None where open), worked out once."""
+        first = None if self.start_ms is None else day_of(self.start_ms)
+        return first, None if self.end_ms is None else day_of(self.end_ms - 1)
 
 
 class PredictionLogReader:
@@ -86,6 +107,9 @@ class PredictionLogReader:
             raise ValidationError(f"batch_size must be >= 1, got {batch_size}", field="batch_size")
         self.backend = backend
         self.batch_size = batch_size
+        self._spans: dict[str, tuple[int, int] | None] = {}  # key -> (min, max) of _time
+        self._lock = threading.Lock()  # jobs of the scheduler share one reader
+        self._kept: tuple[LogFilter, tuple[str, ...], list[Any]] | None = None
 
     def files(
         self,
@@ -114,15 +138,31 @@ class PredictionLogReader:
         ``columns`` picks and orders the columns; one a file lacks (an input of another
         signature) comes back as nulls."""
         wanted = _filter(model, version, env, start_ms, end_ms)
-        files, manifests = self._listing(wanted)
+        listed, manifests = self._listing(wanted)
+        files = [f for f in listed if not self._misses(f.key, wanted)]
+        keys, picked = tuple(f.key for f in files), None if columns is None else list(columns)
+        kept = self._kept
+        if kept is not None and kept[0] == wanted and kept[1] == keys:
+            yield from (_picked(batch, picked) for batch in kept[2])
+            return
+        keep = picked is None and wanted.start_ms is not None and wanted.end_ms is not None
+        if keep:
+            self._kept = None  # not held while the next window is read
+        read, size = [], 0
         done: set[str] = set()  # keys whose rows were read (directly or in a compacted file)
         for f in files:
             if f.key in done:
                 continue
             done.add(f.key)
             done.update(sibling(f, e[0]) for e in manifests.get(f.key, []))
-            picked = list(columns) if columns is not None else None
-            yield from self._read_once(f, wanted, picked, done)
+            for batch in self._read_once(f, wanted, picked, done):
+                if keep and size <= MAX_KEPT_BYTES:
+                    read.append(batch)
+                    size += batch.nbytes
+                yield batch
+        if keep and size <= MAX_KEPT_BYTES:  # keyed by the files left once spans are known
+            left = tuple(f.key for f in files if not self._misses(f.key, wanted))
+            self._kept = (wanted, left, read)
 
     def frames(
         self,
@@ -181,9 +221,7 @@ class PredictionLogReader:
             read = done - {f.key}
             skip = [(start, rows) for name, start, rows in entries if sibling(f, name) in read]
             done.update([merged.key, *(sibling(f, e[0]) for e in entries)])
-            raw = self.backend.open_read(merged.key)
-            f = merged
-            yield from self._read(f, wanted, columns, raw, skip)
+            yield from self._read(merged, wanted, columns, self.backend.open_read(merged.key), skip)
             return
         yield from self._read(f, wanted, columns, raw)
 
@@ -207,6 +245,7 @@ class PredictionLogReader:
             except (pa.ArrowInvalid, OSError) as e:
                 raise ArtifactCorruptedError(f"{where} is not a readable Parquet file") from e
             format_version(parquet.metadata.metadata, where)
+            self._remember(f.key, _time_span(parquet))
             names = parquet.schema_arrow.names
             read = None if columns is None else [c for c in names if c in {*columns, "_time"}]
             groups = list(range(parquet.num_row_groups)) if skip else _row_groups(parquet, wanted)
@@ -221,6 +260,24 @@ class PredictionLogReader:
                 batch = _in_window(batch, wanted)
                 if batch.num_rows:
                     yield _shaped(batch, f, columns)
+
+    def _misses(self, key: str, wanted: LogFilter) -> bool:
+        """Whether the remembered time span of a file lies outside the window."""
+        span = self._spans.get(key)
+        if span is None:
+            return False
+        low, high = span
+        if wanted.end_ms is not None and low >= wanted.end_ms:
+            return True
+        return wanted.start_ms is not None and high < wanted.start_ms
+
+    def _remember(self, key: str, span: tuple[int, int] | None) -> None:
+        with self._lock:
+            if key in self._spans:
+                return
+            while len(self._spans) >= MAX_SPANS:
+                del self._spans[next(iter(self._spans))]
+            self._spans[key] = span
 
 
 def _filter(
@@ -267,6 +324,23 @@ def _row_groups(parquet: Any, wanted: LogFilter) -> list[int]:
     return kept
 
 
+def _time_span(parquet: Any) -> tuple[int, int] | None:
+    """The smallest and largest ``_time`` (ms) of a file by its row groups' statistics;
+    None when a row group has none (or ``_time`` is not in milliseconds)."""
+    schema = parquet.schema_arrow
+    if "_time" not in schema.names or getattr(schema.field("_time").type, "unit", None) != "ms":
+        return None
+    at = schema.get_field_index("_time")
+    lows, highs = [], []
+    for i in range(parquet.num_row_groups):
+        stats = parquet.metadata.row_group(i).column(at).statistics
+        if stats is None or not stats.has_min_max:
+            return None
+        lows.append(stats.min_raw)
+        highs.append(stats.max_raw)
+    return (min(lows), max(highs)) if lows else None
+
+
 def _without(batch: Any, first: int, skip: list[tuple[int, int]]) -> Any:
     """``batch`` (rows ``first``.. of its file) less the rows in the ``skip`` ranges."""
     import numpy as np
@@ -301,6 +375,13 @@ def _shaped(batch: Any, f: LogFile, columns: list[str] | None) -> Any:
     if "_env" not in batch.schema.names:
         env = pa.repeat(f.env, batch.num_rows) if f.env else pa.nulls(batch.num_rows, pa.string())
         batch = pa.RecordBatch.from_arrays([*batch.columns, env], [*batch.schema.names, "_env"])
+    return _picked(batch, columns)
+
+
+def _picked(batch: Any, columns: list[str] | None) -> Any:
+    """The columns asked for, in order (nulls where the batch has none); all when None."""
+    import pyarrow as pa
+
     if columns is None:
         return batch
     names = batch.schema.names

@@ -169,6 +169,31 @@ class AlertService:
             self._record(conn, done, "annotated", actor, now, note)
             return done
 
+    def windows_from(self, model: str, env: str, start: int) -> builtins.list[MonitorWindow]:
+        """Computed windows of ``model`` in ``env`` starting at or after ``start``, oldest
+        first (what a retraining's follow-up judges)."""
+        model, env = check_model_name(model), check_environment(env)
+        with self.db.read() as conn:
+            return self.repo.windows_from(conn, model, env, start, MAX_PAGE)
+
+    def settle(self, alert_id: int, note: str, *, actor: str) -> Alert:
+        """The cause of the alert is gone (e.g. a retrained version recovered the metric):
+        resolve it with ``note`` when still active, else only note it (the monitor resolved
+        it already). Audited as ``alert.resolved`` or ``alert.annotated``."""
+        alert_id, note = _check_id(alert_id), _check_reason(note)
+        with self.db.write() as conn:
+            current = self.repo.get_alert(conn, alert_id, lock=True)
+            if current is None:
+                raise NotFoundError(f"no alert {alert_id}", field="id")
+            now = self.clock()
+            if current.status.is_active:
+                return self._transition(conn, current, AlertStatus.RESOLVED, actor, now, note)
+            changes: dict[str, Any] = {"note": note, "updated": now}
+            self._update(conn, current, current.status, changes)
+            done = replace(current, **changes)
+            self._record(conn, done, "annotated", actor, now, note)
+            return done
+
     # ------------------------------------------------------------ operators
     def acknowledge(self, alert_id: int, user: User, reason: str = "") -> Alert:
         """An operator (deployer or higher) has seen the alert and is on it."""

@@ -28,6 +28,7 @@ from shipyard.core.drift import (
 )
 from shipyard.core.errors import ValidationError
 from shipyard.core.profiles import ColumnProfile, NumericProfile, Profile
+from shipyard.services.monitoring.profile_store import OUTPUT_COLUMNS
 from shipyard.services.monitoring.profiles import (
     categorical_values,
     column_kinds,
@@ -182,14 +183,21 @@ def _chunks(rows: int, chunk_size: int | None) -> list[tuple[int, int]]:
     return [(start, min(start + chunk_size, rows)) for start in range(0, rows, chunk_size)]
 
 
-def _reference_profile(reference: Any, columns: Sequence[str] | None) -> Profile:
+def _reference_profile(
+    reference: Any, columns: Sequence[str] | None, current: Any = None
+) -> Profile:
+    """The profile compared; by default a stored profile's model output column (``_proba``,
+    ``_prediction``) only when the current data has it too."""
     import pandas as pd
 
     if isinstance(reference, Profile):
-        chosen = select_columns(list(reference.columns), columns, "reference profile")
+        present = {str(c) for c in getattr(current, "columns", ())}
+        available = [c for c in reference.columns if c not in OUTPUT_COLUMNS or c in present]
+        chosen = select_columns(available if columns is None else list(reference.columns),
+                                columns, "reference profile")  # fmt: skip
         return Profile(reference.rows, {c: reference.columns[c] for c in chosen}, reference.source)
     if isinstance(reference, Mapping):
-        return _reference_profile(Profile.from_dict(reference), columns)
+        return _reference_profile(Profile.from_dict(reference), columns, current)
     if isinstance(reference, pd.DataFrame):
         if len(reference) == 0:
             raise ValidationError("the reference has no rows", field="reference")
@@ -281,7 +289,7 @@ def drift(
             f"min_rows must be a positive whole number, got {min_rows!r}", field="min_rows"
         )
     check_thresholds(thresholds)
-    profile = _reference_profile(reference, columns)
+    profile = _reference_profile(reference, columns, current)
     kinds = _check_current(current, profile)
     chosen = check_methods(kinds, methods)
     bounds = _chunks(len(current), chunk_size)

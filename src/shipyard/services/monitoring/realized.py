@@ -114,9 +114,12 @@ class RealizedService:
         env: str | None = None,
         start_ms: int | None = None,
         end_ms: int | None = None,
+        labelled_only: bool = False,
     ) -> RealizedMetrics:
         """Realized metrics of ``model`` (one version or all) on the predictions made in
-        ``[start_ms, end_ms)`` (open where None) that have a label."""
+        ``[start_ms, end_ms)`` (open where None) that have a label. ``labelled_only`` leaves
+        out the versions without a label (no log is read when no label is stored near the
+        window, and no model is loaded for an unlabelled version), as ``monitor run`` wants."""
         self.targets.latest(model)
         if version is not None:
             self.targets.version(model, version)
@@ -126,9 +129,19 @@ class RealizedService:
         with self.db.read() as conn:
             labels = self.repo.labels(conn, model, low, high)
         index = {(x.prediction_id, x.row): (x.label, x.label_time) for x in labels}
+        if labelled_only and not index:
+            return RealizedMetrics(model, env, start_ms, end_ms, ())
         joined = self._join(model, version, env, start_ms, end_ms, index)
+        if labelled_only:
+            joined = {v: rows for v, rows in joined.items() if rows.labels}
         versions = tuple(self._version(model, v, joined[v]) for v in sorted(joined))
         return RealizedMetrics(model, env, start_ms, end_ms, versions)
+
+    def labels_state(self, model: str) -> tuple[int, int]:
+        """(labels stored for ``model``, latest recording time): equal states mean no label
+        was added or changed in between."""
+        with self.db.read() as conn:
+            return self.repo.changes(conn, model)
 
     def _join(
         self,

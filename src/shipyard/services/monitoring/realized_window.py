@@ -29,7 +29,7 @@ class RealizedWindowEvaluator:
         if version is None or found.rows == 0:
             return found
         metrics = self.realized.realized(
-            model, version=version, env=env, start_ms=start_ms, end_ms=end_ms
+            model, version=version, env=env, start_ms=start_ms, end_ms=end_ms, labelled_only=True
         )
         figures = dict(found.figures)
         for v in metrics.versions:

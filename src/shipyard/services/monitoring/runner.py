@@ -150,11 +150,16 @@ class MonitorRunner:
                 continue
             if policy.watches(d.environment) and d.live_version is not None:
                 self._deployment(policy, d, now, report)
-        sent = self.webhooks.send_due(self._sinks, now)
+        sent = self.webhooks.send_due(self.sinks, now)
         return RunReport(report.windows, report.events, sent, report.errors)
 
-    def _sinks(self, model: str) -> AlertSinks | None:
-        policy = self.policies().get(model)
+    def sinks(self, model: str) -> AlertSinks | None:
+        """The alert sinks of ``model``'s policy (None: not monitored, or a malformed
+        policy, which ``shipyard monitor run`` names)."""
+        try:
+            policy = self.policies().get(model)
+        except ValidationError:
+            return None
         return None if policy is None else policy.alerts
 
     def _deployment(self, policy: MonitorPolicy, d: Deployment, now: int, out: RunReport) -> None:

@@ -34,6 +34,7 @@ from shipyard.stores.ports import MonitorStore, Transactions
 __all__ = [
     "SIGNATURE_HEADER",
     "DeliveryReport",
+    "ModelNotices",
     "WebhookDeliveries",
     "WebhookSender",
     "alert_payload",
@@ -139,6 +140,24 @@ class WebhookDeliveries:
             conn, alert.alert_id, "webhook", sinks.webhook, f"alert.{event}", body, now
         )
 
+    def enqueue_event(
+        self,
+        conn: Any,
+        model: str,
+        event: str,
+        payload: Mapping[str, Any],
+        sinks: AlertSinks,
+        now: int,
+    ) -> int | None:
+        """Queue ``event`` of ``model`` (no alert: e.g. ``retraining.awaiting_approval``) to
+        the model's webhook in the caller's unit of work; None when there is no webhook."""
+        if sinks.webhook is None:
+            return None
+        body = json.dumps({"event": event, **payload}, sort_keys=True, default=str)
+        return self.repo.add_delivery(
+            conn, None, "webhook", sinks.webhook, event, body, now, model=model
+        )
+
     def send_due(
         self, sinks_for: Callable[[str], AlertSinks | None], now: int | None = None
     ) -> DeliveryReport:
@@ -146,11 +165,16 @@ class WebhookDeliveries:
         now = self.clock() if now is None else now
         with self.db.read() as conn:
             due = self.repo.due_deliveries(conn, now, BATCH)
-            models = {d.alert_id: self.repo.get_alert(conn, d.alert_id) for d, _ in due}
+            alerts = {
+                d.alert_id: self.repo.get_alert(conn, d.alert_id)
+                for d, _ in due
+                if d.alert_id is not None
+            }
         counts = {s: 0 for s in DeliveryStatus}
         for delivery, body in due:
-            alert = models.get(delivery.alert_id)
-            sinks = sinks_for(alert.model) if alert is not None else None
+            alert = None if delivery.alert_id is None else alerts.get(delivery.alert_id)
+            model = delivery.model if alert is None else alert.model
+            sinks = sinks_for(model) if model is not None else None
             outcome = self._attempt(delivery, body, sinks or AlertSinks(), now)
             if outcome is not None:
                 counts[outcome] += 1
@@ -196,8 +220,8 @@ class WebhookDeliveries:
             self.repo.finish_delivery(conn, d.delivery_id, values)
         if error:
             log.warning(
-                "webhook delivery %s of alert %s, attempt %s/%s: %s",
-                d.delivery_id, d.alert_id, attempt, sinks.max_attempts, error,
+                "webhook delivery %s (%s), attempt %s/%s: %s",
+                d.delivery_id, d.event, attempt, sinks.max_attempts, error,
             )  # fmt: skip
         return status
 
@@ -206,3 +230,27 @@ def _status_after(error: str | None, attempt: int, max_attempts: int) -> Deliver
     if error is None:
         return DeliveryStatus.DELIVERED
     return DeliveryStatus.FAILED if attempt >= max_attempts else DeliveryStatus.PENDING
+
+
+class ModelNotices:
+    """A model's events that are no alert, queued to the sinks of its ``[monitor.<model>]``
+    policy (what retraining's ``ModelNotices`` port receives from the composition root)."""
+
+    def __init__(
+        self, deliveries: WebhookDeliveries, sinks_for: Callable[[str], AlertSinks | None]
+    ) -> None:
+        self.deliveries = deliveries
+        self.sinks_for = sinks_for
+
+    def queue(
+        self, conn: Any, model: str, event: str, payload: Mapping[str, Any], now: int
+    ) -> int | None:
+        sinks = self.sinks_for(model)
+        if sinks is None:
+            return None
+        return self.deliveries.enqueue_event(conn, model, event, payload, sinks, now)
+
+    def send_due(self) -> DeliveryReport:
+        """One attempt for every due delivery now (the notice just queued among them); a
+        failed one waits its backoff for the monitor's next pass."""
+        return self.deliveries.send_due(self.sinks_for)

@@ -18,6 +18,8 @@ from shipyard.core.errors import ShipyardError
 from shipyard.services.audit import AuditService
 from shipyard.services.registry import dossier_ledger
 from shipyard.services.registry.dossier_monitoring import MonitorHistory, monitoring_section
+from shipyard.services.registry.dossier_retraining import RetrainHistory, retraining_section
+from shipyard.services.registry.retrain_chain import Ledger
 from shipyard.services.registry.service import RegistryService
 from shipyard.services.tracking import TrackingService
 from shipyard.stores.sql.lineage_repo import RunInput
@@ -62,7 +64,8 @@ class DossierBuilder:
 
     ``release`` is the release policies by model (``[release.<model>]``: the target column
     and the gates' metrics); ``actor`` is who loads the model to measure its importance;
-    ``monitor`` the monitoring policies and ``history`` the computed windows and alerts.
+    ``monitor`` the monitoring policies and ``history`` the computed windows and alerts;
+    ``retraining`` the continuous-training runs (the version's retraining chain).
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class DossierBuilder:
         actor: str,
         monitor: Mapping[str, object] | None = None,
         history: MonitorHistory | None = None,
+        retraining: RetrainHistory | None = None,
     ) -> None:
         self.registry = registry
         self.tracking = tracking
@@ -87,6 +91,7 @@ class DossierBuilder:
         self.actor = actor
         self.monitor = monitor or {}
         self.history = history
+        self.retraining = retraining
 
     def build(self, ref: str) -> dict[str, Any]:
         """Everything recorded about ``ref`` (``name@3``, ``name@champion``…) as one dict."""
@@ -103,6 +108,14 @@ def _build(src: DossierBuilder, ref: str) -> dict[str, Any]:
     datasets = _datasets(src, runs, pipeline, gates)
     model_entries = dossier_ledger.model_entries(src.audit, version)
     ledger = dossier_ledger.ledger_entries(src.audit, model_entries, runs, datasets)
+    chains = Ledger(src.audit)
+    retraining = retraining_section(
+        src.retraining, chains, version.name, version.version, src.history
+    )
+    deployments = dossier_ledger.deployment_entries(src.audit, version)
+    produced = retraining["produced_by"]
+    loop = [] if produced is None else chains.entries(f"retraining:{produced['id']}")
+    ledger = dossier_ledger.merge(ledger, deployments, loop)
     verdict = src.audit.verify()
     lineage = {"runs": runs, "pipeline": pipeline, "code": _code(runs), "datasets": datasets}
     return {
@@ -114,11 +127,9 @@ def _build(src: DossierBuilder, ref: str) -> dict[str, Any]:
         "gates": gates,
         "importance": _importance(src, version, gates),
         "approvals": [e for e in model_entries if e["action"].startswith(dossier_ledger.DECISIONS)],
-        "deployments": {
-            "entries": [e for e in model_entries if "deploy" in e["action"]],
-            "note": "no deployments recorded",
-        },
+        "deployments": {"entries": deployments, "note": "no deployments recorded"},
         "monitoring": monitoring_section(src.monitor, src.history, version.name, version.version),
+        "retraining": retraining,
         "ledger": {
             "entries": ledger,
             "verify": asdict(verdict),  # ok, checked, broken_seq, reason

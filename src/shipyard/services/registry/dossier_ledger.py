@@ -8,7 +8,14 @@ from typing import Any
 
 from shipyard.services.audit import AuditService
 
-__all__ = ["DECISIONS", "ledger_entries", "ledger_entry", "model_entries"]
+__all__ = [
+    "DECISIONS",
+    "deployment_entries",
+    "ledger_entries",
+    "ledger_entry",
+    "merge",
+    "model_entries",
+]
 
 DECISIONS = ("model.approve", "model.reject", "model.status")
 
@@ -72,4 +79,27 @@ def ledger_entries(
     for actor in sorted(deciders):  # how each decider got the role they decided with
         for e in audit.log(f"user:{actor}", 100_000):
             found.setdefault(e.seq, ledger_entry(e))
+    return [found[k] for k in sorted(found)]
+
+
+def deployment_entries(audit: AuditService, version: Any) -> list[dict[str, Any]]:
+    """Every deployment step that moved this version (deploy, canary steps, promotion,
+    rollback, in any environment), oldest first: deployments are ledger objects of their
+    own (``deployment:<env>/<model>``), so they are found by the version they moved."""
+    n, out = version.version, []
+    for e in audit.log("deployment:", 100_000):
+        entry = ledger_entry(e)
+        p = entry["payload"]
+        if p.get("model") == version.name and n in (p.get("to_version"), p.get("from_version")):
+            out.append(entry)
+    return sorted(out, key=lambda x: x["seq"])
+
+
+def merge(ledger: list[dict[str, Any]], *more: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ledger with more entries (the version's deployment steps, the ledger entries of
+    the retraining run that produced it), each once, in sequence order."""
+    found = {e["seq"]: e for e in ledger}
+    for group in more:
+        for e in group:
+            found.setdefault(e["seq"], e)
     return [found[k] for k in sorted(found)]

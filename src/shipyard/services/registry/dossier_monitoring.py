@@ -9,7 +9,7 @@ from typing import Any, Protocol
 __all__ = ["MonitorHistory", "monitoring_section"]
 
 MAX_ROWS = 50
-_SHOWN = ("rows", "drift_share", "labelled")
+_SHOWN = ("rows", "drift_share", "output_drift", "labelled")
 
 
 class MonitorHistory(Protocol):
@@ -77,4 +77,5 @@ def _plain(value: Any) -> Any:
 
 
 def _headline(key: str) -> bool:
-    return key in _SHOWN or key.startswith(("realized.", "estimated."))
+    band = key.endswith((".lower", ".upper"))  # an estimate's band: the estimate is shown
+    return key in _SHOWN or (key.startswith(("realized.", "estimated.")) and not band)

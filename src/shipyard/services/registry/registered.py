@@ -19,6 +19,14 @@ from shipyard.core.models import (
     parse_model_ref,
 )
 from shipyard.core.validation import check_key, check_tag_value
+from shipyard.services.paging import (
+    MAX_WIDE_PAGE,
+    Page,
+    check_limit,
+    check_offset,
+    decode_cursor,
+    encode_cursor,
+)
 from shipyard.stores.ports import AuditLog, ModelStore, NewEntry
 from shipyard.stores.sql.engine import Database
 
@@ -46,10 +54,33 @@ class RegisteredModels:
     def list_models(
         self, search: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[RegisteredModel]:
-        if not 1 <= limit <= 10_000 or offset < 0:
+        if not 1 <= limit <= MAX_WIDE_PAGE or offset < 0:
             raise ValidationError("limit must be 1..10000 and offset >= 0", field="limit")
         with self.db.read() as conn:
             return self.repo.list_models(conn, search=search, limit=limit, offset=offset)
+
+    def page_models(
+        self,
+        search: str | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Page:
+        """One page of models by name, with the total that match ``search`` (a name or tag
+        text, or ``key=value``): after ``cursor`` (the previous page's next_cursor) and/or
+        ``offset`` models skipped."""
+        after = decode_cursor(cursor, "after", str)
+        limit, offset = check_limit(limit, MAX_WIDE_PAGE), check_offset(offset)
+        search = (search or "").strip() or None
+        with self.db.read() as conn:
+            found = self.repo.list_models(
+                conn, search=search, limit=limit + 1, offset=offset, after=after
+            )
+            total = self.repo.count_models(conn, search=search)
+        more = len(found) > limit
+        found = found[:limit]
+        return Page(found, encode_cursor("after", found[-1].name) if more else None, total)
 
     def versions(self, name: str) -> list[ModelVersion]:
         with self.db.read() as conn:

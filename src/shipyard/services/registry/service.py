@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import platform
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +28,7 @@ from shipyard.core.models import (
 )
 from shipyard.core.validation import check_run_id
 from shipyard.services import provenance
+from shipyard.services.ports import RegistrationHooks
 from shipyard.services.registry.packaging import (
     check_example,
     dump_model,
@@ -44,6 +46,7 @@ from shipyard.stores.sql.models_repo import ModelsRepo
 
 __all__ = ["RegistryService"]
 
+log = logging.getLogger(__name__)
 _SUFFIX = {"sklearn": "skops", "xgboost": "xgb", "lightgbm": "lgb", "python-pickle": "pkl"}
 
 
@@ -60,7 +63,9 @@ class RegistryService(RegisteredModels):
         clock: Callable[[], int] = now_ms,
         repo: ModelStore | None = None,
         audit: AuditLog | None = None,
+        hooks: Sequence[RegistrationHooks] = (),
     ) -> None:
+        self.hooks = list(hooks)  # told of each new version once it is committed
         self.catalog = catalog
         self.db = db
         self.blobs = blobs
@@ -203,7 +208,13 @@ class RegistryService(RegisteredModels):
             }
             entry = NewEntry(user, "model.version.create", "model", name, payload=payload)
             self.audit.append(conn, [entry], now)
-            return self.repo.get_version(conn, ModelRef(name, version=number))
+            version = self.repo.get_version(conn, ModelRef(name, version=number))
+        for hook in self.hooks:
+            try:
+                hook.on_registered(version)
+            except Exception:  # a hook never fails the registration it follows
+                log.exception("after registering %s: %r failed", version.ref, hook)
+        return version
 
     # ------------------------------------------------------------ loading
     def load(self, ref: str | ModelRef, *, user: str, allow_pickle: bool = False) -> Any:

@@ -65,6 +65,11 @@ def plan_run(
             {"step": "gates", "holdout": holdout, "against": "the champion"},
             {"step": "approval", "by": approval},
             {"step": "deploy", "mode": policy.deploy, "environment": policy.environment},
+            {
+                "step": "follow_up",
+                "judged": "when an alert triggered the run: the first complete window after "
+                "the version is live in the alert's environment, by the alert's rule",
+            },
         ],
         "cooldown_s": policy.cooldown_ms // 1000,
         "active_run": None if active is None else active.run_id,

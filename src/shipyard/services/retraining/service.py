@@ -25,6 +25,7 @@ from shipyard.core.retrain_policy import RetrainPolicy, parse_retrain_policies
 from shipyard.core.retraining import LOOP_ACTOR, RetrainRun, RetrainState, check_trigger
 from shipyard.services.paging import Page, check_limit, decode_cursor, encode_cursor
 from shipyard.services.ports import PeriodicJobs
+from shipyard.services.retraining.followup import FollowUp
 from shipyard.services.retraining.plan import plan_run
 from shipyard.services.retraining.steps import Collaborators, RunSteps
 from shipyard.services.retraining.store import RunBook, Started
@@ -61,6 +62,7 @@ class RetrainingService:
         self.db = db
         self.holder = holder or f"retrain-{secrets.token_hex(4)}"
         self.steps = RunSteps(self.book, parts, self.holder, lease_ms)
+        self.followup = FollowUp(self.book, parts)
         self.lease_ms = lease_ms
         self._parsed: dict[str, RetrainPolicy] | None = None
 
@@ -119,10 +121,14 @@ class RetrainingService:
         if not self.book.claim(run, self.holder, self.lease_ms):
             return run
         try:
-            return self.steps.advance(self.book.get(run_id), self.policy(run.model))
+            done = self.steps.advance(self.book.get(run_id), self.policy(run.model))
         finally:
             if not self.book.get(run_id).state.is_terminal:
                 self.book.release(run_id, self.holder)
+        waits = RetrainState.AWAITING_APPROVAL
+        if done.state is waits and run.state is not waits and self.parts.notices is not None:
+            self.parts.notices.send_due()  # the approver hears now; failures are retried
+        return done
 
     def resume(self, model: str, *, user: str) -> RetrainRun:
         """Continue the model's active run (e.g. its runner died), else its last failed run
@@ -158,8 +164,11 @@ class RetrainingService:
 
     # ------------------------------------------------------------ the job
     def tick(self, model: str) -> list[RetrainRun]:
-        """One look at ``model``: continue active runs, else start one if a trigger fires."""
+        """One look at ``model``: record the outcome of deployed runs whose first window after
+        promotion is in (:meth:`follow_up`), continue active runs, else start one if a
+        trigger fires. Returns the runs it started or continued."""
         policy = self.policy(model)
+        self.followup.check(policy.model)
         with self.db.read() as conn:
             active = self.repo.active(conn, policy.model)
         if active is None:
@@ -176,13 +185,18 @@ class RetrainingService:
 
     def _fired(self, policy: RetrainPolicy) -> tuple[str, dict[str, object]] | None:
         """The first trigger that fires now: an open alert, the schedule, new data."""
-        if policy.on:
-            for alert in self.parts.alerts.open_alerts(policy.model):
-                if policy.matches(alert.rule):
-                    return "alert", {"alert_id": alert.alert_id, "rule": alert.rule,
-                                     "env": alert.env, "version": alert.version}  # fmt: skip
         with self.db.read() as conn:
             last = self.repo.last_started(conn, policy.model)
+            followed = {r.trigger_detail.get("alert_id")
+                        for r in self.repo.pending_outcomes(conn, policy.model)}  # fmt: skip
+        if policy.on:
+            for alert in self.parts.alerts.open_alerts(policy.model):
+                # an alert whose retraining is rolled out waits for its follow-up instead
+                if policy.matches(alert.rule) and alert.alert_id not in followed:
+                    return "alert", {"alert_id": alert.alert_id, "rule": alert.rule,
+                                     "env": alert.env, "version": alert.version,
+                                     "window": alert.last_window,
+                                     "figures": dict(alert.figures)}  # fmt: skip
         now = self.clock()
         if policy.schedule_ms is not None and (
             last is None or now - last.created >= policy.schedule_ms
@@ -207,6 +221,11 @@ class RetrainingService:
             jobs.register(name, interval_s, _job(self, model), lease_s=max(interval_s, 600.0))
             names.append(name)
         return names
+
+    def follow_up(self, model: str) -> list[RetrainRun]:
+        """Record the outcome of ``model``'s deployed runs whose version went live and whose
+        first window after the promotion is computed; the runs it recorded."""
+        return self.followup.check(self.policy(model).model)
 
     # ------------------------------------------------------------ reading
     def get(self, run_id: int) -> RetrainRun:

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipyard.core.entities import Role, User
-from shipyard.core.errors import NotFoundError, ShipyardError, ValidationError
+from shipyard.core.errors import ConflictError, NotFoundError, ShipyardError, ValidationError
 from shipyard.core.models import VersionStatus
 from shipyard.core.retrain_policy import RetrainPolicy
 from shipyard.core.retraining import LOOP_ACTOR, RetrainRun, RetrainState
 from shipyard.services.ports import (
     DatasetTables,
     FeedbackExporter,
+    ModelNotices,
+    ReferenceProfiles,
     RetrainAlerts,
     RetrainDeployments,
     RetrainRegistry,
@@ -26,8 +28,10 @@ from shipyard.services.ports import (
 )
 from shipyard.services.retraining.store import RunBook
 
-__all__ = ["LOOP_USER", "Collaborators", "RunSteps"]
+__all__ = ["APPROVALS_PAGE", "APPROVAL_EVENT", "LOOP_USER", "Collaborators", "RunSteps"]
 
+APPROVAL_EVENT = "retraining.awaiting_approval"
+APPROVALS_PAGE = "/ui/approvals"  # where an approver decides (the notification links it)
 LOOP_USER = User(0, LOOP_ACTOR, Role.DEPLOYER, 0)  # deploys; never approves in production
 S = RetrainState
 
@@ -43,6 +47,8 @@ class Collaborators:
     alerts: RetrainAlerts
     release: Mapping[str, object]
     feedback: FeedbackExporter | None = None
+    notices: ModelNotices | None = None  # the model's alert sinks (approval requests)
+    profiles: ReferenceProfiles | None = None  # the new version's drift reference
 
 
 class RunSteps:
@@ -65,8 +71,9 @@ class RunSteps:
             before = run.state
             try:
                 run = step[run.state](run, policy)
-            except ShipyardError as e:
-                return self._fail(run, f"{before.value}: {e.message}", resumable=True)
+            except ShipyardError as e:  # the step may have moved the run before it failed
+                current = self.book.get(run.run_id)
+                return self._fail(current, f"{before.value}: {e.message}", resumable=True)
             if run.state is before:  # waiting (for an approver)
                 break
         return run
@@ -119,6 +126,7 @@ class RunSteps:
 
     def _gate(self, run: RetrainRun, policy: RetrainPolicy) -> RetrainRun:
         ref = f"{run.register_as}@v{run.version}"
+        self._profile(run, ref)
         report = self.parts.registry.run_gates(
             ref, self.parts.release, user=LOOP_ACTOR, holdout=run.holdout_ref
         )
@@ -137,12 +145,11 @@ class RunSteps:
         if self.parts.deployments.is_protected(env):
             why = (f"{env} is protected: an approver other than {LOOP_ACTOR} must approve "
                    f"(shipyard approve {run.register_as} {run.version} --reason ...)")  # fmt: skip
-            return self.book.move(run, S.AWAITING_APPROVAL, actor=LOOP_ACTOR, reason=why)
+            return self._wait_for_approver(run, why)
         facts = {"environment": env, "model": run.model, "trigger": run.trigger}
         if rule is None or not rule.holds(facts):
             why = "no auto_approve_if" if rule is None else f"auto_approve_if false: {rule.text}"
-            return self.book.move(run, S.AWAITING_APPROVAL, actor=LOOP_ACTOR,
-                                  reason=f"{why}; waiting for an approver")  # fmt: skip
+            return self._wait_for_approver(run, f"{why}; waiting for an approver")
         reason = f"automatic approval by policy: auto_approve_if = {rule.text!r} ({env})"
         self.parts.registry.set_status(
             f"{run.register_as}@v{run.version}",
@@ -155,6 +162,20 @@ class RunSteps:
         approval = {"automatic": True, "by": LOOP_ACTOR, "policy": rule.text}
         return self.book.move(run, S.APPROVED, actor=LOOP_ACTOR, reason=reason,
                               changes={"approval": approval})  # fmt: skip
+
+    def _wait_for_approver(self, run: RetrainRun, why: str) -> RetrainRun:
+        """Wait in ``awaiting_approval``; the model's alert sinks get a notification queued in
+        the same unit of work (sent and retried like alert deliveries)."""
+        notices = self.parts.notices
+        payload = _approval_notice(run, why)
+
+        def notify(conn: Any, now: int) -> Mapping[str, object]:
+            queued = None if notices is None else notices.queue(
+                conn, run.register_as, APPROVAL_EVENT, payload, now
+            )  # fmt: skip
+            return {"notice": {"event": APPROVAL_EVENT, "delivery": queued}}
+
+        return self.book.move(run, S.AWAITING_APPROVAL, actor=LOOP_ACTOR, reason=why, also=notify)
 
     def _await(self, run: RetrainRun, policy: RetrainPolicy) -> RetrainRun:
         version = self.parts.registry.get_version(f"{run.register_as}@v{run.version}")
@@ -175,25 +196,31 @@ class RunSteps:
     def _deploy(self, run: RetrainRun, policy: RetrainPolicy) -> RetrainRun:
         if policy.deploy == "none":
             reason = "deploy = none: approved, left for a person to deploy"
-            changes = {"deployment": {"mode": "none"}}
+            changes = {"deployment": {"mode": "none"}, **_follow(run)}
             return self.book.move(run, S.DEPLOYED, actor=LOOP_ACTOR, changes=changes, reason=reason)
         if run.state is S.APPROVED:
             run = self.book.move(run, S.DEPLOYING, actor=LOOP_ACTOR,
                                  reason=f"{policy.deploy} to {run.environment}")  # fmt: skip
         assert run.version is not None
-        deployment = self.parts.deployments.deploy(
-            run.register_as,
-            run.version,
-            run.environment,
-            LOOP_USER,
-            strategy=policy.deploy,
-            reason=f"retraining run {run.run_id} ({run.trigger})",
-        )
+        try:
+            deployment = self.parts.deployments.deploy(
+                run.register_as,
+                run.version,
+                run.environment,
+                LOOP_USER,
+                strategy=policy.deploy,
+                reason=f"retraining run {run.run_id} ({run.trigger})",
+            )
+        except ConflictError as e:  # another version is rolling out: wait, deploy next tick
+            if "being rolled out" not in e.message:
+                raise
+            return self.book.note(run, {"reason": f"waiting to deploy: {e.message}"})
         shown = {"environment": deployment.environment, "strategy": deployment.strategy.value,
                  "state": deployment.state, "traffic": deployment.traffic,
                  "live_version": deployment.live_version,
                  "candidate_version": deployment.candidate_version}  # fmt: skip
-        return self.book.move(run, S.DEPLOYED, actor=LOOP_ACTOR, changes={"deployment": shown},
+        return self.book.move(run, S.DEPLOYED, actor=LOOP_ACTOR,
+                              changes={"deployment": shown, **_follow(run)},
                               reason=f"{deployment.state} in {deployment.environment}")  # fmt: skip
 
     # ------------------------------------------------------------ helpers
@@ -205,6 +232,14 @@ class RunSteps:
                              changes={"failed_step": step})  # fmt: skip
         self._annotate(run, f"retraining run {run.run_id} failed, nothing deployed: {reason}")
         return run
+
+    def _profile(self, run: RetrainRun, ref: str) -> None:
+        """Record the new version's reference profile (its training data's inputs), so the
+        monitor measures drift against what it learned from (the follow-up judges that)."""
+        if self.parts.profiles is None or run.data_ref is None:
+            return
+        inputs = self.parts.registry.get_version(ref).signature.inputs
+        self.parts.profiles.attach(ref, run.data_ref, columns=[c for c, _ in inputs])
 
     def _annotate(self, run: RetrainRun, note: str) -> None:
         alert_id = run.trigger_detail.get("alert_id")
@@ -259,6 +294,26 @@ class RunSteps:
         table = self.parts.release.get(run.register_as)
         target = table.get("target") if isinstance(table, Mapping) else None
         return frame.drop(columns=[c for c in [target] if c in frame.columns]).head()
+
+
+def _follow(run: RetrainRun) -> dict[str, Any]:
+    """A run an alert triggered awaits its outcome after promotion (see ``followup``)."""
+    return {"outcome": "pending"} if run.trigger == "alert" else {}
+
+
+def _approval_notice(run: RetrainRun, why: str) -> dict[str, Any]:
+    """What the approver's notification says: the version, why it waits, where to decide."""
+    return {
+        "model": run.register_as,
+        "version": run.version,
+        "ref": f"{run.register_as}@v{run.version}",
+        "environment": run.environment,
+        "link": APPROVALS_PAGE,
+        "reason": why,
+        "retraining": {"id": run.run_id, "trigger": run.trigger,
+                       "trigger_detail": dict(run.trigger_detail), "gates": run.gates},
+        "approve": f"shipyard approve {run.register_as} {run.version} --reason ...",
+    }  # fmt: skip
 
 
 class _Heartbeat:

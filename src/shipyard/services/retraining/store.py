@@ -11,7 +11,12 @@ from typing import Any
 
 from shipyard.core.errors import AlreadyExistsError, InvalidStateTransitionError, NotFoundError
 from shipyard.core.retrain_policy import RetrainPolicy
-from shipyard.core.retraining import RetrainRun, RetrainState, check_retrain_transition
+from shipyard.core.retraining import (
+    LOOP_ACTOR,
+    RetrainRun,
+    RetrainState,
+    check_retrain_transition,
+)
 from shipyard.stores.ports import AuditLog, NewEntry, RetrainingStore, Transactions
 
 __all__ = ["RunBook", "Started"]
@@ -107,8 +112,11 @@ class RunBook:
         actor: str,
         reason: str = "",
         changes: Mapping[str, Any] | None = None,
+        also: Callable[[Any, int], Mapping[str, object]] | None = None,
     ) -> RetrainRun:
-        """``run`` → ``new`` (checked against the table and against a concurrent move)."""
+        """``run`` → ``new`` (checked against the table and against a concurrent move);
+        ``also(conn, now)`` writes in the same unit of work (e.g. queues a notification) and
+        returns what the audit entry adds."""
         check_retrain_transition(run.run_id, run.state, new)
         now = self.clock()
         values: dict[str, Any] = {"state": new, "reason": reason, "updated": now, **(changes or {})}
@@ -124,10 +132,30 @@ class RunBook:
                 )
             moved = self.repo.get(conn, run.run_id)
             assert moved is not None
-            self._audit(conn, moved, f"retrain.{new.value}", actor, reason, {}, now)
+            extra = also(conn, now) if also is not None else {}
+            self._audit(conn, moved, f"retrain.{new.value}", actor, reason, extra, now)
         level = logging.WARNING if new in (RetrainState.FAILED, RetrainState.REFUSED) else 20
         log.log(level, "retraining %s of %s: %s %s", run.run_id, run.model, new.value, reason)
         return moved
+
+    def record_outcome(
+        self, run: RetrainRun, outcome: str, follow_up: Mapping[str, Any], reason: str
+    ) -> RetrainRun:
+        """Record the follow-up's verdict on a deployed run once (a run whose outcome is no
+        longer pending is returned unchanged); audited as ``retrain.<outcome>``."""
+        now = self.clock()
+        with self.db.write() as conn:
+            current = self.repo.get(conn, run.run_id, lock=True)
+            assert current is not None
+            if current.outcome != "pending":
+                return current
+            values = {"outcome": outcome, "follow_up": dict(follow_up), "updated": now}
+            self.repo.update(conn, run.run_id, current.state, values)
+            done = self.repo.get(conn, run.run_id)
+            assert done is not None
+            self._audit(conn, done, f"retrain.{outcome}", LOOP_ACTOR, reason, {}, now)
+        log.info("retraining %s of %s: %s", run.run_id, run.model, reason)
+        return done
 
     def claim(self, run: RetrainRun, holder: str, lease_ms: int) -> bool:
         now = self.clock()
@@ -175,6 +203,8 @@ class RunBook:
             "approval": run.approval,
             "deployment": run.deployment,
             "coalesced": run.coalesced,
+            "outcome": run.outcome,
+            "follow_up": run.follow_up,
             **extra,
         }
         entry = NewEntry(actor, action, "retraining", str(run.run_id), reason, payload)

@@ -17,7 +17,7 @@ import io
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -74,9 +74,11 @@ class PredictionLog:
             return
         self.queue.append(record)
 
-    def drain(self, final: bool = True) -> int:
+    def drain(self, final: bool = True, eager: Callable[[str], bool] | None = None) -> int:
         """Move what is queued into the buffers, then write the buffers that are due (all of
-        them when ``final``, or when they hold half the capacity); returns the rows written."""
+        them when ``final``, or when they hold half the capacity; those of the models
+        ``eager`` names at every call: a canary's logs are judged as they come); returns
+        the rows written."""
         while self.queue:
             r = self.queue.popleft()
             key = (r.model, r.version, r.time_ms // DAY_MS)
@@ -90,7 +92,8 @@ class PredictionLog:
         oldest = time.monotonic() - self.max_age_s
         written = 0
         for key, buffer in list(self.buffers.items()):
-            if final or buffer.rows >= self.max_rows or buffer.since <= oldest:
+            due = buffer.rows >= self.max_rows or buffer.since <= oldest
+            if final or due or (eager is not None and eager(key[0])):
                 model, version, day_index = key
                 day = day_of(day_index * DAY_MS)
                 written += self._write(model, version, day, buffer.records)

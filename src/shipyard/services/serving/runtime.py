@@ -291,16 +291,17 @@ class ServingRuntime:
 
     # ------------------------------------------------------------ background work
     def flush(self, final: bool = False) -> None:
-        """Write figures and prediction logs: every call, the figures of models in a rollout
-        (the canary watcher judges them) and logs due by size or age; every ``stats_s``, the
-        figures of the others (one row per model per flush made tables grow with fleets)."""
+        """Write figures and prediction logs: every call, the figures and logs of models in a
+        rollout (the canary watcher judges them) and logs due by size or age; every
+        ``stats_s``, the figures of the others (one row per model per flush made tables grow
+        with fleets)."""
         due = final or time.monotonic() >= self._next_stats
         if due:
             self._next_stats = time.monotonic() + self.settings.stats_s
         rows = self.stats.deltas(None if due else self._in_rollout)
         if rows:
             self.figures.flush(self.env, self.replica, int(time.time() * 1000), rows)
-        self.predlog.drain(final=final)
+        self.predlog.drain(final=final, eager=self._in_rollout)
 
     def _in_rollout(self, model: str) -> bool:
         d = self.routes.get(model)

@@ -17,7 +17,8 @@ CHUNK = 1024 * 1024
 def corrupted(digest: str, where: str, actual: str) -> ArtifactCorruptedError:
     return ArtifactCorruptedError(
         f"object {digest} in {where} is corrupted: its stored bytes hash to {actual}. "
-        "Restore the object from a backup, or delete it from the store and upload the "
+        "Restore the object from a backup (`shipyard restore` into a new project, or copy "
+        "it from the backup's objects/ folder), or delete it from the store and upload the "
         "original content again.",
         field="digest",
     )

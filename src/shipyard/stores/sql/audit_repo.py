@@ -17,7 +17,8 @@ from shipyard.core.audit import (
     payload_hash,
 )
 from shipyard.stores.ports import NewEntry
-from shipyard.stores.sql.tables import audit_head, audit_ledger
+from shipyard.stores.sql.rows import escape_like
+from shipyard.stores.sql.tables import audit_checkpoint, audit_head, audit_ledger
 
 __all__ = ["AuditRepo", "NewEntry"]
 
@@ -93,14 +94,52 @@ class AuditRepo:
         object_type: str | None = None,
         object_id: str | None = None,
         limit: int = 100,
+        before: int | None = None,
+        offset: int = 0,
+        text: str | None = None,
     ) -> list[AuditEntry]:
-        """Newest first."""
-        query = sa.select(audit_ledger).order_by(audit_ledger.c.seq.desc()).limit(limit)
-        if object_type:
-            query = query.where(audit_ledger.c.object_type == object_type)
-        if object_id:
-            query = query.where(audit_ledger.c.object_id == object_id)
+        """Newest first; ``before`` a seq (keyset) and/or ``offset`` entries skipped."""
+        query = _filtered(sa.select(audit_ledger), object_type, object_id, text)
+        if before is not None:
+            query = query.where(audit_ledger.c.seq < before)
+        query = query.order_by(audit_ledger.c.seq.desc()).limit(limit).offset(offset)
         return [_entry(r) for r in conn.execute(query)]
+
+    def count(
+        self,
+        conn: Connection,
+        *,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        text: str | None = None,
+    ) -> int:
+        query = sa.select(sa.func.count()).select_from(audit_ledger)
+        return int(conn.execute(_filtered(query, object_type, object_id, text)).scalar() or 0)
+
+    def hash_at(self, conn: Connection, seq: int) -> str | None:
+        """The stored hash of entry ``seq`` (None when there is no such entry)."""
+        return conn.execute(
+            sa.select(audit_ledger.c.hash).where(audit_ledger.c.seq == seq)
+        ).scalar()
+
+    def checkpoint(self, conn: Connection) -> tuple[int, str] | None:
+        """The last (seq, hash) a verify found intact, if any."""
+        row = conn.execute(sa.select(audit_checkpoint.c.seq, audit_checkpoint.c.hash)).first()
+        return (row.seq, row.hash) if row is not None else None
+
+    def set_checkpoint(self, conn: Connection, seq: int, digest: str, now: int) -> None:
+        """Move the checkpoint forward to (seq, hash); never back (a slower verify that
+        finished later must not undo a newer one)."""
+        current = self.checkpoint(conn)
+        values = {"seq": seq, "hash": digest, "verified_at": now}
+        if current is None:
+            conn.execute(audit_checkpoint.insert().values(id=1, **values))
+        elif current[0] <= seq:
+            conn.execute(audit_checkpoint.update().where(audit_checkpoint.c.id == 1).values(values))
+
+    def clear_checkpoint(self, conn: Connection) -> None:
+        """Forget the checkpoint (the chain is broken: every view walks it all again)."""
+        conn.execute(audit_checkpoint.delete())
 
     def first_after(self, conn: Connection, seq: int) -> int | None:
         """The first sequence number after ``seq``, if any."""
@@ -109,11 +148,11 @@ class AuditRepo:
         ).scalar()
 
     def stream(
-        self, conn: Connection, upto: int | None = None, batch: int = 50_000
+        self, conn: Connection, upto: int | None = None, batch: int = 50_000, after: int = 0
     ) -> Iterator[tuple[Any, ...]]:
-        """Every entry (up to seq ``upto``) as a plain tuple (``ROW_COLUMNS``), in order."""
+        """Every entry after seq ``after`` (up to seq ``upto``) as a plain tuple
+        (``ROW_COLUMNS``), in order."""
         columns = [audit_ledger.c[name] for name in ROW_COLUMNS]
-        after = 0
         while True:
             query = sa.select(*columns).where(audit_ledger.c.seq > after)
             if upto is not None:
@@ -123,3 +162,20 @@ class AuditRepo:
                 return
             yield from rows
             after = rows[-1][0]
+
+
+def _filtered(query: Any, object_type: str | None, object_id: str | None, text: str | None) -> Any:
+    if object_type:
+        query = query.where(audit_ledger.c.object_type == object_type)
+    if object_id:
+        query = query.where(audit_ledger.c.object_id == object_id)
+    if text:
+        pattern = f"%{escape_like(text)}%"
+        query = query.where(
+            sa.or_(
+                audit_ledger.c.actor.ilike(pattern, escape="\\"),
+                audit_ledger.c.action.ilike(pattern, escape="\\"),
+                audit_ledger.c.object_id.ilike(pattern, escape="\\"),
+            )
+        )
+    return query

@@ -119,31 +119,25 @@ class DatasetRepo:
         row = self.dataset_row(conn, name)
         return self._datasets(conn, [row])[0]
 
-    def search(self, conn: Connection, text: str | None, limit: int, offset: int) -> list[Dataset]:
-        """Datasets whose name, description, owner, tags or column names contain ``text``."""
-        query = sa.select(datasets).order_by(datasets.c.name).limit(limit).offset(offset)
-        if text:
-            like = f"%{escape_like(text.lower())}%"
+    def search(
+        self,
+        conn: Connection,
+        text: str | None,
+        limit: int,
+        offset: int,
+        after: str | None = None,
+    ) -> list[Dataset]:
+        """Datasets whose name, description, owner, tags or column names contain ``text``,
+        by name; ``after`` a name (keyset)."""
+        query = _matching(sa.select(datasets), text).order_by(datasets.c.name)
+        if after is not None:
+            query = query.where(datasets.c.name > after)
+        return self._datasets(conn, list(conn.execute(query.limit(limit).offset(offset))))
 
-            def has(col: Any) -> Any:
-                return sa.func.lower(col).like(like, escape="\\")
-
-            by_tag = sa.select(dataset_tags.c.dataset_id).where(
-                has(dataset_tags.c.key) | has(dataset_tags.c.value)
-            )
-            by_column = (
-                sa.select(dataset_versions.c.dataset_id)
-                .join(dataset_columns, dataset_columns.c.version_id == dataset_versions.c.id)
-                .where(has(dataset_columns.c.name))
-            )
-            query = query.where(
-                has(datasets.c.name)
-                | has(datasets.c.description)
-                | has(datasets.c.owner)
-                | datasets.c.id.in_(by_tag)
-                | datasets.c.id.in_(by_column)
-            )
-        return self._datasets(conn, list(conn.execute(query)))
+    def count(self, conn: Connection, text: str | None) -> int:
+        """How many datasets ``search`` finds for ``text``."""
+        query = sa.select(sa.func.count()).select_from(datasets)
+        return int(conn.execute(_matching(query, text)).scalar() or 0)
 
     def _datasets(self, conn: Connection, rows: Sequence[Any]) -> list[Dataset]:
         ids = [r.id for r in rows]
@@ -375,3 +369,30 @@ class DatasetRepo:
                 )
             )
         return self._versions(conn, [row], ref.name)[0]
+
+
+def _matching(query: Any, text: str | None) -> Any:
+    """``query`` narrowed to datasets whose name, description, owner, a tag or a column name
+    contains ``text`` (any case)."""
+    if not text:
+        return query
+    like = f"%{escape_like(text.lower())}%"
+
+    def has(col: Any) -> Any:
+        return sa.func.lower(col).like(like, escape="\\")
+
+    by_tag = sa.select(dataset_tags.c.dataset_id).where(
+        has(dataset_tags.c.key) | has(dataset_tags.c.value)
+    )
+    by_column = (
+        sa.select(dataset_versions.c.dataset_id)
+        .join(dataset_columns, dataset_columns.c.version_id == dataset_versions.c.id)
+        .where(has(dataset_columns.c.name))
+    )
+    return query.where(
+        has(datasets.c.name)
+        | has(datasets.c.description)
+        | has(datasets.c.owner)
+        | datasets.c.id.in_(by_tag)
+        | datasets.c.id.in_(by_column)
+    )

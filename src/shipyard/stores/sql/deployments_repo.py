@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipyard.core.deployments import Deployment, DeploymentEvent, Strategy
-from shipyard.stores.sql.rows import inserted_id
+from shipyard.stores.sql.rows import escape_like, inserted_id
 from shipyard.stores.sql.tables_serving import deployment_events, deployments, serving_stats
 
 __all__ = ["DeploymentsRepo", "StatsRow"]
@@ -63,11 +63,39 @@ class DeploymentsRepo:
         row = conn.execute(query.with_for_update() if lock else query).first()
         return None if row is None else _deployment(row)
 
-    def list(self, conn: Connection, env: str | None = None) -> builtins.list[Deployment]:
-        query = sa.select(deployments).order_by(deployments.c.environment, deployments.c.model_name)
-        if env is not None:
-            query = query.where(deployments.c.environment == env)
-        return [_deployment(r) for r in conn.execute(query)]
+    def list(
+        self,
+        conn: Connection,
+        env: str | None = None,
+        *,
+        text: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        models: Sequence[str] | None = None,
+    ) -> builtins.list[Deployment]:
+        """By environment and model; ``text`` a part of the model name (any case), ``models``
+        only these; ``after`` an (environment, model) key (keyset)."""
+        query = _matching(sa.select(deployments), env, text, models).order_by(
+            deployments.c.environment, deployments.c.model_name
+        )
+        if after is not None:
+            query = query.where(
+                sa.tuple_(deployments.c.environment, deployments.c.model_name) > sa.tuple_(*after)
+            )
+        return [_deployment(r) for r in conn.execute(query.limit(limit).offset(offset))]
+
+    def count(
+        self,
+        conn: Connection,
+        env: str | None = None,
+        *,
+        text: str | None = None,
+        models: Sequence[str] | None = None,
+    ) -> int:
+        """How many deployments ``list`` finds."""
+        query = sa.select(sa.func.count()).select_from(deployments)
+        return int(conn.execute(_matching(query, env, text, models)).scalar() or 0)
 
     def serving(self, conn: Connection, model: str, version: int) -> builtins.list[str]:
         """Where ``model`` v``version`` takes traffic now: ``["production (live)", …]``."""
@@ -150,12 +178,13 @@ class DeploymentsRepo:
     ) -> DeploymentEvent | None:
         """The latest event before ``before`` that made ``version`` live (for rollback chains).
 
-        A promote to 100 % and a deploy that replaced (or found nothing live) did; a shadow
-        or a canary deploy, even at 100 % of the traffic, left the live version in place.
+        A promote to 100 % (by hand or by the watcher) and a deploy that replaced (or found
+        nothing live) did; a shadow or a canary deploy, even at 100 % of the traffic, left the
+        live version in place.
         """
         e = deployment_events.c
         made_live = sa.or_(
-            sa.and_(e.action == "promote", e.traffic == 100),
+            sa.and_(e.action.in_(("promote", "auto_promote")), e.traffic == 100),
             sa.and_(
                 e.action == "deploy", sa.or_(e.strategy == "replace", e.from_version.is_(None))
             ),
@@ -231,3 +260,16 @@ class DeploymentsRepo:
             }
             for r in conn.execute(query)
         ]
+
+
+def _matching(
+    query: Any, env: str | None, text: str | None, models: Sequence[str] | None = None
+) -> Any:
+    if models is not None:
+        query = query.where(deployments.c.model_name.in_(models))
+    if env is not None:
+        query = query.where(deployments.c.environment == env)
+    if text:
+        pattern = f"%{escape_like(text)}%"
+        query = query.where(deployments.c.model_name.ilike(pattern, escape="\\"))
+    return query

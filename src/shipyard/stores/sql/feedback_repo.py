@@ -98,6 +98,12 @@ class FeedbackRepo:
             query = query.where(sa.or_(sa.and_(*inside), c.prediction_time.is_(None)))
         return [_label(r) for r in conn.execute(query)]
 
+    def changes(self, conn: Connection, model: str) -> tuple[int, int]:
+        c = feedback.c
+        query = sa.select(sa.func.count(), sa.func.max(c.recorded)).where(c.model == model)
+        count, latest = conn.execute(query).one()
+        return int(count or 0), int(latest or 0)
+
     def count(self, conn: Connection, model: str) -> int:
         query = sa.select(sa.func.count()).select_from(feedback).where(feedback.c.model == model)
         return int(conn.execute(query).scalar() or 0)

@@ -96,7 +96,7 @@ def _alert(row: Any) -> Alert:
 def _delivery(row: Any) -> AlertDelivery:
     return AlertDelivery(
         delivery_id=int(row.id),
-        alert_id=int(row.alert_id),
+        alert_id=None if row.alert_id is None else int(row.alert_id),
         sink=row.sink,
         target=row.target,
         event=row.event,
@@ -107,6 +107,7 @@ def _delivery(row: Any) -> AlertDelivery:
         error=row.error,
         created=int(row.created),
         updated=int(row.updated),
+        model=row.model,
     )
 
 
@@ -156,6 +157,19 @@ class MonitorsRepo:
         if before is not None:
             query = query.where(c.id < before)
         return [_window(r) for r in conn.execute(query.order_by(c.id.desc()).limit(limit))]
+
+    def windows_from(
+        self, conn: Connection, model: str, env: str, start: int, limit: int
+    ) -> builtins.list[MonitorWindow]:
+        """Windows of ``model`` in ``env`` starting at or after ``start``, oldest first."""
+        c = monitor_windows.c
+        query = (
+            sa.select(monitor_windows)
+            .where(c.model == model, c.env == env, c.start_ms >= start)
+            .order_by(c.start_ms, c.id)
+            .limit(limit)
+        )
+        return [_window(r) for r in conn.execute(query)]
 
     def count_windows(self, conn: Connection, model: str | None, env: str | None) -> int:
         query = sa.select(sa.func.count()).select_from(monitor_windows)
@@ -234,12 +248,13 @@ class MonitorsRepo:
 
     # ------------------------------------------------------------ deliveries
     def add_delivery(
-        self, conn: Connection, alert_id: int, sink: str, target: str, event: str, body: str,
-        now: int,
+        self, conn: Connection, alert_id: int | None, sink: str, target: str, event: str,
+        body: str, now: int, *, model: str | None = None,
     ) -> int:  # fmt: skip
         result = conn.execute(
             alert_deliveries.insert().values(
                 alert_id=alert_id,
+                model=model,
                 sink=sink,
                 target=target,
                 event=event,

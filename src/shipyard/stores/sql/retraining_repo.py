@@ -16,7 +16,7 @@ from shipyard.stores.sql.tables_retraining import retraining_runs as t
 
 __all__ = ["RetrainingRepo"]
 
-_JSON = ("trigger_detail", "gates", "approval", "deployment")
+_JSON = ("trigger_detail", "gates", "approval", "deployment", "follow_up")
 
 
 def _loads(text: str | None) -> Any:
@@ -48,6 +48,8 @@ def _run(row: Any) -> RetrainRun:
         holder=row.holder,
         lease_until=int(row.lease_until),
         finished=None if row.finished is None else int(row.finished),
+        outcome=row.outcome,
+        follow_up=_loads(row.follow_up),
     )
 
 
@@ -95,6 +97,19 @@ class RetrainingRepo:
         )
         row = conn.execute(query).first()
         return None if row is None else _run(row)
+
+    def pending_outcomes(self, conn: Connection, model: str) -> builtins.list[RetrainRun]:
+        """Deployed runs of ``model`` whose outcome after promotion is not recorded yet."""
+        query = (
+            sa.select(t)
+            .where(
+                t.c.model == model,
+                t.c.state == RetrainState.DEPLOYED.value,
+                t.c.outcome == "pending",
+            )
+            .order_by(t.c.id)
+        )
+        return [_run(r) for r in conn.execute(query)]
 
     def update(
         self,

@@ -141,6 +141,18 @@ class RunRepo:
     def search_ids(self, conn: Connection, query: RunQuery) -> list[str]:
         return search_run_ids(conn, query)
 
+    def activity(
+        self, conn: Connection, experiment_ids: Sequence[int], stages: Sequence[str]
+    ) -> dict[int, tuple[int, int]]:
+        last = sa.func.max(sa.func.coalesce(runs.c.end_time, runs.c.start_time))
+        query = (
+            sa.select(runs.c.experiment_id, sa.func.count(), last)
+            .where(runs.c.experiment_id.in_(list(experiment_ids)))
+            .where(runs.c.lifecycle_stage.in_(list(stages)))
+            .group_by(runs.c.experiment_id)
+        )
+        return {int(e): (int(n), int(t)) for e, n, t in conn.execute(query)}
+
     def update(self, conn: Connection, run_id: str, **values: object) -> None:
         result = conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
         if result.rowcount == 0:

@@ -373,6 +373,17 @@ audit_head = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
+# One row: the last entry a verify found intact (its seq and hash), so a view checks only
+# what was appended since; `audit verify --full` walks the whole chain again.
+audit_checkpoint = sa.Table(
+    "audit_checkpoint",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("verified_at", sa.BigInteger, nullable=False),
+)
+
 # The model registry: registered models, their versions (a status state machine), aliases.
 registered_models = sa.Table(
     "registered_models",

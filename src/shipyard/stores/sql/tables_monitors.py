@@ -51,14 +51,16 @@ alerts = sa.Table(
     sa.Index(None, "status", "id"),
 )
 
-# Each notification of an alert to a sink: attempts, backoff, the receiver's answer.
+# Each notification of an alert to a sink: attempts, backoff, the receiver's answer. A
+# notification of no alert (a retraining waiting for its approver) names its model instead.
 alert_deliveries = sa.Table(
     "alert_deliveries",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column(
-        "alert_id", sa.BigInteger, sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False
+        "alert_id", sa.BigInteger, sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=True
     ),
+    sa.Column("model", sa.String(128), nullable=True),
     sa.Column("sink", sa.String(32), nullable=False),
     sa.Column("target", sa.String(2048), nullable=False),
     sa.Column("event", sa.String(32), nullable=False),

@@ -40,5 +40,8 @@ retraining_runs = sa.Table(
     sa.Column("created", sa.BigInteger, nullable=False),
     sa.Column("updated", sa.BigInteger, nullable=False),
     sa.Column("finished", sa.BigInteger, nullable=True),
+    # after promotion: pending | recovered | not_recovered | rolled_back (alert-triggered runs)
+    sa.Column("outcome", sa.String(24), nullable=True),
+    sa.Column("follow_up", sa.Text, nullable=True),  # JSON: the windows before and after
     sa.Index(None, "model", "id"),
 )

@@ -4,7 +4,9 @@
  * {title, x: "time"|"step", unit, y_min, empty, series: [{name, points: [[x, y|null]]}],
  * bands?: [{name, of, points: [[x, lower, upper]]}]} for lines (the default kind), or
  * {kind: "heatmap", labels, columns, cells: [[x index, y index, value]], max} or
- * {kind: "bar", categories, unit, series: [{name, values}], note}.
+ * {kind: "bar", categories, unit, series: [{name, values}], note} or
+ * {kind: "parallel", axes: [{name, type, data?}], rows: [[value per axis]], trials, best}
+ * (a sweep's trials: a line per trial, the best one drawn over the others).
  * When drawn, the element gets data-rendered="true" ("empty" or "error" otherwise). */
 (function () {
   "use strict";
@@ -132,7 +134,34 @@
     };
   }
 
-  var OPTIONS = { heatmap: heatmapOption, bar: barOption };
+  function parallelOption(chart) {
+    var lines = chart.rows.map(function (row, i) {
+      var best = i === chart.best;
+      return { name: "trial " + chart.trials[i], value: row,
+               lineStyle: best ? { color: "#dc2626", width: 3, opacity: 1 }
+                               : { color: "#2563eb" } };
+    });
+    return {
+      animation: false,
+      parallel: { left: 48, right: 72, top: 36, bottom: 28 },
+      parallelAxis: chart.axes.map(function (a, i) {
+        var axis = { dim: i, name: a.name, type: a.type, nameTextStyle: { fontWeight: 600 } };
+        if (a.type === "category") { axis.data = a.data; } else { axis.scale = true; }
+        if (a.type !== "category") { axis.axisLabel = { formatter: fmt }; }
+        return axis;
+      }),
+      tooltip: { trigger: "item", formatter: function (p) {
+        return p.name + ": " + chart.axes.map(function (a, i) {
+          var v = p.value[i];
+          return a.name + " = " + (typeof v === "number" ? fmt(v) : v);
+        }).join(", ");
+      } },
+      series: [{ name: chart.title, type: "parallel", data: lines,
+                 lineStyle: { width: 1.6, opacity: 0.75 } }],
+    };
+  }
+
+  var OPTIONS = { heatmap: heatmapOption, bar: barOption, parallel: parallelOption };
 
   function option(chart) {
     if (OPTIONS[chart.kind]) {

@@ -1,0 +1,90 @@
+"""Keyset paging of models, datasets and deployments on SQLite and PostgreSQL: every item once,
+in order, with the total, whatever the page size; searches count what they list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from shipyard.core.entities import Role
+from shipyard.core.errors import ValidationError
+from shipyard.interfaces.bootstrap import Services, build_services
+from shipyard.settings import Settings
+
+SIGNATURE = {"inputs": [["x", "float64"]], "output": "int64"}
+
+
+@pytest.fixture
+def svc(db_url: str, tmp_path: Path):
+    services = build_services(
+        Settings(project_dir=tmp_path, db_url=db_url, artifacts_url=str(tmp_path / "objects"))
+    )
+    yield services
+    services.close()
+
+
+def _walk(fetch, limit: int) -> tuple[list, list[int]]:
+    """Every item by following next_cursor; the totals each page reported."""
+    items, totals, cursor = [], [], None
+    while True:
+        page = fetch(cursor=cursor, limit=limit)
+        items += page.items
+        totals.append(page.total)
+        cursor = page.next_cursor
+        if cursor is None:
+            return items, totals
+
+
+def test_models_and_deployments_page_by_keyset(svc: Services) -> None:
+    x = pd.DataFrame({"x": np.arange(10, dtype=float)})
+    model = LogisticRegression().fit(x, (x["x"] > 4).to_numpy(dtype=int))
+    svc.access.add_user("dora", Role.DEPLOYER)
+    dora = svc.access.get_user("dora")
+    names = [f"m{i}" for i in range(7)]
+    for i, name in enumerate(names):
+        svc.registry.log_model(model, name, user="ada", signature=SIGNATURE)
+        svc.registry.set_model_tag(name, "team", "red" if i % 2 else "blue", user="ada")
+        for env in ("prod", "stage") if i < 4 else ("stage",):
+            svc.deployments.deploy(name, 1, env, dora)
+    for limit in (1, 3, 7, 100):
+        found, totals = _walk(lambda **k: svc.registry.page_models(None, **k), limit)
+        assert [m.name for m in found] == names and set(totals) == {7}
+        listed, totals = _walk(lambda **k: svc.deployments.page(None, **k), limit)
+        keys = [(d.environment, d.model) for d in listed]
+        assert keys == [("prod", n) for n in names[:4]] + [("stage", n) for n in names]
+        assert set(totals) == {11}
+    red = svc.registry.page_models("team=red", limit=2)
+    assert [m.name for m in red.items] == ["m1", "m3"] and red.total == 3
+    assert svc.registry.page_models("RED").total == 3  # a tag value, any case
+    assert svc.deployments.page("prod", text="M2").total == 1
+    assert [d.model for d in svc.deployments.page("stage", limit=2, offset=5).items] == ["m5", "m6"]
+
+
+def test_datasets_page_by_keyset(svc: Services) -> None:
+    names = [f"d{i}" for i in range(5)]
+    for name in names:
+        svc.catalog.register(name, pd.DataFrame({"col_" + name: [1, 2]}), user="ada")
+    for limit in (1, 2, 5):
+        found, totals = _walk(lambda **k: svc.catalog.page(None, **k), limit)
+        assert [d.name for d in found] == names and set(totals) == {5}
+    assert [d.name for d in svc.catalog.page("COL_D3").items] == ["d3"]  # a column name
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda s: s.registry.page_models(cursor="garbage"), "cursor"),
+        (lambda s: s.registry.page_models(limit=10_001), "limit"),
+        (lambda s: s.catalog.page(offset=-1), "offset"),
+        (lambda s: s.deployments.page(cursor="eyJhZnRlciI6IFsxLCAyXX0="), "cursor"),  # [1, 2]
+        (lambda s: s.deployments.page(limit=0), "limit"),
+    ],
+)
+def test_bad_paging_names_the_parameter(svc: Services, call, field: str) -> None:
+    with pytest.raises(ValidationError) as e:
+        call(svc)
+    assert e.value.field == field
