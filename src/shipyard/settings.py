@@ -33,6 +33,12 @@ class ServingSettings:
     max_batch: int = 1024  # rows predicted together from concurrent requests
     max_wait_ms: float = 0.0  # extra wait for a fuller batch (0: batch only what is queued)
     max_models: int = 32  # loaded versions kept in memory (least recently used go first)
+    pinned: tuple[str, ...] = ()  # models whose deployed versions are never evicted
+    metrics_models: int = 100  # models with their own /metrics series; the rest: "_other"
+    stats_s: float = 30.0  # figures of models without a rollout are written this often
+    log_rows: int = 20_000  # a model version's buffered log rows written as one file
+    log_age_s: float = 300.0  # ... or once its oldest buffered row is this old
+    compact_s: float = 600.0  # how often small prediction-log files are compacted (0: never)
     log_queue: int = 100_000  # prediction log rows buffered before new ones are dropped
     max_body_mb: float = 16.0
     poll_s: float = 0.5  # how often a replica checks for deployment changes
@@ -241,16 +247,38 @@ def _serving(env: Mapping[str, str], table: object) -> ServingSettings:
         if raw is None:
             continue
         try:
-            value = _flag(raw) if kind is bool else kind(raw)
+            value = _flag(raw) if kind is bool else _names(raw) if kind is tuple else kind(raw)
         except (TypeError, ValueError):
             raise ValidationError(
-                f"serving {name} must be a {kind.__name__}, got {raw!r}", field=name
+                f"serving {name} must be a "
+                f"{'list of model names' if kind is tuple else kind.__name__}, got {raw!r}",
+                field=name,
             ) from None
         if kind in (int, float) and value < 0:  # type: ignore[operator]
             raise ValidationError(f"serving {name} must not be negative", field=name)
         values[name] = value
     _check_serving_access(values)
+    _check_pins(values)
     return ServingSettings(**values)  # type: ignore[arg-type]
+
+
+def _names(raw: object) -> tuple[str, ...]:
+    """A list of names: a TOML list of strings, or a comma-separated variable."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise TypeError(raw)
+    return tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
+
+
+def _check_pins(values: dict[str, object]) -> None:
+    pinned = values.get("pinned", ())
+    cap = values.get("max_models", ServingSettings.max_models)
+    if isinstance(pinned, tuple) and isinstance(cap, int) and len(pinned) >= max(cap, 1):
+        raise ValidationError(
+            f"serving pinned names {len(pinned)} model(s) but max_models is {cap}; pin fewer "
+            "models than --max-models so that other models can still be loaded",
+            field="pinned",
+        )
 
 
 def _check_serving_access(values: dict[str, object]) -> None:

@@ -36,6 +36,8 @@ class Project:
             "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO)])),
             "SHIPYARD_SERVE_POLL_S": "0.1",
             "SHIPYARD_SERVE_FLUSH_S": "0.2",
+            "SHIPYARD_SERVE_LOG_AGE_S": "0.2",  # prediction logs written at once
+            "SHIPYARD_SERVE_STATS_S": "0.2",  # figures of every model at every flush
             **extra,
         }
 

@@ -27,7 +27,9 @@ def test_two_replicas_run_the_canary_watcher_once_per_due_time(
     dues = [r.due for r in runs]
     assert len(dues) == len(set(dues))  # no due time ran twice
     assert {r.status.value for r in runs} == {"ok"}
-    (watcher,) = jobs.jobs().items
+    listed = {j.lease.name: j for j in jobs.jobs().items}
+    assert set(listed) == {WATCHER, "predlog-compact"}  # serve also compacts the logs
+    watcher = listed[WATCHER]
     assert watcher.lease.interval_ms == 200  # every SHIPYARD_SERVE_FLUSH_S
     assert watcher.lease.holder is None
 

@@ -224,13 +224,14 @@ def build_inference_app(settings: Settings) -> InferenceApp:
     """``shipyard serve``'s inference app: one replica's runtime over the shared stores, with
     its own figures and prediction log (serving code is imported only here, when serving)."""
     from shipyard.interfaces.serving.app import InferenceApp
+    from shipyard.services.formats.prediction_compactor import PredictionLogCompactor
     from shipyard.services.serving.predlog import PredictionLog
     from shipyard.services.serving.runtime import ServingRuntime
     from shipyard.services.serving.stats import ServingStats
 
     svc = build_services(settings)
     serving = settings.serving
-    stats = ServingStats()
+    stats = ServingStats(detail=serving.metrics_models)
     replica = f"{os.getpid()}-{secrets.token_hex(3)}"
     runtime = ServingRuntime(
         env=serving.env,
@@ -239,11 +240,22 @@ def build_inference_app(settings: Settings) -> InferenceApp:
         registry=svc.registry,
         stats=stats,
         predlog=PredictionLog(
-            svc.blobs.backend, replica, stats, serving.log_queue, env=serving.env
+            svc.blobs.backend,
+            replica,
+            stats,
+            serving.log_queue,
+            env=serving.env,
+            max_rows=serving.log_rows,
+            max_age_s=serving.log_age_s,
         ),
         settings=serving,
         allow_pickle=serving.allow_pickle,
         jobs=svc.jobs.scheduler,  # runs the canary watcher, once across replicas
+        # merges small prediction-log files once their hour is closed (a late flush waits
+        # at most log_age_s + flush_s: the grace leaves room for it)
+        compact=PredictionLogCompactor(
+            svc.blobs.backend, grace_s=max(600.0, 3 * (serving.log_age_s + serving.flush_s))
+        ).run,
     )
     return InferenceApp(
         runtime,

@@ -24,7 +24,18 @@ def serve(
     max_wait_ms: float = typer.Option(
         None, min=0, help="Extra wait for a fuller batch [0: adaptive]."
     ),
-    max_models: int = typer.Option(None, min=1, help="Model versions kept loaded (LRU) [32]."),
+    max_models: int = typer.Option(
+        None,
+        min=1,
+        help="Model versions kept loaded, deployed or not: the least recently used goes first "
+        "and a request for another loads it on demand [32].",
+    ),
+    pin: list[str] = typer.Option(
+        None,
+        "--pin",
+        help="A model whose deployed versions stay loaded whatever the traffic (repeat for "
+        "more; counts towards --max-models). [serving] pinned = [...] in shipyard.toml.",
+    ),
     onnx: bool = typer.Option(
         True, "--onnx/--no-onnx", help="Predict through verified ONNX twins where they exist."
     ),
@@ -63,6 +74,7 @@ def serve(
         "SHIPYARD_SERVE_MAX_BATCH": max_batch,
         "SHIPYARD_SERVE_MAX_WAIT_MS": max_wait_ms,
         "SHIPYARD_SERVE_MAX_MODELS": max_models,
+        "SHIPYARD_SERVE_PINNED": ",".join(pin) if pin else None,
         "SHIPYARD_SERVE_ALLOW_PICKLE": "1" if allow_pickle else None,
         "SHIPYARD_SERVE_ONNX": None if onnx else "0",
         "SHIPYARD_SERVE_AUTH": auth,
@@ -71,7 +83,7 @@ def serve(
     for key, value in overrides.items():
         if value is not None:
             os.environ[key] = str(value)  # read again by every worker process
-    # a bad --auth or --rate-limit is refused here, naming it
+    # a bad --auth, --rate-limit or --pin is refused here, naming it
     settings = require_project(load_settings())
     os.environ.setdefault("SHIPYARD_PROJECT_DIR", str(settings.project_dir))
     access = settings.serving.auth + (

@@ -141,6 +141,8 @@ class Handlers:
             "environment": self.runtime.env,
             "models": sorted(self.runtime.routes),
             "loaded_versions": self.runtime.loaded_count(),
+            "max_models": self.runtime.models.cap,
+            "pinned": sorted(self.runtime.models.pinned),
         }
 
     async def model_metadata(self, name: str, version: int | None) -> dict[str, Any]:

@@ -23,6 +23,11 @@ bounded window read with every column (up to ``MAX_KEPT_BYTES``) and answers a l
 the same window from them, as long as the same files match it. Files of format
 0 have no environment: an ``env`` filter leaves them out, and their batches get a null
 ``_env`` column. The backend is any ``ByteBackend``: a local folder, or S3 through fsspec.
+
+Compaction (``formats.prediction_compactor``) replaces small files with merged ones while
+readers read: a listing keeps only the compacted file of files it replaces, and a file
+removed after the listing is read from the compacted file holding its rows, less the rows
+already read (``formats.prediction_manifest``), so a reader sees no row twice and none lost.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.core.errors import ArtifactCorruptedError, ValidationError
+from shipyard.core.errors import ArtifactCorruptedError, NotFoundError, ValidationError
+from shipyard.services.formats.prediction_manifest import Entry, replacement, resolve, sibling
 from shipyard.services.formats.predictions import (
     LogFile,
     day_of,
@@ -132,7 +138,8 @@ class PredictionLogReader:
         ``columns`` picks and orders the columns; one a file lacks (an input of another
         signature) comes back as nulls."""
         wanted = _filter(model, version, env, start_ms, end_ms)
-        files = [f for f in self._files(wanted) if not self._misses(f.key, wanted)]
+        listed, manifests = self._listing(wanted)
+        files = [f for f in listed if not self._misses(f.key, wanted)]
         keys, picked = tuple(f.key for f in files), None if columns is None else list(columns)
         kept = self._kept
         if kept is not None and kept[0] == wanted and kept[1] == keys:
@@ -142,8 +149,13 @@ class PredictionLogReader:
         if keep:
             self._kept = None  # not held while the next window is read
         read, size = [], 0
+        done: set[str] = set()  # keys whose rows were read (directly or in a compacted file)
         for f in files:
-            for batch in self._read(f, wanted, picked):
+            if f.key in done:
+                continue
+            done.add(f.key)
+            done.update(sibling(f, e[0]) for e in manifests.get(f.key, []))
+            for batch in self._read_once(f, wanted, picked, done):
                 if keep and size <= MAX_KEPT_BYTES:
                     read.append(batch)
                     size += batch.nbytes
@@ -168,6 +180,18 @@ class PredictionLogReader:
             yield batch.to_pandas()
 
     def _files(self, wanted: LogFilter) -> list[LogFile]:
+        return self._listing(wanted)[0]
+
+    def _listing(self, wanted: LogFilter) -> tuple[list[LogFile], dict[str, list[Entry]]]:
+        """The files to read (none a listed compacted file replaces) and the manifests of
+        the compacted ones; listed again if a compacted file vanished meanwhile."""
+        for _ in range(4):
+            found = resolve(self.backend, self._listed(wanted))
+            if found is not None:
+                return found
+        return self._listed(wanted), {}  # compaction keeps racing: read what is there
+
+    def _listed(self, wanted: LogFilter) -> list[LogFile]:
         if wanted.start_ms is not None and wanted.start_ms == wanted.end_ms:
             return []  # an empty window
         days = wanted.days()
@@ -180,12 +204,41 @@ class PredictionLogReader:
         kept = [f for f in found if f is not None and wanted.admits(f)]
         return sorted(kept, key=lambda f: (f.day, f.key))
 
-    def _read(self, f: LogFile, wanted: LogFilter, columns: list[str] | None) -> Iterator[Any]:
+    def _read_once(
+        self, f: LogFile, wanted: LogFilter, columns: list[str] | None, done: set[str]
+    ) -> Iterator[Any]:
+        """``f``'s rows; if it was compacted away since the listing, the rows of the file that
+        replaced it that were not read yet."""
+        try:
+            raw = self.backend.open_read(f.key)
+        except NotFoundError:
+            found = replacement(self.backend, f)
+            if found is None:
+                raise
+            merged, entries = found
+            if merged.key in done:
+                return
+            read = done - {f.key}
+            skip = [(start, rows) for name, start, rows in entries if sibling(f, name) in read]
+            done.update([merged.key, *(sibling(f, e[0]) for e in entries)])
+            yield from self._read(merged, wanted, columns, self.backend.open_read(merged.key), skip)
+            return
+        yield from self._read(f, wanted, columns, raw)
+
+    def _read(
+        self,
+        f: LogFile,
+        wanted: LogFilter,
+        columns: list[str] | None,
+        raw: Any,
+        skip: list[tuple[int, int]] | None = None,
+    ) -> Iterator[Any]:
+        """Read the opened file ``raw``; ``skip``: (first row, rows) ranges left out."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         where = f"{self.backend.url}/{f.key}"
-        with self.backend.open_read(f.key) as raw:
+        with raw:
             stream: Any = raw if raw.seekable() else io.BytesIO(raw.read())
             try:
                 parquet = pq.ParquetFile(stream)
@@ -195,11 +248,15 @@ class PredictionLogReader:
             self._remember(f.key, _time_span(parquet))
             names = parquet.schema_arrow.names
             read = None if columns is None else [c for c in names if c in {*columns, "_time"}]
-            groups = _row_groups(parquet, wanted)
+            groups = list(range(parquet.num_row_groups)) if skip else _row_groups(parquet, wanted)
             batches = parquet.iter_batches(
                 batch_size=self.batch_size, row_groups=groups, columns=read, use_threads=False
             )
+            offset = 0
             for batch in batches:
+                offset += batch.num_rows
+                if skip:
+                    batch = _without(batch, offset - batch.num_rows, skip)
                 batch = _in_window(batch, wanted)
                 if batch.num_rows:
                     yield _shaped(batch, f, columns)
@@ -282,6 +339,18 @@ def _time_span(parquet: Any) -> tuple[int, int] | None:
         lows.append(stats.min_raw)
         highs.append(stats.max_raw)
     return (min(lows), max(highs)) if lows else None
+
+
+def _without(batch: Any, first: int, skip: list[tuple[int, int]]) -> Any:
+    """``batch`` (rows ``first``.. of its file) less the rows in the ``skip`` ranges."""
+    import numpy as np
+    import pyarrow as pa
+
+    rows = np.arange(first, first + batch.num_rows)
+    keep = np.ones(batch.num_rows, dtype=bool)
+    for start, count in skip:
+        keep &= (rows < start) | (rows >= start + count)
+    return batch.filter(pa.array(keep))
 
 
 def _in_window(batch: Any, wanted: LogFilter) -> Any:

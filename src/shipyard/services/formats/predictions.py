@@ -18,6 +18,17 @@ version 1: readers of format 1 that do not know it read the files unchanged (the
 signature's columns and the ``_``-columns they know), and a reader asking for ``_proba``
 gets nulls from files without it (regressors, older files).
 
+Compacted files (``formats.prediction_compactor``) merge the files of one model, day,
+environment and version into one per closed hour, then one per closed day::
+
+    .../env=<env>/v<version>-compacted-<h00..h23|day>-<time ms>.parquet
+
+in the same format (version 1: to a reader that does not know them, they are files of a
+replica named ``compacted-…``), with one more metadata entry, ``shipyard.predlog.sources``:
+the JSON list ``[[file name, first row, rows], …]`` of every file whose rows it holds (files
+it merged and, transitively, theirs), so that a reader skips the files it replaces and finds
+the rows of one removed while it was reading.
+
 Prediction ids (``_id``, one per request; ``_row`` numbers its rows) are
 ``<replica prefix>-<time ms, hex>-<counter, hex>``: ``prediction_time`` reads the time back,
 so whoever joins labels to predictions by id knows which days of logs to read.
@@ -36,11 +47,14 @@ from shipyard.core.errors import StorageError
 __all__ = [
     "DAY_MS",
     "FORMAT_VERSION",
+    "HOUR_MS",
     "METADATA_PREFIX",
     "META_COLUMNS",
     "PREFIX",
+    "SOURCES_KEY",
     "VERSION_KEY",
     "LogFile",
+    "compacted_key",
     "day_of",
     "day_prefix",
     "file_key",
@@ -56,6 +70,7 @@ FORMAT_VERSION = 1
 PREFIX = "predictions"
 METADATA_PREFIX = "shipyard.predlog."
 VERSION_KEY = f"{METADATA_PREFIX}version"
+SOURCES_KEY = f"{METADATA_PREFIX}sources"
 META_COLUMNS = (
     "_id",
     "_row",
@@ -68,8 +83,10 @@ META_COLUMNS = (
     "_env",
 )
 DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
 _FILE = re.compile(r"v(\d+)-(.+)-(\d+)\.parquet")
 _HEX_TIME = re.compile(r"[0-9a-f]{9,12}")
+_COMPACTED = re.compile(r"compacted-(h[0-2]\d|day)")
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,15 @@ class LogFile:
     env: str | None
     version: int
     replica: str
+    compacted: str | None = None  # "h00".."h23" or "day" for a compacted file
+
+    @property
+    def name(self) -> str:
+        return self.key.rsplit("/", 1)[-1]
+
+    @property
+    def partition(self) -> tuple[str, str, str | None, int]:
+        return (self.model, self.day, self.env, self.version)
 
 
 def day_of(time_ms: int) -> str:
@@ -129,7 +155,15 @@ def parse_key(key: str) -> LogFile | None:
     match = _FILE.fullmatch(parts[-1])
     if not model or not day or env == "" or match is None:
         return None
-    return LogFile(key, model, day, env, int(match.group(1)), match.group(2))
+    replica = match.group(2)
+    compacted = _COMPACTED.fullmatch(replica)
+    tag = compacted.group(1) if compacted else None
+    return LogFile(key, model, day, env, int(match.group(1)), replica, tag)
+
+
+def compacted_key(*, model: str, day: str, env: str, version: int, tag: str, now_ms: int) -> str:
+    """The key of a compacted file (``tag``: ``h00``..``h23`` or ``day``)."""
+    return f"{day_prefix(model, day)}env={env}/v{version}-compacted-{tag}-{now_ms:013d}.parquet"
 
 
 def log_table(

@@ -79,7 +79,9 @@ def _onnx_predict(data: bytes, spec: InputSpec) -> tuple[Callable[[Any], Any], b
         if not isinstance(x, np.ndarray):
             x = x.to_numpy()
         out = session.run([label], {name: x.astype(np.float32, copy=False)})[0]
-        return out.ravel() if out.ndim > 1 else out
+        # a copy: ONNX Runtime's arrays keep its memory alive, and answers outlive the
+        # session (a prediction log buffers them after the version is evicted)
+        return np.array(out.ravel())
 
     if len(outputs) < 2 or not str(outputs[1].type).startswith("tensor"):
         return predict, False
@@ -95,7 +97,7 @@ def _onnx_predict(data: bytes, spec: InputSpec) -> tuple[Callable[[Any], Any], b
         if not isinstance(x, np.ndarray):
             x = x.to_numpy()
         labels, proba = session.run(both, {name: x.astype(np.float32, copy=False)})
-        return Scored(labels.ravel(), proba[:, 1].astype(np.float64))
+        return Scored(np.array(labels.ravel()), proba[:, 1].astype(np.float64))  # copies
 
     return scored, True
 

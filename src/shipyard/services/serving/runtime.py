@@ -21,7 +21,6 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -36,6 +35,7 @@ from shipyard.services.ports import (
 )
 from shipyard.services.serving.batching import Batcher
 from shipyard.services.serving.inputs import InputSpec
+from shipyard.services.serving.model_cache import ModelCache
 from shipyard.services.serving.predictors import LoadedModel, Scored, load_version
 from shipyard.services.serving.predlog import LogRecord, PredictionLog
 from shipyard.services.serving.routing import Choice, choose
@@ -82,9 +82,13 @@ class ServingRuntime:
         settings: ServingSettings,
         allow_pickle: bool = False,
         jobs: PeriodicJobs | None = None,
+        compact: Callable[[], Any] | None = None,
     ) -> None:
+        """``compact`` merges small prediction-log files (a job, run once across replicas)."""
         self.env = env
         self.jobs = jobs
+        self.compact = compact
+        self._next_stats = time.monotonic() + settings.stats_s
         self.deployments = deployments
         self.figures = figures
         self.registry = registry
@@ -95,10 +99,16 @@ class ServingRuntime:
         self.replica = predlog.replica
         self.routes: dict[str, Deployment] = {}
         self.generation = -1
-        self._models: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
         self._batchers: dict[tuple[str, int], Batcher] = {}
         self._lock = threading.Lock()
-        self._loading: dict[tuple[str, int], asyncio.Future[LoadedModel]] = {}
+        self.models = ModelCache(
+            self._load,
+            cap=settings.max_models,
+            pinned=settings.pinned,
+            stats=stats,
+            on_evict=lambda key: self._batchers.pop(key, None),  # atomic: no lock needed
+        )
+        self.models.routed = self._routed
         self._background: set[asyncio.Task[Any]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -223,58 +233,32 @@ class ServingRuntime:
         with self._lock:
             found = self._batchers.get(loaded.key)
             if found is None or found.predict is not loaded.predict:  # new or reloaded
-                found = self._batchers[loaded.key] = Batcher(
+                found = Batcher(
                     loaded.predict,
                     cost_ms=loaded.cost_ms,
                     max_batch=self.settings.max_batch,
                     max_wait_ms=self.settings.max_wait_ms,
                 )
+                if self.models.get(loaded.key) is loaded:  # not for a version evicted since
+                    self._batchers[loaded.key] = found
             return found
 
     # ------------------------------------------------------------ loading
     def loaded_count(self) -> int:
-        with self._lock:
-            return len(self._models)
+        return len(self.models)
 
     async def model(self, name: str, version: int) -> LoadedModel:
-        key = (name, version)
-        with self._lock:
-            found = self._models.get(key)
-            if found is not None:
-                self._models.move_to_end(key)
-                return found
-        pending = self._loading.get(key)
-        if pending is None:
-            loop = asyncio.get_running_loop()
-            pending = asyncio.ensure_future(loop.run_in_executor(None, self._load, name, version))
-            self._loading[key] = pending
-            pending.add_done_callback(lambda _: self._loading.pop(key, None))
-        return await pending
+        """The loaded version; a cold one loads now (the request waits, it does not fail)."""
+        return await self.models.model(name, version)
 
     def _load(self, name: str, version: int) -> LoadedModel:
-        with self._lock:
-            found = self._models.get((name, version))
-        if found is not None:
-            return found
         v = self.registry.get_version(f"{name}@{version}")
-        loaded = load_version(
+        return load_version(
             self.registry, v, allow_pickle=self.allow_pickle, onnx=self.settings.onnx
         )
-        with self._lock:
-            self._models[loaded.key] = loaded
-            self._evict()
-        log.info("loaded %s (%s path, %.2f ms/row)", v.ref, loaded.path, loaded.cost_ms)
-        return loaded
 
-    def _evict(self) -> None:
-        routed = {(d.model, v) for d in self.routes.values() for v in d.versions()}
-        for key in list(self._models):
-            if len(self._models) <= max(1, self.settings.max_models):
-                break
-            if key not in routed:
-                self._models.pop(key)
-                # not closed: requests in flight still finish on it; its thread ends with it
-                self._batchers.pop(key, None)
+    def _routed(self) -> set[tuple[str, int]]:
+        return {(d.model, v) for d in self.routes.values() for v in d.versions()}
 
     def refresh(self) -> bool:
         """Pick up deployment changes; True when the routes changed."""
@@ -282,24 +266,46 @@ class ServingRuntime:
         if generation == self.generation:
             return False
         routes = {d.model: d for d in self.deployments.list(self.env)}
-        wanted = [(d.model, v) for d in routes.values() for v in d.versions()]
-        for name, version in wanted[: self.settings.max_models]:
+        for name, version in self._to_warm(routes):
             try:
-                self._load(name, version)  # warm before the switch
+                self.models.load(name, version)  # warm before the switch
             except Exception as e:  # a broken version must not stop the others
                 log.error("cannot load %s@v%s: %s", name, version, e)
         self.routes = routes
         self.generation = generation
-        with self._lock:
-            self._evict()
+        self.models.evict()
         return True
 
+    def _to_warm(self, routes: dict[str, Deployment]) -> list[tuple[str, int]]:
+        """What to load before switching to ``routes``: the versions of pinned models and
+        of models already loaded (their new versions must not wait for a request), then
+        others while there is room under the cap (a fleet larger than the cap loads the
+        rest on demand)."""
+        loaded = set(self.models.keys())
+        hot = {name for name, _ in loaded} | self.models.pinned
+        wanted = [(d.model, v) for d in routes.values() for v in d.versions()]
+        missing = [k for k in wanted if k not in loaded]
+        first = [k for k in missing if k[0] in hot]
+        room = max(0, self.models.cap - len(loaded) - len(first))
+        return first + [k for k in missing if k[0] not in hot][:room]
+
     # ------------------------------------------------------------ background work
-    def flush(self) -> None:
-        rows = self.stats.deltas()
+    def flush(self, final: bool = False) -> None:
+        """Write figures and prediction logs: every call, the figures and logs of models in a
+        rollout (the canary watcher judges them) and logs due by size or age; every
+        ``stats_s``, the figures of the others (one row per model per flush made tables grow
+        with fleets)."""
+        due = final or time.monotonic() >= self._next_stats
+        if due:
+            self._next_stats = time.monotonic() + self.settings.stats_s
+        rows = self.stats.deltas(None if due else self._in_rollout)
         if rows:
             self.figures.flush(self.env, self.replica, int(time.time() * 1000), rows)
-        self.predlog.drain()
+        self.predlog.drain(final=final, eager=self._in_rollout)
+
+    def _in_rollout(self, model: str) -> bool:
+        d = self.routes.get(model)
+        return d is None or d.candidate_version is not None
 
     def start(self) -> None:
         import pyarrow.parquet  # noqa: F401  (imported now, not in the first flush)
@@ -310,6 +316,9 @@ class ServingRuntime:
         if self.jobs is not None:
             name, every = f"canary-watch:{self.env}", self.settings.flush_s
             self.jobs.register(name, every, lambda: self.figures.watch(self.env))
+            if self.compact is not None and self.settings.compact_s > 0:
+                every = self.settings.compact_s  # one job for the whole store, any replica
+                self.jobs.register("predlog-compact", every, self.compact, lease_s=every * 3)
             self.jobs.start()
 
     def stop(self) -> None:
@@ -318,7 +327,7 @@ class ServingRuntime:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self._safely(self.flush)
+        self._safely(lambda: self.flush(final=True))
 
     def _run(self) -> None:
         next_flush = time.monotonic() + self.settings.flush_s
