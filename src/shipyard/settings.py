@@ -37,7 +37,9 @@ class ServingSettings:
     metrics_models: int = 100  # models with their own /metrics series; the rest: "_other"
     stats_s: float = 30.0  # figures of models without a rollout are written this often
     log_rows: int = 20_000  # a model version's buffered log rows written as one file
-    log_age_s: float = 300.0  # ... or once its oldest buffered row is this old
+    # ... or once its oldest buffered row is this old: keep a [monitor] policy's delay (30 s
+    # by default) above log_age_s + flush_s, or its windows miss rows still buffered
+    log_age_s: float = 10.0
     compact_s: float = 600.0  # how often small prediction-log files are compacted (0: never)
     log_queue: int = 100_000  # prediction log rows buffered before new ones are dropped
     max_body_mb: float = 16.0

@@ -36,6 +36,7 @@ from tests.services.monitoring.conftest import SECRET, Receiver, receiver  # noq
 from tests.services.retraining.conftest import DORA, MODEL, PIPELINE, seed
 from tests.services.retraining.flows import FEATURES, frame
 
+SETTLE_MS = 500  # past the serving log buffer's age and flush, which monitor run waits for
 WINDOW_MS = 2000
 ROWS = 600  # per window, in 3 requests (drift needs 100 values; the noise stays under 0.1)
 REPO = Path(__file__).resolve().parents[3]
@@ -84,6 +85,7 @@ class Circle:
             "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO)])),
             "SHIPYARD_SERVE_POLL_S": "0.1",
             "SHIPYARD_SERVE_FLUSH_S": "0.2",
+            "SHIPYARD_SERVE_LOG_AGE_S": "0.1",  # logs written at once (monitor waits 0.3 s)
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -196,7 +198,7 @@ def test_drift_to_recovered_metric_through_a_real_serving_process(
         # drifted traffic → monitor run → the drift alert, told to the webhook
         start = circle.traffic_in_next_window(seed=100)
         circle.logged(svc, start)
-        report = svc.monitor_runner.run(MODEL, now=start + WINDOW_MS)
+        report = svc.monitor_runner.run(MODEL, now=start + WINDOW_MS + SETTLE_MS)
         (alert,) = svc.alerts.open_alerts(MODEL)
         assert (alert.env, alert.rule, alert.version) == (circle.env, RULE, 1)
         assert alert.figures["drift_share"] > 0.3 and report.deliveries.delivered == 1
@@ -238,7 +240,7 @@ def test_drift_to_recovered_metric_through_a_real_serving_process(
         # a window after the promotion: the metric recovered
         after = circle.traffic_in_next_window(seed=200, after=promoted.update_time)
         circle.logged(svc, after)
-        svc.monitor_runner.run(MODEL, now=after + WINDOW_MS)
+        svc.monitor_runner.run(MODEL, now=after + WINDOW_MS + SETTLE_MS)
         assert svc.retraining.tick(MODEL) == []
         done = svc.retraining.get(run.run_id)
         assert done.outcome == "recovered", done.follow_up

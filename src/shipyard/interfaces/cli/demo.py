@@ -121,7 +121,8 @@ def seed_demo(path: Path) -> int:
         from shipyard.interfaces.cli.demo_release import POLICY
         from shipyard.interfaces.cli.demo_retrain import RETRAIN_POLICY
 
-        toml.write_text("[core]\n" + CHECKS + POLICY + MONITOR_POLICY + RETRAIN_POLICY)
+        serving = "\n[serving]\nlog_age_s = 0.5   # the scenes' 10 s windows see every row\n"
+        toml.write_text("[core]\n" + CHECKS + POLICY + MONITOR_POLICY + RETRAIN_POLICY + serving)
     import numpy as np
     from rich.progress import track
 

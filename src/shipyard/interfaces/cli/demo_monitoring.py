@@ -63,7 +63,7 @@ def watch(
     try:
         wait_for_window_end(settle=0.2)  # the drifted patients get a window of their own
         answered = patient_requests(url, model, shifted(holdout, holdout), 200, seed=11)
-        wait_for_window_end(settle=2.5)  # logs flushed, the policy's delay passed
+        wait_for_window_end(settle=3.5)  # logs flushed, the policy's delay passed
         labels = {pid: label for pid, label in answered[: len(answered) // 2]}
         receipt = services.feedback.record(model, labels, user=services.settings.actor)
         report = services.monitor_runner.run(model=model)

@@ -114,7 +114,7 @@ def _follow_up(services: Any, model: str, run: Any, holdout: Any, url: str) -> s
 
     wait_for_window_end(settle=0.2)
     patient_requests(url, model, _this_year(), 120, seed=99)
-    wait_for_window_end(settle=2.5)
+    wait_for_window_end(settle=3.5)
     services.monitor_runner.run(model=model)
     services.retraining.follow_up(model)
     done = services.retraining.get(run.run_id)
