@@ -9,8 +9,10 @@ type, headers, body schema)."""
 from __future__ import annotations
 
 import time
+import uuid
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,11 +56,13 @@ def _seed(server: LiveServer) -> dict[str, str]:
         runs.append(run.run_id)
     svc.tracking.update_run(runs[0], status="FINISHED", actor="admin")
     svc.catalog.register("loans", pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}), user="admin")
+    svc.catalog.set_alias("loans@v1", "training", user="admin")
     x = np.random.default_rng(0).normal(size=(40, 2))
     model = LogisticRegression().fit(x, (x[:, 0] > 0).astype(int))
     signature = {"inputs": [["a", "float64"], ["b", "float64"]], "output": "int64"}
     for _ in range(2):
         version = svc.registry.log_model(model, "loans", user="admin", signature=signature)
+    svc.registry.set_alias("loans@1", "training", user="admin")
     svc.deployments.deploy("loans", version.version, "staging", svc.access.get_user("admin"))
     return {
         "run_id": runs[1],
@@ -71,14 +75,40 @@ def _seed(server: LiveServer) -> dict[str, str]:
         "env": "staging",
         "environment": "staging",
         "key": "loss",
+        "obj": "dataset:loans@v1",
     }
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict]]:
+@contextmanager
+def _database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None (the project's SQLite file) or a fresh PostgreSQL database, dropped afterwards."""
+    if request.param == "sqlite":
+        yield None
+        return
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(
+        request.getfixturevalue("postgres_admin_url"), isolation_level="AUTOCOMMIT"
+    )
+    name = f"shipyard_st_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, dict]]:
     project: Path = tmp_path_factory.mktemp("schemathesis")
-    for server in _serve(project, "token"):
-        yield server, _seed(server)
+    with _database(request) as db_url:
+        for server in _serve(project, "token", db_url):
+            yield server, _seed(server)
 
 
 def _use_real_ids(case: Any, real: dict[str, str]) -> None:
