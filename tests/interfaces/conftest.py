@@ -21,14 +21,17 @@ class LiveServer:
     admin_token: str
 
 
-def _serve(tmp_path: Path, auth_mode: str) -> Iterator[LiveServer]:
+def _serve(tmp_path: Path, auth_mode: str, db_url: str | None = None) -> Iterator[LiveServer]:
     import uvicorn
 
     from shipyard.core.entities import Role
     from shipyard.interfaces.bootstrap import build_server_app, build_services
     from shipyard.settings import load_settings
 
-    services = build_services(load_settings(env={"SHIPYARD_PROJECT_DIR": str(tmp_path)}))
+    env = {"SHIPYARD_PROJECT_DIR": str(tmp_path)}
+    if db_url is not None:
+        env["SHIPYARD_DB_URL"] = db_url
+    services = build_services(load_settings(env=env))
     services.access.add_user("admin", Role.ADMIN)
     token = services.access.issue_token("admin")
     port = free_port()

@@ -8,7 +8,15 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-__all__ = ["artifact_response", "stream_verified"]
+__all__ = ["DOWNLOAD", "artifact_response", "stream_verified"]
+
+# What a download route declares in the OpenAPI document: its 200 is bytes, not JSON.
+DOWNLOAD: dict[str, Any] = {
+    "response_class": StreamingResponse,
+    "responses": {
+        200: {"description": "The file's bytes", "content": {"application/octet-stream": {}}}
+    },
+}
 
 
 def stream_verified(

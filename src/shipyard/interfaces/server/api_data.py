@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from shipyard.core.datasets import DatasetKind, check_alias, check_dataset_name, parse_ref
 from shipyard.core.errors import ValidationError
 from shipyard.core.validation import normalize_artifact_path
-from shipyard.interfaces.http.artifacts import stream_verified
+from shipyard.interfaces.http.artifacts import DOWNLOAD, stream_verified
 from shipyard.interfaces.http.params import Count, Offset
 from shipyard.interfaces.presenters.lineage import lineage_graph
 from shipyard.interfaces.presenters.records import (
@@ -104,7 +104,7 @@ def list_files(
     }
 
 
-@router.get("/datasets/{name}/versions/{version}/download")
+@router.get("/datasets/{name}/versions/{version}/download", **DOWNLOAD)
 def download(
     request: Request, name: str, version: str, path: str | None = None
 ) -> StreamingResponse:

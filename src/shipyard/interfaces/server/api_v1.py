@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from shipyard.core.errors import ValidationError
 from shipyard.core.validation import check_metric
-from shipyard.interfaces.http.artifacts import artifact_response
+from shipyard.interfaces.http.artifacts import DOWNLOAD, artifact_response
 from shipyard.interfaces.http.params import EpochMs, Int64
 from shipyard.interfaces.presenters.records import experiment_json, file_json, metric_json, run_json
 
@@ -153,7 +153,7 @@ def list_artifacts(request: Request, run_id: str, path: str = "") -> dict[str, A
     return {"files": [file_json(f) for f in _tracking(request).list_artifacts(run_id, path)]}
 
 
-@router.get("/runs/{run_id}/artifacts/download")
+@router.get("/runs/{run_id}/artifacts/download", **DOWNLOAD)
 def download_artifact(request: Request, run_id: str, path: str) -> StreamingResponse:
     return artifact_response(_tracking(request), run_id, path)
 

@@ -1,6 +1,7 @@
-"""How the API answers what is not a ``ShipyardError``: a body that fails validation (400,
-as MLflow's INVALID_PARAMETER_VALUE), a path nobody serves (404) and a method a path does
-not take (405 with the complete ``Allow``) — always the same JSON error shape."""
+"""How the API answers what is not a ``ShipyardError``: a body that fails validation or
+cannot be read (400, as MLflow's INVALID_PARAMETER_VALUE), a path nobody serves (404) and a
+method a path does not take (405 with the complete ``Allow``) — always the same JSON error
+shape."""
 
 from __future__ import annotations
 
@@ -67,10 +68,29 @@ def _on_validation(_request: Request, exc: RequestValidationError) -> JSONRespon
     )
 
 
+_CODES = {400: "INVALID_PARAMETER_VALUE", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}
+
+
+def _error_shape(exc: Any) -> Response:
+    """Any other HTTP error of an API path (FastAPI's 400 for a body it cannot read: not
+    UTF-8, say) in the documented shape rather than FastAPI's ``{"detail": …}``."""
+    message = str(exc.detail)
+    if exc.status_code == 400 and message == "There was an error parsing the body":
+        message = "request body: cannot be read; send JSON encoded in UTF-8"
+    code = _CODES.get(exc.status_code, "BAD_REQUEST" if exc.status_code < 500 else "INTERNAL_ERROR")
+    return JSONResponse(
+        {"error_code": code, "message": message},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
 async def _on_http_error(request: Request, exc: Any) -> Response:
     path = request.url.path
-    if not is_api_path(path) or exc.status_code not in (404, 405):
+    if not is_api_path(path):
         return await http_exception_handler(request, exc)
+    if exc.status_code not in (404, 405):
+        return _error_shape(exc)
     allow = allowed_methods(request.app, path)
     if not allow:
         body = {

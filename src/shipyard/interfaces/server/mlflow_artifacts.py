@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from shipyard.core.errors import NotFoundError, ValidationError
 from shipyard.core.models import ModelRef, check_model_name
 from shipyard.core.validation import check_run_id, normalize_artifact_path
+from shipyard.interfaces.http.artifacts import DOWNLOAD
 
 __all__ = ["LOGGED_MODEL_TAG", "Location", "backing_run", "mount", "parse_location"]
 
@@ -152,7 +153,7 @@ def mount(app: FastAPI) -> None:
         files = await run_in_threadpool(_list, request.app.state.services, loc)
         return JSONResponse({"files": files})
 
-    @app.get(ROOT + "/{path:path}", tags=["mlflow-compat"])
+    @app.get(ROOT + "/{path:path}", tags=["mlflow-compat"], **DOWNLOAD)
     async def download_artifact(path: str, request: Request) -> StreamingResponse:
         stream = await run_in_threadpool(_open, request.app.state.services, parse_location(path))
         return StreamingResponse(_chunks(stream), media_type="application/octet-stream")
