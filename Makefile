@@ -72,3 +72,6 @@ run: $(RUN_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache site
+
+audit: $(STAMP)
+	PIP_AUDIT=$(BIN)/pip-audit scripts/audit_deps.sh
