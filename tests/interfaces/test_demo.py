@@ -177,9 +177,16 @@ def test_the_demo_rolls_out_an_approved_challenger_as_a_canary_with_traffic(
     services: Any, demo: tuple[Path, str]
 ) -> None:
     project, output = demo
-    history = services.deployments.history("production")
-    first = [(e.action, e.to_version, e.traffic) for e in reversed(history)][:3]
-    assert first == [("deploy", 1, 100), ("deploy", 2, 20), ("rollback", 1, 100)]
+    history = [
+        (e.action, e.to_version, e.traffic)
+        for e in reversed(services.deployments.history("production"))
+    ]
+    assert history[:2] == [("deploy", 1, 100), ("deploy", 2, 20)]
+    # the watcher may advance the challenger on its (estimated) quality before dave rolls it
+    # back for the retrained version
+    rolled = history.index(("rollback", 1, 100))
+    assert all(a == "auto_promote" and v == 2 for a, v, _ in history[2:rolled])
+    assert history[rolled + 1] == ("deploy", 3, 20)
     assert services.registry.get_version("diabetes-progression@2").status.value == "approved"
     figures = services.figures.by_version("production", "diabetes-progression", 0)
     served = {key: f["requests"] for key, f in figures.items()}

@@ -142,6 +142,8 @@ def _gates_line(ref: str, report: dict[str, Any]) -> str:
     for gate in report["gates"]:
         value = gate.get("value")
         shown = f"{value:.3g}" if isinstance(value, float) else "ok"
+        if gate.get("kind") == "vs_champion" and isinstance(gate.get("drop"), float):
+            shown = f"drop {gate['drop']:+.3f}"  # the AUC lost against the champion
         parts.append(f"{gate['gate']} {shown}{'' if gate['passed'] else ' FAIL'}")
     verdict = "[green]gates passed[/]" if report["passed"] else "[red]gates failed[/]"
     return f"{ref}: {verdict} on {report['holdout']} ({'; '.join(parts)})"
