@@ -164,6 +164,29 @@ class PredictionLogReader:
             left = tuple(f.key for f in files if not self._misses(f.key, wanted))
             self._kept = (wanted, left, read)
 
+    def head(
+        self,
+        model: str,
+        max_rows: int,
+        *,
+        version: int | Collection[int] | None = None,
+        env: str | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> list[Any]:
+        """The first ``max_rows`` matching rows (the stream is in time order) as batches;
+        reading stops there, so memory stays bounded whatever the window holds."""
+        out, taken = [], 0
+        for batch in self.batches(
+            model, version=version, env=env, start_ms=start_ms, end_ms=end_ms, columns=columns
+        ):
+            out.append(batch.slice(0, max_rows - taken))
+            taken += out[-1].num_rows
+            if taken >= max_rows:
+                break
+        return out
+
     def frames(
         self,
         model: str,

@@ -102,14 +102,10 @@ class DriftWindowEvaluator:
     ) -> Any:
         import pyarrow as pa
 
-        batches, taken = [], 0
-        for batch in self.reader.batches(
-            model, version=version, env=env, start_ms=start_ms, end_ms=end_ms, columns=columns
-        ):
-            batches.append(batch.slice(0, self.max_rows - taken))
-            taken += batches[-1].num_rows
-            if taken >= self.max_rows:
-                break
+        batches = self.reader.head(
+            model, self.max_rows, version=version, env=env, start_ms=start_ms, end_ms=end_ms,
+            columns=columns,
+        )  # fmt: skip
         table = pa.Table.from_batches(batches)
         for i, name in enumerate(table.column_names):
             if name in OUTPUT_COLUMNS:  # nulls where older files logged none: still numbers

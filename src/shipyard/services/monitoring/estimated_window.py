@@ -108,14 +108,10 @@ class EstimatedWindowEvaluator:
         import numpy as np
         import pyarrow as pa
 
-        batches, taken = [], 0
-        for batch in self.reader.batches(
-            model, version=version, env=env, start_ms=start_ms, end_ms=end_ms, columns=_COLUMNS
-        ):
-            batches.append(batch.slice(0, self.max_rows - taken))
-            taken += batches[-1].num_rows
-            if taken >= self.max_rows:
-                break
+        batches = self.reader.head(
+            model, self.max_rows, version=version, env=env, start_ms=start_ms, end_ms=end_ms,
+            columns=_COLUMNS,
+        )  # fmt: skip
         if not batches:
             return None
         table = pa.Table.from_batches(batches)
