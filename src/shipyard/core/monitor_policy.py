@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from shipyard.core.errors import ValidationError
+from shipyard.core.policy_tables import model_table
 from shipyard.core.rollback_rule import Grammar, judge, names_in, parse_condition
 
 __all__ = [
@@ -217,13 +218,7 @@ def parse_monitor_policies(table: object) -> dict[str, MonitorPolicy]:
 
 def parse_monitor_policy(model: str, spec: object) -> MonitorPolicy:
     where = f"monitor.{model}"
-    if not isinstance(spec, Mapping):
-        raise ValidationError(f"[{where}] must be a table", field=where)
-    for key in spec:
-        if key not in _KEYS:
-            raise ValidationError(
-                f"{where}.{key}: unknown key; use {', '.join(_KEYS)}", field=f"{where}.{key}"
-            )
+    spec = model_table(where, spec, _KEYS)
     if "window" not in spec:
         raise ValidationError(
             f'{where}.window: required, e.g. window = "1h"', field=f"{where}.window"

@@ -29,6 +29,7 @@ from typing import Any
 
 from shipyard.core.errors import ValidationError
 from shipyard.core.monitor_policy import parse_duration, parse_monitor_rule
+from shipyard.core.policy_tables import model_table
 from shipyard.core.rollback_rule import MAX_RULE_CHARS
 
 __all__ = [
@@ -104,13 +105,7 @@ def parse_retrain_policies(table: object) -> dict[str, RetrainPolicy]:
 
 def parse_retrain_policy(model: str, spec: object) -> RetrainPolicy:
     where = f"retrain.{model}"
-    if not isinstance(spec, Mapping):
-        raise ValidationError(f"[{where}] must be a table", field=where)
-    for key in spec:
-        if key not in _KEYS:
-            raise ValidationError(
-                f"{where}.{key}: unknown key; use {', '.join(_KEYS)}", field=f"{where}.{key}"
-            )
+    spec = model_table(where, spec, _KEYS)
     pipeline = spec.get("pipeline")
     if not isinstance(pipeline, str) or not _PIPELINE.match(pipeline):
         raise ValidationError(
