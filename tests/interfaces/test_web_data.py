@@ -244,10 +244,9 @@ def test_dataset_page_schema_pii_sample_validation_diff_lineage(browser, catalog
         assert page.inner_text("#diff-row-delta") == "+3"
 
         # lineage: the run that read v2, and its link works
-        node = page.locator(f"tr.lineage-node[data-id='run:{run_id}']")
-        assert "train-loans" in node.inner_text()
-        assert "input" in page.inner_text("#lineage-edges")
-        node.locator("a").click()
+        node = page.locator(f"li.lineage-run[data-run-id='{run_id}']")
+        assert "train-loans" in node.inner_text() and "as input" in node.inner_text()
+        node.locator("a").first.click()
         page.wait_for_url(f"**/ui/runs/{run_id}")
         assert page.inner_text("#run-name") == "train-loans"
         page.goto(server.url + "/ui/data/loans/v/1")

@@ -297,6 +297,12 @@ class TrackingService:
             run_id = chain[-1].info.parent_run_id
         return chain
 
+    def child_runs(self, run_ids: Sequence[str]) -> list[RunInfo]:
+        """The runs whose parent is one of ``run_ids`` (a pipeline run's steps), one query."""
+        ids = [check_run_id(r) for r in run_ids]
+        with self.db.read() as conn:
+            return self.runs.child_infos(conn, ids)
+
     def get_run(self, run_id: str) -> Run:
         with self.db.read() as conn:
             return self.runs.get(conn, check_run_id(run_id))

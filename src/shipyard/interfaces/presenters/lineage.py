@@ -8,13 +8,17 @@ Model versions and deployments join the graph as their services arrive.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from shipyard.core.errors import ValidationError
 
-__all__ = ["lineage_graph", "parse_object"]
+__all__ = ["TrainedModel", "lineage_graph", "models_trained_by", "parse_object"]
 
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+DESCENT = 3  # generations below a reading run: pipeline run → step → a sweep's trial
+MAX_DESCENDANTS = 5000  # runs looked at, so a huge sweep cannot slow a page down
 
 
 def parse_object(text: str) -> tuple[str, str]:
@@ -83,3 +87,37 @@ def lineage_graph(services: Any, text: str) -> dict[str, Any]:
             nodes[parent] = _run_node(tracking, run.info.parent_run_id)
             edge(parent, root, "parent_of", "upstream")
     return {"root": root, "nodes": list(nodes.values()), "edges": edges}
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A model version registered from ``run_id``, which is ``reader`` (a run that read the
+    data) or one of its descendants (a pipeline's step run)."""
+
+    version: Any  # ModelVersion
+    run_id: str
+    run_name: str
+    reader: str
+
+
+def models_trained_by(services: Any, readers: Mapping[str, str]) -> list[TrainedModel]:
+    """The model versions registered from the runs ``readers`` names (run id → name) or from
+    their descendants, the reverse of a version's training lineage (model version → run →
+    its parents → dataset inputs). One query per generation, and one for the versions."""
+    origin = {r: r for r in readers}  # run → the reader it descends from
+    names = dict(readers)
+    frontier = list(readers)
+    for _ in range(DESCENT):
+        if not frontier or len(origin) >= MAX_DESCENDANTS:
+            break
+        children = [c for c in services.tracking.child_runs(frontier) if c.run_id not in origin]
+        for child in children[: MAX_DESCENDANTS - len(origin)]:
+            origin[child.run_id] = origin[child.parent_run_id or ""]
+            names[child.run_id] = child.run_name
+        frontier = [c.run_id for c in children if c.run_id in origin]
+    found = services.registry.versions_of_runs(list(origin)) if origin else []
+    return [
+        TrainedModel(v, v.run_id, names.get(v.run_id, ""), origin[v.run_id])
+        for v in found
+        if v.run_id in origin
+    ]

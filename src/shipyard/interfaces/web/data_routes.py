@@ -17,8 +17,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from shipyard.core.datasets import DatasetKind, DatasetVersion, parse_ref
 from shipyard.core.errors import ShipyardError
-from shipyard.interfaces.web.pages import error_page, guard, page, templates
+from shipyard.interfaces.web.dataset_lineage import lineage_view
+from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, templates
 from shipyard.interfaces.web.paging import limit_of, pager, start_of
+from shipyard.interfaces.web.profile_charts import column_charts, profile_specs
 
 __all__ = ["mount"]
 
@@ -213,28 +215,6 @@ def _diff_view(body: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
     return {**body, "column_rows": columns}
 
 
-def _lineage(services: Any, version: DatasetVersion) -> dict[str, Any]:
-    from shipyard.interfaces.presenters.lineage import lineage_graph
-
-    graph = lineage_graph(services, f"dataset:{version.ref}")
-    labels = {n["id"]: n.get("label") or n["id"] for n in graph["nodes"]}
-    nodes = []
-    for n in graph["nodes"]:
-        kind, _, ident = n["id"].partition(":")
-        href = None
-        if kind == "run":
-            href = f"/ui/runs/{ident}"
-        elif kind == "dataset":
-            name, _, tail = ident.partition("@")
-            href = f"/ui/data/{name}/v/{tail.lstrip('v')}" if tail else f"/ui/data/{name}"
-        nodes.append({**n, "ident": ident, "href": href, "root": n["id"] == graph["root"]})
-    edges = [
-        {**e, "source_label": labels.get(e["source"]), "target_label": labels.get(e["target"])}
-        for e in graph["edges"]
-    ]
-    return {"root": graph["root"], "nodes": nodes, "edges": edges}
-
-
 def _version_ref(name: str, version: str) -> str:
     """A diff side: ``v1`` / ``training`` of this dataset, or a full ``other@v1``."""
     return version if "@" in version else f"{name}@{version}"
@@ -247,6 +227,7 @@ def _contents(catalog: Any, version: DatasetVersion) -> dict[str, Any]:
     if version.kind is DatasetKind.TABLE:
         ctx["schema"] = _schema_rows(version)
         ctx["dropped"] = _dropped(version)
+        ctx["distributions"] = profile_specs(version)
         try:
             ctx["sample"] = _sample(catalog, version)
         except ShipyardError as e:
@@ -310,7 +291,7 @@ def _dataset_page(
         **diff_ctx,
     }
     try:
-        ctx["lineage"] = _lineage(services, version)
+        ctx["lineage"] = lineage_view(services, version)
     except ShipyardError as e:
         ctx["lineage_error"] = e.message
     return page(request, "dataset.html", status=status, **ctx)
@@ -366,3 +347,10 @@ def mount(app: FastAPI) -> None:
         if (r := guard(request)) is not None:
             return r
         return _dataset_page(request, name, version, diff, to)
+
+    @app.get("/ui/data/{name}/v/{version}/profile.json", include_in_schema=False)
+    def dataset_profile(request: Request, name: str, version: str) -> dict[str, Any]:
+        """The version page's distribution charts, from the stored profile only."""
+        json_guard(request)
+        found = request.app.state.services.catalog.get_version(parse_ref(f"{name}@{version}"))
+        return {"charts": column_charts(found)}

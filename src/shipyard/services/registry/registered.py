@@ -18,7 +18,7 @@ from shipyard.core.models import (
     check_model_name,
     parse_model_ref,
 )
-from shipyard.core.validation import check_key, check_tag_value
+from shipyard.core.validation import check_key, check_run_id, check_tag_value
 from shipyard.services.paging import (
     MAX_WIDE_PAGE,
     Page,
@@ -95,6 +95,13 @@ class RegisteredModels:
             names = [check_model_name(n) for n in names]
         with self.db.read() as conn:
             return self.repo.all_versions(conn, names)
+
+    def versions_of_runs(self, run_ids: Sequence[str]) -> list[ModelVersion]:
+        """The versions registered from one of ``run_ids``, by name and number: the models
+        trained by those runs (lineage, read from the data's side)."""
+        ids = [check_run_id(r) for r in run_ids]
+        with self.db.read() as conn:
+            return self.repo.versions_of_runs(conn, ids)
 
     def get_version(self, ref: str | ModelRef) -> ModelVersion:
         with self.db.read() as conn:

@@ -28,6 +28,8 @@ from shipyard.stores.sql.tables import (
 
 __all__ = ["ModelsRepo"]
 
+_CHUNK = 500  # ids per IN list: well under every database's parameter limit
+
 
 class ModelsRepo:
     """Stateless: every method takes the connection of the caller's unit of work."""
@@ -259,6 +261,27 @@ class ModelsRepo:
             query = query.where(model_aliases.c.version_id.in_([r.id for r in rows]))
         for version_id, alias in conn.execute(query):
             aliases.setdefault(version_id, []).append(alias)
+        return [_version(r.model_name, r, tuple(sorted(aliases.get(r.id, [])))) for r in rows]
+
+    def versions_of_runs(self, conn: Connection, run_ids: Sequence[str]) -> list[ModelVersion]:
+        """The versions registered from one of ``run_ids``, by name and number."""
+        rows: list[Any] = []
+        for start in range(0, len(run_ids), _CHUNK):
+            chunk = list(run_ids[start : start + _CHUNK])
+            rows += conn.execute(
+                sa.select(model_versions, registered_models.c.name.label("model_name"))
+                .join(registered_models, registered_models.c.id == model_versions.c.model_id)
+                .where(model_versions.c.run_id.in_(chunk))
+            ).all()
+        rows.sort(key=lambda r: (r.model_name, r.version))
+        aliases: dict[int, list[str]] = {}
+        ids = [r.id for r in rows]
+        for start in range(0, len(ids), _CHUNK):
+            query = sa.select(model_aliases.c.version_id, model_aliases.c.alias).where(
+                model_aliases.c.version_id.in_(ids[start : start + _CHUNK])
+            )
+            for version_id, alias in conn.execute(query):
+                aliases.setdefault(version_id, []).append(alias)
         return [_version(r.model_name, r, tuple(sorted(aliases.get(r.id, [])))) for r in rows]
 
     def set_status(

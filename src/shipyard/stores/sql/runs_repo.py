@@ -103,6 +103,17 @@ class RunRepo:
                 out[row.id] = run_info_from_row(row)
         return out
 
+    def child_infos(self, conn: Connection, parent_ids: Sequence[str]) -> list[RunInfo]:
+        """The runs whose parent is one of ``parent_ids``, oldest first (one query a chunk)."""
+        out: list[RunInfo] = []
+        for start in range(0, len(parent_ids), _CHUNK):
+            chunk = list(parent_ids[start : start + _CHUNK])
+            query = sa.select(runs).where(runs.c.parent_run_id.in_(chunk))
+            out.extend(
+                run_info_from_row(r) for r in conn.execute(query.order_by(runs.c.start_time))
+            )
+        return out
+
     def get_info(self, conn: Connection, run_id: str) -> RunInfo:
         row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
         if row is None:

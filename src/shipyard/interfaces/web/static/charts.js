@@ -4,9 +4,11 @@
  * {title, x: "time"|"step", unit, y_min, empty, series: [{name, points: [[x, y|null]]}],
  * bands?: [{name, of, points: [[x, lower, upper]]}]} for lines (the default kind), or
  * {kind: "heatmap", labels, columns, cells: [[x index, y index, value]], max} or
- * {kind: "bar", categories, unit, series: [{name, values}], note} or
+ * {kind: "bar", categories, unit, series: [{name, values}], note, legend?: false} or
  * {kind: "parallel", axes: [{name, type, data?}], rows: [[value per axis]], trials, best}
- * (a sweep's trials: a line per trial, the best one drawn over the others).
+ * (a sweep's trials: a line per trial, the best one drawn over the others) or
+ * {kind: "histogram", unit, points: [[left edge, density]], bins: [[left, right, share]]}
+ * (bins of unequal width, e.g. between a profile's quantiles).
  * When drawn, the element gets data-rendered="true" ("empty" or "error" otherwise). */
 (function () {
   "use strict";
@@ -122,8 +124,9 @@
     return {
       animation: false,
       color: ["#94a3b8", "#2563eb"],
-      legend: { top: 0, left: 8 },
-      grid: { top: 48, left: 12, right: 24, bottom: 12, containLabel: true },
+      legend: chart.legend === false ? { show: false } : { top: 0, left: 8 },
+      grid: { top: chart.legend === false ? 28 : 48, left: 12, right: 24, bottom: 12,
+              containLabel: true },
       tooltip: { trigger: "axis", valueFormatter: withUnit("") },
       xAxis: { type: "category", data: chart.categories,
                axisLabel: { rotate: many ? 30 : 0, hideOverlap: false, interval: 0 } },
@@ -161,7 +164,29 @@
     };
   }
 
-  var OPTIONS = { heatmap: heatmapOption, bar: barOption, parallel: parallelOption };
+  function histogramOption(chart) {
+    // bins of unequal width: a step line over each bin's left edge, filled down to zero
+    return {
+      animation: false,
+      color: ["#2563eb"],
+      grid: { top: 24, left: 12, right: 24, bottom: 8, containLabel: true },
+      tooltip: {
+        trigger: "axis",
+        formatter: function (params) {
+          var i = Math.min(params[0].dataIndex, chart.bins.length - 1);
+          var b = chart.bins[i];
+          return fmt(b[0]) + " – " + fmt(b[1]) + ": " + fmt(100 * b[2]) + " % of the values";
+        },
+      },
+      xAxis: { type: "value", scale: true, axisLabel: { formatter: fmt, hideOverlap: true } },
+      yAxis: { type: "value", min: 0, name: chart.unit || "", axisLabel: { formatter: fmt } },
+      series: [{ name: chart.title, type: "line", step: "end", data: chart.points,
+                 symbol: "none", areaStyle: { opacity: 0.3 } }],
+    };
+  }
+
+  var OPTIONS = { heatmap: heatmapOption, bar: barOption, parallel: parallelOption,
+                  histogram: histogramOption };
 
   function option(chart) {
     if (OPTIONS[chart.kind]) {

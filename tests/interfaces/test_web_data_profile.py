@@ -1,0 +1,230 @@
+"""The dataset version page as a practitioner reads it, in real headless Chromium at 1280 px:
+per-column distributions drawn from the stored profile (histograms between quantiles, bars of
+category counts, missing counts, a cap on wide tables) and the lineage shown once, with the
+model versions trained on the version (from a pipeline that read it) linked to their pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import shipyard as sy
+from shipyard.interfaces.presenters.lineage import models_trained_by
+from shipyard.interfaces.web.profile_charts import MAX_COLUMNS, column_charts, histogram_bins
+from tests.interfaces.conftest import LiveServer, _serve
+from tests.interfaces.test_web_run_pages import _clean, _console, _open
+
+ROWS = 2001
+
+
+def _loans() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    bonus = rng.exponential(2.0, size=ROWS)
+    bonus[rng.choice(ROWS, size=40, replace=False)] = np.nan  # 40 missing
+    return pd.DataFrame(
+        {
+            "income": rng.lognormal(mean=3.0, sigma=0.6, size=ROWS),
+            "age": rng.integers(18, 80, size=ROWS),
+            "segment": rng.choice(["retail", "sme", "corporate"], size=ROWS, p=[0.6, 0.3, 0.1]),
+            "defaulted": rng.integers(0, 2, size=ROWS),
+            "bonus": bonus,
+        }
+    )
+
+
+@sy.step(deps=["scikit-learn"])
+def fit_default(df: pd.DataFrame):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=200).fit(df[["income", "age"]], df["defaulted"])
+
+
+@sy.pipeline
+def train_on_loans(ref: str = "loans@v1"):
+    fit_default(sy.dataset(ref))
+
+
+@dataclass
+class World:
+    server: LiveServer
+    pipeline_run: str
+    step_run: str
+    direct_run: str
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """loans@v1 read by a pipeline (its step's model registered) and by a plain run (its own
+    model), loans@v2 read by nothing; a 45-column table."""
+    for server in _serve(tmp_path_factory.mktemp("data-profile"), "local"):
+        yield _seed(server)
+
+
+def _seed(server: LiveServer) -> World:
+    svc: Any = server.services
+    frame = _loans()
+    svc.catalog.register("loans", frame, user="alice")
+    svc.catalog.register("loans", frame.head(500), user="alice")
+    wide = pd.DataFrame({f"f{i:02d}": np.arange(12) * (i + 1) for i in range(45)})
+    svc.catalog.register("wide", wide, user="alice")
+
+    result = svc.pipelines.run(train_on_loans, {}, actor="alice")
+    assert result.ok, result.error
+    step = svc.pipelines.latest_executions(result.run_id)[("fit_default", None)]
+    example = frame[["income", "age"]].head()
+    svc.registry.log_model(
+        result.output("fit_default"), "default-risk", user="alice", run_id=step.run_id,
+        input_example=example,
+    )  # fmt: skip
+    eid = svc.tracking.create_experiment("by-hand")
+    direct = svc.tracking.create_run(eid, run_name="notebook").run_id
+    svc.catalog.record_input(direct, "loans@v1", "training")
+    model = fit_default(frame)  # outside a pipeline a step is its function
+    svc.registry.log_model(model, "notebook-model", user="alice", run_id=direct,
+                           input_example=example)  # fmt: skip
+    return World(server, result.run_id, step.run_id, direct)
+
+
+@pytest.fixture
+def page(browser) -> Iterator[Any]:
+    p = browser.new_page(viewport={"width": 1280, "height": 900})
+    p.errors = []
+    p.on("console", lambda m: _console(p, m))
+    p.on("pageerror", lambda e: p.errors.append(str(e)))
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+# ---------------------------------------------------------------------------- the maths
+
+
+def test_histogram_bins_match_numpy_between_the_profile_quantiles() -> None:
+    values = pd.Series(np.random.default_rng(0).gamma(2.0, 3.0, size=20001))
+    levels = (0.05, 0.25, 0.5, 0.75, 0.95)
+    quantiles = {str(q): float(values.quantile(q)) for q in levels}
+    bins = histogram_bins(float(values.min()), float(values.max()), quantiles)
+    edges = [bins[0][0]] + [right for _, right, _ in bins]
+    density, numpy_edges = np.histogram(values, bins=edges, density=True)
+    ours = [share / (right - left) for left, right, share in bins]
+    np.testing.assert_allclose(ours, density, rtol=2e-3)
+    np.testing.assert_allclose(edges, numpy_edges)
+    assert sum(share for *_, share in bins) == pytest.approx(1.0)
+
+
+def test_tied_quantiles_keep_their_share_and_a_constant_column_has_no_bins() -> None:
+    # 0..25 % all equal 1.0 (many equal values): that share joins the next bin
+    bins = histogram_bins(1.0, 9.0, {"0.05": 1.0, "0.25": 1.0, "0.5": 4.0, "0.75": 6.0})
+    assert [(lo, hi) for lo, hi, _ in bins] == [(1.0, 4.0), (4.0, 6.0), (6.0, 9.0)]
+    assert [round(s, 6) for *_, s in bins] == [0.5, 0.25, 0.25]
+    assert histogram_bins(2.0, 2.0, {"0.5": 2.0}) == []
+
+
+# ---------------------------------------------------------------------------- the page
+
+
+def _rendered(page: Any, column: str) -> dict[str, Any]:
+    """What ECharts drew for a column: the chart kind's series type and its point count."""
+    el = f"figure.distribution[data-column='{column}'] div.chart"
+    page.wait_for_selector(f"{el}[data-rendered]")
+    return page.evaluate(
+        """sel => { const el = document.querySelector(sel);
+        const inst = echarts.getInstanceByDom(el);
+        if (!inst) { return {state: el.dataset.rendered, text: el.textContent}; }
+        const s = inst.getOption().series[0];
+        return {state: el.dataset.rendered, type: s.type, step: s.step || null,
+                n: s.data.length, data: s.data}; }""",
+        el,
+    )
+
+
+@pytest.mark.browser
+def test_distributions_come_from_the_profile(page, world) -> None:
+    server = world.server
+    _open(page, server.url + "/ui/data/loans/v/1")
+    version: Any = server.services.catalog.get_version("loans@v1")  # type: ignore[attr-defined]
+    expected = column_charts(version)
+    income = _rendered(page, "income")
+    assert income["state"] == "true" and income["type"] == "line" and income["step"] == "end"
+    assert income["data"] == expected["col-0"]["points"] and income["n"] >= 6
+    bonus = _rendered(page, "bonus")
+    assert bonus["type"] == "line" and bonus["data"] == expected["col-4"]["points"]
+    missing = page.locator("figure.distribution .missing-count").all_inner_texts()
+    assert missing == ["0 missing", "0 missing", "0 missing", "0 missing", "40 missing"]
+    segment = _rendered(page, "segment")
+    assert segment["type"] == "bar" and segment["n"] == 3
+    counts = _loans()["segment"].value_counts()
+    assert segment["data"] == [int(counts[k]) for k in expected["col-2"]["categories"]]
+    defaulted = _rendered(page, "defaulted")  # two distinct numbers: exact bars, in order
+    assert defaulted["type"] == "bar" and expected["col-3"]["categories"] == ["0", "1"]
+    assert page.locator("#distributions-more").count() == 0
+    _clean(page)
+
+
+@pytest.mark.browser
+def test_a_wide_table_draws_its_first_columns_only(page, world) -> None:
+    _open(page, world.server.url + "/ui/data/wide")
+    assert page.locator("figure.distribution").count() == MAX_COLUMNS
+    assert f"First {MAX_COLUMNS} of 45 columns" in page.inner_text("#distributions-more")
+    assert _rendered(page, f"f{MAX_COLUMNS - 1:02d}")["state"] == "true"
+    _clean(page)
+
+
+@pytest.mark.browser
+def test_lineage_once_with_the_models_trained_on_the_version(page, world) -> None:
+    _open(page, world.server.url + "/ui/data/loans/v/1")
+    assert page.locator("#lineage").count() == 1
+    assert page.locator("h2", has_text="Lineage").count() == 1
+    runs = page.locator("#lineage-runs li.lineage-run")
+    ids = runs.evaluate_all("els => els.map(e => e.dataset.runId)")
+    assert ids == [world.pipeline_run, world.direct_run]
+    models = page.locator("#lineage-models li.lineage-model")
+    refs = models.evaluate_all("els => els.map(e => e.dataset.ref)")
+    assert refs == ["default-risk@v1", "notebook-model@v1"]
+    step_model = page.locator("li.lineage-model[data-ref='default-risk@v1']").inner_text()
+    assert "registered from run fit_default, a step of train_on_loans" in step_model
+    direct_model = page.locator("li.lineage-model[data-ref='notebook-model@v1']").inner_text()
+    assert "registered from run notebook" in direct_model and "a step of" not in direct_model
+    reader = page.locator(f"li.lineage-run[data-run-id='{world.pipeline_run}']").inner_text()
+    assert "as pipeline" in reader and "trained default-risk@v1" in reader
+    assert page.locator("h2", has_text="Distributions").count() == 1
+    _clean(page)
+    page.click("li.lineage-model[data-ref='default-risk@v1'] >> a >> nth=0")
+    page.wait_for_url("**/ui/models/default-risk/versions/1")
+    page.wait_for_load_state("networkidle")
+    _clean(page)
+
+    _open(page, world.server.url + "/ui/data/loans/v/2")  # read by nothing
+    assert page.locator("#lineage-empty").count() == 1
+    assert page.locator("#lineage-no-models").count() == 1
+    _clean(page)
+
+
+@pytest.mark.browser
+def test_unknown_dataset_or_version_is_a_404_page(page, world) -> None:
+    for path, said in [
+        ("/ui/data/nothing-here", "no dataset named 'nothing-here'"),
+        ("/ui/data/loans/v/9", "has no version v9"),
+    ]:
+        _open(page, world.server.url + path, status=404)
+        assert page.inner_text("#error-title") == "Not found"
+        assert said in page.inner_text("#data-error")
+    resp = page.request.get(world.server.url + "/ui/data/loans/v/9/profile.json")
+    assert resp.status == 404 and "has no version v9" in resp.json()["message"]
+
+
+def test_models_trained_by_walks_down_from_the_reading_runs(world) -> None:
+    services: Any = world.server.services
+    found = models_trained_by(services, {world.pipeline_run: "p", world.direct_run: "n"})
+    assert [(m.version.ref, m.run_id, m.reader) for m in found] == [
+        ("default-risk@v1", world.step_run, world.pipeline_run),
+        ("notebook-model@v1", world.direct_run, world.direct_run),
+    ]
+    assert models_trained_by(services, {world.step_run: "s"})[0].reader == world.step_run
+    assert models_trained_by(services, {}) == []
