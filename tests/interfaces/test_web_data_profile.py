@@ -199,6 +199,10 @@ def test_lineage_once_with_the_models_trained_on_the_version(page, world) -> Non
     page.wait_for_url("**/ui/models/default-risk/versions/1")
     page.wait_for_load_state("networkidle")
     _clean(page)
+    _open(page, world.server.url + "/ui/data/loans/v/1")
+    page.click(f"li.lineage-run[data-run-id='{world.pipeline_run}'] >> a >> nth=0")
+    page.wait_for_url(f"**/ui/runs/{world.pipeline_run}")
+    assert page.inner_text("#run-name") == "train_on_loans"
 
     _open(page, world.server.url + "/ui/data/loans/v/2")  # read by nothing
     assert page.locator("#lineage-empty").count() == 1
@@ -215,8 +219,14 @@ def test_unknown_dataset_or_version_is_a_404_page(page, world) -> None:
         _open(page, world.server.url + path, status=404)
         assert page.inner_text("#error-title") == "Not found"
         assert said in page.inner_text("#data-error")
-    resp = page.request.get(world.server.url + "/ui/data/loans/v/9/profile.json")
-    assert resp.status == 404 and "has no version v9" in resp.json()["message"]
+    for path, status, said in [
+        ("/ui/data/loans/v/9/profile.json", 404, "has no version v9"),
+        ("/ui/data/nothing-here/v/1/profile.json", 404, "no dataset named 'nothing-here'"),
+        ("/ui/data/loans/v/0/profile.json", 400, "start at v1"),
+        ("/ui/data/bad%20name!/v/1/profile.json", 400, "dataset name must be"),
+    ]:
+        resp = page.request.get(world.server.url + path)
+        assert resp.status == status and said in resp.json()["message"], path
 
 
 def test_models_trained_by_walks_down_from_the_reading_runs(world) -> None:
@@ -228,3 +238,14 @@ def test_models_trained_by_walks_down_from_the_reading_runs(world) -> None:
     ]
     assert models_trained_by(services, {world.step_run: "s"})[0].reader == world.step_run
     assert models_trained_by(services, {}) == []
+
+
+def test_lineage_lookups_name_a_bad_run_id(world) -> None:
+    from shipyard.core.errors import ValidationError
+
+    services: Any = world.server.services
+    for lookup in (services.tracking.child_runs, services.registry.versions_of_runs):
+        with pytest.raises(ValidationError) as caught:
+            lookup([world.direct_run, "not-a-run"])
+        assert caught.value.http_status == 400 and "run_id" in str(caught.value.field)
+        assert lookup([]) == []
