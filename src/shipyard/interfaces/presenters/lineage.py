@@ -2,7 +2,9 @@
 
 Objects are named ``dataset:loans@v2`` (or just ``loans@v2``) and ``run:<run id>``. The
 graph goes both ways: upstream (what an object was made from) and downstream (what used it).
-Model versions and deployments join the graph as their services arrive.
+``models_trained_by`` goes one step further down, from the runs that read a dataset version to
+the model versions registered from them or from their step runs (the web page shows them;
+the graph itself does not list models yet).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Server-rendered data catalog pages: dataset list with search, dataset and version page
-(schema, profile, PII policies, sample rows, validation, history, diff, lineage).
+(schema, profile and its distribution charts, PII policies, sample rows, validation, history,
+diff, lineage with the models trained on the version).
 
 Every value shown comes from what the catalog stored, i.e. after the PII policies were
 applied: masked and tokenized columns show their stored form. Columns that hold personal
