@@ -373,7 +373,15 @@ class ModelVersions(Protocol):
         self, conn: Connection, ref: ModelRef, *, lock: bool = False
     ) -> ModelVersion: ...
 
-    def versions(self, conn: Connection, name: str) -> list[ModelVersion]: ...
+    def versions(
+        self,
+        conn: Connection,
+        name: str,
+        *,
+        below: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[ModelVersion]: ...
 
     def set_status(
         self, conn: Connection, ref: ModelRef, status: VersionStatus, reason: str, now: int
