@@ -33,13 +33,16 @@ DIGITS = 4  # significant digits of a figure
 
 
 def _signed(text: str) -> str:
+    """``text`` with a real minus sign and without the trailing zeros of its decimals."""
+    if "." in text and "e" not in text:
+        text = text.rstrip("0").rstrip(".")
     return MINUS + text[1:] if text.startswith("-") else text
 
 
 def fmt_figure(value: Any) -> str:
     """A figure to 4 significant digits, in plain notation from 0.0001 to a million
     (``-0.0025253`` → ``-0.002525``, ``12345.6`` → ``12,346``), with a real minus sign
-    (U+2212); ints
+    (U+2212), trailing zeros dropped like ``%g`` does; ints
     grouped; None a dash; anything else as text."""
     if value is None:
         return DASH
@@ -70,8 +73,9 @@ def fmt_drop(drop: Any, *compared: Any) -> str:
     if not sizes or not math.isfinite(drop) or drop == 0:
         return fmt_figure(drop)
     decimals = max(DIGITS - 1 - math.floor(math.log10(max(sizes))), 0)
-    if round(drop, decimals) == 0:
-        return _signed(f"{drop:.2g}")
+    if round(drop, decimals) == 0:  # smaller than the figures show: 2 significant digits
+        decimals = 1 - math.floor(math.log10(abs(drop)))
+        return _signed(f"{drop:.{decimals}f}" if decimals <= 8 else f"{drop:.1e}")
     return _signed(f"{drop:,.{decimals}f}")
 
 
