@@ -23,6 +23,7 @@ from tests.interfaces.test_web_deploy import FEATURES
 from tests.interfaces.test_web_run_pages import _clean, _console, _open
 
 MODEL = "scoring"
+LONG = "validation_roc_auc_weighted_macro_average_over_folds"  # a header that must wrap
 
 
 @dataclass
@@ -57,7 +58,7 @@ def _seed(server: LiveServer) -> Fleet:
     svc = server.services
     runs = {
         1: _run(svc, "v1", {"auc": 0.912345678, "logloss": 0.30123456, "rows": 12345.0}),
-        2: _run(svc, "v2", {"auc": 0.9300001, "logloss": -0.00252534, "extra": 1.0}),
+        2: _run(svc, "v2", {"auc": 0.9300001, "logloss": -0.00252534, LONG: 1.0}),
         4: _run(svc, "v4", {"auc": 0.5}),
     }
     for version in (1, 2, 3, 4):
@@ -196,14 +197,14 @@ def test_each_version_shows_status_aliases_metrics_and_deployments(page, fleet) 
     heads = page.locator("#versions th.metric-head").evaluate_all(
         "els => els.map(e => e.dataset.key)"
     )
-    assert heads == ["auc", "logloss", "extra", "rows"]  # by how many versions logged them
+    assert heads == ["auc", "logloss", "rows", LONG]  # by how many versions logged them
 
     def metrics(version: int) -> list[str]:
         cells = _row(page, version).locator("td.metric")
         return cells.evaluate_all("els => els.map(e => e.innerText)")
 
-    assert metrics(1) == ["0.9123", "0.3012", "\u2013", "12,345"]
-    assert metrics(2) == ["0.93", "\u22120.002525", "1", "\u2013"]
+    assert metrics(1) == ["0.9123", "0.3012", "12,345", "\u2013"]
+    assert metrics(2) == ["0.93", "\u22120.002525", "\u2013", "1"]
     assert metrics(3) == ["\u2013"] * 4  # logged outside a run
     assert _row(page, 1).locator(".version-aliases").inner_text().strip() == "champion"
     assert _chips(page, "#version-1") == [

@@ -1,8 +1,10 @@
 """Server-rendered model registry pages: the registered models with search, one model with
-its versions (status, aliases, flavor, the run that produced each), and one version with
-its gate evidence, lineage, signature, package and the model's audit trail, and, for an
-approver who did not train it, the approve/reject form (its POSTs are re-checked here and
-by ``registry.decide``: anyone else is refused with a 403 page)."""
+its versions a page at a time, newest first (status, aliases, headline metrics of the run
+that logged each, the environments serving each and how), and one version with where it is
+deployed, a link to its dossier, its gate evidence, lineage, signature, package and the
+model's audit trail, and, for an approver who did not train it, the approve/reject form (its
+POSTs are re-checked here and by ``registry.decide``: anyone else is refused with a 403
+page). The dossier itself is served here too, as the file ``shipyard audit dossier`` writes."""
 
 from __future__ import annotations
 
