@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import sqlalchemy as sa
+from sklearn.linear_model import LogisticRegression
 
 from shipyard.core.entities import Metric
+from shipyard.core.models import ModelRef
 from shipyard.interfaces.web.model_decisions import gate_evidence
 from shipyard.interfaces.web.model_versions import fmt_drop, fmt_figure, metric_columns
 from tests.interfaces.conftest import LiveServer, _serve
@@ -37,8 +39,6 @@ class Fleet:
 
 
 def _log(svc, version_run: str | None) -> None:  # type: ignore[no-untyped-def]
-    from sklearn.linear_model import LogisticRegression
-
     model = LogisticRegression().fit(FEATURES, (FEATURES["spend"] > 40).to_numpy(dtype=int))
     svc.registry.log_model(
         model, MODEL, user="ada", run_id=version_run, input_example=FEATURES.head()
@@ -92,7 +92,7 @@ def _seed(server: LiveServer) -> Fleet:
     with registry.db.write() as conn:  # type: ignore[attr-defined]
         registry.repo.add_gate_result(  # type: ignore[attr-defined]
             conn,
-            _ref(2),
+            ModelRef(MODEL, version=2),
             passed=True,
             holdout="holdout@v1",
             report=report,
@@ -100,12 +100,6 @@ def _seed(server: LiveServer) -> Fleet:
             now=1_700_000_000_000,
         )
     return Fleet(server, runs)
-
-
-def _ref(version: int):  # type: ignore[no-untyped-def]
-    from shipyard.core.models import ModelRef
-
-    return ModelRef(MODEL, version=version)
 
 
 @pytest.fixture(scope="module")
