@@ -247,3 +247,24 @@ def test_an_onnx_twin_is_kept_only_when_it_predicts_the_same(svc: Services) -> N
     assert v2.package["onnx"] == {"kept": False, "reason": "ONNX export needs numeric inputs only"}
     with pytest.raises(NotFoundError, match="no ONNX twin: ONNX export needs numeric inputs"):
         svc.registry.load_onnx("loans@2")
+
+
+def test_versions_page_newest_first_with_their_aliases(svc: Services) -> None:
+    x, _ = _data()
+    for c in (1.0, 0.5, 0.2, 0.1, 0.05):
+        svc.registry.log_model(_model(c), "loans", user="ada", input_example=x.head())
+    svc.registry.set_alias("loans@2", "champion", user="bob")
+    svc.registry.set_alias("loans@5", "challenger", user="bob")
+    first = svc.registry.page_versions("loans", limit=2)
+    assert [v.version for v in first.items] == [5, 4] and first.total == 5
+    assert first.items[0].aliases == ("challenger",)
+    second = svc.registry.page_versions("loans", cursor=first.next_cursor, limit=2)
+    assert [v.version for v in second.items] == [3, 2] and second.items[1].aliases == ("champion",)
+    last = svc.registry.page_versions("loans", cursor=second.next_cursor, limit=2)
+    assert [v.version for v in last.items] == [1] and last.next_cursor is None
+    with pytest.raises(ValidationError, match="cursor 'nope' is not valid"):
+        svc.registry.page_versions("loans", cursor="nope")
+    with pytest.raises(ValidationError, match=r"limit must be 1\.\.10000"):
+        svc.registry.page_versions("loans", limit=0)
+    with pytest.raises(NotFoundError, match="no registered model named 'nope'"):
+        svc.registry.page_versions("nope")

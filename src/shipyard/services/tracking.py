@@ -307,6 +307,11 @@ class TrackingService:
         with self.db.read() as conn:
             return self.runs.get(conn, check_run_id(run_id))
 
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """The runs among ``run_ids`` that exist, in one read (a page of versions' runs)."""
+        with self.db.read() as conn:
+            return self.runs.load(conn, [check_run_id(r) for r in dict.fromkeys(run_ids)])
+
     def update_run(
         self,
         run_id: str,

@@ -375,7 +375,15 @@ class ModelVersions(Protocol):
         self, conn: Connection, ref: ModelRef, *, lock: bool = False
     ) -> ModelVersion: ...
 
-    def versions(self, conn: Connection, name: str) -> list[ModelVersion]: ...
+    def versions(
+        self,
+        conn: Connection,
+        name: str,
+        *,
+        below: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[ModelVersion]: ...
 
     def versions_of_runs(self, conn: Connection, run_ids: Sequence[str]) -> list[ModelVersion]:
         """The versions registered from one of ``run_ids``, by name and number."""

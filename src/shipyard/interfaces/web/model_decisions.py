@@ -12,6 +12,7 @@ from shipyard.core.entities import User
 from shipyard.core.errors import PermissionDeniedError, ShipyardError
 from shipyard.core.models import ModelVersion, VersionStatus
 from shipyard.core.permissions import Action, may
+from shipyard.interfaces.web.model_versions import fmt_drop, fmt_figure
 from shipyard.interfaces.web.pages import same_origin
 from shipyard.services.registry.approvals import check_approver
 
@@ -31,11 +32,7 @@ _SHOWN = {"gate", "kind", "value", "threshold", "passed", "note", "groups"}
 
 
 def _num(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return "-" if value is None else str(value).lower()
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    return fmt_figure(value)
 
 
 def _threshold(kind: str, params: Any) -> str:
@@ -67,7 +64,7 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
     if isinstance(champion, Mapping):
         notes.append(
             f"champion v{champion.get('version')}: {_num(champion.get('value'))}, "
-            f"drop {_num(result.get('drop'))}"
+            f"drop {fmt_drop(result.get('drop'), champion.get('value'), result.get('value'))}"
         )
     for key, value in result.items():
         if key not in _SHOWN and key not in ("champion", "drop") and not _latency_key(key):

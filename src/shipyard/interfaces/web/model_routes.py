@@ -1,8 +1,10 @@
 """Server-rendered model registry pages: the registered models with search, one model with
-its versions (status, aliases, flavor, the run that produced each), and one version with
-its gate evidence, lineage, signature, package and the model's audit trail, and, for an
-approver who did not train it, the approve/reject form (its POSTs are re-checked here and
-by ``registry.decide``: anyone else is refused with a 403 page)."""
+its versions a page at a time, newest first (status, aliases, headline metrics of the run
+that logged each, the environments serving each and how), and one version with where it is
+deployed, a link to its dossier, its gate evidence, lineage, signature, package and the
+model's audit trail, and, for an approver who did not train it, the approve/reject form (its
+POSTs are re-checked here and by ``registry.decide``: anyone else is refused with a 403
+page). The dossier itself is served here too, as the file ``shipyard audit dossier`` writes."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shipyard.core.errors import PermissionDeniedError, ShipyardError, ValidationError
 from shipyard.core.models import ModelRef, ModelVersion, check_model_name
@@ -25,14 +27,16 @@ from shipyard.interfaces.web.model_decisions import (
     lineage,
     same_origin,
 )
+from shipyard.interfaces.web.model_versions import model_deployments, version_rows
 from shipyard.interfaces.web.pages import error_page, guard, page
 from shipyard.interfaces.web.paging import limit_of, pager, start_of
 from shipyard.interfaces.web.retrain_views import policy_for, retrain_href
 
 __all__ = ["audit_rows", "mount", "trail_href", "version_href"]
 
-LIST_LIMIT = 100  # per page
+LIST_LIMIT = 100  # per page (models, and versions of a model)
 AUDIT_LIMIT = 50
+Paging = tuple[str, str, str]  # the query's cursor, start and limit
 
 
 def trail_href(name: str) -> str:
@@ -100,12 +104,31 @@ def _decision_ctx(request: Request, version: ModelVersion) -> dict[str, Any]:
     return ctx
 
 
+def _versions_ctx(request: Request, name: str, paging: Paging) -> dict[str, Any]:
+    """A page of the model's versions, newest first, with their metrics and deployments
+    (read once for the page) and the pager."""
+    services = request.app.state.services
+    cursor, start, limit = paging
+    listed = services.registry.page_versions(
+        name, cursor=cursor.strip() or None, limit=limit_of(limit, LIST_LIMIT)
+    )
+    deployed = model_deployments(services, name)
+    columns, rows = version_rows(services, listed.items, deployed)
+    return {
+        "versions": rows,
+        "metric_columns": columns,
+        "versions_pager": pager(request, listed, start_of(start)),
+        "deployed": deployed,
+    }
+
+
 def _model_page(
     request: Request,
     name: str,
     version_text: str | None,
     decision_error: ShipyardError | None = None,
     reason: str = "",
+    paging: Paging = ("", "", ""),
 ) -> Response:
     services = request.app.state.services
     registry = services.registry
@@ -114,21 +137,17 @@ def _model_page(
         version = None
         if version_text is not None:
             version = registry.get_version(version_ref(name, version_text))
-        versions = sorted(registry.versions(name), key=lambda v: -v.version)
+        ctx: dict[str, Any] = _versions_ctx(request, model.name, paging)
     except ShipyardError as e:
         title = "Not found" if e.http_status == 404 else "Cannot show this model"
         return error_page(request, "model.html", e, title)
-    ctx: dict[str, Any] = {
-        "model": model,
-        "versions": versions,
-        "version": version,
-        "trail": trail_href(model.name),
-    }
+    ctx.update(model=model, version=version, trail=trail_href(model.name))
     if (policy := policy_for(services, model.name)) is not None:
         ctx["retrain_href"] = retrain_href(policy.model)
     status = 200
     if version is not None:
         ctx["package"] = _package(version)
+        ctx["serving"] = ctx["deployed"].get(version.version, [])
         ctx.update(_decision_ctx(request, version))
         if decision_error is not None:
             status = decision_error.http_status if 400 <= decision_error.http_status < 600 else 400
@@ -140,6 +159,24 @@ def _model_page(
         except ShipyardError as e:
             ctx["audit_error"] = e.message
     return page(request, "model.html", status=status, **ctx)
+
+
+def _dossier(request: Request, name: str, version_text: str) -> Response:
+    """The version's dossier, the same self-contained HTML file ``shipyard audit dossier``
+    writes, shown in the browser (and saved under that file's name)."""
+    from shipyard.interfaces.bootstrap import dossier_builder
+    from shipyard.interfaces.dossier_html import render_dossier
+
+    services = request.app.state.services
+    try:
+        version = services.registry.get_version(version_ref(name, version_text))
+        data = dossier_builder(services).build(version.ref)
+    except ShipyardError as e:
+        title = "Not found" if e.http_status == 404 else "Cannot show this model"
+        return error_page(request, "model.html", e, title)
+    filename = f"dossier-{version.name}-v{version.version}.html"
+    disposition = f"inline; filename*=UTF-8''{quote(filename, safe='')}"
+    return HTMLResponse(render_dossier(data), headers={"Content-Disposition": disposition})
 
 
 def _decide(
@@ -199,16 +236,31 @@ def mount(app: FastAPI) -> None:
         )
 
     @app.get("/ui/models/{name}", include_in_schema=False)
-    def model_page(request: Request, name: str) -> Response:
+    def model_page(
+        request: Request, name: str, cursor: str = "", start: str = "", limit: str = ""
+    ) -> Response:
         if (r := guard(request)) is not None:
             return r
-        return _model_page(request, name, None)
+        return _model_page(request, name, None, paging=(cursor, start, limit))
 
     @app.get("/ui/models/{name}/versions/{version}", include_in_schema=False)
-    def version_page(request: Request, name: str, version: str) -> Response:
+    def version_page(
+        request: Request,
+        name: str,
+        version: str,
+        cursor: str = "",
+        start: str = "",
+        limit: str = "",
+    ) -> Response:
         if (r := guard(request)) is not None:
             return r
-        return _model_page(request, name, version)
+        return _model_page(request, name, version, paging=(cursor, start, limit))
+
+    @app.get("/ui/models/{name}/versions/{version}/dossier", include_in_schema=False)
+    def version_dossier(request: Request, name: str, version: str) -> Response:
+        if (r := guard(request)) is not None:
+            return r
+        return _dossier(request, name, version)
 
     @app.post("/ui/models/{name}/versions/{version}/approve", include_in_schema=False)
     def approve_version(

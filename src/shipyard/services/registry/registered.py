@@ -86,6 +86,19 @@ class RegisteredModels:
         with self.db.read() as conn:
             return self.repo.versions(conn, check_model_name(name))
 
+    def page_versions(self, name: str, *, cursor: str | None = None, limit: int = 100) -> Page:
+        """One page of the model's versions, newest first, with the model's version count:
+        those numbered below ``cursor`` (the previous page's next_cursor)."""
+        below = decode_cursor(cursor, "below", int)
+        limit = check_limit(limit, MAX_WIDE_PAGE)
+        with self.db.read() as conn:
+            name = check_model_name(name)
+            found = self.repo.versions(conn, name, below=below, limit=limit + 1, newest_first=True)
+            total = self.repo.count_versions(conn, self.repo.model_id(conn, name))
+        more = len(found) > limit
+        found = found[:limit]
+        return Page(found, encode_cursor("below", found[-1].version) if more else None, total)
+
     def search_versions(self, names: Sequence[str] | None = None) -> list[ModelVersion]:
         """Every version of the named models (of all models when None), by name and number.
 

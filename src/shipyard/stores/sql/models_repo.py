@@ -227,19 +227,31 @@ class ModelsRepo:
         ).scalars()
         return _version(ref.name, row, tuple(aliases))
 
-    def versions(self, conn: Connection, name: str) -> list[ModelVersion]:
+    def versions(
+        self,
+        conn: Connection,
+        name: str,
+        *,
+        below: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[ModelVersion]:
+        """The model's versions by number (``newest_first``: a page of them, numbered below
+        ``below``), each with its aliases."""
         model_id = self.model_id(conn, name)
-        rows = conn.execute(
-            sa.select(model_versions)
-            .where(model_versions.c.model_id == model_id)
-            .order_by(model_versions.c.version)
-        ).all()
+        order = model_versions.c.version
+        query = sa.select(model_versions).where(model_versions.c.model_id == model_id)
+        if below is not None:
+            query = query.where(model_versions.c.version < below)
+        query = query.order_by(order.desc() if newest_first else order).limit(limit)
+        rows = conn.execute(query).all()
         aliases: dict[int, list[str]] = {}
-        for version_id, alias in conn.execute(
-            sa.select(model_aliases.c.version_id, model_aliases.c.alias).where(
-                model_aliases.c.model_id == model_id
-            )
-        ):
+        query = sa.select(model_aliases.c.version_id, model_aliases.c.alias).where(
+            model_aliases.c.model_id == model_id
+        )
+        if limit is not None:  # a page: the aliases of its versions only
+            query = query.where(model_aliases.c.version_id.in_([r.id for r in rows]))
+        for version_id, alias in conn.execute(query):
             aliases.setdefault(version_id, []).append(alias)
         return [_version(name, r, tuple(sorted(aliases.get(r.id, [])))) for r in rows]
 
