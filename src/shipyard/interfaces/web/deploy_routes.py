@@ -52,6 +52,8 @@ RECENT_MS = 5 * MIN  # the figures shown next to each version
 HISTORY_LIMIT = 50
 DEFAULT_REFRESH = 5
 ENV_PAGE = 20  # models per page of an environment (each has charts and a history)
+ENVS_PAGE = 20  # environments per page of the overview
+ENV_PREVIEW = 10  # models shown per environment in the overview (its own page lists them all)
 MAX_REFRESH = 600
 
 
@@ -293,18 +295,43 @@ def _env_page(
     )
 
 
-def _list_page(request: Request) -> Response:
+def _list_page(request: Request, q: str, cursor: str, start: str, limit: str) -> Response:
+    """A page of environments (searched by name), each with its first models, their figures
+    batched: a handful of queries per page whatever the size of the fleet."""
     services = request.app.state.services
-    now = now_ms()
-    by_env: dict[str, list[dict[str, Any]]] = {e: [] for e in _environment_names(services)}
-    for d in services.deployments.list():
-        figures = services.figures.by_version(d.environment, d.model, now - RECENT_MS)
-        by_env[d.environment].append(_view(d, figures))
+    try:
+        listed = services.deployments.page_environments(
+            text=q, cursor=cursor.strip() or None, limit=limit_of(limit, ENVS_PAGE)
+        )
+        paged = pager(request, listed, start_of(start))
+    except ShipyardError as e:
+        return error_page(request, "environments.html", e, "Cannot list environments")
+    names = [e.name for e in listed.items]
+    shown = services.deployments.first_per_environment(names, ENV_PREVIEW)
+    figures = services.figures.recent(
+        [(d.environment, d.model) for d in shown], now_ms() - RECENT_MS
+    )
+    by_env: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+    for d in shown:
+        by_env[d.environment].append(_view(d, figures.get((d.environment, d.model), {})))
     envs = [
-        {"name": e, "protected": services.deployments.is_protected(e), "models": models}
-        for e, models in by_env.items()
+        {
+            "name": e.name,
+            "summary": e,
+            "protected": services.deployments.is_protected(e.name),
+            "models": by_env[e.name],
+            "more": e.models - len(by_env[e.name]),
+        }
+        for e in listed.items
     ]
-    return page(request, "environments.html", envs=envs, recent_minutes=RECENT_MS // MIN)
+    return page(
+        request,
+        "environments.html",
+        envs=envs,
+        recent_minutes=RECENT_MS // MIN,
+        q=q,
+        pager=paged,
+    )
 
 
 def _check_form(reason: str, generation: str, current: Deployment, action: str) -> None:
@@ -364,10 +391,12 @@ def _act(request: Request, env: str, action: str, form: _ActionForm) -> Response
 
 def mount(app: FastAPI) -> None:
     @app.get("/ui/environments", include_in_schema=False)
-    def environments(request: Request) -> Response:
+    def environments(
+        request: Request, q: str = "", cursor: str = "", start: str = "", limit: str = ""
+    ) -> Response:
         if (r := guard(request)) is not None:
             return r
-        return _list_page(request)
+        return _list_page(request, q.strip(), cursor, start, limit)
 
     @app.get("/ui/environments/{env}", include_in_schema=False)
     def environment(request: Request, env: str, window: str = "", refresh: str = "") -> Response:
