@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from shipyard.core.clock import now_ms
 from shipyard.core.deployments import Deployment, DeploymentEvent, Strategy
 from shipyard.core.latency import BOUNDS_MS, bucket_of
-from shipyard.interfaces.web.deploy_routes import ENV_PREVIEW, ENVS_PAGE
+from shipyard.interfaces.web.deploy_overview import ENV_PREVIEW, ENVS_PAGE
 from tests.interfaces.conftest import LiveServer, _serve
 
 SMALL = [f"env-{i:02d}" for i in range(ENVS_PAGE + 5)]

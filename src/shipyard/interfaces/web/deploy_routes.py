@@ -1,8 +1,9 @@
-"""Server-rendered environments and deployments: every environment with the versions it serves
-(traffic split, state, the last five minutes' request rate, error rate and latency), and one
-environment's page per model: charts over a chosen window, the deploy history (automatic
-rollbacks highlighted with their rule and evidence) and, for deployers, Promote and Roll back.
-Those POSTs are re-checked here and by ``DeploymentService``: anyone else gets a 403 page."""
+"""Server-rendered environments and deployments: the overview of every environment
+(``deploy_overview``: the versions each serves, traffic split, state, the last five minutes'
+request rate, error rate and latency), and one environment's page per model: charts over a
+chosen window, the deploy history (automatic rollbacks highlighted with their rule and
+evidence) and, for deployers, Promote and Roll back. Those POSTs are re-checked here and by
+``DeploymentService``: anyone else gets a 403 page."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from shipyard.interfaces.presenters.models import MAX_REASON
 from shipyard.interfaces.web.charts import chart_set
 from shipyard.interfaces.web.deploy_history import history_row
 from shipyard.interfaces.web.deploy_live import live_href, mount_live
+from shipyard.interfaces.web.deploy_overview import OverviewPaging, overview_page
 from shipyard.interfaces.web.figure_charts import CHARTS, figure_charts, per_second
 from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, same_origin
 from shipyard.interfaces.web.paging import limit_of, pager, start_of
@@ -52,8 +54,6 @@ RECENT_MS = 5 * MIN  # the figures shown next to each version
 HISTORY_LIMIT = 50
 DEFAULT_REFRESH = 5
 ENV_PAGE = 20  # models per page of an environment (each has charts and a history)
-ENVS_PAGE = 20  # environments per page of the overview
-ENV_PREVIEW = 10  # models shown per environment in the overview (its own page lists them all)
 MAX_REFRESH = 600
 
 
@@ -295,45 +295,6 @@ def _env_page(
     )
 
 
-def _list_page(request: Request, q: str, cursor: str, start: str, limit: str) -> Response:
-    """A page of environments (searched by name), each with its first models, their figures
-    batched: a handful of queries per page whatever the size of the fleet."""
-    services = request.app.state.services
-    try:
-        listed = services.deployments.page_environments(
-            text=q, cursor=cursor.strip() or None, limit=limit_of(limit, ENVS_PAGE)
-        )
-        paged = pager(request, listed, start_of(start))
-    except ShipyardError as e:
-        return error_page(request, "environments.html", e, "Cannot list environments")
-    names = [e.name for e in listed.items]
-    shown = services.deployments.first_per_environment(names, ENV_PREVIEW)
-    figures = services.figures.recent(
-        [(d.environment, d.model) for d in shown], now_ms() - RECENT_MS
-    )
-    by_env: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
-    for d in shown:
-        by_env[d.environment].append(_view(d, figures.get((d.environment, d.model), {})))
-    envs = [
-        {
-            "name": e.name,
-            "summary": e,
-            "protected": services.deployments.is_protected(e.name),
-            "models": by_env[e.name],
-            "more": e.models - len(by_env[e.name]),
-        }
-        for e in listed.items
-    ]
-    return page(
-        request,
-        "environments.html",
-        envs=envs,
-        recent_minutes=RECENT_MS // MIN,
-        q=q,
-        pager=paged,
-    )
-
-
 def _check_form(reason: str, generation: str, current: Deployment, action: str) -> None:
     if len(reason) > MAX_REASON:
         raise ValidationError(
@@ -396,7 +357,8 @@ def mount(app: FastAPI) -> None:
     ) -> Response:
         if (r := guard(request)) is not None:
             return r
-        return _list_page(request, q.strip(), cursor, start, limit)
+        paging = OverviewPaging(q.strip(), cursor, start, limit)
+        return overview_page(request, paging, _view, RECENT_MS)
 
     @app.get("/ui/environments/{env}", include_in_schema=False)
     def environment(request: Request, env: str, window: str = "", refresh: str = "") -> Response:
