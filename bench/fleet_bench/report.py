@@ -70,6 +70,13 @@ def _log_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
             rows.append((label, f"{_f(x['files'])} files, {_f(x['read_s'], 3)} s to read"))
             if "compact_s" in x:
                 rows.append(("    compaction run (whole store)", f"{_f(x['compact_s'], 2)} s"))
+            again = d.get("midday_again") if key == "midday" else None
+            if again:
+                skipped, of = again["skipped"], again["partitions"]
+                what = "" if skipped is None else f", {_f(skipped)} of {_f(of)} skipped"
+                rows.append(
+                    ("    12:35 again, nothing new", f"{_f(again['compact_s'], 2)} s{what}")
+                )
     return rows
 
 

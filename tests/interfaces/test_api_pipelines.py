@@ -87,10 +87,61 @@ def test_list_newest_first_filtered_and_limited(client, seeded) -> None:
         found = client.get("/api/v1/pipelines/runs", params={"pipeline": name}).json()["runs"]
         assert [r["run_id"] for r in found] == [seeded.cached, seeded.first]
     none = client.get("/api/v1/pipelines/runs", params={"pipeline": "no_such_flow"})
-    assert none.status_code == 200 and none.json() == {"runs": []}
+    assert none.status_code == 200
+    assert none.json() == {"runs": [], "next_cursor": None, "next": None, "total": 0}
     one = client.get("/api/v1/pipelines/runs", params={"limit": 1}).json()["runs"]
     assert [r["run_id"] for r in one] == [seeded.fanout]
     assert len(client.get("/api/v1/pipelines/runs", params={"limit": 1000}).json()["runs"]) == 4
+
+
+def test_a_cursor_walk_reaches_every_run_once(client, seeded) -> None:
+    newest_first = [seeded.fanout, seeded.failed, seeded.cached, seeded.first]
+    for limit in (1, 3):
+        body = client.get("/api/v1/pipelines/runs", params={"limit": limit}).json()
+        seen, pages = [r["run_id"] for r in body["runs"]], 1
+        assert body["total"] == 4
+        while body["next"] is not None:
+            by_link = client.get(body["next"]).json()
+            by_cursor = client.get(
+                "/api/v1/pipelines/runs", params={"limit": limit, "cursor": body["next_cursor"]}
+            ).json()
+            assert by_link == by_cursor and by_link["total"] == 4
+            body, pages = by_link, pages + 1
+            seen += [r["run_id"] for r in body["runs"]]
+        assert seen == newest_first and pages == -(-4 // limit)
+        assert body["next_cursor"] is None
+    first = client.get("/api/v1/pipelines/runs", params={"pipeline": "training", "limit": 1})
+    body = first.json()
+    assert body["total"] == 2 and "pipeline=training" in body["next"]
+    rest = client.get(body["next"]).json()
+    assert [r["run_id"] for r in rest["runs"]] == [seeded.first] and rest["next"] is None
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage",
+        "eyJhZnRlciI6ICJ4In0=",  # {"after": "x"}: another listing's cursor
+        "eyJiZWZvcmUiOiBbMSwgMiwgM119",  # {"before": [1, 2, 3]}
+        "eyJiZWZvcmUiOiBbMWUrMzAwLCAieCJdfQ==",  # {"before": [1e+300, "x"]}
+        "eyJiZWZvcmUiOiBbOTk5OTk5OTk5OTk5OTk5OTk5OTk5LCAieCJdfQ==",  # beyond 64 bits
+    ],
+)
+def test_a_bad_cursor_is_a_400_naming_it(client, cursor) -> None:
+    resp = client.get("/api/v1/pipelines/runs", params={"cursor": cursor})
+    assert resp.status_code == 400, resp.text
+    body = resp.json()
+    assert body["field"] == "cursor" and "next_cursor of the previous page" in body["message"]
+
+
+def test_the_openapi_document_shows_the_page(client) -> None:
+    doc = client.get("/openapi.json").json()
+    op = doc["paths"]["/api/v1/pipelines/runs"]["get"]
+    assert {p["name"] for p in op["parameters"]} == {"pipeline", "limit", "cursor"}
+    ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    schema = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert set(schema["properties"]) == {"runs", "next_cursor", "next", "total"}
+    assert schema["properties"]["total"]["type"] == "integer"
 
 
 @pytest.mark.parametrize("limit", ["0", "1001", "-3", "many"])

@@ -519,3 +519,26 @@ def test_live_figures_come_as_json_for_the_models_on_the_page(login, fleet) -> N
         ".then(async r => [r.status, (await r.json()).field])"
     )
     assert too_many == [400, "model"]
+
+
+@pytest.mark.browser
+def test_the_environments_list_pages_and_searches_by_name(login, fleet) -> None:
+    page = login("carl")
+    assert "showing 1-6 of 6 environments" in page.inner_text("#envs-pager")
+    staging = page.locator("section[data-env='staging']")
+    assert staging.get_attribute("data-models") == "2"
+    assert staging.get_attribute("data-rolling-out") == "1"  # churn's v2 canary
+    page.fill("#envs-search", "PR")
+    page.click("#envs-search-go")
+    page.wait_for_url("**/ui/environments?q=PR")
+    envs = page.locator("section.environment").evaluate_all("els => els.map(e => e.dataset.env)")
+    assert envs == ["preprod", "production"]
+    _open(page, fleet.url("/ui/environments?limit=4"))
+    page.click("#envs-next")
+    page.wait_for_url("**/ui/environments?*cursor=*")
+    envs = page.locator("section.environment").evaluate_all("els => els.map(e => e.dataset.env)")
+    assert envs == ["qa", "staging"] and "showing 5-6 of 6" in page.inner_text("#envs-pager")
+    page.click("#envs-first")
+    page.wait_for_url("**/ui/environments?limit=4")
+    _open(page, fleet.url("/ui/environments?cursor=garbage"), 400)
+    assert "cursor 'garbage' is not valid" in page.inner_text("#envs-error")

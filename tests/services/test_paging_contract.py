@@ -88,3 +88,58 @@ def test_bad_paging_names_the_parameter(svc: Services, call, field: str) -> None
     with pytest.raises(ValidationError) as e:
         call(svc)
     assert e.value.field == field
+
+
+def test_environments_page_by_keyset_with_their_counts(svc: Services) -> None:
+    from shipyard.core.clock import now_ms
+
+    x = pd.DataFrame({"x": np.arange(10, dtype=float)})
+    model = LogisticRegression().fit(x, (x["x"] > 4).to_numpy(dtype=int))
+    svc.access.add_user("dora", Role.DEPLOYER)
+    dora = svc.access.get_user("dora")
+    envs = [f"env-{i}" for i in range(5)]
+    for name in ("a", "b", "c"):
+        svc.registry.log_model(model, name, user="ada", signature=SIGNATURE)
+        svc.registry.log_model(model, name, user="ada", signature=SIGNATURE)
+    for i, env in enumerate(envs):
+        for name in ("a", "b", "c")[: 1 + i % 3]:
+            svc.deployments.deploy(name, 1, env, dora)
+    svc.deployments.deploy("a", 2, "env-4", dora, strategy="canary")
+    for limit in (1, 2, 5, 200):
+        found, totals = _walk(lambda **k: svc.deployments.page_environments(**k), limit)
+        assert [e.name for e in found] == envs and set(totals) == {5}
+    summary = {e.name: e for e in svc.deployments.page_environments(limit=5).items}
+    assert [summary[e].models for e in envs] == [1, 2, 3, 1, 2]
+    assert [summary[e].rolling_out for e in envs] == [0, 0, 0, 0, 1]
+    assert svc.deployments.page_environments(text="ENV-3").total == 1
+    first = svc.deployments.first_per_environment(["env-2", "env-4"], 2)
+    assert [(d.environment, d.model) for d in first] == [
+        ("env-2", "a"), ("env-2", "b"), ("env-4", "a"), ("env-4", "b"),
+    ]  # fmt: skip
+    now = now_ms()
+    svc.figures.flush("env-2", "r1", now, [("b", 1, "live", 7, 1, 21.0, [7])])
+    svc.figures.flush("env-1", "r1", now, [("b", 1, "live", 9, 0, 27.0, [9])])
+    recent = svc.figures.recent([("env-2", "b"), ("env-2", "a")], now - 60_000)
+    assert list(recent) == [("env-2", "b")] and recent[("env-2", "b")][(1, "live")]["requests"] == 7
+
+
+def test_pipeline_runs_page_by_keyset_newest_first(svc: Services) -> None:
+    from shipyard.stores.sql.pipelines_repo import PipelineRunRow
+
+    experiment = svc.tracking.create_experiment("pipes")
+    made = []
+    for i in range(7):
+        run = svc.tracking.create_run(experiment, run_name=f"r{i}")
+        row = PipelineRunRow(
+            run.info.run_id, "flows:train" if i % 2 else "flows:other", {}, {}, "local", 0,
+            "FINISHED", 1_000 + i // 3,  # three runs share each time: the run id breaks ties
+        )  # fmt: skip
+        with svc.pipelines.db.write() as conn:
+            svc.pipelines.repo.create_run(conn, row)
+        made.append((row.creation_time, row.run_id))
+    newest_first = [run_id for _, run_id in sorted(made, reverse=True)]
+    for limit in (1, 2, 3, 50):
+        found, totals = _walk(lambda **k: svc.pipelines.page_runs(None, **k), limit)
+        assert [r.run_id for r in found] == newest_first and set(totals) == {7}
+        train, totals = _walk(lambda **k: svc.pipelines.page_runs("train", **k), limit)
+        assert len(train) == 3 and set(totals) == {3}

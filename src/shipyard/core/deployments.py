@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_CANARY_STEPS",
     "Deployment",
     "DeploymentEvent",
+    "EnvironmentSummary",
     "Role",
     "Strategy",
     "check_environment",
@@ -94,6 +95,17 @@ def next_step(current: int, steps: tuple[int, ...]) -> int:
 def in_canary(key: str, percent: int) -> bool:
     """Sticky split: the same caller key always lands on the same side for a given percent."""
     return zlib.crc32(key.encode()) % 100 < percent
+
+
+@dataclass(frozen=True)
+class EnvironmentSummary:
+    """One environment of the overview: how many models it serves, how many of them are
+    rolling out a candidate (canary, shadow, staged), and when anything there last changed."""
+
+    name: str
+    models: int
+    rolling_out: int
+    update_time: int
 
 
 @dataclass(frozen=True)

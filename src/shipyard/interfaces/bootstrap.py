@@ -59,9 +59,11 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from shipyard.interfaces.serving.app import InferenceApp
+    from shipyard.services.formats.prediction_compactor import PredictionLogCompactor
 
 __all__ = [
     "Services",
+    "build_compactor",
     "build_inference_app",
     "build_server_app",
     "build_services",
@@ -220,11 +222,21 @@ def _label_columns(settings: Settings) -> dict[str, str]:
     return out
 
 
+def build_compactor(services: Services) -> PredictionLogCompactor:
+    """The prediction-log compactor over the project's store (the serving job's, and
+    ``shipyard monitor compact``'s): an hour merges once a late flush can no longer reach it
+    (at most log_age_s + flush_s after the hour: the grace leaves room for it)."""
+    from shipyard.services.formats.prediction_compactor import PredictionLogCompactor
+
+    serving = services.settings.serving
+    grace_s = max(600.0, 3 * (serving.log_age_s + serving.flush_s))
+    return PredictionLogCompactor(services.blobs.backend, grace_s=grace_s)
+
+
 def build_inference_app(settings: Settings) -> InferenceApp:
     """``shipyard serve``'s inference app: one replica's runtime over the shared stores, with
     its own figures and prediction log (serving code is imported only here, when serving)."""
     from shipyard.interfaces.serving.app import InferenceApp
-    from shipyard.services.formats.prediction_compactor import PredictionLogCompactor
     from shipyard.services.serving.predlog import PredictionLog
     from shipyard.services.serving.runtime import ServingRuntime
     from shipyard.services.serving.stats import ServingStats
@@ -251,11 +263,7 @@ def build_inference_app(settings: Settings) -> InferenceApp:
         settings=serving,
         allow_pickle=serving.allow_pickle,
         jobs=svc.jobs.scheduler,  # runs the canary watcher, once across replicas
-        # merges small prediction-log files once their hour is closed (a late flush waits
-        # at most log_age_s + flush_s: the grace leaves room for it)
-        compact=PredictionLogCompactor(
-            svc.blobs.backend, grace_s=max(600.0, 3 * (serving.log_age_s + serving.flush_s))
-        ).run,
+        compact=build_compactor(svc).run,  # merges small prediction-log files of closed hours
     )
     return InferenceApp(
         runtime,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from shipyard.core.alerts import Alert, AlertDelivery, AlertStatus, MonitorWindow
     from shipyard.core.audit import AuditEntry
     from shipyard.core.datasets import Dataset, DatasetRef, DatasetVersion, ValidationRecord
-    from shipyard.core.deployments import Deployment, DeploymentEvent
+    from shipyard.core.deployments import Deployment, DeploymentEvent, EnvironmentSummary
     from shipyard.core.entities import Experiment, FileInfo, Metric, Run, RunInfo
     from shipyard.core.feedback import FeedbackLabel
     from shipyard.core.models import ModelRef, ModelVersion, RegisteredModel, VersionStatus
@@ -449,6 +449,16 @@ class DeploymentStore(Protocol):
 
     def environments(self, conn: Connection) -> builtins.list[str]: ...
 
+    def environment_page(
+        self, conn: Connection, *, text: str | None, after: str | None, limit: int
+    ) -> builtins.list[EnvironmentSummary]: ...
+
+    def count_environments(self, conn: Connection, *, text: str | None) -> int: ...
+
+    def first_per_environment(
+        self, conn: Connection, envs: Sequence[str], per_env: int
+    ) -> builtins.list[Deployment]: ...
+
     def record(self, conn: Connection, state: Deployment, event: DeploymentEvent) -> Deployment: ...
 
     def events(
@@ -471,6 +481,10 @@ class DeploymentStats(Protocol):
 
     def stats(
         self, conn: Connection, env: str, model: str | None, since: int
+    ) -> builtins.list[dict[str, Any]]: ...
+
+    def stats_of(
+        self, conn: Connection, envs: Sequence[str], models: Sequence[str], since: int
     ) -> builtins.list[dict[str, Any]]: ...
 
 

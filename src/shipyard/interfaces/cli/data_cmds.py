@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +9,14 @@ import typer
 
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ValidationError
-from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
+from shipyard.interfaces.cli.common import (
+    JSON_OPT,
+    console,
+    print_json,
+    progress_bar,
+    services,
+    table,
+)
 from shipyard.interfaces.cli.paging import (
     CURSOR_OPT,
     PAGE_OPT,
@@ -43,28 +47,6 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
     return out
 
 
-@contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A Rich progress bar fed by ``(advance, total)`` callbacks; silent when not a TTY."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=True,
-        disable=not sys.stderr.isatty(),
-        console=console(stderr=True),
-    ) as bar:
-        task = bar.add_task(label, total=None)
-
-        def advance(n: int, total: int) -> None:
-            bar.update(task, advance=n, total=total)
-
-        yield advance
-
-
 @data_app.command("register")
 def register(
     name: str = typer.Argument(..., help="Dataset name, e.g. loans."),
@@ -87,7 +69,7 @@ def register(
     """Register a new immutable version (identical content returns the existing one)."""
     svc = services()
     policies = _pairs(pii, "--pii") or svc.settings.data_pii(name)
-    with _progress(f"registering {name}") as progress:
+    with progress_bar(f"registering {name}") as progress:
         v = svc.catalog.register(
             name,
             source,
@@ -303,7 +285,7 @@ def get(
             frame.to_parquet(output, index=False)
         console().print(f"{v.ref} → {output} ({len(frame)} rows)")
         return
-    with _progress(f"fetching {v.ref}") as progress:
+    with progress_bar(f"fetching {v.ref}") as progress:
         where = catalog.checkout(v.ref, path, output, progress=progress)
     console().print(f"{v.ref} → {where}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from shipyard.interfaces.cli.monitor_alerts_cmds import alerts_app, run_cmd
+from shipyard.interfaces.cli.monitor_compact_cmds import compact_cmd
 from shipyard.interfaces.cli.monitor_drift_cmds import drift_cmd
 from shipyard.interfaces.cli.monitor_estimate_cmds import estimate_cmd
 from shipyard.interfaces.cli.monitor_export_cmds import export_cmd
@@ -24,3 +25,4 @@ monitor_app.command("feedback")(feedback_cmd)
 monitor_app.command("realized")(realized_cmd)
 monitor_app.command("export")(export_cmd)
 monitor_app.command("profile")(profile_cmd)
+monitor_app.command("compact")(compact_cmd)

@@ -1,8 +1,9 @@
-"""Server-rendered environments and deployments: every environment with the versions it serves
-(traffic split, state, the last five minutes' request rate, error rate and latency), and one
-environment's page per model: charts over a chosen window, the deploy history (automatic
-rollbacks highlighted with their rule and evidence) and, for deployers, Promote and Roll back.
-Those POSTs are re-checked here and by ``DeploymentService``: anyone else gets a 403 page."""
+"""Server-rendered environments and deployments: the overview of every environment
+(``deploy_overview``: the versions each serves, traffic split, state, the last five minutes'
+request rate, error rate and latency), and one environment's page per model: charts over a
+chosen window, the deploy history (automatic rollbacks highlighted with their rule and
+evidence) and, for deployers, Promote and Roll back. Those POSTs are re-checked here and by
+``DeploymentService``: anyone else gets a 403 page."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from shipyard.interfaces.presenters.models import MAX_REASON
 from shipyard.interfaces.web.charts import chart_set
 from shipyard.interfaces.web.deploy_history import history_row
 from shipyard.interfaces.web.deploy_live import live_href, mount_live
+from shipyard.interfaces.web.deploy_overview import OverviewPaging, overview_page
 from shipyard.interfaces.web.figure_charts import CHARTS, figure_charts, per_second
 from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, same_origin
 from shipyard.interfaces.web.paging import limit_of, pager, start_of
@@ -293,20 +295,6 @@ def _env_page(
     )
 
 
-def _list_page(request: Request) -> Response:
-    services = request.app.state.services
-    now = now_ms()
-    by_env: dict[str, list[dict[str, Any]]] = {e: [] for e in _environment_names(services)}
-    for d in services.deployments.list():
-        figures = services.figures.by_version(d.environment, d.model, now - RECENT_MS)
-        by_env[d.environment].append(_view(d, figures))
-    envs = [
-        {"name": e, "protected": services.deployments.is_protected(e), "models": models}
-        for e, models in by_env.items()
-    ]
-    return page(request, "environments.html", envs=envs, recent_minutes=RECENT_MS // MIN)
-
-
 def _check_form(reason: str, generation: str, current: Deployment, action: str) -> None:
     if len(reason) > MAX_REASON:
         raise ValidationError(
@@ -364,10 +352,13 @@ def _act(request: Request, env: str, action: str, form: _ActionForm) -> Response
 
 def mount(app: FastAPI) -> None:
     @app.get("/ui/environments", include_in_schema=False)
-    def environments(request: Request) -> Response:
+    def environments(
+        request: Request, q: str = "", cursor: str = "", start: str = "", limit: str = ""
+    ) -> Response:
         if (r := guard(request)) is not None:
             return r
-        return _list_page(request)
+        paging = OverviewPaging(q.strip(), cursor, start, limit)
+        return overview_page(request, paging, _view, RECENT_MS)
 
     @app.get("/ui/environments/{env}", include_in_schema=False)
     def environment(request: Request, env: str, window: str = "", refresh: str = "") -> Response:

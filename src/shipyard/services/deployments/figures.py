@@ -76,6 +76,22 @@ class FiguresService:
             grouped.setdefault((r["version"], r["role"]), []).append(r)
         return {k: summarize(v) for k, v in grouped.items()}
 
+    def recent(
+        self, pairs: Sequence[tuple[str, str]], since: int
+    ) -> dict[tuple[str, str], dict[tuple[int, str], Figures]]:
+        """Per (environment, model) of ``pairs``: its figures by version and role since
+        ``since``, read in one query however many pairs."""
+        wanted = set(pairs)
+        envs, models = sorted({e for e, _ in wanted}), sorted({m for _, m in wanted})
+        with self.db.read() as conn:
+            rows = self.repo.stats_of(conn, envs, models, since)
+        grouped: dict[tuple[str, str], dict[tuple[int, str], list[dict[str, Any]]]] = {}
+        for r in rows:
+            key = (r["environment"], r["model"])
+            if key in wanted:
+                grouped.setdefault(key, {}).setdefault((r["version"], r["role"]), []).append(r)
+        return {k: {vr: summarize(v) for vr, v in by.items()} for k, by in grouped.items()}
+
     def watch(self, env: str) -> list[dict[str, Any]]:
         """Judge every canary of ``env`` once: roll back a breach, advance a healthy one."""
         return self.watcher.watch(env)

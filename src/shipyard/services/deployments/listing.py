@@ -1,5 +1,6 @@
 """Deployments a page at a time: by environment and model (a keyset on both), a text that the
-model name contains, the total, an opaque cursor to the next page."""
+model name contains, the total, an opaque cursor to the next page; and environments a page at
+a time (a keyset on the name), each with its counts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from shipyard.services.paging import Page, check_limit, check_offset, decode_cur
 from shipyard.stores.ports import DeploymentStore
 from shipyard.stores.sql.engine import Database
 
-__all__ = ["page_deployments"]
+__all__ = ["MAX_ENV_PAGE", "page_deployments", "page_environments"]
+
+MAX_ENV_PAGE = 200  # environments per page of the overview
 
 
 def _after(cursor: str | None) -> tuple[str, str] | None:
@@ -53,3 +56,23 @@ def page_deployments(
     last = found[-1] if found else None
     cursor_out = encode_cursor("after", [last.environment, last.model]) if more and last else None
     return Page(found, cursor_out, total)
+
+
+def page_environments(
+    db: Database,
+    repo: DeploymentStore,
+    *,
+    text: str | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> Page:
+    """One page of environments by name (``text``: a part of the name, any case), each an
+    ``EnvironmentSummary``, with the total that match."""
+    after, limit = decode_cursor(cursor, "env", str), check_limit(limit, MAX_ENV_PAGE)
+    text = (text or "").strip() or None
+    with db.read() as conn:
+        found = repo.environment_page(conn, text=text, after=after, limit=limit + 1)
+        total = repo.count_environments(conn, text=text)
+    more = len(found) > limit
+    found = found[:limit]
+    return Page(found, encode_cursor("env", found[-1].name) if more and found else None, total)

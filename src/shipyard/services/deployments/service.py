@@ -29,7 +29,7 @@ from shipyard.core.errors import (
 )
 from shipyard.core.models import MAX_VERSION, ModelVersion, VersionStatus, check_model_name
 from shipyard.core.permissions import Action, check
-from shipyard.services.deployments.listing import page_deployments
+from shipyard.services.deployments.listing import page_deployments, page_environments
 from shipyard.services.deployments.policy import DeployPolicy, parse_deploy_policy
 from shipyard.services.paging import Page
 from shipyard.services.ports import ModelVersionLookup
@@ -74,6 +74,17 @@ class DeploymentService:
     def page(self, env: str | None = None, **paging: Any) -> Page:
         """One page of ``list`` with the total (``text``, ``cursor``, ``limit``, ``offset``)."""
         return page_deployments(self.db, self.repo, env, **paging)
+
+    def page_environments(self, **paging: Any) -> Page:
+        """One page of environments with their counts (``text``, ``cursor``, ``limit``)."""
+        return page_environments(self.db, self.repo, **paging)
+
+    def first_per_environment(
+        self, envs: Collection[str], per_env: int
+    ) -> builtins.list[Deployment]:
+        """The first ``per_env`` deployments (by model) of each of ``envs``."""
+        with self.db.read() as conn:
+            return self.repo.first_per_environment(conn, sorted(envs), per_env)
 
     def get(self, env: str, model: str | None = None) -> Deployment:
         env = check_environment(env)

@@ -16,6 +16,10 @@ or the new one, and a reader racing the removal finds the rows in the new file
 (``formats.prediction_manifest``). A run that stops in between leaves files the manifest
 covers: readers skip them and the next run removes them. The format version is kept: the
 merged file is format 1 with the sources' metadata, written by replica ``compactor``.
+
+A partition whose files are those the last complete pass left, before its next hour closes,
+is skipped without opening anything (``formats.compaction_marker``): a run with nothing new
+only lists the keys and reads the marker.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import Any
 
 from shipyard.core.clock import now_ms
 from shipyard.core.errors import NotFoundError, ShipyardError
+from shipyard.services.formats.compaction_marker import CompactionMarker, partition_id
 from shipyard.services.formats.prediction_manifest import manifest_of, read_manifest, sibling
 from shipyard.services.formats.predictions import (
     DAY_MS,
@@ -57,6 +62,9 @@ class CompactionReport:
     """What one run did."""
 
     partitions: int = 0  # partitions looked at
+    skipped: int = 0  # of them, unchanged since the last run: nothing opened
+    files_before: int = 0  # log files in the partitions looked at, before the run
+    files_after: int = 0  # and after it
     merged: int = 0  # compacted files written
     files_in: int = 0  # files merged into them
     removed: int = 0  # files removed (merged, or left over by an interrupted run)
@@ -81,44 +89,99 @@ class PredictionLogCompactor:
         self.row_group_rows = row_group_rows
         self.clock = clock
 
-    def run(self, model: str | None = None) -> CompactionReport:
-        """One pass over every partition (of ``model`` only, when given)."""
+    def run(
+        self,
+        model: str | None = None,
+        *,
+        env: str | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> CompactionReport:
+        """One pass over every partition (of ``model`` and of ``env`` only, when given);
+        ``on_progress(1, partitions)`` after each partition."""
         started, now = time.perf_counter(), self.clock()
         report = CompactionReport()
+        partitions = self._partitions(model, env)
+        marker = CompactionMarker(self.backend)
+        for partition, files in sorted(partitions.items(), key=lambda p: str(p[0])):
+            report.partitions += 1
+            report.files_before += len(files)
+            pid = partition_id(partition)
+            if marker.unchanged(pid, (f.key for f in files), now):
+                report.skipped += 1
+                report.files_after += len(files)
+            else:
+                self._partition_once(pid, files, now, report, marker)
+            if on_progress is not None:
+                on_progress(1, len(partitions))
+        marker.prune({partition_id(p) for p in partitions}, model, env)
+        try:
+            marker.save()
+        except (ShipyardError, OSError) as e:  # a cache: the next run does a full pass
+            log.warning("cannot write the compaction marker: %s", e)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _partitions(self, model: str | None, env: str | None) -> dict[Partition, list[LogFile]]:
         prefix = f"{PREFIX}/model={model}/" if model else f"{PREFIX}/"
         partitions: dict[Partition, list[LogFile]] = {}
         for key in self.backend.list(prefix):
             f = parse_key(key)
-            if f is not None and f.env is not None:  # format-0 files stay as they are
+            if f is None or f.env is None:  # format-0 files stay as they are
+                continue
+            if (model is None or f.model == model) and (env is None or f.env == env):
                 partitions.setdefault(f.partition, []).append(f)
-        for _, files in sorted(partitions.items(), key=lambda p: str(p[0])):
-            report.partitions += 1
-            try:
-                self._partition(files, now, report)
-            except (ShipyardError, OSError, ValueError) as e:
-                report.failed += 1
-                log.warning("cannot compact %s: %s", files[0].key.rsplit("/", 1)[0], e)
-        report.seconds = time.perf_counter() - started
-        return report
+        return partitions
 
-    def _partition(self, files: list[LogFile], now: int, report: CompactionReport) -> None:
-        files = self._without_leftovers(files, report)
+    def _partition_once(
+        self,
+        pid: str,
+        files: list[LogFile],
+        now: int,
+        report: CompactionReport,
+        marker: CompactionMarker,
+    ) -> None:
+        """A full pass over one partition; what it left goes into the marker."""
+        keys = {f.key for f in files}
+        try:
+            due = self._partition(files, now, report, keys)
+        except (ShipyardError, OSError, ValueError) as e:
+            report.failed += 1
+            marker.forget(pid)
+            log.warning("cannot compact %s: %s", files[0].key.rsplit("/", 1)[0], e)
+            report.files_after += len(keys)
+            return
+        report.files_after += len(keys)
+        marker.record(pid, keys, due)
+
+    def _partition(
+        self, files: list[LogFile], now: int, report: CompactionReport, keys: set[str]
+    ) -> int | None:
+        """Merge what is closed; ``keys`` becomes the partition's keys after the pass. The
+        time at which time alone gives the partition work (None: never)."""
+        files = self._without_leftovers(files, report, keys)
         if not files:
-            return
+            return None
         day_start = _day_start(files[0].day)
-        if day_start + DAY_MS + self.grace_ms <= now:
+        day_end = day_start + DAY_MS + self.grace_ms
+        if day_end <= now:
             if len(files) > 1:  # one file already is one file per partition
-                self._merge(files, "day", now, report)
-            return
+                self._merge(files, "day", now, report, keys)
+            return None
         hours: dict[int, list[LogFile]] = {}
         for f in files:
             hours.setdefault(self._hour(f, day_start), []).append(f)
+        due = day_end
         for hour, group in sorted(hours.items()):
-            closed = day_start + (hour + 1) * HOUR_MS + self.grace_ms <= now
-            if closed and len(group) > 1:
-                self._merge(group, f"h{hour:02d}", now, report)
+            closes = day_start + (hour + 1) * HOUR_MS + self.grace_ms
+            if closes > now:
+                due = min(due, closes)
+            elif len(group) > 1:
+                self._merge(group, f"h{hour:02d}", now, report, keys)
+        return due
 
-    def _without_leftovers(self, files: list[LogFile], report: CompactionReport) -> list[LogFile]:
+    def _without_leftovers(
+        self, files: list[LogFile], report: CompactionReport, keys: set[str]
+    ) -> list[LogFile]:
         """Remove the files a compacted one replaces (left by a run that stopped)."""
         covered: set[str] = set()
         for f in files:
@@ -127,6 +190,7 @@ class PredictionLogCompactor:
         for f in files:
             if f.key in covered:
                 self._delete(f.key, report)
+                keys.discard(f.key)
         return [f for f in files if f.key not in covered]
 
     def _hour(self, f: LogFile, day_start: int) -> int:
@@ -142,7 +206,9 @@ class PredictionLogCompactor:
         first_ms = int(first.cast("int64").as_py()) if first.is_valid else day_start
         return min(23, max(0, (first_ms - day_start) // HOUR_MS))
 
-    def _merge(self, files: list[LogFile], tag: str, now: int, report: CompactionReport) -> None:
+    def _merge(
+        self, files: list[LogFile], tag: str, now: int, report: CompactionReport, keys: set[str]
+    ) -> None:
         """Write the rows of ``files`` as one compacted file, then remove them."""
         first = files[0]
         sources = {f.key for f in files}
@@ -165,11 +231,13 @@ class PredictionLogCompactor:
                 path.unlink(missing_ok=True)
                 raise
         self.backend.put_file(path, key, move=True)
+        keys.add(key)
         report.merged += 1
         report.files_in += len(files)
         report.rows += rows
         for f in files:
             self._delete(f.key, report)
+            keys.discard(f.key)
 
     def _write(self, out: Any, schema: Any, files: list[LogFile], manifests: list[Any]) -> int:
         """Stream ``files`` into ``out`` in row groups of ``row_group_rows``; their rows."""

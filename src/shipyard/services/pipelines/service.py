@@ -17,6 +17,7 @@ from shipyard.core.pipelines.graph import Graph
 from shipyard.core.pipelines.steps import PipelineDef
 from shipyard.core.retraining import TrainingOutcome
 from shipyard.services import provenance
+from shipyard.services.paging import Page, check_limit, decode_cursor, encode_cursor
 from shipyard.services.pipelines import training
 from shipyard.services.pipelines.executors import Executor, make_executor
 from shipyard.services.pipelines.records import RunRecorder
@@ -304,6 +305,20 @@ class PipelineService:
         with self.db.read() as conn:
             return self.repo.list_runs(conn, pipeline, limit)
 
+    def page_runs(
+        self, pipeline: str | None = None, *, cursor: str | None = None, limit: int = 50
+    ) -> Page:
+        """One page of runs, newest first, after ``cursor`` (the previous page's next_cursor),
+        with the total of ``pipeline``'s runs (of all when None)."""
+        key, limit = _before(cursor), check_limit(limit)
+        with self.db.read() as conn:
+            found = self.repo.list_runs(conn, pipeline, limit + 1, before=key)
+            total = self.repo.count_runs(conn, pipeline)
+        more, found = len(found) > limit, found[:limit]
+        last = found[-1] if found else None
+        nxt = encode_cursor("before", [last.creation_time, last.run_id]) if more and last else None
+        return Page(found, nxt, total)
+
     def executions(self, run_id: str) -> list[StepExecution]:
         with self.db.read() as conn:
             self.repo.get_run(conn, run_id)
@@ -314,6 +329,25 @@ class PipelineService:
         executions = self.executions(run_id)
         last = {e.node: e.attempt for e in executions}
         return {(e.node, e.map_index): e for e in executions if e.attempt == last[e.node]}
+
+
+def _before(cursor: str | None) -> tuple[int, str] | None:
+    """The (creation_time, run_id) key a runs cursor carries (None without a cursor)."""
+    key = decode_cursor(cursor, "before", list)
+    if key is None:
+        return None
+    if (
+        len(key) == 2
+        and isinstance(key[0], int)
+        and not isinstance(key[0], bool)
+        and 0 <= key[0] < 2**63
+        and isinstance(key[1], str)
+    ):
+        return key[0], key[1]
+    raise ValidationError(
+        f"cursor {cursor!r} is not valid; pass the next_cursor of the previous page",
+        field="cursor",
+    )
 
 
 def _forced(graph: Graph, from_steps: Sequence[str]) -> set[str]:

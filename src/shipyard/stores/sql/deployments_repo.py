@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from shipyard.core.deployments import Deployment, DeploymentEvent, Strategy
+from shipyard.core.deployments import Deployment, DeploymentEvent, EnvironmentSummary, Strategy
 from shipyard.stores.sql.rows import escape_like, inserted_id
 from shipyard.stores.sql.tables_serving import deployment_events, deployments, serving_stats
 
@@ -96,6 +96,50 @@ class DeploymentsRepo:
         """How many deployments ``list`` finds."""
         query = sa.select(sa.func.count()).select_from(deployments)
         return int(conn.execute(_matching(query, env, text, models)).scalar() or 0)
+
+    def environment_page(
+        self, conn: Connection, *, text: str | None, after: str | None, limit: int
+    ) -> builtins.list[EnvironmentSummary]:
+        """Environments by name after ``after`` (keyset), ``text`` a part of the name, each
+        with its counts: one grouped query, however many environments and models."""
+        d = deployments.c
+        query = sa.select(
+            d.environment,
+            sa.func.count().label("models"),
+            sa.func.count(d.candidate_version).label("rolling_out"),
+            sa.func.max(d.update_time).label("update_time"),
+        )
+        query = _env_text(query, text).group_by(d.environment).order_by(d.environment)
+        if after is not None:
+            query = query.where(d.environment > after)
+        return [
+            EnvironmentSummary(r.environment, int(r.models), int(r.rolling_out), int(r.update_time))
+            for r in conn.execute(query.limit(limit))
+        ]
+
+    def count_environments(self, conn: Connection, *, text: str | None) -> int:
+        """How many environments ``environment_page`` walks through in all."""
+        query = sa.select(sa.func.count(sa.distinct(deployments.c.environment)))
+        return int(conn.execute(_env_text(query, text)).scalar() or 0)
+
+    def first_per_environment(
+        self, conn: Connection, envs: Sequence[str], per_env: int
+    ) -> builtins.list[Deployment]:
+        """The first ``per_env`` deployments (by model) of each of ``envs``, in one query."""
+        if not envs:
+            return []
+        rank = (
+            sa.func.row_number()
+            .over(partition_by=deployments.c.environment, order_by=deployments.c.model_name)
+            .label("rank")
+        )
+        ranked = sa.select(deployments, rank).where(deployments.c.environment.in_(envs)).subquery()
+        query = (
+            sa.select(ranked)
+            .where(ranked.c.rank <= per_env)
+            .order_by(ranked.c.environment, ranked.c.model_name)
+        )
+        return [_deployment(r) for r in conn.execute(query)]
 
     def serving(self, conn: Connection, model: str, version: int) -> builtins.list[str]:
         """Where ``model`` v``version`` takes traffic now: ``["production (live)", …]``."""
@@ -246,20 +290,43 @@ class DeploymentsRepo:
         )
         if model is not None:
             query = query.where(serving_stats.c.model_name == model)
-        return [
-            {
-                "model": r.model_name,
-                "version": int(r.version),
-                "role": r.role,
-                "replica": r.replica,
-                "window_end": int(r.window_end),
-                "requests": int(r.requests),
-                "errors": int(r.errors),
-                "latency_sum_ms": float(r.latency_sum_ms),
-                "buckets": json.loads(r.buckets_json),
-            }
-            for r in conn.execute(query)
-        ]
+        return [_stats_row(r) for r in conn.execute(query)]
+
+    def stats_of(
+        self, conn: Connection, envs: Sequence[str], models: Sequence[str], since: int
+    ) -> builtins.list[dict[str, Any]]:
+        """The figures of ``models`` in ``envs`` since ``since``, in one query (each row also
+        names its environment)."""
+        if not envs or not models:
+            return []
+        s = serving_stats.c
+        query = (
+            sa.select(serving_stats)
+            .where(s.environment.in_(envs), s.model_name.in_(models), s.window_end > since)
+            .order_by(s.window_end)
+        )
+        return [{"environment": r.environment, **_stats_row(r)} for r in conn.execute(query)]
+
+
+def _stats_row(r: Any) -> dict[str, Any]:
+    return {
+        "model": r.model_name,
+        "version": int(r.version),
+        "role": r.role,
+        "replica": r.replica,
+        "window_end": int(r.window_end),
+        "requests": int(r.requests),
+        "errors": int(r.errors),
+        "latency_sum_ms": float(r.latency_sum_ms),
+        "buckets": json.loads(r.buckets_json),
+    }
+
+
+def _env_text(query: Any, text: str | None) -> Any:
+    if not text:
+        return query
+    pattern = f"%{escape_like(text)}%"
+    return query.where(deployments.c.environment.ilike(pattern, escape="\\"))
 
 
 def _matching(

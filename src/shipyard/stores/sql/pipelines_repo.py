@@ -93,6 +93,19 @@ def _pipeline_run(row: Any) -> PipelineRunRow:
     )
 
 
+def _of_pipeline(query: Any, pipeline: str | None) -> Any:
+    """Runs of ``pipeline``: "module:function", or just the function's name."""
+    if not pipeline:
+        return query
+    escaped = escape_like(pipeline)
+    return query.where(
+        sa.or_(
+            pipeline_runs.c.pipeline == pipeline,
+            pipeline_runs.c.pipeline.like(f"%:{escaped}", escape="\\"),
+        )
+    )
+
+
 class PipelinesRepo:
     """Stateless: every method takes the connection of the caller's unit of work."""
 
@@ -127,18 +140,25 @@ class PipelinesRepo:
         return _pipeline_run(row)
 
     def list_runs(
-        self, conn: Connection, pipeline: str | None = None, limit: int = 50
+        self,
+        conn: Connection,
+        pipeline: str | None = None,
+        limit: int = 50,
+        *,
+        before: tuple[int, str] | None = None,
     ) -> list[PipelineRunRow]:
-        query = self._select_runs().order_by(pipeline_runs.c.creation_time.desc()).limit(limit)
-        if pipeline:  # "module:function", or just the function's name
-            escaped = escape_like(pipeline)
-            query = query.where(
-                sa.or_(
-                    pipeline_runs.c.pipeline == pipeline,
-                    pipeline_runs.c.pipeline.like(f"%:{escaped}", escape="\\"),
-                )
-            )
+        """Newest first (ties by run id); ``before`` a (creation_time, run_id) key (keyset)."""
+        p = pipeline_runs.c
+        query = _of_pipeline(self._select_runs(), pipeline)
+        if before is not None:
+            query = query.where(sa.tuple_(p.creation_time, p.run_id) < sa.tuple_(*before))
+        query = query.order_by(p.creation_time.desc(), p.run_id.desc()).limit(limit)
         return [_pipeline_run(r) for r in conn.execute(query)]
+
+    def count_runs(self, conn: Connection, pipeline: str | None = None) -> int:
+        """How many runs ``list_runs`` walks through in all."""
+        query = sa.select(sa.func.count()).select_from(pipeline_runs)
+        return int(conn.execute(_of_pipeline(query, pipeline)).scalar() or 0)
 
     def add_executions(self, conn: Connection, rows: Sequence[StepExecution]) -> None:
         if not rows:
