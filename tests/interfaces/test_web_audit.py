@@ -250,8 +250,9 @@ def test_evidence_reads_as_key_value_text() -> None:
     assert compact_value({"a": 1, "b": {"c": [0.123456, True, None]}}) == (
         "{a: 1, b: {c: [0.1235, true, —]}}"
     )
-    assert compact_value(1234567) == "1,234,567" and compact_value(2.5e-7) == "2.5e-07"
-    assert compact_value({"x": {"y": {"z": 1}}}) == "{x: {y: {…1 keys}}}"
+    assert compact_value(1765000000000) == "1765000000000" and compact_value(2.5e-7) == "2.5e-07"
+    assert compact_value({"x": {"y": {"z": 1}}}) == "{x: {y: {…1 key}}}"
+    assert compact_value({"x": {"y": {"z": 1, "w": 2}}}) == "{x: {y: {…2 keys}}}"
     assert compact_value(list(range(9))) == "[0, 1, 2, 3, 4, 5, … 3 more]"
     (key, text, whole) = payload_details({"gates": GATES})[0]
     assert key == "gates" and text.startswith("{passed: true, holdout: diabetes-holdout@v1,")
@@ -266,7 +267,7 @@ def test_the_table_fits_1280_px_with_readable_evidence(page, governed) -> None:
     evidence = gate.locator(".audit-details").inner_text()
     assert "passed: true" in evidence and "holdout: diabetes-holdout@v1" in evidence
     # stored as canonical JSON: keys sorted
-    assert "figures: {per_group: {1: 0.5, 2: 0.4}, roc_auc: 0.8681, rows: 12,345}" in evidence
+    assert "figures: {per_group: {1: 0.5, 2: 0.4}, roc_auc: 0.8681, rows: 12345}" in evidence
     assert "{'" not in page.inner_text("#audit-entries") and "True" not in evidence
     gates = gate.locator(".audit-detail").filter(has_text="gates:")
     assert '"gate": "metric:roc_auc"' in gates.get_attribute("title")
@@ -279,6 +280,15 @@ def test_the_table_fits_1280_px_with_readable_evidence(page, governed) -> None:
     for cell in ("#audit-10 .audit-details", "#audit-11 .audit-details"):
         box = page.locator(cell).bounding_box()
         assert box is not None and box["x"] + box["width"] <= 1280, (cell, box)
+    spilled = page.locator("#audit-entries td").evaluate_all(
+        "cells => cells.filter(c => c.scrollWidth > c.clientWidth).map(c => c.outerHTML)"
+    )
+    assert spilled == []  # nothing sticks out of its cell
+    lines = page.locator("#audit-entries .audit-hash, #audit-entries .audit-seq").evaluate_all(
+        "els => els.map(e => { const r = document.createRange(); r.selectNodeContents(e);"
+        " return r.getClientRects().length; })"
+    )
+    assert lines and set(lines) == {1}  # numbers and short hashes stay on one line
 
 
 @pytest.mark.browser

@@ -27,19 +27,19 @@ EMPTY: tuple[Any, ...] = (None, "", {}, [])
 
 def compact_value(value: Any, depth: int = 0) -> str:
     """A JSON value as short readable text: ``key: value`` pairs in braces for objects,
-    numbers to 4 significant digits (integers with thousands separators), never a Python
-    repr; deep nesting and long lists are elided."""
+    fractions to 4 significant digits, true/false, a dash for null, never a Python repr;
+    deep nesting and long lists are elided."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:,}"
+    if isinstance(value, int):  # as is: versions, counts, ids and times in ms alike
+        return str(value)
     if isinstance(value, float):
         return str(value) if math.isnan(value) or math.isinf(value) else f"{value:.4g}"
     if isinstance(value, dict):
         if depth >= MAX_DEPTH:
-            return f"{{…{len(value)} keys}}"
+            return f"{{…{len(value)} key{'' if len(value) == 1 else 's'}}}"
         pairs = (f"{k}: {compact_value(v, depth + 1)}" for k, v in value.items())
         return "{" + ", ".join(pairs) + "}"
     if isinstance(value, list):

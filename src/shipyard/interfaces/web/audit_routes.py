@@ -31,7 +31,7 @@ from shipyard.interfaces.web.paging import limit_of, pager, start_of
 __all__ = ["mount", "object_href", "payload_details"]
 
 SHORT_HASH = 12
-SHORT_ID = 14  # an object id longer than this shows its first 12 characters and "…"
+SHORT_ID = 24  # an object id longer than this (a run id) shows its first 12 characters and "…"
 
 
 def object_href(object_type: str, object_id: str) -> str | None:
@@ -57,7 +57,7 @@ def payload_details(payload: Any) -> list[tuple[str, str, str]]:
 
 
 def short_id(ident: str) -> str:
-    """An id as shown in the table: long ones (run ids, hashes) cut to 12 characters."""
+    """An id as shown in the table: long ones (run ids, long names) cut to 12 characters."""
     return ident if len(ident) <= SHORT_ID else ident[:12] + "…"
 
 
