@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from shipyard.core.entities import Role
-from shipyard.interfaces.presenters.audit import compact_value
+from shipyard.interfaces.presenters.audit import compact_value, evidence_pairs
 from shipyard.interfaces.web.audit_routes import object_href, payload_details
 from shipyard.stores.ports import NewEntry
 from shipyard.stores.sql.audit_repo import AuditRepo
@@ -93,10 +93,13 @@ def test_object_links_and_details() -> None:
     assert object_href("user", "carol") is None
     assert object_href("dataset", "a/b") == "/ui/data/a%2Fb"
     assert payload_details({"from": "RUNNING", "to": "FINISHED", "parent": None}) == [
-        ("from", "RUNNING", ""),
-        ("to", "FINISHED", ""),
+        ("from", "RUNNING"),
+        ("to", "FINISHED"),
     ]
-    assert payload_details("{oops") == [("payload", "{oops", "")]
+    assert payload_details({"figures": {"auc": 0.91234, "n": 7}}) == [
+        ("figures", "{auc: 0.9123, n: 7}")
+    ]
+    assert payload_details("{oops") == [("payload", "{oops")]
     assert payload_details({}) == []
 
 
@@ -254,7 +257,7 @@ def test_evidence_reads_as_key_value_text() -> None:
     assert compact_value({"x": {"y": {"z": 1}}}) == "{x: {y: {…1 key}}}"
     assert compact_value({"x": {"y": {"z": 1, "w": 2}}}) == "{x: {y: {…2 keys}}}"
     assert compact_value(list(range(9))) == "[0, 1, 2, 3, 4, 5, … 3 more]"
-    (key, text, whole) = payload_details({"gates": GATES})[0]
+    (key, text, whole) = evidence_pairs({"gates": GATES})[0]
     assert key == "gates" and text.startswith("{passed: true, holdout: diabetes-holdout@v1,")
     assert "'" not in text and len(text) <= 200 and whole.startswith('{"passed": true')
 

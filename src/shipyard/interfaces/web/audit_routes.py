@@ -50,10 +50,10 @@ def object_href(object_type: str, object_id: str) -> str | None:
     return None
 
 
-def payload_details(payload: Any) -> list[tuple[str, str, str]]:
-    """The payload as (key, readable value, whole value where shortened), leaving out
-    empty values (``presenters.audit.evidence_pairs``)."""
-    return evidence_pairs(payload)
+def payload_details(payload: Any) -> list[tuple[str, str]]:
+    """The payload as (key, readable value) pairs, leaving out empty values
+    (``presenters.audit.evidence_pairs``: ``key: value`` text, never a Python repr)."""
+    return [(key, text) for key, text, _ in evidence_pairs(payload)]
 
 
 def short_id(ident: str) -> str:
@@ -68,7 +68,7 @@ def _row(entry: Any) -> dict[str, Any]:
     if entry.object_type == "retraining" and isinstance(model, str):
         row["href"] = f"/ui/retraining/{quote(model, safe='')}#run-{quote(entry.object_id)}"
     row["trail"] = "/ui/audit?" + urlencode({"object": row["object"]})
-    row["details"] = payload_details(row["payload"])
+    row["details"] = evidence_pairs(row["payload"])  # with the whole value for a title
     row["short_hash"] = entry.hash[:SHORT_HASH]
     row["short_object"] = f"{entry.object_type}:{short_id(entry.object_id)}"
     return row
