@@ -154,6 +154,7 @@ def test_verify_an_intact_chain(client) -> None:
         ({"limit": "0"}, "limit", "limit must be 1..100000"),
         ({"limit": "100001"}, "limit", "limit must be 1..100000"),
         ({"limit": "many"}, "limit", "limit"),
+        ({"kind": "gates"}, "kind", "kind must be one of governance, bookkeeping or all"),
     ],
 )
 def test_bad_filter_is_a_400_naming_the_field(client, params, field, text) -> None:
@@ -162,6 +163,21 @@ def test_bad_filter_is_a_400_naming_the_field(client, params, field, text) -> No
     body = resp.json()
     assert body["error_code"] == "INVALID_PARAMETER_VALUE" and body["field"] == field
     assert text in body["message"]
+
+
+def test_kind_separates_governance_from_bookkeeping(client) -> None:
+    governance = _entries(client, kind="governance")
+    assert [e["action"] for e in governance] == [
+        "token.issue", "user.add", "dataset.alias", "token.issue", "user.add",
+    ]  # fmt: skip
+    bookkeeping = _entries(client, kind="bookkeeping", limit=2)
+    assert [e["action"] for e in bookkeeping] == ["dataset.register", "run.status"]
+    resp = client.get("/api/v1/audit", params={"kind": "bookkeeping", "limit": 2})
+    assert resp.json()["total"] == 3
+    after = client.get("/api/v1/audit", params={"kind": "bookkeeping", "limit": 2,
+                                                "cursor": resp.json()["next_cursor"]})  # fmt: skip
+    assert [e["action"] for e in after.json()["entries"]] == ["run.create"]
+    assert len(_entries(client, kind="all")) == len(_entries(client)) == 8
 
 
 def test_reading_needs_a_token_and_a_viewer_may_read(audited) -> None:

@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from shipyard.core.entities import Role
+from shipyard.interfaces.bootstrap import build_services
+from shipyard.settings import load_settings
+
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).parent / "shipyard"
@@ -40,7 +44,7 @@ def test_log_filter_verify_and_a_tampered_row(tmp_path: Path) -> None:
     only = json.loads(_cli(tmp_path, "audit", "log", "-o", "user:carol", "--json").stdout)
     assert [e["action"] for e in only] == ["token.issue", "user.add"]
     table = _cli(tmp_path, "audit", "log")
-    assert "token.issue" in table.stdout and "role=approver" in table.stdout
+    assert "token.issue" in table.stdout and "role: approver" in table.stdout
 
     ok = _cli(tmp_path, "audit", "verify")
     assert ok.returncode == 0 and "4 entries verified" in ok.stdout
@@ -90,3 +94,29 @@ def test_log_pages_with_a_showing_line_and_verify_is_incremental(tmp_path: Path)
         db.execute("UPDATE audit_ledger SET actor = 'mallory' WHERE seq = 8")  # after it
     broken = _cli(tmp_path, "audit", "verify")
     assert broken.returncode == 1 and "broken at entry 8" in broken.stderr
+
+
+def test_log_keeps_governance_or_bookkeeping(tmp_path: Path) -> None:
+    assert _cli(tmp_path, "init", str(tmp_path)).returncode == 0
+    svc = build_services(load_settings(env={"SHIPYARD_PROJECT_DIR": str(tmp_path)}))
+    try:
+        exp = svc.tracking.get_or_create_experiment("e").experiment_id
+        run = svc.tracking.create_run(exp, user="ada")
+        svc.tracking.update_run(run.run_id, status="FINISHED", actor="ada")
+        svc.access.add_user("carol", Role.APPROVER, actor="auditor")
+    finally:
+        svc.close()
+    governance = json.loads(_cli(tmp_path, "audit", "log", "--kind", "governance", "--json").stdout)
+    assert [(e["action"], e["object_id"]) for e in governance] == [
+        ("user.add", "carol"),
+        ("user.add", "auditor"),
+        ("user.add", "local-admin"),
+    ]
+    bookkeeping = json.loads(_cli(tmp_path, "audit", "log", "-k", "bookkeeping", "--json").stdout)
+    assert [e["action"] for e in bookkeeping] == ["run.status", "run.create"]
+    table = _cli(tmp_path, "audit", "log", "--kind", "bookkeeping")
+    assert "from: RUNNING" in table.stdout and "user.add" not in table.stdout
+    bad = _cli(tmp_path, "audit", "log", "--kind", "gates")
+    assert (
+        bad.returncode == 2 and "kind must be one of governance, bookkeeping or all" in bad.stderr
+    )

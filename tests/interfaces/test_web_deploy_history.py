@@ -58,4 +58,4 @@ def test_an_automatic_promotion_shows_the_step_and_why() -> None:
 def test_other_events_show_their_evidence_as_is() -> None:
     row = history_row(_event("deploy", {"status": "approved", "nothing_live": False}))
     assert row == {"e": row["e"], "auto": False,
-                   "details": [("status", "approved"), ("nothing_live", "False")]}  # fmt: skip
+                   "details": [("status", "approved"), ("nothing_live", "false")]}  # fmt: skip

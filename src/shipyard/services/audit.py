@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sqlalchemy.engine import Connection
 
 from shipyard.core.audit import GENESIS, AuditEntry, ChainReport, verify_chain
+from shipyard.core.audit_kinds import check_kind
 from shipyard.core.clock import now_ms
 from shipyard.core.errors import ValidationError
 from shipyard.services.paging import (
@@ -79,21 +80,24 @@ class AuditService:
         cursor: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        kind: str | None = None,
     ) -> Page:
         """One page of entries, newest first, with the total that match: after ``cursor``
         (the next_cursor of the previous page) and/or ``offset`` entries skipped; ``text``
-        matches the actor, action or object id."""
-        kind, ident = parse_object(obj)
+        matches the actor, action or object id; ``kind`` keeps the governance or the
+        bookkeeping entries (``core.audit_kinds``; empty or ``all``: both)."""
+        otype, ident = parse_object(obj)
+        which = check_kind(kind)
         before = decode_cursor(cursor, "before", int)
         limit = check_limit(limit, MAX_AUDIT_PAGE)
         offset = check_offset(offset)
         text = (text or "").strip() or None
         with self.db.read() as conn:
             found = self.repo.entries(
-                conn, object_type=kind, object_id=ident, text=text,
+                conn, object_type=otype, object_id=ident, text=text, kind=which,
                 before=before, offset=offset, limit=limit + 1,
             )  # fmt: skip
-            total = self.repo.count(conn, object_type=kind, object_id=ident, text=text)
+            total = self.repo.count(conn, object_type=otype, object_id=ident, text=text, kind=which)
         more = len(found) > limit
         found = found[:limit]
         return Page(found, encode_cursor("before", found[-1].seq) if more else None, total)

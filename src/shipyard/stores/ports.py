@@ -112,6 +112,7 @@ class AuditReader(Protocol):
         before: int | None = None,
         offset: int = 0,
         text: str | None = None,
+        kind: str | None = None,
     ) -> list[AuditEntry]: ...
 
     def count(
@@ -121,6 +122,7 @@ class AuditReader(Protocol):
         object_type: str | None = None,
         object_id: str | None = None,
         text: str | None = None,
+        kind: str | None = None,
     ) -> int: ...
 
     def first_after(self, conn: Connection, seq: int) -> int | None: ...

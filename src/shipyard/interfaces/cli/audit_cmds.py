@@ -3,7 +3,6 @@ model version's dossier (all its evidence in one self-contained HTML file)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -18,6 +17,7 @@ from shipyard.interfaces.cli.paging import (
     paging,
     show_page,
 )
+from shipyard.interfaces.presenters.audit import evidence_pairs, parsed_payload
 from shipyard.services.paging import MAX_AUDIT_PAGE
 
 __all__ = ["audit_app"]
@@ -36,6 +36,13 @@ def log(
     search: str = typer.Option(
         None, "--search", "-s", help="Only entries whose actor, action or object id has this."
     ),
+    kind: str = typer.Option(
+        None,
+        "--kind",
+        "-k",
+        help="governance (gates, approvals, aliases, deployments, users, retraining), "
+        "bookkeeping (runs, data, alerts…) or all.",
+    ),
     limit: int = limit_option(50, MAX_AUDIT_PAGE),
     page: int = PAGE_OPT,
     cursor: str = CURSOR_OPT,
@@ -45,7 +52,7 @@ def log(
     how = paging(limit, page, cursor)
     found = check_page(
         services().audit.page(
-            obj, text=search, cursor=how.cursor, limit=how.limit, offset=how.offset
+            obj, text=search, cursor=how.cursor, limit=how.limit, offset=how.offset, kind=kind
         ),
         how,
         "entries",
@@ -74,11 +81,9 @@ def log(
 
 
 def _short(payload: str) -> str:
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        return payload[:60]
-    return ", ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", {}))[:80]
+    """The evidence as ``key: value`` pairs (never a Python repr), cut to 80 characters."""
+    pairs = evidence_pairs(parsed_payload(payload))
+    return ", ".join(f"{key}: {text}" for key, text, _ in pairs)[:80]
 
 
 @audit_app.command("verify")

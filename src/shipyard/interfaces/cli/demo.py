@@ -10,6 +10,7 @@ cache.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -109,7 +110,8 @@ def _train_with_pipeline() -> list[Any]:
 
 def seed_demo(path: Path) -> int:
     """Initialise ``path``, register the data, log a sweep of runs and train through a
-    pipeline (twice: the second run is served from the cache); returns the number of runs."""
+    pipeline (twice: the second run is served from the cache), then the release scenes;
+    prints each line as it happens; returns the number of runs."""
     os.environ["SHIPYARD_PROJECT_DIR"] = str(path.resolve())
     path.mkdir(parents=True, exist_ok=True)
     (path / ".shipyard").mkdir(exist_ok=True)
@@ -123,14 +125,36 @@ def seed_demo(path: Path) -> int:
 
         serving = "\n[serving]\nlog_age_s = 0.5   # the scenes' 10 s windows see every row\n"
         toml.write_text("[core]\n" + CHECKS + POLICY + MONITOR_POLICY + RETRAIN_POLICY + serving)
-    import numpy as np
-    from rich.progress import track
+    from rich.console import Console
 
     import shipyard as sy
 
+    console = Console(soft_wrap=True)
     services = sy._get_session().services
     services.access.ensure_first_admin(services.settings.actor)  # as `shipyard init` does
     _register_data(sy)
+    console.print("[green]diabetes@v1, @v2[/] registered (PII tokenized/masked, validated)")
+    runs = _log_sweep(sy)
+    console.print(f"[green]{runs} runs[/] logged in {path.resolve()}")
+    results = _train_with_pipeline()
+    # The story says which alert opened; the service's log line would repeat it out of turn.
+    # Quiet for the demo only: the server it starts afterwards logs alerts as usual.
+    alerts_log = logging.getLogger("shipyard.monitoring.alerts")
+    level = alerts_log.level
+    alerts_log.setLevel(logging.ERROR)
+    try:
+        _release(sy, results[0])
+    finally:
+        alerts_log.setLevel(level)
+    return runs
+
+
+def _log_sweep(sy: Any) -> int:
+    """Tracked runs over a grid of learning rates and epochs, each reading
+    ``diabetes@training``; returns how many."""
+    import numpy as np
+    from rich.progress import track
+
     grid = [(lr, epochs) for lr in (0.01, 0.05, 0.2, 1.0) for epochs in (20, 60)]
     for lr, epochs in track(grid, description="training sample runs"):
         with sy.start_run(experiment="diabetes-progression", run_name=f"logreg-lr{lr}-e{epochs}"):
@@ -145,8 +169,6 @@ def seed_demo(path: Path) -> int:
                 {"features": list(features.columns), "seed": int(np.int64(7))}, "schema.json"
             )
     sy.flush()
-    results = _train_with_pipeline()
-    _release(sy, results[0])
     return len(grid)
 
 
@@ -157,7 +179,5 @@ def _release(sy: Any, result: Any) -> None:
     from shipyard.interfaces.cli.demo_release import release
 
     console = Console(soft_wrap=True)
-    with console.status("registering the model and running its gates"):
-        lines = release(sy._get_session().services, result)
-    for line in lines:
-        console.print(line)
+    with console.status("the release: registry, gates, serving, monitoring, retraining"):
+        release(sy._get_session().services, result, console.print)

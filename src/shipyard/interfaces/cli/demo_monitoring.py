@@ -11,6 +11,8 @@ import os
 import random
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,6 +20,7 @@ __all__ = [
     "HOOK_PORT",
     "MONITOR_POLICY",
     "SECRET_ENV",
+    "hook_receiver",
     "patient_requests",
     "shifted",
     "wait_for_window_end",
@@ -45,31 +48,51 @@ alerts = {{ webhook = "http://127.0.0.1:{HOOK_PORT}/hook", secret_env = "{SECRET
 MONITOR_POLICY = monitor_policy("diabetes-progression")
 
 
+@contextmanager
+def hook_receiver() -> Iterator[list[dict[str, Any]] | None]:
+    """The demo's webhook receiver on 127.0.0.1:``HOOK_PORT`` while the block runs: the
+    requests it received ({"signed", "body"}), or None when the port is taken. It lives
+    through the monitoring and the retraining scenes, so the alert and the loop's
+    ``retraining.awaiting_approval`` notice both reach it."""
+    received: list[dict[str, Any]] = []
+    try:
+        hook = _receiver(received)
+    except OSError:  # the port is taken: the deliveries wait in their queue
+        yield None
+        return
+    try:
+        yield received
+    finally:
+        hook.shutdown()
+        hook.server_close()
+
+
 def watch(
-    services: Any, model: str, versions: list[Any], train: Any, holdout: Any, url: str
+    services: Any,
+    model: str,
+    versions: list[Any],
+    data: tuple[Any, Any],
+    url: str,
+    received: list[dict[str, Any]] | None,
 ) -> list[str]:
-    """Profiles, drifted traffic, delayed labels, one monitor run; lines to print."""
+    """Profiles, drifted traffic, delayed labels, one monitor run; lines to print.
+    ``data`` is (training rows, held-out rows); ``received`` the webhook receiver's list."""
     from shipyard.interfaces.cli.demo_pipeline import FEATURES, TARGET
 
     if model not in services.settings.monitor:
         return [f"no [monitor.{model}] in shipyard.toml: the monitoring scene is skipped"]
+    if received is None:
+        return [f"webhook receiver cannot listen on 127.0.0.1:{HOOK_PORT}; scene skipped"]
+    train, holdout = data
     for v in versions:  # with the labels: the release policy's target fits the estimator
         services.profiles.attach(v.ref, train[[*FEATURES, TARGET]])
-    received: list[dict[str, Any]] = []
-    try:
-        hook = _receiver(received)
-    except OSError as e:  # the port is taken: the alert waits in its delivery queue
-        return [f"webhook receiver cannot listen on 127.0.0.1:{HOOK_PORT} ({e}); skipped"]
-    try:
-        wait_for_window_end(settle=0.2)  # the drifted patients get a window of their own
-        answered = patient_requests(url, model, shifted(holdout, holdout), 200, seed=11)
-        wait_for_window_end(settle=3.5)  # logs flushed, the policy's delay passed
-        labels = {pid: label for pid, label in answered[: len(answered) // 2]}
-        receipt = services.feedback.record(model, labels, user=services.settings.actor)
-        report = services.monitor_runner.run(model=model)
-        time.sleep(0.5)  # the receiver thread answers the webhook
-    finally:
-        hook.shutdown()
+    wait_for_window_end(settle=0.2)  # the drifted patients get a window of their own
+    answered = patient_requests(url, model, shifted(holdout, holdout), 200, seed=11)
+    wait_for_window_end(settle=3.5)  # logs flushed, the policy's delay passed
+    labels = {pid: label for pid, label in answered[: len(answered) // 2]}
+    receipt = services.feedback.record(model, labels, user=services.settings.actor)
+    report = services.monitor_runner.run(model=model)
+    time.sleep(0.5)  # the receiver thread answers the webhook
     return _lines(model, report, receipt, received)
 
 

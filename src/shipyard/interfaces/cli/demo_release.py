@@ -3,6 +3,7 @@ release policy's gates on a held-out dataset version, and is approved by a secon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shipyard.interfaces.cli.demo_pipeline import FEATURES, TARGET
@@ -34,8 +35,9 @@ promote_after = "40 requests"   # at each step, while the rule holds
 """
 
 
-def release(services: Any, result: Any) -> list[str]:
-    """Register, gate, approve and crown the pipeline's model; lines to print."""
+def release(services: Any, result: Any, say: Callable[[str], None]) -> None:
+    """Register, gate, approve and crown the pipeline's model, then the serving, monitoring
+    and retraining scenes; ``say`` prints each line as it happens."""
     from shipyard.core.entities import Role
     from shipyard.core.errors import NotFoundError
 
@@ -63,9 +65,9 @@ def release(services: Any, result: Any) -> list[str]:
     report = services.registry.run_gates(
         version.ref, services.settings.release, user=services.settings.actor
     )
-    lines = [_gates_line(version.ref, report)]
+    say(_gates_line(version.ref, report))
     if not report["passed"]:
-        return lines
+        return
     try:
         approver = services.access.get_user(APPROVER)
     except NotFoundError:
@@ -76,25 +78,35 @@ def release(services: Any, result: Any) -> list[str]:
     services.registry.set_alias(
         version.ref, "champion", user=APPROVER, reason="first approved version"
     )
-    lines.append(
+    say(
         f"{version.ref} approved by {APPROVER} (separation of duties) and aliased "
         f"[bold]champion[/]: /ui/models/{MODEL}"
     )
-    lines.append(f"Dossier for auditors: {_write_dossier(services, version.ref)}")
-    challenger = _challenger(services, result, approver, lines)
-    from shipyard.interfaces.cli.demo_monitoring import watch
+    say(f"Dossier for auditors: {_write_dossier(services, version.ref)}")
+    challenger = _challenger(services, result, approver, say)
+    _scenes(services, result, [v for v in (version, challenger) if v is not None], approver, say)
+
+
+def _scenes(
+    services: Any, result: Any, versions: list[Any], approver: Any, say: Callable[[str], None]
+) -> None:
+    """Serving (the champion live, the challenger as a canary), monitoring and retraining;
+    the webhook receiver listens through the last two (the alert, then the approval notice)."""
+    from shipyard.interfaces.cli.demo_monitoring import hook_receiver, watch
+    from shipyard.interfaces.cli.demo_retrain import retrain_scene
     from shipyard.interfaces.cli.demo_serving import rollout, serve_url
 
-    lines += rollout(services, MODEL, version, challenger, holdout)
-    train = result.output("prepare")[0]
-    versions = [v for v in (version, challenger) if v is not None]
-    lines += watch(services, MODEL, versions, train, holdout, serve_url())
-    from shipyard.interfaces.cli.demo_retrain import retrain_scene
+    train, holdout = result.output("prepare")
+    challenger = versions[1] if len(versions) > 1 else None
+    for line in rollout(services, MODEL, versions[0], challenger, holdout):
+        say(line)
+    with hook_receiver() as received:
+        for line in watch(services, MODEL, versions, (train, holdout), serve_url(), received):
+            say(line)
+        retrain_scene(services, MODEL, holdout, serve_url(), approver, say, received)
 
-    return lines + retrain_scene(services, MODEL, holdout, serve_url(), approver)
 
-
-def _challenger(services: Any, result: Any, approver: Any, lines: list[str]) -> Any:
+def _challenger(services: Any, result: Any, approver: Any, say: Callable[[str], None]) -> Any:
     """A second version (stronger regularisation), gated and approved; None if it fails."""
     from shipyard.interfaces.cli.demo_pipeline import make_model
 
@@ -117,7 +129,7 @@ def _challenger(services: Any, result: Any, approver: Any, lines: list[str]) -> 
     report = services.registry.run_gates(
         version.ref, services.settings.release, user=services.settings.actor
     )
-    lines.append(_gates_line(version.ref, report))
+    say(_gates_line(version.ref, report))
     if not report["passed"]:
         return None
     services.registry.set_alias(version.ref, "challenger", user=APPROVER, reason="canary next")

@@ -7,9 +7,10 @@ whether the drift alert recovered."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
-from shipyard.interfaces.cli.demo_monitoring import shifted
+from shipyard.interfaces.cli.demo_monitoring import HOOK_PORT, shifted
 
 __all__ = ["RETRAIN_POLICY", "retrain_policy", "retrain_scene"]
 
@@ -34,40 +35,63 @@ environment = "production"
 RETRAIN_POLICY = retrain_policy("diabetes-progression", "diabetes-holdout")
 
 
-def retrain_scene(services: Any, model: str, holdout: Any, url: str, approver: Any) -> list[str]:
+def retrain_scene(
+    services: Any,
+    model: str,
+    holdout: Any,
+    url: str,
+    approver: Any,
+    say: Callable[[str], None],
+    received: list[dict[str, Any]] | None = None,
+) -> None:
     """New data → the loop (pipeline, register, gates) → a person's approval → canary →
-    promotion by the watcher → the follow-up window; lines to print."""
+    promotion by the watcher → the follow-up window; ``say`` prints each line as it happens.
+    ``received``: what the demo's webhook receiver got (the approver's notice among it)."""
     if model not in services.settings.retrain:
-        return [f"no [retrain.{model}] in shipyard.toml: the retraining scene is skipped"]
-    lines = _new_data(services, holdout)
+        say(f"no [retrain.{model}] in shipyard.toml: the retraining scene is skipped")
+        return
+    say(_new_data(services, holdout))
     runs = services.retraining.tick(model)
     if not runs:
-        return [*lines, "no retraining started (no matching open alert)"]
+        say("no retraining started (no matching open alert)")
+        return
     run = runs[-1]
-    lines.append(_run_line(run))
+    say(_run_line(run))
     if run.state.value != "awaiting_approval":
-        return lines
+        return
+    if received is not None:
+        say(_notice_line(received))
     ref = f"{run.register_as}@v{run.version}"
     services.registry.decide(
         ref, approver, approve=True, reason="retrained on this year's patients; gates passed"
     )
     run = services.retraining.advance(run.run_id)
-    lines.append(
-        f"{ref} approved by {approver.name} for production (the loop may not approve there)"
-    )
+    say(f"{ref} approved by {approver.name} for production (the loop may not approve there)")
     if run.state.value == "deploying":  # the challenger's canary is still rolling out
-        lines.append(f"the loop waits: {run.reason.removeprefix('waiting to deploy: ')}")
+        say(f"the loop waits: {run.reason.removeprefix('waiting to deploy: ')}")
         deployer = services.access.get_user(DEPLOYER)
         services.deployments.rollback(
             "production", deployer, model=model, reason=f"superseded by the retrained {ref}"
         )
         run = services.retraining.advance(run.run_id)
-        lines.append(f"{DEPLOYER} rolled the challenger back; the loop deployed {_deployment(run)}")
+        say(f"{DEPLOYER} rolled the challenger back; the loop deployed {_deployment(run)}")
     if run.state.value != "deployed":
-        return [*lines, f"retraining run {run.run_id}: {run.state.value} {run.reason}"]
-    lines.append(_canary(services, model, run, holdout, url))
-    lines.append(_follow_up(services, model, run, holdout, url))
-    return lines
+        say(f"retraining run {run.run_id}: {run.state.value} {run.reason}")
+        return
+    say(_canary(services, model, run, holdout, url))
+    say(_follow_up(services, model, run, holdout, url))
+
+
+def _notice_line(received: list[dict[str, Any]]) -> str:
+    """Whether the loop's approval request reached the webhook receiver, signed."""
+    from shipyard.services.retraining.steps import APPROVAL_EVENT
+
+    notices = [r for r in received if r["body"].get("event") == APPROVAL_EVENT]
+    signed = sum(1 for r in notices if r["signed"])
+    return (
+        f"approvers notified: {signed} signed {APPROVAL_EVENT} webhook(s) received on "
+        f"127.0.0.1:{HOOK_PORT}"
+    )
 
 
 def _canary(services: Any, model: str, run: Any, holdout: Any, url: str) -> str:
@@ -130,7 +154,7 @@ def _follow_up(services: Any, model: str, run: Any, holdout: Any, url: str) -> s
     )
 
 
-def _new_data(services: Any, holdout: Any) -> list[str]:
+def _new_data(services: Any, holdout: Any) -> str:
     """This year's patients: the study's cohort as the clinic now sees it (older, heavier),
     with their outcomes, as a new version of ``diabetes``; and the drifted held-out rows as a
     new version of the holdout."""
@@ -154,10 +178,10 @@ def _new_data(services: Any, holdout: Any) -> list[str]:
     services.catalog.validate(
         drifted.ref, {"columns": {"age": {"min": 18, "nullable": False}}}, user=user
     )
-    return [
+    return (
         f"new data: {data.ref} ({len(intake)} patients of this year's older, heavier mix; PII "
         f"policy and checks applied) and {drifted.ref} (the held-out rows, shifted alike)"
-    ]
+    )
 
 
 def _run_line(run: Any) -> str:

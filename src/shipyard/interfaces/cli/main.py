@@ -131,9 +131,7 @@ def demo(
     """Create a sample project with tracked runs and open it in the server."""
     from shipyard.interfaces.cli.demo import seed_demo
 
-    n = seed_demo(path)
-    _console().print("[green]diabetes@v1, @v2[/] registered (PII tokenized/masked, validated)")
-    _console().print(f"[green]{n} runs[/] logged in {path.resolve()}")
+    seed_demo(path)
     report = _services().audit.verify()
     state = "[green]hash chain intact[/]" if report.ok else f"[red]broken: {report.reason}[/]"
     _console().print(

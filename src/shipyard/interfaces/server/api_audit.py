@@ -1,6 +1,7 @@
 """REST API of the audit trail under /api/v1: the entries (newest first, optionally of one
-object or matching a text; paged with a keyset cursor or an offset, with the total) and the
-verification of their hash chain (all of it, or incrementally from the verified checkpoint).
+object, of one kind (governance or bookkeeping) or matching a text; paged with a keyset
+cursor or an offset, with the total) and the verification of their hash chain (all of it,
+or incrementally from the verified checkpoint).
 
 Reading the trail is a read like any other: the server's middleware asks for at least the
 viewer role on every GET under /api/.
@@ -38,9 +39,19 @@ def list_audit_entries(
     cursor: str | None = Query(None, description="The next_cursor of the previous page."),
     offset: Annotated[Offset, Query(description="How many entries to skip.")] = 0,
     q: str | None = Query(None, description="Only entries whose actor, action or id has this."),
+    kind: str | None = Query(
+        None,
+        description="governance (gates, approvals, rejections, statuses, aliases, deployments, "
+        "users and tokens, retraining), bookkeeping (everything else) or all (the default).",
+    ),
 ) -> dict[str, Any]:
     page = _audit(request).page(
-        (obj or "").strip() or None, text=q, cursor=cursor or None, limit=limit, offset=offset
+        (obj or "").strip() or None,
+        text=q,
+        cursor=cursor or None,
+        limit=limit,
+        offset=offset,
+        kind=kind,
     )
     return {
         "entries": [entry_json(e) for e in page.items],

@@ -1,6 +1,10 @@
 """Server-rendered audit trail: a banner saying whether the hash chain is intact (or the first
-entry that breaks it), then the entries newest first, filtered by object or searched, a page
-at a time, each with links to the object's page and its own trail.
+entry that breaks it), then the entries newest first, filtered by object, by kind (governance
+or bookkeeping) or searched, a page at a time, each with links to the object's page and its
+own trail, and its evidence as key: value lines.
+
+The table fits a 1280 px window: long ids and hashes are shortened (the whole value in the
+title), the reason and the evidence wrap.
 
 A view verifies only the entries after the last verified checkpoint; the banner's button
 (``?full=1``) walks the whole chain again."""
@@ -13,14 +17,21 @@ from urllib.parse import quote, urlencode
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
 
+from shipyard.core.audit_kinds import AUDIT_KINDS
 from shipyard.core.errors import ShipyardError
-from shipyard.interfaces.presenters.audit import DEFAULT_LIMIT, entry_json, report_json
+from shipyard.interfaces.presenters.audit import (
+    DEFAULT_LIMIT,
+    entry_json,
+    evidence_pairs,
+    report_json,
+)
 from shipyard.interfaces.web.pages import guard, page
 from shipyard.interfaces.web.paging import limit_of, pager, start_of
 
 __all__ = ["mount", "object_href", "payload_details"]
 
 SHORT_HASH = 12
+SHORT_ID = 24  # an object id longer than this (a run id) shows its first 12 characters and "…"
 
 
 def object_href(object_type: str, object_id: str) -> str | None:
@@ -40,10 +51,14 @@ def object_href(object_type: str, object_id: str) -> str | None:
 
 
 def payload_details(payload: Any) -> list[tuple[str, str]]:
-    """The payload as key=value pairs, leaving out empty values."""
-    if not isinstance(payload, dict):
-        return [("payload", str(payload))] if payload not in (None, "", {}) else []
-    return [(str(k), str(v)) for k, v in payload.items() if v not in (None, "", {}, [])]
+    """The payload as (key, readable value) pairs, leaving out empty values
+    (``presenters.audit.evidence_pairs``: ``key: value`` text, never a Python repr)."""
+    return [(key, text) for key, text, _ in evidence_pairs(payload)]
+
+
+def short_id(ident: str) -> str:
+    """An id as shown in the table: long ones (run ids, long names) cut to 12 characters."""
+    return ident if len(ident) <= SHORT_ID else ident[:12] + "…"
 
 
 def _row(entry: Any) -> dict[str, Any]:
@@ -53,8 +68,9 @@ def _row(entry: Any) -> dict[str, Any]:
     if entry.object_type == "retraining" and isinstance(model, str):
         row["href"] = f"/ui/retraining/{quote(model, safe='')}#run-{quote(entry.object_id)}"
     row["trail"] = "/ui/audit?" + urlencode({"object": row["object"]})
-    row["details"] = payload_details(row["payload"])
+    row["details"] = evidence_pairs(row["payload"])  # with the whole value for a title
     row["short_hash"] = entry.hash[:SHORT_HASH]
+    row["short_object"] = f"{entry.object_type}:{short_id(entry.object_id)}"
     return row
 
 
@@ -64,6 +80,7 @@ def mount(app: FastAPI) -> None:
         request: Request,
         obj: str = Query("", alias="object"),
         q: str = "",
+        kind: str = "",
         limit: str = "",
         cursor: str = "",
         start: str = "",
@@ -77,7 +94,11 @@ def mount(app: FastAPI) -> None:
         try:
             shown_limit = limit_of(limit, DEFAULT_LIMIT)
             found = audit.page(
-                obj or None, text=q, cursor=cursor.strip() or None, limit=shown_limit
+                obj or None,
+                text=q,
+                cursor=cursor.strip() or None,
+                limit=shown_limit,
+                kind=kind,
             )
             paged = pager(request, found, start_of(start))
             entries = [_row(e) for e in found.items]
@@ -92,6 +113,8 @@ def mount(app: FastAPI) -> None:
             entries=entries,
             obj_filter=obj,
             q=q.strip(),
+            kind=kind.strip().lower(),
+            kinds=AUDIT_KINDS,
             limit=limit.strip(),
             shown_limit=shown_limit,
             pager=paged,

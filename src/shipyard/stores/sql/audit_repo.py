@@ -16,6 +16,7 @@ from shipyard.core.audit import (
     entry_hash,
     payload_hash,
 )
+from shipyard.core.audit_kinds import GOVERNANCE_ACTIONS
 from shipyard.stores.ports import NewEntry
 from shipyard.stores.sql.rows import escape_like
 from shipyard.stores.sql.tables import audit_checkpoint, audit_head, audit_ledger
@@ -97,9 +98,11 @@ class AuditRepo:
         before: int | None = None,
         offset: int = 0,
         text: str | None = None,
+        kind: str | None = None,
     ) -> list[AuditEntry]:
-        """Newest first; ``before`` a seq (keyset) and/or ``offset`` entries skipped."""
-        query = _filtered(sa.select(audit_ledger), object_type, object_id, text)
+        """Newest first; ``before`` a seq (keyset) and/or ``offset`` entries skipped;
+        ``kind`` governance or bookkeeping (``core.audit_kinds``)."""
+        query = _filtered(sa.select(audit_ledger), object_type, object_id, text, kind)
         if before is not None:
             query = query.where(audit_ledger.c.seq < before)
         query = query.order_by(audit_ledger.c.seq.desc()).limit(limit).offset(offset)
@@ -112,9 +115,11 @@ class AuditRepo:
         object_type: str | None = None,
         object_id: str | None = None,
         text: str | None = None,
+        kind: str | None = None,
     ) -> int:
         query = sa.select(sa.func.count()).select_from(audit_ledger)
-        return int(conn.execute(_filtered(query, object_type, object_id, text)).scalar() or 0)
+        filtered = _filtered(query, object_type, object_id, text, kind)
+        return int(conn.execute(filtered).scalar() or 0)
 
     def hash_at(self, conn: Connection, seq: int) -> str | None:
         """The stored hash of entry ``seq`` (None when there is no such entry)."""
@@ -164,7 +169,29 @@ class AuditRepo:
             after = rows[-1][0]
 
 
-def _filtered(query: Any, object_type: str | None, object_id: str | None, text: str | None) -> Any:
+def _governance() -> Any:
+    """The SQL test of ``core.audit_kinds.is_governance``: the action is a governance
+    action or one under it."""
+    action = audit_ledger.c.action
+    return sa.or_(
+        *(
+            sa.or_(action == p, action.like(f"{escape_like(p)}.%", escape="\\"))
+            for p in GOVERNANCE_ACTIONS
+        )
+    )
+
+
+def _filtered(
+    query: Any,
+    object_type: str | None,
+    object_id: str | None,
+    text: str | None,
+    kind: str | None = None,
+) -> Any:
+    if kind == "governance":
+        query = query.where(_governance())
+    elif kind == "bookkeeping":
+        query = query.where(sa.not_(_governance()))
     if object_type:
         query = query.where(audit_ledger.c.object_type == object_type)
     if object_id:
