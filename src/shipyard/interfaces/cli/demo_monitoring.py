@@ -24,6 +24,7 @@ __all__ = [
     "patient_requests",
     "shifted",
     "wait_for_window_end",
+    "wait_until_logged",
     "watch",
 ]
 
@@ -87,13 +88,29 @@ def watch(
     for v in versions:  # with the labels: the release policy's target fits the estimator
         services.profiles.attach(v.ref, train[[*FEATURES, TARGET]])
     wait_for_window_end(settle=0.2)  # the drifted patients get a window of their own
+    start_ms = int(time.time() * 1000)
     answered = patient_requests(url, model, shifted(holdout, holdout), 200, seed=11)
-    wait_for_window_end(settle=3.5)  # logs flushed, the policy's delay passed
+    wait_for_window_end(settle=1.5)  # the policy's delay passed
+    # a computed window is never computed again: under load, wait for the server's flush
+    wait_until_logged(services.feedback.reader, model, start_ms, len(answered))
     labels = {pid: label for pid, label in answered[: len(answered) // 2]}
     receipt = services.feedback.record(model, labels, user=services.settings.actor)
     report = services.monitor_runner.run(model=model)
     time.sleep(0.5)  # the receiver thread answers the webhook
     return _lines(model, report, receipt, received)
+
+
+def wait_until_logged(
+    reader: Any, model: str, start_ms: int, rows: int, timeout_s: float = 30.0
+) -> None:
+    """Until the prediction logs hold ``rows`` rows of ``model`` from ``start_ms`` on (the
+    serving process writes them every ``log_age_s``), or ``timeout_s`` has passed."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        batches = reader.batches(model, start_ms=start_ms, columns=["_id"])
+        if sum(b.num_rows for b in batches) >= rows:
+            return
+        time.sleep(0.5)
 
 
 SHIFTS = (("age", 2.0), ("bmi", 1.5))  # in standard deviations: the drifted patient mix

@@ -75,6 +75,8 @@ def retrain_scene(
         )
         run = services.retraining.advance(run.run_id)
         say(f"{DEPLOYER} rolled the challenger back; the loop deployed {_deployment(run)}")
+    elif run.state.value == "deployed":  # the watcher had promoted the challenger already
+        say(f"the loop deployed {_deployment(run)}")
     if run.state.value != "deployed":
         say(f"retraining run {run.run_id}: {run.state.value} {run.reason}")
         return
@@ -134,11 +136,17 @@ def _this_year() -> Any:
 
 def _follow_up(services: Any, model: str, run: Any, holdout: Any, url: str) -> str:
     """One window of this year's patients on the retrained version: did the alert recover?"""
-    from shipyard.interfaces.cli.demo_monitoring import patient_requests, wait_for_window_end
+    from shipyard.interfaces.cli.demo_monitoring import (
+        patient_requests,
+        wait_for_window_end,
+        wait_until_logged,
+    )
 
     wait_for_window_end(settle=0.2)
-    patient_requests(url, model, _this_year(), 120, seed=99)
-    wait_for_window_end(settle=3.5)
+    start_ms = int(time.time() * 1000)
+    answered = patient_requests(url, model, _this_year(), 120, seed=99)
+    wait_for_window_end(settle=1.5)
+    wait_until_logged(services.feedback.reader, model, start_ms, len(answered))
     services.monitor_runner.run(model=model)
     services.retraining.follow_up(model)
     done = services.retraining.get(run.run_id)
