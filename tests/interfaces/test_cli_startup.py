@@ -111,3 +111,25 @@ def test_help_opens_no_database(project: Path) -> None:
     out, modules = _run(project, "--help")
     assert "models" in out
     assert _loaded(modules, ("sqlalchemy", "shipyard.stores", *HEAVY)) == []
+
+
+def test_models_ls_imports_only_its_command_module(project: Path) -> None:
+    _, modules = _run(project, "models", "ls")
+    commands = {m for m in modules if m.endswith("_cmds")}
+    assert commands == {"shipyard.interfaces.cli.models_cmds"}
+
+
+def test_help_lists_every_command_and_a_typo_gets_a_suggestion() -> None:
+    from typer.testing import CliRunner
+
+    from shipyard.interfaces.cli.main import COMMANDS, app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0
+    rows = [line.split() for line in shown.output.splitlines() if line.startswith("│ ")]
+    listed = [row[1] for row in rows if len(row) > 1 and row[1] in COMMANDS]
+    assert listed == list(COMMANDS)  # every command, in the order the table gives
+    typo = runner.invoke(app, ["modles", "ls"])
+    assert typo.exit_code == 2 and "Did you mean 'models'?" in typo.output
+    assert runner.invoke(app, ["models", "--help"]).output.count("ls ") >= 1
