@@ -133,4 +133,3 @@ def test_help_lists_every_command_and_a_typo_gets_a_suggestion() -> None:
     typo = runner.invoke(app, ["modles", "ls"])
     assert typo.exit_code == 2 and "Did you mean 'models'?" in typo.output
     assert runner.invoke(app, ["models", "--help"]).output.count("ls ") >= 1
-
