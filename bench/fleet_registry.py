@@ -12,7 +12,10 @@ and audit entries up to E. Then ``shipyard server --auth local`` serves it and e
 is timed over loopback HTTP (median of R requests, after one warm-up):
 
 * ``shipyard models ls`` (default page of 100, and ``--page 50``): wall time of the CLI
-  process, median of 3 — target < 0.5 s;
+  process, median of 3 after a warm-up — target < 0.5 s. The CLI runs from compiled
+  bytecode, as an installed Shipyard does, even where ``PYTHONDONTWRITEBYTECODE`` is set (a
+  cache folder in the temporary project); ``--no-pyc`` times it compiling every module from
+  source at each start instead;
 * REST and UI pages: the first page, a page deep in the list (by cursor), a search by name
   and by tag — target < 100 ms each;
 * ``/ui/environments/fleet``: time and bytes (the issue measured 1.57 MB for 300 models);
@@ -140,9 +143,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env(root: Path) -> dict[str, str]:
+def _env(root: Path, pyc: bool = True) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
     env.update({"SHIPYARD_PROJECT_DIR": str(root), "SHIPYARD_USER": USER, "COLUMNS": "200"})
+    if pyc:  # bytecode compiled once and kept, as pip does when it installs a package
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
     return env
 
 
@@ -150,14 +156,15 @@ def _shipyard() -> list[str]:
     return [sys.executable, "-m", "shipyard"]
 
 
-def _time_cli(root: Path, args: list[str]) -> dict[str, Any]:
-    times, last = [], None
-    for _ in range(3):
+def _time_cli(root: Path, args: list[str], pyc: bool) -> dict[str, Any]:
+    times, last, env = [], None, _env(root, pyc)
+    for i in range(4):  # the first is a warm-up (it writes the bytecode cache)
         t0 = time.perf_counter()
         last = subprocess.run(
-            [*_shipyard(), *args], env=_env(root), capture_output=True, text=True, check=False
+            [*_shipyard(), *args], env=env, capture_output=True, text=True, check=False
         )
-        times.append(time.perf_counter() - t0)
+        if i:
+            times.append(time.perf_counter() - t0)
     assert last is not None
     shown = [line for line in last.stdout.splitlines() if line.startswith("showing")]
     return {
@@ -239,22 +246,23 @@ def _serve(root: Path) -> tuple[subprocess.Popen[str], str]:
     raise RuntimeError("the server did not start within 60 s")
 
 
-def run(sizes: dict[str, int], quiet: bool) -> dict[str, Any]:
+def run(sizes: dict[str, int], quiet: bool, pyc: bool = True) -> dict[str, Any]:
     import httpx
 
     root = Path(tempfile.mkdtemp(prefix="sybench-fleet-registry-"))
     try:
         seeded = _seed(root, sizes, quiet)
         deep = str(max(1, sizes["models"] // 100 - 1))  # the page before the last
-        cli = {
-            "shipyard --help (start-up alone)": _time_cli(root, ["--help"]),
-            "models ls": _time_cli(root, ["models", "ls"]),
-            f"models ls --page {deep}": _time_cli(root, ["models", "ls", "--page", deep]),
-            "models ls -s region=r07": _time_cli(root, ["models", "ls", "-s", "region=r07"]),
-            "audit log": _time_cli(root, ["audit", "log"]),
-            "audit verify": _time_cli(root, ["audit", "verify"]),
-            "audit verify --full": _time_cli(root, ["audit", "verify", "--full"]),
+        commands = {
+            "shipyard --help (start-up alone)": ["--help"],
+            "models ls": ["models", "ls"],
+            f"models ls --page {deep}": ["models", "ls", "--page", deep],
+            "models ls -s region=r07": ["models", "ls", "-s", "region=r07"],
+            "audit log": ["audit", "log"],
+            "audit verify": ["audit", "verify"],
+            "audit verify --full": ["audit", "verify", "--full"],
         }
+        cli = {label: _time_cli(root, args, pyc) for label, args in commands.items()}
         proc, url = _serve(root)
         try:
             with httpx.Client(base_url=url, timeout=120) as client:
@@ -266,7 +274,14 @@ def run(sizes: dict[str, int], quiet: bool) -> dict[str, Any]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-        return {"sizes": sizes, "seed": seeded, "cli": cli, "pages": pages, "audit_full": before}
+        return {
+            "sizes": sizes,
+            "pyc": pyc,
+            "seed": seeded,
+            "cli": cli,
+            "pages": pages,
+            "audit_full": before,
+        }
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -277,7 +292,8 @@ def _report(out: dict[str, Any]) -> None:
         f"\nFleet registry: {s['models']:,} models, {s['deployed']} deployed to one env, "
         f"{s['entries']:,} audit entries (2-core machine shared with other work)\n"
     )
-    print(f"{'CLI (process wall time, median of 3)':<44} {'s':>8}  target  line")
+    how = "bytecode cached" if out["pyc"] else "compiled from source each start"
+    print(f"{'CLI (process wall time, median of 3)':<44} {'s':>8}  target  line  ({how})")
     for label, r in out["cli"].items():
         ok = "ok" if r["median_s"] < TARGET_CLI_S else "MISS"
         ok = ok if label.startswith("models") else "-"
@@ -301,8 +317,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 models, 10,000 entries")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--no-pyc", action="store_true", help="time the CLI compiling its modules at each start"
+    )
     args = parser.parse_args()
-    out = run(QUICK if args.quick else FULL, quiet=args.json)
+    out = run(QUICK if args.quick else FULL, quiet=args.json, pyc=not args.no_pyc)
     if args.json:
         print(json.dumps(out, indent=2))
     else:

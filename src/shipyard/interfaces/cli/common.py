@@ -78,14 +78,16 @@ def console(stderr: bool = False) -> Any:
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """A Rich table; ``None`` cells print empty."""
+    """A Rich table; ``None`` cells print empty. Cells print as they are: a ``[`` in a name
+    or a description is text, not Rich markup (``[/]`` would fail the command)."""
+    from rich.markup import escape
     from rich.table import Table
 
     out = Table(title=title, title_justify="left")
     for c in columns:
         out.add_column(c)
     for r in rows:
-        out.add_row(*["" if v is None else str(v) for v in r])
+        out.add_row(*["" if v is None else escape(str(v)) for v in r])
     console().print(out)
 
 

@@ -10,53 +10,53 @@ import typer
 
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ArtifactCorruptedError, ShipyardError
-from shipyard.interfaces.cli.audit_cmds import audit_app
-from shipyard.interfaces.cli.ci_cmds import ci_app
 from shipyard.interfaces.cli.common import JSON_OPT, require_project
 from shipyard.interfaces.cli.common import console as _console
 from shipyard.interfaces.cli.common import services as _services
 from shipyard.interfaces.cli.common import table as _table
-from shipyard.interfaces.cli.data_cmds import data_app
-from shipyard.interfaces.cli.deploy_cmds import deploy_app, deployments_app, rollback
-from shipyard.interfaces.cli.doctor_cmds import doctor
-from shipyard.interfaces.cli.jobs_cmds import jobs_app
-from shipyard.interfaces.cli.models_cmds import approve, gate, models_app, reject
-from shipyard.interfaces.cli.monitor_cmds import monitor_app
-from shipyard.interfaces.cli.pipeline_cmds import pipeline_app, reproduce
-from shipyard.interfaces.cli.retrain_cmds import retrain
-from shipyard.interfaces.cli.runs_cmds import runs_app
-from shipyard.interfaces.cli.serve_cmds import serve
-from shipyard.interfaces.cli.upkeep_cmds import backup, gc, restore
-from shipyard.interfaces.cli.users_cmds import users_app
+from shipyard.interfaces.cli.lazy import lazy_group
 
-app = typer.Typer(help="Shipyard: continuous delivery for machine learning.", no_args_is_help=True)
+# Every command, in the order `shipyard --help` lists them: "module:attribute" (imported
+# when the command runs) or None (defined below).
+COMMANDS = {
+    "gate": "models_cmds:gate",
+    "approve": "models_cmds:approve",
+    "reject": "models_cmds:reject",
+    "reproduce": "pipeline_cmds:reproduce",
+    "retrain": "retrain_cmds:retrain",
+    "rollback": "deploy_cmds:rollback",
+    "serve": "serve_cmds:serve",
+    "doctor": "doctor_cmds:doctor",
+    "gc": "upkeep_cmds:gc",
+    "backup": "upkeep_cmds:backup",
+    "restore": "upkeep_cmds:restore",
+    "init": None,
+    "server": None,
+    "demo": None,
+    "experiments": None,
+    "runs": "runs_cmds:runs_app",
+    "users": "users_cmds:users_app",
+    "db": None,
+    "data": "data_cmds:data_app",
+    "pipeline": "pipeline_cmds:pipeline_app",
+    "audit": "audit_cmds:audit_app",
+    "models": "models_cmds:models_app",
+    "deploy": "deploy_cmds:deploy_app",
+    "deployments": "deploy_cmds:deployments_app",
+    "jobs": "jobs_cmds:jobs_app",
+    "monitor": "monitor_cmds:monitor_app",
+    "ci": "ci_cmds:ci_app",
+}
+
+app = typer.Typer(
+    help="Shipyard: continuous delivery for machine learning.",
+    no_args_is_help=True,
+    cls=lazy_group(COMMANDS, "shipyard.interfaces.cli"),
+)
 experiments_app = typer.Typer(help="List experiments.", no_args_is_help=True)
 db_app = typer.Typer(help="Metadata database maintenance.", no_args_is_help=True)
 app.add_typer(experiments_app, name="experiments")
-app.add_typer(runs_app, name="runs")
-app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
-
-app.add_typer(data_app, name="data")
-app.add_typer(pipeline_app, name="pipeline")
-app.add_typer(audit_app, name="audit")
-app.add_typer(models_app, name="models")
-app.add_typer(deploy_app, name="deploy")
-app.add_typer(deployments_app, name="deployments")
-app.add_typer(jobs_app, name="jobs")
-app.add_typer(monitor_app, name="monitor")
-app.add_typer(ci_app, name="ci")
-app.command("gate")(gate)
-app.command("approve")(approve)
-app.command("reject")(reject)
-app.command("reproduce")(reproduce)
-app.command("retrain")(retrain)
-app.command("rollback")(rollback)
-app.command("serve")(serve)
-app.command("doctor")(doctor)
-app.command("gc")(gc)
-app.command("backup")(backup)
-app.command("restore")(restore)
 
 
 @app.command()

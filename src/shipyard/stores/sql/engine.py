@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from shipyard.core.errors import AlreadyExistsError, StorageError, ValidationError
 
-__all__ = ["Database", "normalize_db_url"]
+__all__ = ["Database", "normalize_db_url", "upsert_insert"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -23,6 +23,16 @@ def normalize_db_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def upsert_insert(conn: Connection, table: sa.Table) -> Any:
+    """``INSERT`` into ``table`` in the dialect of ``conn``, which has ``ON CONFLICT`` (both
+    dialects spell it alike); the dialect's module is imported only when it is used."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    return insert(table)
 
 
 def _lower(value: object) -> object:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipyard.core.feedback import FeedbackLabel
+from shipyard.stores.sql.engine import upsert_insert
 from shipyard.stores.sql.tables_monitoring import feedback
 
 __all__ = ["FeedbackRepo"]
@@ -54,10 +55,6 @@ class FeedbackRepo:
         """Insert the labels; an existing (model, id, row) gets the new label and times."""
         if not labels:
             return
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
         rows = [
             {
                 "model": x.model,
@@ -73,7 +70,7 @@ class FeedbackRepo:
             }
             for x in labels
         ]
-        stmt = insert(feedback)
+        stmt = upsert_insert(conn, feedback)
         excluded = stmt.excluded
         changed = ("label", "label_time", "prediction_time", "version", "matched", "recorded")
         stmt = stmt.on_conflict_do_update(

@@ -19,6 +19,7 @@ from shipyard.core.jobs import (
     next_due_after,
     truncate_error,
 )
+from shipyard.stores.sql.engine import upsert_insert
 from shipyard.stores.sql.tables_jobs import job_leases, job_runs
 
 __all__ = ["JobsRepo"]
@@ -65,11 +66,7 @@ class JobsRepo:
             "lease_ms": spec.lease_ms,
             "tick": 0,
         }
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-        conn.execute(insert(job_leases).values(**values).on_conflict_do_nothing())
+        conn.execute(upsert_insert(conn, job_leases).values(**values).on_conflict_do_nothing())
 
     def leases(self, conn: Connection, names: Sequence[str]) -> dict[str, JobLease]:
         query = sa.select(job_leases).where(job_leases.c.name.in_(list(names)))

@@ -21,6 +21,7 @@ from shipyard.core.alerts import (
     MonitorWindow,
     WindowStatus,
 )
+from shipyard.stores.sql.engine import upsert_insert
 from shipyard.stores.sql.tables_monitors import alert_deliveries, alerts, monitor_windows
 
 __all__ = ["AlertFilter", "MonitorsRepo", "NewWindow"]
@@ -139,11 +140,7 @@ class MonitorsRepo:
             "verdicts": json.dumps(dict(w.verdicts), sort_keys=True),
             "computed": w.computed,
         }
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-        query = insert(monitor_windows).values(**values).on_conflict_do_nothing()
+        query = upsert_insert(conn, monitor_windows).values(**values).on_conflict_do_nothing()
         result = conn.execute(query.returning(monitor_windows.c.id))
         row = result.first()
         return None if row is None else int(row[0])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from shipyard.stores.sql.engine import upsert_insert
 from shipyard.stores.sql.tables import packed_blobs
 
 __all__ = ["PackRepo"]
@@ -36,13 +36,12 @@ class PackRepo:
         two registrations sharing blobs lock them in the same order (no deadlock).
         """
         ordered = sorted({r[0]: r for r in rows}.values())
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         for start in range(0, len(ordered), _CHUNK):
             values = [
                 {"digest": d, "pack_digest": p, "offset": o, "size": n}
                 for d, p, o, n in ordered[start : start + _CHUNK]
             ]
-            stmt = dialect.insert(packed_blobs).values(values)
+            stmt = upsert_insert(conn, packed_blobs).values(values)
             conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[packed_blobs.c.digest],

@@ -6,13 +6,13 @@ import math
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from shipyard.core.entities import FileInfo, Metric, Run, RunInfo
 from shipyard.core.errors import ConflictError, NotFoundError
 from shipyard.core.states import LifecycleStage
 from shipyard.stores.ports import RunQuery
+from shipyard.stores.sql.engine import upsert_insert
 from shipyard.stores.sql.rows import escape_like, metric_from_row, run_info_from_row
 from shipyard.stores.sql.run_search import search_run_ids
 from shipyard.stores.sql.tables import latest_metrics, metrics, params, run_artifacts, runs, tags
@@ -20,11 +20,6 @@ from shipyard.stores.sql.tables import latest_metrics, metrics, params, run_arti
 __all__ = ["RunRepo"]
 
 _CHUNK = 500
-
-
-def _upsert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return module.insert(table)
 
 
 def _latest_per_key(points: Sequence[Metric]) -> dict[str, Metric]:
@@ -189,7 +184,7 @@ class RunRepo:
         if new_params:
             self._set_params(conn, info.run_id, new_params)
         if new_tags:
-            stmt = _upsert(conn, tags)
+            stmt = upsert_insert(conn, tags)
             conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=[tags.c.run_id, tags.c.key], set_={"value": stmt.excluded.value}
@@ -240,7 +235,7 @@ class RunRepo:
             ],
         )
         latest = _latest_per_key(points)
-        stmt = _upsert(conn, latest_metrics)
+        stmt = upsert_insert(conn, latest_metrics)
         ex = stmt.excluded
         conn.execute(
             stmt.on_conflict_do_update(
@@ -298,7 +293,7 @@ class RunRepo:
     def add_artifacts(
         self, conn: Connection, run_id: str, files: Sequence[tuple[str, str, int]], now: int
     ) -> None:
-        stmt = _upsert(conn, run_artifacts)
+        stmt = upsert_insert(conn, run_artifacts)
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[run_artifacts.c.run_id, run_artifacts.c.path],
