@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -70,3 +71,13 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 def local_server(tmp_path: Path) -> Iterator[LiveServer]:
     """Embedded default: loopback callers without a token act as the local admin."""
     yield from _serve(tmp_path, "local")
+
+
+@pytest.fixture(scope="module")
+def lineage_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A local-auth server whose ``loans@v1`` trained two model versions, one through a
+    pipeline's step (``tests/interfaces/lineage_world.py``); one per test module."""
+    from tests.interfaces.lineage_world import seed
+
+    for server in _serve(tmp_path_factory.mktemp("lineage-world"), "local"):
+        yield seed(server)

@@ -6,88 +6,26 @@ model versions trained on the version (from a pipeline that read it) linked to t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import shipyard as sy
 from shipyard.interfaces.presenters.lineage import models_trained_by
 from shipyard.interfaces.web.profile_charts import MAX_COLUMNS, column_charts, histogram_bins
-from tests.interfaces.conftest import LiveServer, _serve
+from tests.interfaces.lineage_world import World, loans
 from tests.interfaces.test_web_run_pages import _clean, _console, _open
-
-ROWS = 2001
-
-
-def _loans() -> pd.DataFrame:
-    rng = np.random.default_rng(3)
-    bonus = rng.exponential(2.0, size=ROWS)
-    bonus[rng.choice(ROWS, size=40, replace=False)] = np.nan  # 40 missing
-    return pd.DataFrame(
-        {
-            "income": rng.lognormal(mean=3.0, sigma=0.6, size=ROWS),
-            "age": rng.integers(18, 80, size=ROWS),
-            "segment": rng.choice(["retail", "sme", "corporate"], size=ROWS, p=[0.6, 0.3, 0.1]),
-            "defaulted": rng.integers(0, 2, size=ROWS),
-            "bonus": bonus,
-        }
-    )
-
-
-@sy.step(deps=["scikit-learn"])
-def fit_default(df: pd.DataFrame):
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(max_iter=200).fit(df[["income", "age"]], df["defaulted"])
-
-
-@sy.pipeline
-def train_on_loans(ref: str = "loans@v1"):
-    fit_default(sy.dataset(ref))
-
-
-@dataclass
-class World:
-    server: LiveServer
-    pipeline_run: str
-    step_run: str
-    direct_run: str
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """loans@v1 read by a pipeline (its step's model registered) and by a plain run (its own
-    model), loans@v2 read by nothing; a 45-column table."""
-    for server in _serve(tmp_path_factory.mktemp("data-profile"), "local"):
-        yield _seed(server)
-
-
-def _seed(server: LiveServer) -> World:
-    svc: Any = server.services
-    frame = _loans()
-    svc.catalog.register("loans", frame, user="alice")
-    svc.catalog.register("loans", frame.head(500), user="alice")
+def world(lineage_world: World) -> World:
+    """The shared lineage world (``loans@v1`` trained two models, ``loans@v2`` nothing) and
+    a 45-column table."""
     wide = pd.DataFrame({f"f{i:02d}": np.arange(12) * (i + 1) for i in range(45)})
-    svc.catalog.register("wide", wide, user="alice")
-
-    result = svc.pipelines.run(train_on_loans, {}, actor="alice")
-    assert result.ok, result.error
-    step = svc.pipelines.latest_executions(result.run_id)[("fit_default", None)]
-    example = frame[["income", "age"]].head()
-    svc.registry.log_model(
-        result.output("fit_default"), "default-risk", user="alice", run_id=step.run_id,
-        input_example=example,
-    )  # fmt: skip
-    eid = svc.tracking.create_experiment("by-hand")
-    direct = svc.tracking.create_run(eid, run_name="notebook").run_id
-    svc.catalog.record_input(direct, "loans@v1", "training")
-    model = fit_default(frame)  # outside a pipeline a step is its function
-    svc.registry.log_model(model, "notebook-model", user="alice", run_id=direct,
-                           input_example=example)  # fmt: skip
-    return World(server, result.run_id, step.run_id, direct)
+    services: Any = lineage_world.server.services
+    services.catalog.register("wide", wide, user="alice")
+    return lineage_world
 
 
 @pytest.fixture
@@ -159,7 +97,7 @@ def test_distributions_come_from_the_profile(page, world) -> None:
     assert missing == ["0 missing", "0 missing", "0 missing", "0 missing", "40 missing"]
     segment = _rendered(page, "segment")
     assert segment["type"] == "bar" and segment["n"] == 3
-    counts = _loans()["segment"].value_counts()
+    counts = loans()["segment"].value_counts()
     assert segment["data"] == [int(counts[k]) for k in expected["col-2"]["categories"]]
     defaulted = _rendered(page, "defaulted")  # two distinct numbers: exact bars, in order
     assert defaulted["type"] == "bar" and expected["col-3"]["categories"] == ["0", "1"]

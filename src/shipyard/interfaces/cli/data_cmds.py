@@ -326,3 +326,22 @@ def lineage(
         ["direction", "from", "to", "relation"],
         [[e["direction"], e["source"], e["target"], e["relation"]] for e in graph["edges"]],
     )
+    models = graph["models"]
+    if not models:
+        console().print("No model version was registered from these runs.", markup=False)
+        return
+    table(
+        f"Model versions trained downstream of {graph['root']}",
+        ["model version", "status", "aliases", "registered from run", "a step of", "registered"],
+        [
+            [
+                m["ref"],
+                m["status"],
+                ", ".join(m["aliases"]),
+                f"{m['run_name']} ({m['run_id']})",
+                "" if m["via"] == f"run:{m['run_id']}" else m["via"],
+                format_ms(m["creation_time"]),
+            ]
+            for m in models
+        ],
+    )

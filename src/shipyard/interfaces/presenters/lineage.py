@@ -3,8 +3,9 @@
 Objects are named ``dataset:loans@v2`` (or just ``loans@v2``) and ``run:<run id>``. The
 graph goes both ways: upstream (what an object was made from) and downstream (what used it).
 ``models_trained_by`` goes one step further down, from the runs that read a dataset version to
-the model versions registered from them or from their step runs (the web page shows them;
-the graph itself does not list models yet).
+the model versions registered from them or from their step runs; the graph lists them under
+``models`` (the web page, the API and ``shipyard data lineage`` all take them from there or
+from ``models_trained_by``, one walk).
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def _dataset_node(version: Any) -> dict[str, Any]:
 
 
 def lineage_graph(services: Any, text: str) -> dict[str, Any]:
-    """Nodes and edges one hop upstream and downstream of the object (runs: also children)."""
+    """Nodes and edges one hop upstream and downstream of the object (runs: also children),
+    and under ``models`` the model versions registered from the reading runs (a dataset) or
+    from the run itself, each also from their descendants (a pipeline's step runs)."""
     kind, ident = parse_object(text)
     catalog, tracking = services.catalog, services.tracking
     nodes: dict[str, dict[str, Any]] = {}
@@ -73,8 +76,10 @@ def lineage_graph(services: Any, text: str) -> dict[str, Any]:
         version = catalog.get_version(ident)
         root = f"dataset:{version.ref}"
         nodes[root] = _dataset_node(version)
+        readers: dict[str, str] = {}
         for link in catalog.runs_reading(version.ref):
-            nodes[f"run:{link.run_id}"] = _run_node(tracking, link.run_id)
+            node = nodes[f"run:{link.run_id}"] = _run_node(tracking, link.run_id)
+            readers[link.run_id] = node["label"]
             edge(root, f"run:{link.run_id}", link.context, "downstream")
     else:
         run = tracking.get_run(ident)
@@ -88,7 +93,26 @@ def lineage_graph(services: Any, text: str) -> dict[str, Any]:
             parent = f"run:{run.info.parent_run_id}"
             nodes[parent] = _run_node(tracking, run.info.parent_run_id)
             edge(parent, root, "parent_of", "upstream")
-    return {"root": root, "nodes": list(nodes.values()), "edges": edges}
+        # not the parent's models: its other steps did not necessarily read these inputs
+        readers = {run.run_id: run.info.run_name}
+    models = [_model_entry(t) for t in models_trained_by(services, readers)]
+    return {"root": root, "nodes": list(nodes.values()), "edges": edges, "models": models}
+
+
+def _model_entry(trained: TrainedModel) -> dict[str, Any]:
+    v = trained.version
+    return {
+        "id": f"model:{v.ref}",
+        "ref": v.ref,
+        "name": v.name,
+        "version": v.version,
+        "status": v.status.value,
+        "aliases": list(v.aliases),
+        "run_id": trained.run_id,
+        "run_name": trained.run_name,
+        "via": f"run:{trained.reader}",
+        "creation_time": v.creation_time,
+    }
 
 
 @dataclass(frozen=True)

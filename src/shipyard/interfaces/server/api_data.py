@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shipyard.core.datasets import DatasetKind, check_alias, check_dataset_name, parse_ref
 from shipyard.core.errors import ValidationError
@@ -188,6 +188,44 @@ def record_input(request: Request, run_id: str, body: InputIn) -> dict[str, Any]
     return {"version": dataset_version_json(version)}
 
 
-@router.get("/lineage/{obj:path}")
+class LineageEdge(BaseModel):
+    source: str = Field(description="A node id: 'dataset:NAME@vN' or 'run:RUN_ID'.")
+    target: str = Field(description="A node id.")
+    relation: str = Field(description="How the run used the data ('training', …) or 'parent_of'.")
+    direction: str = Field(description="'upstream' or 'downstream' of the root.")
+
+
+class LineageModel(BaseModel):
+    """A model version registered from a run of the graph or from one of its descendants."""
+
+    id: str = Field(description="'model:NAME@vN'.")
+    ref: str
+    name: str
+    version: int
+    status: str
+    aliases: list[str]
+    run_id: str = Field(description="The run the version was registered from.")
+    run_name: str
+    via: str = Field(
+        description="The graph's run node it descends from ('run:RUN_ID'): the reading run "
+        "(a dataset's lineage) or the root run; the same as run_id's node unless the version "
+        "came from a step of it."
+    )
+    creation_time: int = Field(description="Milliseconds since the epoch.")
+
+
+class LineageGraph(BaseModel):
+    """One hop of lineage around an object, and the model versions trained downstream."""
+
+    root: str = Field(description="The object's node id.")
+    nodes: list[dict[str, Any]] = Field(description="Datasets and runs, the root first.")
+    edges: list[LineageEdge]
+    models: list[LineageModel] = Field(
+        description="Model versions registered from the reading runs of a dataset version "
+        "(or from the run itself), including from their step runs."
+    )
+
+
+@router.get("/lineage/{obj:path}", response_model=LineageGraph)
 def lineage(request: Request, obj: str) -> dict[str, Any]:
     return lineage_graph(request.app.state.services, obj)
