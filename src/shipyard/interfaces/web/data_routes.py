@@ -18,7 +18,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from shipyard.core.datasets import DatasetKind, DatasetVersion, parse_ref
 from shipyard.core.errors import ShipyardError
+from shipyard.interfaces.web import dataset_schema
 from shipyard.interfaces.web.dataset_lineage import lineage_view
+from shipyard.interfaces.web.dataset_schema import (
+    POLICY_WORDS,
+    TOP_SHOWN,
+    hidden_columns,
+    pii_label,
+    schema_view,
+)
 from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, templates
 from shipyard.interfaces.web.paging import limit_of, pager, start_of
 from shipyard.interfaces.web.profile_charts import column_charts, profile_specs
@@ -30,11 +38,9 @@ LIST_LIMIT = 100  # datasets per page
 SAMPLE_ROWS = 10
 SAMPLE_COLUMNS = 60
 MANIFEST_ROWS = 200
-TOP_SHOWN = 5
 MAX_CELL = 200
 HIDDEN = "(hidden)"
 DASH = "\u2013"  # an en dash: "no value"
-POLICY_WORDS = {"keep": "kept", "mask": "masked", "tokenize": "tokenized", "drop": "dropped"}
 
 
 # ---------------------------------------------------------------- formatting (Jinja filters)
@@ -99,51 +105,10 @@ def _cell(value: Any) -> str:
 
 
 # ---------------------------------------------------------------- page pieces
-def _hidden_columns(version: DatasetVersion) -> set[str]:
-    """PII columns stored as they are: their values never appear in the UI."""
-    return {c for c, r in version.pii.items() if r.get("policy") == "keep"}
-
-
-def _pii_label(record: dict[str, Any]) -> str:
-    policy = str(record.get("policy", "keep"))
-    return f"{record.get('kind', 'declared')} · {POLICY_WORDS.get(policy, policy)}"
-
-
-def _schema_rows(version: DatasetVersion) -> list[dict[str, Any]]:
-    profiles = version.profile.get("columns", {})
-    profiles = profiles if isinstance(profiles, dict) else {}
-    hidden = _hidden_columns(version)
-    rows = []
-    for name, dtype in version.columns:
-        prof = profiles.get(name, {}) or {}
-        pii = version.pii.get(name)
-        secret = name in hidden
-        top = prof.get("top") or []
-        rows.append(
-            {
-                "name": name,
-                "type": dtype,
-                "nulls": prof.get("nulls"),
-                "distinct": prof.get("distinct"),
-                "min": None if secret else prof.get("min"),
-                "max": None if secret else prof.get("max"),
-                "mean": prof.get("mean"),
-                "std": prof.get("std"),
-                "top": [] if secret else [(str(k), n) for k, n in top[:TOP_SHOWN]],
-                "top_more": 0 if secret else max(0, len(top) - TOP_SHOWN),
-                "hidden": secret,
-                "pii": pii,
-                "pii_label": _pii_label(pii) if pii else None,
-                "pii_policy": str(pii.get("policy")) if pii else None,
-            }
-        )
-    return rows
-
-
 def _dropped(version: DatasetVersion) -> list[dict[str, str]]:
     present = {c for c, _ in version.columns}
     return [
-        {"name": c, "label": _pii_label(r)}
+        {"name": c, "label": pii_label(r)}
         for c, r in sorted(version.pii.items())
         if r.get("policy") == "drop" and c not in present
     ]
@@ -151,7 +116,7 @@ def _dropped(version: DatasetVersion) -> list[dict[str, str]]:
 
 def _sample(catalog: Any, version: DatasetVersion) -> dict[str, Any]:
     frame = catalog.load_frame(version.ref, rows=SAMPLE_ROWS)
-    hidden = _hidden_columns(version)
+    hidden = hidden_columns(version)
     columns = [str(c) for c in frame.columns][:SAMPLE_COLUMNS]
     rows = [
         [HIDDEN if c in hidden else _cell(v) for c, v in zip(columns, record, strict=False)]
@@ -169,7 +134,7 @@ def _validation(version: DatasetVersion) -> dict[str, Any] | None:
     record = version.validation
     if record is None:
         return None
-    hidden = _hidden_columns(version)
+    hidden = hidden_columns(version)
     failures = []
     raw = record.report.get("failures") if isinstance(record.report, dict) else None
     for f in raw if isinstance(raw, list) else []:
@@ -222,11 +187,15 @@ def _version_ref(name: str, version: str) -> str:
 
 
 # ---------------------------------------------------------------- routes
-def _contents(catalog: Any, version: DatasetVersion) -> dict[str, Any]:
-    """What the version holds: schema, profile and sample rows, or its files."""
-    ctx: dict[str, Any] = {}
+def _contents(catalog: Any, version: DatasetVersion, columns: str) -> dict[str, Any]:
+    """What the version holds: schema (its first columns, or those ``columns`` names),
+    profile and sample rows, or its files."""
+    ctx: dict[str, Any] = {"schema_filter": columns.strip()}
     if version.kind is DatasetKind.TABLE:
-        ctx["schema"] = _schema_rows(version)
+        try:
+            ctx["schema"] = schema_view(version, columns)
+        except ShipyardError as e:
+            ctx["schema_error"] = e.message
         ctx["dropped"] = _dropped(version)
         ctx["distributions"] = profile_specs(version)
         try:
@@ -258,8 +227,8 @@ def _diff_context(
         old_ref = _version_ref(name, diff)
         new_ref = _version_ref(name, to) if to else version.ref
         body = catalog.diff(old_ref, new_ref)
-        hidden = _hidden_columns(catalog.get_version(body["old"]))
-        hidden |= _hidden_columns(catalog.get_version(body["new"]))
+        hidden = hidden_columns(catalog.get_version(body["old"]))
+        hidden |= hidden_columns(catalog.get_version(body["new"]))
         ctx["diff"] = _diff_view(body, hidden)
     except ShipyardError as e:
         ctx["diff_error"] = e.message
@@ -268,7 +237,7 @@ def _diff_context(
 
 
 def _dataset_page(
-    request: Request, name: str, version_text: str | None, diff: str, to: str
+    request: Request, name: str, version_text: str | None, diff: str, to: str, columns: str
 ) -> Response:
     services = request.app.state.services
     catalog = services.catalog
@@ -288,9 +257,11 @@ def _dataset_page(
         "is_table": version.kind is DatasetKind.TABLE,
         "pii_word": POLICY_WORDS,
         "validation": _validation(version),
-        **_contents(catalog, version),
+        **_contents(catalog, version, columns),
         **diff_ctx,
     }
+    if "schema_error" in ctx:
+        status = 400
     try:
         ctx["lineage"] = lineage_view(services, version)
     except ShipyardError as e:
@@ -302,6 +273,8 @@ def mount(app: FastAPI) -> None:
     templates.env.filters.update(
         sy_num=fmt_num, sy_signed=fmt_signed, sy_bytes=fmt_bytes, sy_short=short_id
     )
+
+    dataset_schema.mount(app)
 
     @app.get("/ui/data", include_in_schema=False)
     def data_list(
@@ -328,7 +301,9 @@ def mount(app: FastAPI) -> None:
         )
 
     @app.get("/ui/data/{name}", include_in_schema=False)
-    def dataset_latest(request: Request, name: str, diff: str = "", to: str = "") -> Response:
+    def dataset_latest(
+        request: Request, name: str, diff: str = "", to: str = "", columns: str = ""
+    ) -> Response:
         if (r := guard(request)) is not None:
             return r
         if "@" in name:  # /ui/data/loans@v2 → the version page
@@ -339,15 +314,15 @@ def mount(app: FastAPI) -> None:
             tail = str(parsed.version) if parsed.version is not None else (parsed.alias or "")
             target = f"/ui/data/{parsed.name}" + (f"/v/{tail}" if tail else "")
             return RedirectResponse(target, status_code=303)
-        return _dataset_page(request, name, None, diff, to)
+        return _dataset_page(request, name, None, diff, to, columns)
 
     @app.get("/ui/data/{name}/v/{version}", include_in_schema=False)
     def dataset_version(
-        request: Request, name: str, version: str, diff: str = "", to: str = ""
+        request: Request, name: str, version: str, diff: str = "", to: str = "", columns: str = ""
     ) -> Response:
         if (r := guard(request)) is not None:
             return r
-        return _dataset_page(request, name, version, diff, to)
+        return _dataset_page(request, name, version, diff, to, columns)
 
     @app.get("/ui/data/{name}/v/{version}/profile.json", include_in_schema=False)
     def dataset_profile(request: Request, name: str, version: str) -> dict[str, Any]:
