@@ -21,6 +21,7 @@ from shipyard.core.errors import ShipyardError
 from shipyard.interfaces.web import dataset_schema
 from shipyard.interfaces.web.dataset_lineage import lineage_view
 from shipyard.interfaces.web.dataset_schema import (
+    MAX_FILTER,
     POLICY_WORDS,
     TOP_SHOWN,
     hidden_columns,
@@ -190,7 +191,7 @@ def _version_ref(name: str, version: str) -> str:
 def _contents(catalog: Any, version: DatasetVersion, columns: str) -> dict[str, Any]:
     """What the version holds: schema (its first columns, or those ``columns`` names),
     profile and sample rows, or its files."""
-    ctx: dict[str, Any] = {"schema_filter": columns.strip()}
+    ctx: dict[str, Any] = {"schema_filter": columns.strip(), "schema_filter_max": MAX_FILTER}
     if version.kind is DatasetKind.TABLE:
         try:
             ctx["schema"] = schema_view(version, columns)
