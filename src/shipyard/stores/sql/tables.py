@@ -361,6 +361,10 @@ audit_ledger = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Index(None, "object_type", "object_id"),
+    # The kind filter (governance/bookkeeping) tests the action: equal to a governance
+    # action or starting with one and a dot. PostgreSQL answers `LIKE 'prefix%'` from a
+    # btree only with pattern ops (or the C collation); SQLite does with case_sensitive_like.
+    sa.Index(None, "action", postgresql_ops={"action": "varchar_pattern_ops"}),
 )
 
 # One row: the last sequence number and hash. Appends lock it, which orders them, and
