@@ -82,6 +82,8 @@ def test_datasets_page_by_keyset(svc: Services) -> None:
         (lambda s: s.catalog.page(offset=-1), "offset"),
         (lambda s: s.deployments.page(cursor="eyJhZnRlciI6IFsxLCAyXX0="), "cursor"),  # [1, 2]
         (lambda s: s.deployments.page(limit=0), "limit"),
+        (lambda s: s.pipelines.page_runs(offset=-1), "offset"),
+        (lambda s: s.pipelines.page_runs(cursor="eyJhZnRlciI6ICJ4In0="), "cursor"),
     ],
 )
 def test_bad_paging_names_the_parameter(svc: Services, call, field: str) -> None:
@@ -143,3 +145,6 @@ def test_pipeline_runs_page_by_keyset_newest_first(svc: Services) -> None:
         assert [r.run_id for r in found] == newest_first and set(totals) == {7}
         train, totals = _walk(lambda **k: svc.pipelines.page_runs("train", **k), limit)
         assert len(train) == 3 and set(totals) == {3}
+    skipped = svc.pipelines.page_runs(None, limit=2, offset=5)  # the CLI's --page
+    assert [r.run_id for r in skipped.items] == newest_first[5:] and skipped.next_cursor is None
+    assert svc.pipelines.page_runs(None, limit=2, offset=4).next_cursor is not None
