@@ -148,3 +148,24 @@ def test_pipeline_runs_page_by_keyset_newest_first(svc: Services) -> None:
     skipped = svc.pipelines.page_runs(None, limit=2, offset=5)  # the CLI's --page
     assert [r.run_id for r in skipped.items] == newest_first[5:] and skipped.next_cursor is None
     assert svc.pipelines.page_runs(None, limit=2, offset=4).next_cursor is not None
+
+
+def test_a_page_of_pipeline_runs_walks_an_index_not_a_sort(tmp_path: Path) -> None:
+    """#17: at 50,000 pipeline runs, sorting them all for each page took ~0.4 s."""
+    import sqlalchemy as sa
+
+    from shipyard.stores.sql.engine import Database
+    from shipyard.stores.sql.pipelines_repo import PipelinesRepo
+    from shipyard.stores.sql.schema import ensure_schema
+
+    db = Database(f"sqlite:///{tmp_path / 'plan.db'}")
+    ensure_schema(db)
+    sent: list[tuple[str, object]] = []
+    with db.read() as conn:
+        sa.event.listen(conn, "before_cursor_execute", lambda *a: sent.append((a[2], a[3])))
+        PipelinesRepo().list_runs(conn, None, 51, before=(1, "a" * 32))
+        sql, params = sent[-1]
+        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
+    db.dispose()
+    assert any("ix_pipeline_runs_creation_time_run_id" in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan

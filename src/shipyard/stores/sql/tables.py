@@ -313,6 +313,8 @@ pipeline_runs = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.Index(None, "pipeline", "creation_time"),
+    # Every page of runs walks this order (newest first, ties by run id): no sort of them all.
+    sa.Index(None, "creation_time", "run_id"),
 )
 
 # One execution of a step (a child run), or its reuse from the cache; several attempts per
