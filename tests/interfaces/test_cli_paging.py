@@ -1,6 +1,7 @@
-"""``models ls``, ``data ls|search`` and ``deployments ls`` page the same way: ``--limit``,
-``--page`` or ``--cursor``, a "showing N of M" line, the figures and the next cursor on
-stderr with ``--json``, and bad paging input exits 2 naming the option."""
+"""``models ls``, ``data ls|search``, ``deployments ls`` and ``pipeline ls`` page the same
+way: ``--limit``, ``--page`` or ``--cursor``, a "showing N of M" line, the figures and the
+next cursor on stderr with ``--json``, and bad paging input exits 2 naming the option in
+one line."""
 
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ SIGNATURE = {"inputs": [["x", "float64"]], "output": "int64"}
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Five models (two tagged), three of them deployed to "fleet", three datasets."""
+    """Five models (two tagged), three of them deployed to "fleet", three datasets, three
+    pipeline runs."""
+    from tests.services.pipelines import flows
+
     root = tmp_path_factory.mktemp("paging")
     svc = build_services(load_settings(env={"SHIPYARD_PROJECT_DIR": str(root)}))
     try:
@@ -40,6 +44,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         svc.registry.set_model_tag("m-e", "region", "apac", user="ada")
         for name in ("d-one", "d-two", "d-three"):
             svc.catalog.register(name, pd.DataFrame({"a": [1, 2]}), user="ada")
+        for alpha in (0.1, 0.2, 0.3):  # three pipeline runs of "training", newest last
+            assert svc.pipelines.run(flows.training, {"alpha": alpha}, actor="ada").ok
     finally:
         svc.close()
     return root
@@ -95,9 +101,34 @@ def test_deployments_ls_pages(project: Path) -> None:
     assert [d["model"] for d in only] == ["m-b"]
 
 
+def test_pipeline_ls_pages(project: Path) -> None:
+    first = _cli(project, "pipeline", "ls", "--limit", "2", "--json")
+    assert first.returncode == 0, first.stderr
+    newest = [r["params"]["alpha"] for r in json.loads(first.stdout)]
+    assert newest == [0.3, 0.2]
+    figures = json.loads(first.stderr)
+    assert (figures["showing"], figures["total"], figures["page"]) == (2, 3, 1)
+    by_cursor = _cli(
+        project, "pipeline", "ls", "--limit", "2", "--cursor", figures["next_cursor"], "--json"
+    )
+    assert [r["params"]["alpha"] for r in json.loads(by_cursor.stdout)] == [0.1]
+    assert json.loads(by_cursor.stderr)["next_cursor"] is None
+    by_page = _cli(project, "pipeline", "ls", "--limit", "2", "--page", "2", "--json")
+    assert by_page.stdout == by_cursor.stdout
+    shown = _cli(project, "pipeline", "ls", "--pipeline", "training", "--limit", "2")
+    assert "showing 2 of 3 pipeline runs (1-2); next page: --page 2 --limit 2" in shown.stdout
+    assert "alpha=0.3" in shown.stdout and "alpha=0.1" not in shown.stdout
+    none = _cli(project, "pipeline", "ls", "--pipeline", "no_such_flow")
+    assert none.returncode == 0 and "showing 0 of 0 pipeline runs" in none.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "text"),
     [
+        (("pipeline", "ls", "--cursor", "nope"), "cursor 'nope' is not valid"),
+        (("pipeline", "ls", "--cursor", "eyJhZnRlciI6ICJ4In0="), "is not valid"),  # models'
+        (("pipeline", "ls", "--limit", "2", "--page", "3"), "--page 3 is past the end: 3"),
+        (("pipeline", "ls", "--limit", "1001"), "limit must be 1..1000"),
         (("models", "ls", "--page", "0"), "--page must be 1 or more"),
         (("models", "ls", "--limit", "2", "--page", "4"), "--page 4 is past the end: 5 models"),
         (("models", "ls", "--cursor", "nope"), "cursor 'nope' is not valid"),
@@ -110,3 +141,4 @@ def test_deployments_ls_pages(project: Path) -> None:
 def test_bad_paging_exits_2_naming_the_option(project: Path, args: tuple, text: str) -> None:
     r = _cli(project, *args)
     assert r.returncode == 2 and text in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr  # one line, no traceback

@@ -218,7 +218,7 @@ def test_list_page_and_its_filter(page, seeded) -> None:
         seeded.cached,
         seeded.first,
     ]
-    assert page.inner_text("#pipeline-run-count") == "2"
+    assert "showing 1-2 of 2 pipeline runs of training" in page.inner_text("#pipeline-runs-pager")
 
     page.fill("#pipeline-filter", "no_such_pipeline")
     page.click("#pipeline-filter-go")
@@ -232,6 +232,49 @@ def test_list_page_and_its_filter(page, seeded) -> None:
     assert rows.count() == 1
     page.locator("a.pipeline-run-link").click()
     page.wait_for_url(f"**/ui/pipelines/{seeded.fanout}")
+
+
+@pytest.mark.browser
+def test_list_pages_by_cursor_keeping_the_filter(page, seeded) -> None:
+    newest_first = [seeded.fanout, seeded.failed, seeded.cached, seeded.first]
+    rows = page.locator("tr.pipeline-run-row")
+    resp = page.goto(seeded.server.url + "/ui/pipelines?limit=3")
+    assert resp is not None and resp.status == 200
+    assert rows.evaluate_all("els => els.map(e => e.dataset.runId)") == newest_first[:3]
+    assert "showing 1-3 of 4 pipeline runs" in page.inner_text("#pipeline-runs-pager")
+    page.click("#pipeline-runs-next")
+    page.wait_for_url("**/ui/pipelines?*cursor=*")
+    assert rows.evaluate_all("els => els.map(e => e.dataset.runId)") == newest_first[3:]
+    assert "showing 4-4 of 4 pipeline runs" in page.inner_text("#pipeline-runs-pager")
+    assert page.locator("#pipeline-runs-next").count() == 0
+    page.click("#pipeline-runs-first")
+    page.wait_for_url("**/ui/pipelines?limit=3")
+    assert rows.count() == 3
+
+    page.goto(seeded.server.url + "/ui/pipelines?pipeline=training&limit=1")
+    assert rows.evaluate_all("els => els.map(e => e.dataset.runId)") == [seeded.cached]
+    page.click("#pipeline-runs-next")
+    page.wait_for_url("**/ui/pipelines?*pipeline=training*cursor=*")
+    assert rows.evaluate_all("els => els.map(e => e.dataset.runId)") == [seeded.first]
+    assert "showing 2-2 of 2" in page.inner_text("#pipeline-runs-pager")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
+        ("cursor=garbage", "cursor 'garbage' is not valid"),
+        ("cursor=eyJhZnRlciI6ICJ4In0%3D", "is not valid"),  # {"after": "x"}: another list's
+        ("limit=0", "limit must be 1..1000"),
+        ("limit=many", "limit must be a whole number"),
+        ("start=x", "start must be a whole number"),
+    ],
+)
+def test_bad_paging_is_a_400_page_naming_it(page, seeded, query, text) -> None:
+    resp = page.goto(f"{seeded.server.url}/ui/pipelines?{query}")
+    assert resp is not None and resp.status == 400
+    assert text in page.inner_text("#pipelines-error")
+    assert page.locator("tr.pipeline-run-row").count() == 0
 
 
 @pytest.mark.browser

@@ -82,6 +82,8 @@ def test_datasets_page_by_keyset(svc: Services) -> None:
         (lambda s: s.catalog.page(offset=-1), "offset"),
         (lambda s: s.deployments.page(cursor="eyJhZnRlciI6IFsxLCAyXX0="), "cursor"),  # [1, 2]
         (lambda s: s.deployments.page(limit=0), "limit"),
+        (lambda s: s.pipelines.page_runs(offset=-1), "offset"),
+        (lambda s: s.pipelines.page_runs(cursor="eyJhZnRlciI6ICJ4In0="), "cursor"),
     ],
 )
 def test_bad_paging_names_the_parameter(svc: Services, call, field: str) -> None:
@@ -143,3 +145,27 @@ def test_pipeline_runs_page_by_keyset_newest_first(svc: Services) -> None:
         assert [r.run_id for r in found] == newest_first and set(totals) == {7}
         train, totals = _walk(lambda **k: svc.pipelines.page_runs("train", **k), limit)
         assert len(train) == 3 and set(totals) == {3}
+    skipped = svc.pipelines.page_runs(None, limit=2, offset=5)  # the CLI's --page
+    assert [r.run_id for r in skipped.items] == newest_first[5:] and skipped.next_cursor is None
+    assert svc.pipelines.page_runs(None, limit=2, offset=4).next_cursor is not None
+
+
+def test_a_page_of_pipeline_runs_walks_an_index_not_a_sort(tmp_path: Path) -> None:
+    """#17: at 50,000 pipeline runs, sorting them all for each page took ~0.4 s."""
+    import sqlalchemy as sa
+
+    from shipyard.stores.sql.engine import Database
+    from shipyard.stores.sql.pipelines_repo import PipelinesRepo
+    from shipyard.stores.sql.schema import ensure_schema
+
+    db = Database(f"sqlite:///{tmp_path / 'plan.db'}")
+    ensure_schema(db)
+    sent: list[tuple[str, object]] = []
+    with db.read() as conn:
+        sa.event.listen(conn, "before_cursor_execute", lambda *a: sent.append((a[2], a[3])))
+        PipelinesRepo().list_runs(conn, None, 51, before=(1, "a" * 32))
+        sql, params = sent[-1]
+        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
+    db.dispose()
+    assert any("ix_pipeline_runs_creation_time_run_id" in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan

@@ -12,8 +12,17 @@ import typer
 from shipyard.core.clock import format_ms
 from shipyard.core.errors import ValidationError
 from shipyard.interfaces.cli.common import JSON_OPT, console, number, print_json, services, table
+from shipyard.interfaces.cli.paging import (
+    CURSOR_OPT,
+    PAGE_OPT,
+    check_page,
+    limit_option,
+    paging,
+    show_page,
+)
 from shipyard.interfaces.cli.pipeline_live import LiveView
 from shipyard.interfaces.cli.runs_cmds import resolve_run
+from shipyard.services.paging import MAX_PAGE
 
 __all__ = ["pipeline_app", "reproduce"]
 
@@ -203,14 +212,26 @@ def show(
 
 @pipeline_app.command("ls")
 def ls(
-    pipeline: str = typer.Option(None, "--pipeline", help="Only runs of this pipeline."),
-    limit: int = typer.Option(20, help="How many runs."),
+    pipeline: str = typer.Option(
+        None, "--pipeline", help='Only runs of this pipeline ("module:function" or the name).'
+    ),
+    limit: int = limit_option(20, MAX_PAGE),
+    page: int = PAGE_OPT,
+    cursor: str = CURSOR_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
-    """List pipeline runs, newest first."""
-    runs = services().pipelines.list_runs(pipeline, limit)
+    """List pipeline runs, newest first, a page at a time."""
+    how = paging(limit, page, cursor)
+    found = check_page(
+        services().pipelines.page_runs(
+            pipeline or None, cursor=how.cursor, limit=how.limit, offset=how.offset
+        ),
+        how,
+        "pipeline runs",
+    )
     if as_json:
-        print_json([{**r.__dict__} for r in runs])
+        print_json([{**r.__dict__} for r in found.items])
+        show_page(found, how, "pipeline runs", as_json)
         return
     table(
         "Pipeline runs",
@@ -224,9 +245,10 @@ def ls(
                 format_ms(r.creation_time),
                 ", ".join(f"{k}={number(v)}" for k, v in sorted(r.params.items())),
             ]
-            for r in runs
+            for r in found.items
         ],
     )
+    show_page(found, how, "pipeline runs", as_json)
 
 
 def reproduce(

@@ -17,6 +17,7 @@ from shipyard.core.validation import check_run_id
 from shipyard.interfaces.presenters.pipelines import pipeline_run_json, step_summaries
 from shipyard.interfaces.web.dag_svg import dag_svg, fmt_duration
 from shipyard.interfaces.web.pages import error_page, guard, json_guard, page, templates
+from shipyard.interfaces.web.paging import limit_of, pager, start_of
 from shipyard.interfaces.web.sweep_views import (
     json_output,
     parallel_chart,
@@ -26,7 +27,7 @@ from shipyard.interfaces.web.sweep_views import (
 
 __all__ = ["mount"]
 
-LIST_LIMIT = 200
+LIST_LIMIT = 50  # runs per page
 MAX_ITEMS = 100  # items of one fan-out or sweep listed (with their artifact links)
 
 
@@ -127,15 +128,20 @@ def mount(app: FastAPI) -> None:
     templates.env.filters["sy_duration"] = fmt_duration
 
     @app.get("/ui/pipelines", include_in_schema=False)
-    def pipeline_list(request: Request, pipeline: str = "") -> Response:
+    def pipeline_list(
+        request: Request, pipeline: str = "", cursor: str = "", start: str = "", limit: str = ""
+    ) -> Response:
         if (r := guard(request)) is not None:
             return r
-        error, found = None, []
+        error, found, paged = None, [], None
         try:
-            rows = request.app.state.services.pipelines.list_runs(
-                pipeline.strip() or None, limit=LIST_LIMIT
+            listed = request.app.state.services.pipelines.page_runs(
+                pipeline.strip() or None,
+                cursor=cursor.strip() or None,
+                limit=limit_of(limit, LIST_LIMIT),
             )
-            found = [pipeline_run_json(r) for r in rows]
+            paged = pager(request, listed, start_of(start))
+            found = [pipeline_run_json(r) for r in listed.items]
         except ShipyardError as e:
             error = e.message
         return page(
@@ -144,7 +150,7 @@ def mount(app: FastAPI) -> None:
             status=400 if error else 200,
             runs=found,
             pipeline=pipeline,
-            limit=LIST_LIMIT,
+            pager=paged,
             error=error,
         )
 

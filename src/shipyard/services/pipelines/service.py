@@ -17,7 +17,13 @@ from shipyard.core.pipelines.graph import Graph
 from shipyard.core.pipelines.steps import PipelineDef
 from shipyard.core.retraining import TrainingOutcome
 from shipyard.services import provenance
-from shipyard.services.paging import Page, check_limit, decode_cursor, encode_cursor
+from shipyard.services.paging import (
+    Page,
+    check_limit,
+    check_offset,
+    decode_cursor,
+    encode_cursor,
+)
 from shipyard.services.pipelines import training
 from shipyard.services.pipelines.executors import Executor, make_executor
 from shipyard.services.pipelines.records import RunRecorder
@@ -306,13 +312,19 @@ class PipelineService:
             return self.repo.list_runs(conn, pipeline, limit)
 
     def page_runs(
-        self, pipeline: str | None = None, *, cursor: str | None = None, limit: int = 50
+        self,
+        pipeline: str | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> Page:
-        """One page of runs, newest first, after ``cursor`` (the previous page's next_cursor),
-        with the total of ``pipeline``'s runs (of all when None)."""
-        key, limit = _before(cursor), check_limit(limit)
+        """One page of runs, newest first, after ``cursor`` (the previous page's next_cursor)
+        and/or ``offset`` runs skipped, with the total of ``pipeline``'s runs (of all when
+        None)."""
+        key, limit, offset = _before(cursor), check_limit(limit), check_offset(offset)
         with self.db.read() as conn:
-            found = self.repo.list_runs(conn, pipeline, limit + 1, before=key)
+            found = self.repo.list_runs(conn, pipeline, limit + 1, before=key, offset=offset)
             total = self.repo.count_runs(conn, pipeline)
         more, found = len(found) > limit, found[:limit]
         last = found[-1] if found else None

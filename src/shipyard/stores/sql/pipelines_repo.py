@@ -146,13 +146,17 @@ class PipelinesRepo:
         limit: int = 50,
         *,
         before: tuple[int, str] | None = None,
+        offset: int = 0,
     ) -> list[PipelineRunRow]:
-        """Newest first (ties by run id); ``before`` a (creation_time, run_id) key (keyset)."""
+        """Newest first (ties by run id); ``before`` a (creation_time, run_id) key (keyset)
+        and/or ``offset`` runs skipped."""
         p = pipeline_runs.c
         query = _of_pipeline(self._select_runs(), pipeline)
         if before is not None:
             query = query.where(sa.tuple_(p.creation_time, p.run_id) < sa.tuple_(*before))
         query = query.order_by(p.creation_time.desc(), p.run_id.desc()).limit(limit)
+        if offset:
+            query = query.offset(offset)
         return [_pipeline_run(r) for r in conn.execute(query)]
 
     def count_runs(self, conn: Connection, pipeline: str | None = None) -> int:

@@ -313,6 +313,8 @@ pipeline_runs = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("creation_time", sa.BigInteger, nullable=False),
     sa.Index(None, "pipeline", "creation_time"),
+    # Every page of runs walks this order (newest first, ties by run id): no sort of them all.
+    sa.Index(None, "creation_time", "run_id"),
 )
 
 # One execution of a step (a child run), or its reuse from the cache; several attempts per
@@ -361,6 +363,10 @@ audit_ledger = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Index(None, "object_type", "object_id"),
+    # The kind filter (governance/bookkeeping) tests the action: equal to a governance
+    # action or starting with one and a dot. PostgreSQL answers `LIKE 'prefix%'` from a
+    # btree only with pattern ops (or the C collation); SQLite does with case_sensitive_like.
+    sa.Index(None, "action", postgresql_ops={"action": "varchar_pattern_ops"}),
 )
 
 # One row: the last sequence number and hash. Appends lock it, which orders them, and
