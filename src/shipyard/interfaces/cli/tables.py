@@ -22,7 +22,8 @@ _TIME = re.compile(r"\b\d{4}-(\d{2}-\d{2} \d{2}:\d{2}):\d{2}\b")
 _SHORT_TIME = re.compile(r"\b\d{2}-\d{2} \d{2}:\d{2}\b")
 GAP = 2  # characters between two columns of a compact table
 ID_FLOOR = 10  # an identifier column is cut to no fewer characters (with its "…")
-WRAP_FLOOR = 24  # the free-text column wraps inline only if it keeps this many characters
+WRAP_FLOOR = 24  # a free-text column wraps in place only if it keeps this many characters
+MAX_LINES = 3  # ... and its longest value takes no more lines than this
 INDENT = 4  # a free-text value moved under its row starts this far in
 
 
@@ -37,6 +38,7 @@ class _Layout:
     widths: dict[int, int]  # their widths
     wrap: int | None  # the free-text column when it wraps inside the table
     below: list[int]  # the free-text columns that print under each row instead
+    cut: bool  # whether a value is cut, wrapped or left out
 
 
 def print_table(
@@ -59,11 +61,13 @@ def print_table(
     free = [wrap] if isinstance(wrap, str) else list(wrap)
     wrap_at = [heads.index(w) for w in free if w in heads]
     width = console.width
-    if _boxed_width(heads, cells, wrap_at) <= width:
+    if _fits_boxed(console, heads, cells, wrap_at, width):
         console.print(_table(title, heads, cells, None, wrap_at))
         return
-    cells = [[_shorten(c) for c in r] for r in cells]
-    layout = _fit(heads, cells, wrap_at, width)
+    layout = _fit(console, heads, cells, wrap_at, width)
+    if layout.cut:  # a narrow terminal: times lose their year and seconds
+        cells = [[_shorten(c) for c in r] for r in cells]
+        layout = _fit(console, heads, cells, wrap_at, width)
     _print_compact(console, title, heads, cells, layout)
 
 
@@ -96,30 +100,59 @@ def _natural(heads: Sequence[str], cells: Sequence[Sequence[Any]]) -> list[int]:
     return widths
 
 
-def _boxed_width(heads: Sequence[str], cells: Sequence[Sequence[Any]], free: Sequence[int]) -> int:
-    """The width of Rich's default table (a border and one space either side of each cell)
-    with the free-text columns wrapped to ``WRAP_FLOOR``."""
+def _fits_boxed(
+    console: Any,
+    heads: Sequence[str],
+    cells: Sequence[Sequence[Any]],
+    free: Sequence[int],
+    width: int,
+) -> bool:
+    """Whether Rich's default table (a border and one space either side of each cell) fits
+    with every column but the free-text ones at full width, and those wrapped in place."""
     natural = _natural(heads, cells)
-    least = [min(w, WRAP_FLOOR) if i in free else w for i, w in enumerate(natural)]
-    return sum(least) + 3 * len(heads) + 1
+    rest = width - 3 * len(heads) - 1 - sum(w for i, w in enumerate(natural) if i not in free)
+    widths = {i: natural[i] for i in free}
+    while widths and sum(widths.values()) > rest and max(widths.values()) > 1:
+        widths[max(widths, key=lambda i: widths[i])] -= 1  # as Rich narrows: widest first
+    if sum(widths.values()) > rest:
+        return False
+    return all(_wraps_within(console, cells, i, w, natural[i]) for i, w in widths.items())
+
+
+def _wraps_within(
+    console: Any, cells: Sequence[Sequence[Any]], col: int, width: int, natural: int
+) -> bool:
+    """Whether column ``col`` wrapped to ``width`` keeps readable: wide enough and no
+    value over ``MAX_LINES`` lines."""
+    if width >= natural:
+        return True
+    if width < WRAP_FLOOR:
+        return False
+    return all(len(r[col].wrap(console, width)) <= MAX_LINES for r in cells)
 
 
 def _fit(
-    heads: Sequence[str], cells: Sequence[Sequence[Any]], free: Sequence[int], room: int
+    console: Any,
+    heads: Sequence[str],
+    cells: Sequence[Sequence[Any]],
+    free: Sequence[int],
+    room: int,
 ) -> _Layout:
     natural = _natural(heads, cells)
     others = [i for i in range(len(heads)) if i not in free]
     widths = {i: natural[i] for i in others}
     if len(free) == 1:
         fixed = sum(widths.values()) + GAP * len(others)
-        if fixed + min(natural[free[0]], WRAP_FLOOR) <= room:
+        if _wraps_within(console, cells, free[0], room - fixed, natural[free[0]]):
             widths[free[0]] = room - fixed
-            return _Layout(list(range(len(heads))), widths, free[0], [])
+            wraps = natural[free[0]] > widths[free[0]]  # shorter times give it more room
+            return _Layout(list(range(len(heads))), widths, free[0], [], wraps)
     _shrink(widths, natural, _timed(cells), heads, room)
     shown = sorted(widths)
     while len(shown) > 1 and _used(widths, shown) > room:
         shown.pop()
-    return _Layout(shown, widths, None, list(free))
+    cut = len(shown) < len(widths) or any(widths[i] < natural[i] for i in widths)
+    return _Layout(shown, widths, None, list(free), cut)
 
 
 def _timed(cells: Sequence[Sequence[Any]]) -> set[int]:
@@ -197,7 +230,8 @@ def _print_compact(
     widths = {n: layout.widths[i] for n, i in enumerate(shown)}
     wrap = [shown.index(layout.wrap)] if layout.wrap is not None else []
     rows = [[r[i] for i in shown] for r in cells]
-    table = _table(title, [heads[i] for i in shown], rows, widths, wrap)
+    console.print(Text(title, style="table.title"), overflow="fold")
+    table = _table(None, [heads[i] for i in shown], rows, widths, wrap)
     hidden = [heads[i] for i in range(len(heads)) if i not in shown and i not in layout.below]
     if not layout.below:
         console.print(table)
