@@ -1,12 +1,14 @@
 """How the CLI prints a table so that it stays readable in any terminal width.
 
-When every column fits, the table is the usual boxed Rich table, nothing cut. When it does
-not (an 80-column terminal), the table turns compact: times lose their year and seconds
-(``MM-DD HH:MM``), identifier-like cells never wrap (a long one ends in ``…`` rather than
-breaking over lines), and only the one free-text column (a reason, the details) wraps, at
-word boundaries. If even that leaves the free text too little room, it moves under its row,
-indented and labelled, over the full width; columns that still do not fit are left out and
-named in a note (``--json`` always has everything).
+When every column fits (the free text wrapped in place to at most three lines), the table
+is the usual boxed Rich table, nothing cut. When it does not (an 80-column terminal), the
+table turns compact (no borders, two spaces between columns); if something would still be
+cut or wrapped, times lose their year and seconds (``MM-DD HH:MM``). Identifier-like cells
+never wrap: a long one ends in ``…`` (never under ``ID_FLOOR`` characters) rather than
+breaking over lines. Only the free-text column (a reason, the details) wraps, at word
+boundaries; when that leaves it too little room it moves under its row, indented and
+labelled, over the full width. Columns that still do not fit are left out and named in a
+note (``--json`` always has everything).
 """
 
 from __future__ import annotations
