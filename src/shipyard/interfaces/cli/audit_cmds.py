@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from shipyard.core.clock import format_ms
-from shipyard.interfaces.cli.common import JSON_OPT, console, print_json, services, table
+from shipyard.interfaces.cli.common import JSON_OPT, clip, console, print_json, services, table
 from shipyard.interfaces.cli.paging import (
     CURSOR_OPT,
     PAGE_OPT,
@@ -76,6 +76,7 @@ def log(
             ]
             for e in found.items
         ],
+        wrap=("reason", "details"),
     )
     show_page(found, how, "entries", as_json)
 
@@ -83,7 +84,7 @@ def log(
 def _short(payload: str) -> str:
     """The evidence as ``key: value`` pairs (never a Python repr), cut to 80 characters."""
     pairs = evidence_pairs(parsed_payload(payload))
-    return ", ".join(f"{key}: {text}" for key, text, _ in pairs)[:80]
+    return clip(", ".join(f"{key}: {text}" for key, text, _ in pairs), 80)
 
 
 @audit_app.command("verify")

@@ -13,6 +13,7 @@ import typer
 __all__ = [
     "JSON_OPT",
     "acting_user",
+    "clip",
     "console",
     "print_json",
     "progress_bar",
@@ -77,18 +78,26 @@ def console(stderr: bool = False) -> Any:
     return Console(stderr=stderr)
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+def table(
+    title: str,
+    columns: list[str],
+    rows: list[list[Any]],
+    wrap: str | tuple[str, ...] = (),
+    fixed: dict[str, Any] | None = None,
+) -> None:
     """A Rich table; ``None`` cells print empty. Cells print as they are: a ``[`` in a name
-    or a description is text, not Rich markup (``[/]`` would fail the command)."""
-    from rich.markup import escape
-    from rich.table import Table
+    or a description is text, not Rich markup (``[/]`` would fail the command); pass a Rich
+    ``Text`` for a styled cell. In a narrow terminal only the ``wrap`` column (free text)
+    wraps and the others are cut with ``…``; a column named in ``fixed`` with a value (the
+    user filtered on it) is left out. See ``tables.py``."""
+    from shipyard.interfaces.cli.tables import print_table
 
-    out = Table(title=title, title_justify="left")
-    for c in columns:
-        out.add_column(c)
-    for r in rows:
-        out.add_row(*["" if v is None else escape(str(v)) for v in r])
-    console().print(out)
+    print_table(console(), title, columns, rows, wrap=wrap, fixed=fixed)
+
+
+def clip(text: str, most: int) -> str:
+    """``text``, or its first ``most - 1`` characters and ``…`` when it is longer."""
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def number(value: Any) -> Any:

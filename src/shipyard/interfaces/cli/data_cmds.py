@@ -135,7 +135,7 @@ def _list(text: str | None, how: Paging, as_json: bool, title: str) -> None:
         [d.name, f"v{d.latest_version}", d.owner, d.description[:60], format_ms(d.last_update_time)]
         for d in found.items
     ]
-    table(title, ["name", "latest", "owner", "description", "updated"], rows)
+    table(title, ["name", "latest", "owner", "description", "updated"], rows, wrap="description")
     show_page(found, how, "datasets", as_json)
 
 

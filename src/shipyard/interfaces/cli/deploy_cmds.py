@@ -16,6 +16,7 @@ from shipyard.core.clock import format_ms
 from shipyard.interfaces.cli.common import (
     JSON_OPT,
     acting_user,
+    clip,
     console,
     print_json,
     services,
@@ -218,6 +219,8 @@ def ls(
             ]
             for d in found
         ],
+        wrap="updated by/at",
+        fixed={"env": env},
     )
     show_page(listed, how, "deployments", as_json)
 
@@ -254,8 +257,10 @@ def history(
                 e.strategy,
                 f"{e.traffic}%",
                 e.actor,
-                e.reason[:60],
+                clip(e.reason, 160),
             ]
             for e in events
         ],
+        wrap="reason",
+        fixed={"env": env, "model": model},
     )

@@ -76,6 +76,7 @@ def ls(
             ]
             for m in found.items
         ],
+        wrap="description",
     )
     show_page(found, how, "models", as_json)
 

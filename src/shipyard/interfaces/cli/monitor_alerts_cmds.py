@@ -109,6 +109,8 @@ def list_alerts(
              format_ms(a["last_window"]), a["resolved_by"] or a["acknowledged_by"]]
             for a in found
         ],
+        wrap="rule",
+        fixed={"env": env, "model": model},
     )  # fmt: skip
     console().print(f"showing {len(found)} of {page.total}")
 

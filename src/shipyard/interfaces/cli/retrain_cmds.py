@@ -104,7 +104,7 @@ def _plan(plan: dict[str, Any], as_json: bool) -> None:
 def _history(svc: Any, model: str, limit: int, as_json: bool) -> None:
     """One row per run: when, its state and its chain (trigger → pipeline run → version →
     gates → approval → deployment → outcome); ``--json`` adds each run's full chain."""
-    from rich.markup import escape
+    from rich.text import Text
 
     from shipyard.interfaces.presenters.retraining import run_json
     from shipyard.services.registry.retrain_chain import Ledger, chain_line, run_chain
@@ -123,10 +123,11 @@ def _history(svc: Any, model: str, limit: int, as_json: bool) -> None:
     for c in chains:
         why = f" ({c['reason']})" if c["state"] in _EXPLAINED and c["reason"] else ""
         style = _STYLE.get(c["state"], "cyan")
-        rows.append([c["id"], format_ms(c["created"]), f"[{style}]{c['state']}[/]",
-                     escape(c["line"] + why)])  # fmt: skip
+        rows.append([c["id"], format_ms(c["created"]), Text(c["state"], style=style),
+                     c["line"] + why])  # fmt: skip
     _table(
         f"Retraining runs of {model}, newest first (showing {len(chains)} of {page.total})",
         ["run", "started", "state", "chain: trigger → run → version → gates → approval → deploy"],
         rows,
+        wrap="chain: trigger → run → version → gates → approval → deploy",
     )  # fmt: skip
