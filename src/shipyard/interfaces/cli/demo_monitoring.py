@@ -89,7 +89,9 @@ def watch(
         services.profiles.attach(v.ref, train[[*FEATURES, TARGET]])
     wait_for_window_end(settle=0.2)  # the drifted patients get a window of their own
     start_ms = int(time.time() * 1000)
-    answered = patient_requests(url, model, shifted(holdout, holdout), 200, seed=11)
+    # 400: when the watcher promotes the canary mid-scene, the version that ends up live still
+    # gets the 100 rows a drift test needs (the retired one's window is not computed)
+    answered = patient_requests(url, model, shifted(holdout, holdout), 400, seed=11)
     wait_for_window_end(settle=1.5)  # the policy's delay passed
     # a computed window is never computed again: under load, wait for the server's flush
     wait_until_logged(services.feedback.reader, model, start_ms, len(answered))
