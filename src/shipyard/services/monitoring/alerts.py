@@ -159,15 +159,7 @@ class AlertService:
         status; audited as ``alert.annotated``."""
         alert_id, note = _check_id(alert_id), _check_reason(note)
         with self.db.write() as conn:
-            current = self.repo.get_alert(conn, alert_id, lock=True)
-            if current is None:
-                raise NotFoundError(f"no alert {alert_id}", field="id")
-            now = self.clock()
-            changes: dict[str, Any] = {"note": note, "updated": now}
-            self._update(conn, current, current.status, changes)
-            done = replace(current, **changes)
-            self._record(conn, done, "annotated", actor, now, note)
-            return done
+            return self._annotate(conn, self._locked(conn, alert_id), note, actor, self.clock())
 
     def windows_from(self, model: str, env: str, start: int) -> builtins.list[MonitorWindow]:
         """Computed windows of ``model`` in ``env`` starting at or after ``start``, oldest
@@ -182,17 +174,26 @@ class AlertService:
         it already). Audited as ``alert.resolved`` or ``alert.annotated``."""
         alert_id, note = _check_id(alert_id), _check_reason(note)
         with self.db.write() as conn:
-            current = self.repo.get_alert(conn, alert_id, lock=True)
-            if current is None:
-                raise NotFoundError(f"no alert {alert_id}", field="id")
-            now = self.clock()
+            current, now = self._locked(conn, alert_id), self.clock()
             if current.status.is_active:
                 return self._transition(conn, current, AlertStatus.RESOLVED, actor, now, note)
-            changes: dict[str, Any] = {"note": note, "updated": now}
-            self._update(conn, current, current.status, changes)
-            done = replace(current, **changes)
-            self._record(conn, done, "annotated", actor, now, note)
-            return done
+            return self._annotate(conn, current, note, actor, now)
+
+    def _locked(self, conn: Any, alert_id: int) -> Alert:
+        """The alert, locked for a change, or NotFoundError naming it."""
+        current = self.repo.get_alert(conn, alert_id, lock=True)
+        if current is None:
+            raise NotFoundError(
+                f"no alert {alert_id}; list them with `shipyard monitor alerts`", field="id"
+            )
+        return current
+
+    def _annotate(self, conn: Any, current: Alert, note: str, actor: str, now: int) -> Alert:
+        changes: dict[str, Any] = {"note": note, "updated": now}
+        self._update(conn, current, current.status, changes)
+        done = replace(current, **changes)
+        self._record(conn, done, "annotated", actor, now, note)
+        return done
 
     # ------------------------------------------------------------ operators
     def acknowledge(self, alert_id: int, user: User, reason: str = "") -> Alert:
@@ -207,13 +208,8 @@ class AlertService:
         check(user, Action.OPERATE_ALERTS)
         alert_id, reason = _check_id(alert_id), _check_reason(reason)
         with self.db.write() as conn:
-            current = self.repo.get_alert(conn, alert_id, lock=True)
-            if current is None:
-                raise NotFoundError(
-                    f"no alert {alert_id}; list them with `shipyard monitor alerts`", field="id"
-                )
-            now = self.clock()
-            return self._transition(conn, current, new, user.name, now, reason)
+            current = self._locked(conn, alert_id)
+            return self._transition(conn, current, new, user.name, self.clock(), reason)
 
     # ------------------------------------------------------------ the monitor
     def fire(
