@@ -49,6 +49,7 @@ from shipyard.services.formats.predictions import (
     format_version,
     parse_key,
 )
+from shipyard.services.formats.tables import read_parquet_bytes
 from shipyard.stores.blobs.base import ByteBackend
 
 __all__ = ["CompactionReport", "PredictionLogCompactor"]
@@ -250,7 +251,7 @@ class PredictionLogCompactor:
             pending: list[Any] = []
             for f, manifest in zip(files, manifests, strict=True):
                 with self.backend.open_read(f.key) as raw:
-                    table = pq.read_table(io.BytesIO(raw.read()))
+                    table = read_parquet_bytes(raw.read())
                 entries.append([f.name, rows, table.num_rows])
                 entries.extend([name, rows + start, n] for name, start, n in manifest)
                 rows += table.num_rows

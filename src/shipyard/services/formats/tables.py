@@ -13,7 +13,7 @@ from typing import Any
 from shipyard.core.errors import ArtifactCorruptedError, ValidationError
 from shipyard.stores.blobs.digests import new_hasher
 
-__all__ = ["EncodedTable", "encode_table", "frame_from_parquet"]
+__all__ = ["EncodedTable", "encode_table", "frame_from_parquet", "read_parquet_bytes"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,24 @@ def _mixed_column_message(df: Any) -> str:
     return "the frame cannot be stored as Parquet; check its column types"
 
 
+def read_parquet_bytes(data: bytes, columns: list[str] | None = None) -> Any:
+    """The Arrow table of Parquet ``data`` held in memory, read by the file reader itself.
+
+    Not ``pq.read_table``: it scans through pyarrow's dataset layer, whose read-ahead tasks
+    on the IO pool can still hold the Python bytes when the interpreter exits; releasing
+    them there needs the GIL and aborts the process ("terminate called without an active
+    exception", exit -6) after a command has already finished.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(pa.BufferReader(data))
+    missing = [c for c in columns or [] if c not in parquet.schema_arrow.names]
+    if missing:  # the file reader would silently leave them out
+        raise KeyError(f"no column(s) {missing}")
+    return parquet.read(columns=columns)
+
+
 def frame_from_parquet(
     data: bytes, where: str, columns: list[str] | None = None, rows: int | None = None
 ) -> Any:
@@ -95,8 +113,8 @@ def frame_from_parquet(
 
     try:
         if rows is None:
-            return pq.read_table(io.BytesIO(data), columns=columns).to_pandas()
-        parquet = pq.ParquetFile(io.BytesIO(data))
+            return read_parquet_bytes(data, columns).to_pandas()
+        parquet = pq.ParquetFile(pa.BufferReader(data))
         first = next(parquet.iter_batches(batch_size=max(1, rows), columns=columns), None)
         table = (
             pa.Table.from_batches([first])
