@@ -168,6 +168,27 @@ def test_an_unknown_strategy_names_the_choices(svc: Services, dora: User) -> Non
     assert e.value.field == "strategy"
 
 
+def test_live_since_moves_only_when_the_live_version_changes(svc: Services, dora: User) -> None:
+    _log(svc, "loans", 3)
+    ticks = iter(range(1_000, 100_000, 1_000))
+    svc.deployments.clock = lambda: next(ticks)
+    since = lambda: svc.deployments.live_since("production", "loans")  # noqa: E731
+    assert since() is None  # never deployed there
+    svc.deployments.deploy("loans", 1, "production", dora)  # t=1000, nothing live: live
+    svc.deployments.deploy("loans", 2, "production", dora)  # t=2000, a canary at 10 %
+    svc.deployments.promote("production", dora)  # t=3000, a step to 50 %
+    assert since() == 1_000 and svc.deployments.get("production").update_time == 3_000
+    svc.deployments.promote("production", dora)  # t=4000, 100 %: v2 is live
+    assert since() == 4_000
+    svc.deployments.deploy("loans", 3, "production", dora, strategy="shadow")  # t=5000
+    assert since() == 4_000
+    svc.deployments.rollback("production", dora)  # t=6000, drops the shadow: counted too
+    assert since() == 6_000
+    svc.deployments.rollback("production", dora)  # t=7000, back to v1
+    assert since() == 7_000 and svc.deployments.get("production").live_version == 1
+    assert svc.deployments.live_since("staging", "loans") is None
+
+
 # ---------------------------------------------------------------- rollback
 def test_rolling_back_a_canary_drops_the_candidate(svc: Services, dora: User) -> None:
     _log(svc, "loans", 2)

@@ -122,6 +122,8 @@ class DeployedModels(Protocol):
 
     def list(self, env: str | None = None) -> list[Deployment]: ...
 
+    def live_since(self, env: str, model: str) -> int | None: ...
+
 
 class DeploymentRoutes(Protocol):
     """What a serving replica needs from deployments: what serves, and whether it changed."""

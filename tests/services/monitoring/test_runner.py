@@ -141,6 +141,37 @@ def test_two_runners_racing_compute_and_alert_once(
     assert len(receiver.received) == 1
 
 
+def test_a_canary_step_does_not_skip_windows_of_the_live_version(
+    world_factory: Callable[[dict], World],
+) -> None:
+    """Windows count from when the live version went live, not from the deployment's last
+    change: v2's canary steps, a minute after window 1 ended and before any monitor ran,
+    leave v1's windows 0 and 1 to compute (they were skipped for good before)."""
+    w = world_factory(policy(rules=["mean.age > 50"]))
+    w.log(0, OLD, YOUNG_EMAILS)
+    w.log(1, AGED, GAPPY_EMAILS)
+    current = w.svc.registry.get_version("loans@v1")
+    w.svc.registry.log_model(
+        w.svc.registry.load(current.ref, user="ada"), "loans", user="ada",
+        signature={"inputs": [["age", "float64"], ["income", "float64"]], "output": "int64"},
+    )  # fmt: skip
+    ticks = iter([w.at(2) + 60_000, w.at(2) + 120_000])
+    w.svc.deployments.clock = lambda: next(ticks)
+    w.svc.deployments.deploy("loans", 2, "staging", w.dora, strategy="canary", percent=10)
+    stepped = w.svc.deployments.promote("staging", w.dora, percent=50)
+    assert (stepped.live_version, stepped.update_time) == (1, w.at(2) + 120_000)
+    report = w.svc.monitor_runner.run(now=w.at(3))
+    assert [(x.start, x.version, x.status, x.rows) for x in report.windows] == [
+        (w.at(0), 1, WindowStatus.COMPUTED, 5),
+        (w.at(1), 1, WindowStatus.COMPUTED, 6),
+        (w.at(2), 1, WindowStatus.NOT_ENOUGH_DATA, 0),
+    ]
+    assert [(e.rule, e.event, e.window) for e in report.events] == [
+        ("mean.age > 50", "opened", w.at(1))
+    ]
+    assert w.svc.monitor_runner.run(now=w.at(3)).windows == []  # and computed once
+
+
 def test_unknown_model_and_malformed_policy(
     world_factory: Callable[[dict], World], tmp_path, db_url: str
 ) -> None:

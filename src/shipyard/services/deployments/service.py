@@ -71,6 +71,11 @@ class DeploymentService:
         with self.db.read() as conn:
             return self.repo.list(conn, None if env is None else check_environment(env))
 
+    def live_since(self, env: str, model: str) -> int | None:
+        """When ``model``'s live version in ``env`` became live (None: never deployed)."""
+        with self.db.read() as conn:
+            return self.repo.live_since(conn, check_environment(env), model)
+
     def page(self, env: str | None = None, **paging: Any) -> Page:
         """One page of ``list`` with the total (``text``, ``cursor``, ``limit``, ``offset``)."""
         return page_deployments(self.db, self.repo, env, **paging)

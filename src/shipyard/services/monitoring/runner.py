@@ -2,7 +2,7 @@
 open, update and resolve alerts, and send the deliveries that are due.
 
 For each model with a ``[monitor.<model>]`` policy and a deployment, the windows aligned to
-the policy's window that ended (``delay`` ago) since the deployment last changed (at most a
+the policy's window that ended (``delay`` ago) since its live version went live (at most a
 week back) and are not yet in ``monitor_windows`` are computed, oldest first, by the injected
 :class:`WindowEvaluator`. A window and the alert changes it causes are written in one
 transaction, after a once-only insert of the window: a window is never computed twice, and
@@ -163,7 +163,7 @@ class MonitorRunner:
         return None if policy is None else policy.alerts
 
     def _deployment(self, policy: MonitorPolicy, d: Deployment, now: int, out: RunReport) -> None:
-        since = max(d.update_time, now - LOOKBACK_MS)
+        since = max(self._live_since(d), now - LOOKBACK_MS)
         candidates = due_windows(since, now, policy.window_ms, delay_ms=policy.delay_ms)
         if not candidates:
             return
@@ -178,6 +178,13 @@ class MonitorRunner:
                 log.warning("monitor %s/%s window %s: %s", d.environment, d.model, start, e)
                 return
             self._record(policy, d, start, end, found, now, out)
+
+    def _live_since(self, d: Deployment) -> int:
+        """Since when ``d``'s live version serves: its windows count from then, not from the
+        deployment's last change (a canary step must not skip a window that fell due just
+        before it and was not computed yet)."""
+        since = self.deployments.live_since(d.environment, d.model)
+        return d.update_time if since is None else min(since, d.update_time)
 
     def _record(
         self,

@@ -248,6 +248,29 @@ class DeploymentsRepo:
         row = conn.execute(query).first()
         return None if row is None else _event(row)
 
+    def live_since(self, conn: Connection, env: str, model: str) -> int | None:
+        """When the live version of ``model`` in ``env`` last changed: the time of the newest
+        event that made a version live (a replacing or first deploy, a promote to 100 %, a
+        rollback). Canary steps and shadow or canary deploys leave the live version as it
+        was. A rollback that only dropped a candidate counts too (the event does not say
+        which kind it was), so the time is never earlier than the true one."""
+        e = deployment_events.c
+        made_live = sa.or_(
+            sa.and_(e.action.in_(("promote", "auto_promote")), e.traffic == 100),
+            sa.and_(
+                e.action == "deploy", sa.or_(e.strategy == "replace", e.from_version.is_(None))
+            ),
+            e.action.in_(("rollback", "auto_rollback")),
+        )
+        query = (
+            sa.select(e.creation_time)
+            .where(e.environment == env, e.model_name == model, made_live)
+            .order_by(e.id.desc())
+            .limit(1)
+        )
+        found = conn.execute(query).scalar()
+        return None if found is None else int(found)
+
     def generation(self, conn: Connection, env: str) -> int:
         """The id of the environment's last change (0 when it has none)."""
         query = sa.select(sa.func.max(deployment_events.c.id)).where(
