@@ -227,12 +227,7 @@ class DeploymentsRepo:
         live version in place.
         """
         e = deployment_events.c
-        made_live = sa.or_(
-            sa.and_(e.action.in_(("promote", "auto_promote")), e.traffic == 100),
-            sa.and_(
-                e.action == "deploy", sa.or_(e.strategy == "replace", e.from_version.is_(None))
-            ),
-        )
+        made_live = _made_live()
         query = (
             sa.select(deployment_events)
             .where(
@@ -255,13 +250,7 @@ class DeploymentsRepo:
         was. A rollback that only dropped a candidate counts too (the event does not say
         which kind it was), so the time is never earlier than the true one."""
         e = deployment_events.c
-        made_live = sa.or_(
-            sa.and_(e.action.in_(("promote", "auto_promote")), e.traffic == 100),
-            sa.and_(
-                e.action == "deploy", sa.or_(e.strategy == "replace", e.from_version.is_(None))
-            ),
-            e.action.in_(("rollback", "auto_rollback")),
-        )
+        made_live = sa.or_(_made_live(), e.action.in_(("rollback", "auto_rollback")))
         query = (
             sa.select(e.creation_time)
             .where(e.environment == env, e.model_name == model, made_live)
@@ -343,6 +332,16 @@ def _stats_row(r: Any) -> dict[str, Any]:
         "latency_sum_ms": float(r.latency_sum_ms),
         "buckets": json.loads(r.buckets_json),
     }
+
+
+def _made_live() -> Any:
+    """Events that made their ``to_version`` live: a promote to 100 % and a deploy that
+    replaced (or found nothing live)."""
+    e = deployment_events.c
+    return sa.or_(
+        sa.and_(e.action.in_(("promote", "auto_promote")), e.traffic == 100),
+        sa.and_(e.action == "deploy", sa.or_(e.strategy == "replace", e.from_version.is_(None))),
+    )
 
 
 def _env_text(query: Any, text: str | None) -> Any:
