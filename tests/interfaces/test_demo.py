@@ -224,17 +224,19 @@ def test_the_demo_rolls_out_an_approved_challenger_as_a_canary_with_traffic(
     ]
     assert history[:2] == [("deploy", 1, 100), ("deploy", 2, 20)]
     # the watcher may advance the challenger on its (estimated) quality: when it reaches live
-    # before the retrained version is ready, v3 rolls out from v2; otherwise the loop waits
-    # and dave rolls v2 back first
+    # before the retrained version is ready, v3 rolls out from v2; on a busy machine it may
+    # roll v2 back on its latency instead; otherwise the loop waits and dave rolls v2 back
     v3 = history.index(("deploy", 3, 20))
     before_v3 = history[2:v3]
-    if ("rollback", 1, 100) in before_v3:
-        assert before_v3[-1] == ("rollback", 1, 100)
-        assert all(a == "auto_promote" and v == 2 for a, v, _ in before_v3[:-1])
-        assert "dave rolled the challenger back" in output.replace("\n", " ")
+    flat = output.replace("\n", " ")
+    assert before_v3 and all(a == "auto_promote" and v == 2 for a, v, _ in before_v3[:-1])
+    if before_v3[-1] == ("rollback", 1, 100):
+        assert "dave rolled the challenger back" in flat
+    elif before_v3[-1] == ("auto_rollback", 1, 100):
+        assert "the watcher had rolled the challenger v2 back (automatic rollback:" in flat
     else:
-        assert before_v3 and before_v3[-1] == ("auto_promote", 2, 100), before_v3
-        assert all(a == "auto_promote" and v == 2 for a, v, _ in before_v3)
+        assert before_v3[-1] == ("auto_promote", 2, 100), before_v3
+        assert "the watcher had promoted the challenger v2 to live" in flat
     assert services.registry.get_version("diabetes-progression@2").status.value == "approved"
     figures = services.figures.by_version("production", "diabetes-progression", 0)
     served = {key: f["requests"] for key, f in figures.items()}

@@ -75,8 +75,8 @@ def retrain_scene(
         )
         run = services.retraining.advance(run.run_id)
         say(f"{DEPLOYER} rolled the challenger back; the loop deployed {_deployment(run)}")
-    elif run.state.value == "deployed":  # the watcher had promoted the challenger already
-        say(f"the loop deployed {_deployment(run)}")
+    elif run.state.value == "deployed":  # the watcher had promoted or rolled back already
+        say(f"{_watcher_acted(services, model, run.version)}; the loop deployed {_deployment(run)}")
     if run.state.value != "deployed":
         say(f"retraining run {run.run_id}: {run.state.value} {run.reason}")
         return
@@ -203,6 +203,23 @@ def _run_line(run: Any) -> str:
         f"{run.register_as}@v{run.version}; {verdict} on {gates.get('holdout', '?')}; "
         f"{run.state.value}{': ' + run.reason if run.reason else ''}"
     )
+
+
+def _watcher_acted(services: Any, model: str, version: int | None) -> str:
+    """What the watcher did to the challenger before the loop deployed ``version``: on a busy
+    machine it may promote it on its estimated quality, or roll it back on its latency."""
+    events = services.deployments.history("production", model)
+    deployed = next(
+        (i for i, e in enumerate(events) if e.action == "deploy" and e.to_version == version),
+        None,
+    )
+    before = events[deployed + 1] if deployed is not None and deployed + 1 < len(events) else None
+    if before is not None and before.action == "auto_rollback":
+        challenger = f"v{before.from_version}"
+        return f"the watcher had rolled the challenger {challenger} back ({before.reason})"
+    if before is not None and before.action == "auto_promote":
+        return f"the watcher had promoted the challenger v{before.to_version} to live"
+    return "the challenger's canary had ended"
 
 
 def _deployment(run: Any) -> str:
