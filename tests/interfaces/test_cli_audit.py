@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 from shipyard.core.entities import Role
 from shipyard.interfaces.bootstrap import build_services
 from shipyard.settings import load_settings
+from tests.cli import run_cli
 
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "SHIPYARD_USER": "auditor",
-        "COLUMNS": "200",
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),  # the code under test
-    }
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_cli(project, *args, user="auditor")
 
 
 def test_log_filter_verify_and_a_tampered_row(tmp_path: Path) -> None:

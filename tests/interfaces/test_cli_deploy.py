@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from shipyard.core.entities import Role
 from shipyard.interfaces.bootstrap import build_services
 from shipyard.settings import load_settings
+from tests.cli import run_cli
 
 POLICY = """
 [release.loans]
@@ -47,17 +47,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def _cli(project: Path, *args: str, user: str = "dora") -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "SHIPYARD_USER": user,
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_cli(project, *args, user=user)
 
 
 def _json(project: Path, *args: str) -> object:

@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from shipyard.interfaces.bootstrap import build_services
 from shipyard.settings import load_settings
-
-
-def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "COLUMNS": "200",
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-    }
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+from tests.cli import run_cli
 
 
 def test_jobs_ls_and_runs_show_what_the_scheduler_ran(tmp_path: Path) -> None:
@@ -40,7 +24,7 @@ def test_jobs_ls_and_runs_show_what_the_scheduler_ran(tmp_path: Path) -> None:
         time.sleep(0.05)
     svc.close()  # stops the scheduler
 
-    listed = json.loads(_cli(tmp_path, "jobs", "ls", "--json").stdout)
+    listed = json.loads(run_cli(tmp_path, "jobs", "ls", "--json").stdout)
     assert listed["total"] == 2
     jobs = {j["name"]: j for j in listed["jobs"]}
     assert jobs["canary-watch:staging"]["status"] == "ok"
@@ -48,17 +32,17 @@ def test_jobs_ls_and_runs_show_what_the_scheduler_ran(tmp_path: Path) -> None:
     assert jobs["broken"]["status"] == "failed"
     assert jobs["broken"]["last_run"]["error"] == "ZeroDivisionError: division by zero"
 
-    table = _cli(tmp_path, "jobs", "ls")
+    table = run_cli(tmp_path, "jobs", "ls")
     assert table.returncode == 0
     assert "canary-watch:staging" in table.stdout and "0.2 s" in table.stdout
     assert "showing 2 of 2" in table.stdout
 
-    runs = json.loads(_cli(tmp_path, "jobs", "runs", "broken", "--json").stdout)
+    runs = json.loads(run_cli(tmp_path, "jobs", "runs", "broken", "--json").stdout)
     assert runs["total"] >= 1 and {r["status"] for r in runs["runs"]} == {"failed"}
-    limited = _cli(tmp_path, "jobs", "runs", "canary-watch:staging", "-n", "1")
+    limited = run_cli(tmp_path, "jobs", "runs", "canary-watch:staging", "-n", "1")
     assert limited.returncode == 0 and f"showing 1 of {len(calls)}" in limited.stdout
 
-    unknown = _cli(tmp_path, "jobs", "runs", "nope")
+    unknown = run_cli(tmp_path, "jobs", "runs", "nope")
     assert unknown.returncode == 2
     assert unknown.stderr.strip().splitlines() == [
         "error: no job named 'nope'; known jobs: broken, canary-watch:staging "

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tests.cli import run_cli
+
 POLICY = """
 [release.loans]
 holdout = "loans@holdout"
@@ -53,18 +55,13 @@ def _env(project: Path) -> dict[str, str]:
 
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    return subprocess.run(
-        [str(exe), *args], env=_env(project), capture_output=True, text=True, timeout=300
-    )
+    return run_cli(project, *args, user="ada", timeout=300)
 
 
 def _as_owner(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {**_env(project), "SHIPYARD_USER": "owner"}
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=300, check=True
-    )
+    done = run_cli(project, *args, user="owner", timeout=300)
+    done.check_returncode()
+    return done
 
 
 def test_log_gate_alias_archive_from_the_command_line(tmp_path: Path) -> None:
@@ -125,22 +122,11 @@ def test_approve_from_the_command_line_with_separation_of_duties(tmp_path: Path)
     assert _as_owner(tmp_path, "users", "add", "ada", "--role", "approver").returncode == 0
     own = _cli(tmp_path, "approve", "loans", "1", "-r", "mine")  # ada logged the model
     assert own.returncode == 2 and "separation of duties" in own.stderr
-    exe = Path(sys.executable).parent / "shipyard"
-    stranger = subprocess.run(
-        [str(exe), "approve", "loans", "1", "-r", "ok"],
-        env={**_env(tmp_path), "SHIPYARD_USER": "eve"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    stranger = run_cli(tmp_path, "approve", "loans", "1", "-r", "ok", user="eve", timeout=60)
     assert stranger.returncode == 2 and "'eve' is not a Shipyard user" in stranger.stderr
     assert _as_owner(tmp_path, "users", "add", "carol", "--role", "approver").returncode == 0
-    ok = subprocess.run(
-        [str(exe), "approve", "loans", "1", "-r", "gates ok", "--json"],
-        env={**_env(tmp_path), "SHIPYARD_USER": "carol"},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    ok = run_cli(
+        tmp_path, "approve", "loans", "1", "-r", "gates ok", "--json", user="carol", timeout=60
     )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["status"] == "approved"

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-import shipyard
 from shipyard.interfaces.bootstrap import build_services
 from shipyard.settings import load_settings
+from tests.cli import run_cli
 from tests.services.monitoring.conftest import make_world
 
 POLICY = """
@@ -41,18 +40,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def _cli(project: Path, *args: str, user: str = "dora") -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "SHIPYARD_USER": user,
-        "COLUMNS": "200",
-        "PYTHONPATH": str(Path(shipyard.__file__).parents[1]),  # the code under test
-    }
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_cli(project, *args, user=user)
 
 
 def _json(project: Path, *args: str, user: str = "dora") -> object:

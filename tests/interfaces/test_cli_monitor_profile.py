@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import shipyard
 from shipyard.interfaces.bootstrap import build_services
 from shipyard.settings import load_settings
+from tests.cli import run_cli
 from tests.services.monitoring.conftest import make_world
 from tests.services.monitoring.scored import rows
 
@@ -31,18 +30,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "COLUMNS": "200",
-        "PYTHONPATH": str(Path(shipyard.__file__).parents[1]),  # the code under test
-    }
-    return subprocess.run(
-        [str(exe), "monitor", "profile", *args], env=env, capture_output=True, text=True,
-        timeout=120, check=False, cwd=project,
-    )  # fmt: skip
+    return run_cli(project, "monitor", "profile", *args, cwd=project)
 
 
 def test_compute_then_show_a_profile_with_its_estimation(project: Path) -> None:

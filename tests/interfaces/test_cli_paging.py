@@ -6,9 +6,7 @@ one line."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from shipyard.core.entities import Role
 from shipyard.interfaces.bootstrap import build_services
 from shipyard.settings import load_settings
+from tests.cli import run_cli
 
 SIGNATURE = {"inputs": [["x", "float64"]], "output": "int64"}
 
@@ -52,18 +51,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "SHIPYARD_USER": "dora",
-        "COLUMNS": "200",
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),  # the code under test
-    }
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_cli(project, *args, user="dora")
 
 
 def test_models_ls_pages_and_searches_tags(project: Path) -> None:

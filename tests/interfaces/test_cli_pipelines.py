@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli import run_cli
 
 FLOW = """
 import os
@@ -68,17 +69,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def _cli(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    environ = {
-        "SHIPYARD_PROJECT_DIR": str(repo),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(repo),
-        "SHIPYARD_USER": "tester",
-        **env,
-    }
-    return subprocess.run(
-        [str(exe), *args], cwd=repo, env=environ, capture_output=True, text=True, timeout=300
-    )
+    return run_cli(repo, *args, user="tester", columns=None, timeout=300, env=env, cwd=repo)
 
 
 def test_run_show_ls_and_a_cached_rerun(repo: Path) -> None:

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.cli import run_cli
 
 
 def _cli(cwd: Path, *args: str, project: Path | None = None) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "SHIPYARD_USER": "owner", "COLUMNS": "200"}
-    if project is not None:
-        env["SHIPYARD_PROJECT_DIR"] = str(project)
-    return subprocess.run(
-        [str(exe), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_cli(project, *args, user="owner", home=cwd, cwd=cwd)
 
 
 def test_outside_any_project_read_commands_say_so_and_create_nothing(tmp_path: Path) -> None:

@@ -11,25 +11,14 @@ from pathlib import Path
 from shipyard.core.entities import Role
 from shipyard.interfaces.bootstrap import build_services
 from shipyard.settings import load_settings
+from tests.cli import run_cli
 from tests.services.retraining.conftest import MODEL, TOML, seed
 
 ROOT = Path(__file__).resolve().parents[2]  # the tests' pipeline module is imported from here
 
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "SHIPYARD_USER": "dora",
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "COLUMNS": "200",
-        "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p),
-    }
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=300, check=False,
-        cwd=ROOT,
-    )  # fmt: skip
+    return run_cli(project, *args, user="dora", timeout=300, cwd=ROOT, pythonpath=[ROOT])
 
 
 def test_retrain_dry_run_run_and_history(tmp_path: Path) -> None:

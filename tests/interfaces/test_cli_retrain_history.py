@@ -5,14 +5,13 @@ whole chain in ``--json``."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from shipyard.core.retraining import LOOP_ACTOR
 from shipyard.interfaces.bootstrap import build_services
 from shipyard.settings import load_settings
+from tests.cli import run_cli
 from tests.services.retraining.conftest import DORA, MODEL, TOML, World, seed
 
 ROOT = Path(__file__).resolve().parents[2]  # the tests' pipeline module is imported from here
@@ -23,16 +22,10 @@ PENDING = "; follow-up pending: waits for a judged window after the promotion"
 
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "SHIPYARD_USER": "dora",
-        "COLUMNS": "400",
-    }  # one line per run
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "shipyard"), *args],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    # the caller's whole environment; one line per run
+    return run_cli(
+        project, *args, user="dora", columns=400, timeout=300, cwd=ROOT, inherit_env=True
+    )
 
 
 def test_history_shows_each_runs_chain(tmp_path: Path) -> None:

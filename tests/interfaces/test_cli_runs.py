@@ -12,19 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import run_cli
+
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "SHIPYARD_USER": "ada",
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_cli(project, *args, user="ada")
 
 
 @pytest.fixture(scope="module")

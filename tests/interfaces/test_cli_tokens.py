@@ -4,30 +4,18 @@ naming --ttl-days), listings without secrets, revoking one or all (owner or admi
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _cli(project: Path, user: str, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "SHIPYARD_USER": user,
-        "COLUMNS": "200",
-        # the caller's PYTHONPATH first: the command runs the code under test
-        "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO)])),
-    }
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_cli(project, *args, user=user, pythonpath=[REPO])
 
 
 @pytest.fixture

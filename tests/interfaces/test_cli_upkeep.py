@@ -5,35 +5,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shipyard.stores.blobs.digests import object_key
+from tests.cli import run_cli
 from tests.services.doctor.project import open_project, seed
 
-ROOT = Path(__file__).resolve().parents[2]
 POLICY = '[retention]\ndeleted_runs = "0s"\nprediction_logs = "30d"\n'
 
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "PYTHONPATH": str(ROOT / "src"),
-        "SHIPYARD_USER": "ops",
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "shipyard", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli(project, *args, user="ops", timeout=300)
 
 
 def _project(folder: Path, toml: str = POLICY) -> object:

@@ -4,9 +4,7 @@ the model trained through a pipeline with a sweep, then re-run from the cache.""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import pytest
 from shipyard.interfaces.bootstrap import build_services
 from shipyard.interfaces.cli.demo_pipeline import SWEEP_NODE, training
 from shipyard.settings import load_settings
+from tests.cli import run_cli
 from tests.conftest import free_port
 from tests.interfaces.test_sdk_data import _everything_stored
 
@@ -25,19 +24,13 @@ RAW_PII = (b"patient000@clinic.example", b"+44 20 7946 0000")
 
 
 def _run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
+    ports = {
         "SHIPYARD_DEMO_SERVE_PORT": str(free_port()),
         "SHIPYARD_DEMO_HOOK_PORT": str(free_port()),
-        # a checkout other than the installed one (a worktree) runs its own code
-        **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ},
     }
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=300, check=True
-    )
+    done = run_cli(project, *args, columns=None, timeout=300, env=ports)
+    done.check_returncode()
+    return done
 
 
 def _cli(project: Path, *args: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from shipyard.interfaces.bootstrap import build_services, dossier_builder
 from shipyard.interfaces.dossier_html import render_dossier
 from shipyard.settings import load_settings
+from tests.cli import run_cli
 
 MODEL = "diabetes-progression"
 SECTIONS = (
@@ -34,13 +34,7 @@ SECTIONS = (
 def _cli(
     home: Path, *args: str, cwd: Path | None = None, user: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {"SHIPYARD_PROJECT_DIR": str(home), "PATH": "/usr/bin:/bin", "HOME": str(home)}
-    if user:
-        env["SHIPYARD_USER"] = user
-    return subprocess.run(
-        [str(exe), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
-    )
+    return run_cli(home, *args, user=user or None, columns=None, timeout=300, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ from shipyard.core.errors import NotFoundError, ValidationError
 from shipyard.interfaces.bootstrap import build_services
 from shipyard.interfaces.sdk.monitor_estimate import estimate_performance
 from shipyard.settings import load_settings
+from tests.cli import run_cli
 
 
 def _frame(seed: int, n: int, shift: float) -> pd.DataFrame:
@@ -54,20 +52,6 @@ def catalog(project: Path) -> Iterator[Any]:
         yield svc.catalog
     finally:
         svc.close()
-
-
-def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "COLUMNS": "200",
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-    }
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 def test_sdk_reads_dataframes_files_and_dataset_refs(project: Path, catalog: Any) -> None:
@@ -117,7 +101,7 @@ def test_cli_estimates_from_files_and_refs(project: Path) -> None:
     current = _frame(2, 2500, 0.8)
     _frame(1, 3000, 0.0).to_parquet(root / "ref.parquet")
     current.drop(columns="label").to_csv(root / "cur.csv", index=False)
-    done = _cli(
+    done = run_cli(
         root, "monitor", "estimate", str(root / "ref.parquet"), str(root / "cur.csv"),
         "--y-true", "label", "--y-pred-proba", "proba", "--chunk-size", "1000", "--json",
     )  # fmt: skip
@@ -128,7 +112,7 @@ def test_cli_estimates_from_files_and_refs(project: Path) -> None:
     ]
     assert rows[-1]["rows"] == 500 and "realized" not in rows[0]
 
-    done = _cli(
+    done = run_cli(
         root, "monitor", "estimate", "scored-ref", "scored-cur", "--y-true", "label",
         "--y-pred-proba", "proba", "--metrics", "accuracy,f1",
     )  # fmt: skip
@@ -148,7 +132,7 @@ def test_cli_estimates_from_files_and_refs(project: Path) -> None:
 )
 def test_cli_bad_input_is_one_line_and_exit_2(project: Path, extra: list[str], needle: str) -> None:
     root = project
-    done = _cli(
+    done = run_cli(
         root, "monitor", "estimate", "scored-ref", "scored-cur", "--y-true", "label", *extra
     )
     assert done.returncode == 2
@@ -157,7 +141,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(project: Path, extra: list[str], n
 
 
 def test_cli_missing_file_is_named(tmp_path: Path) -> None:
-    done = _cli(
+    done = run_cli(
         tmp_path, "monitor", "estimate", str(tmp_path / "ref.parquet"), "cur.csv",
         "--y-true", "label", "--y-pred-proba", "proba",
     )  # fmt: skip

@@ -19,8 +19,8 @@ from shipyard.interfaces.sdk.fluent import Session
 from shipyard.interfaces.sdk.monitor_feedback import export
 from shipyard.interfaces.sdk.remote import RemoteServices
 from shipyard.settings import Settings, load_settings
+from tests.cli import run_cli
 from tests.interfaces.conftest import LiveServer
-from tests.interfaces.test_monitoring_feedback import _cli
 from tests.services.monitoring.logs import COLUMNS, SIG, T0, data, log_predictions
 
 UNTIL = str(T0 + 3_600_000)
@@ -114,18 +114,18 @@ def test_cli_monitor_export(tmp_path: Path) -> None:
     finally:
         svc.close()
     window = ("--since", str(T0 - 1000), "--until", UNTIL)
-    done = _cli(tmp_path, "monitor", "export", "bc", *window, "--labelled", "--json")
+    done = run_cli(tmp_path, "monitor", "export", "bc", *window, "--labelled", "--json")
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
     assert (got["ref"], got["rows"], got["labelled"], got["predictions"]) == (
         "bc-feedback@v1", 20, 20, 30,
     )  # fmt: skip
     args = ("monitor", "export", "bc", *window, "--mix-with", "train@v1", "--target", "default")
-    text = _cli(tmp_path, *args)
+    text = run_cli(tmp_path, *args)
     assert text.returncode == 0, text.stderr
     assert "registered bc-feedback@v2: 30 predictions of bc (20 of 30 labelled)" in text.stdout
     assert "after 50 rows of train@v1" in text.stdout
-    helped = _cli(tmp_path, "monitor", "export", "--help")
+    helped = run_cli(tmp_path, "monitor", "export", "--help")
     assert (
         helped.returncode == 0 and "--mix-with" in helped.stdout and "--labelled" in helped.stdout
     )
@@ -138,9 +138,9 @@ def test_cli_monitor_export(tmp_path: Path) -> None:
         (("bc", *window, "--name", "bc-feedback", "--mix-with", "nope@v1"), "mix-with"),
     ]
     for extra, words in errors:
-        failed = _cli(tmp_path, "monitor", "export", *extra)
+        failed = run_cli(tmp_path, "monitor", "export", *extra)
         assert failed.returncode == 2, (extra, failed.stdout, failed.stderr)
         lines = failed.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
-    shown = _cli(tmp_path, "data", "show", "bc-feedback", "--json")
+    shown = run_cli(tmp_path, "data", "show", "bc-feedback", "--json")
     assert sorted(v["version"] for v in json.loads(shown.stdout)["versions"]) == [1, 2]

@@ -6,9 +6,6 @@ SDK functions on local services and through the server, and ``shipyard monitor f
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ from shipyard.interfaces.bootstrap import build_services
 from shipyard.interfaces.sdk.monitor_feedback import feedback, realized
 from shipyard.interfaces.sdk.remote import RemoteServices
 from shipyard.settings import Settings, load_settings
+from tests.cli import run_cli
 from tests.interfaces.conftest import LiveServer
 from tests.services.monitoring.logs import COLUMNS, SIG, T0, data, log_predictions
 
@@ -156,20 +154,6 @@ def test_sdk_functions_local_and_through_the_server(
         remote.close()
 
 
-def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "COLUMNS": "200",
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-    }
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
 def test_cli_feedback_and_realized(tmp_path: Path) -> None:
     svc = build_services(load_settings(env={"SHIPYARD_PROJECT_DIR": str(tmp_path)}))
     try:
@@ -182,18 +166,18 @@ def test_cli_feedback_and_realized(tmp_path: Path) -> None:
     pd.DataFrame({"prediction_id": ids[25:], "label": truth[25:]}).to_parquet(
         tmp_path / "labels.parquet"
     )
-    done = _cli(tmp_path, "monitor", "feedback", "bc", str(tmp_path / "labels.csv"), "--json")
+    done = run_cli(tmp_path, "monitor", "feedback", "bc", str(tmp_path / "labels.csv"), "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["inserted"] == 25
-    text = _cli(tmp_path, "monitor", "feedback", "bc", str(tmp_path / "labels.parquet"))
+    text = run_cli(tmp_path, "monitor", "feedback", "bc", str(tmp_path / "labels.parquet"))
     assert text.returncode == 0 and "15 labels for bc: 15 new, 0 updated" in text.stdout
 
-    shown = _cli(tmp_path, "monitor", "realized", "bc", "--json")
+    shown = run_cli(tmp_path, "monitor", "realized", "bc", "--json")
     assert shown.returncode == 0, shown.stderr
     metrics = json.loads(shown.stdout)["versions"][0]["metrics"]
     assert metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(truth, proba))
     assert metrics["recall"] == pytest.approx(skm.recall_score(truth, predicted))
-    table = _cli(tmp_path, "monitor", "realized", "bc", "--version", "1", "--since", "1h")
+    table = run_cli(tmp_path, "monitor", "realized", "bc", "--version", "1", "--since", "1h")
     assert table.returncode == 0 and "showing 0 of 0 versions" in table.stdout  # logs of 2024
 
     (tmp_path / "bad.csv").write_text(f"prediction_id,label\n{ids[0]},maybe\n")
@@ -207,7 +191,7 @@ def test_cli_feedback_and_realized(tmp_path: Path) -> None:
         (("monitor", "realized", "bc", "--version", "4"), "bc"),
     ]
     for args, words in errors:
-        failed = _cli(tmp_path, *args)
+        failed = run_cli(tmp_path, *args)
         assert failed.returncode == 2, (args, failed.stdout, failed.stderr)
         lines = failed.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines

@@ -7,12 +7,12 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from tests.cli import run_cli
 from tests.interfaces.test_sdk import _py
 
 EMAILS = ["alice.martin@example.com", "bob.stone@example.org", "carol.king@example.net"]
@@ -30,11 +30,7 @@ df = pd.DataFrame({{
 
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {"SHIPYARD_PROJECT_DIR": str(project), "PATH": "/usr/bin:/bin", "HOME": str(project)}
-    return subprocess.run(
-        [str(exe), *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_cli(project, *args, columns=None)
 
 
 def _everything_stored(state: Path) -> bytes:

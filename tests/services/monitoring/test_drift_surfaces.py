@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ from shipyard.core.errors import NotFoundError, ValidationError
 from shipyard.interfaces.bootstrap import build_services
 from shipyard.interfaces.sdk.monitor_drift import drift
 from shipyard.settings import load_settings
+from tests.cli import run_cli
 
 
 def _frame(seed: int, n: int, shift: float = 0.0) -> pd.DataFrame:
@@ -30,23 +29,7 @@ def _frame(seed: int, n: int, shift: float = 0.0) -> pd.DataFrame:
 
 
 def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "shipyard"
-    env = {
-        "SHIPYARD_PROJECT_DIR": str(project),
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(project),
-        "COLUMNS": "200",
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-    }
-    return subprocess.run(
-        [str(exe), *args],
-        env=env,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(project, *args, cwd=project)
 
 
 @pytest.fixture
