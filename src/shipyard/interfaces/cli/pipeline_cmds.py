@@ -231,23 +231,22 @@ def ls(
     )
     if as_json:
         print_json([{**r.__dict__} for r in found.items])
-        show_page(found, how, "pipeline runs", as_json)
-        return
-    table(
-        "Pipeline runs",
-        ["run", "pipeline", "status", "executor", "started", "params"],
-        [
+    else:
+        table(
+            "Pipeline runs",
+            ["run", "pipeline", "status", "executor", "started", "params"],
             [
-                r.run_id[:12],
-                r.pipeline,
-                r.status.lower(),
-                r.executor,
-                format_ms(r.creation_time),
-                ", ".join(f"{k}={number(v)}" for k, v in sorted(r.params.items())),
-            ]
-            for r in found.items
-        ],
-    )
+                [
+                    r.run_id[:12],
+                    r.pipeline,
+                    r.status.lower(),
+                    r.executor,
+                    format_ms(r.creation_time),
+                    ", ".join(f"{k}={number(v)}" for k, v in sorted(r.params.items())),
+                ]
+                for r in found.items
+            ],
+        )
     show_page(found, how, "pipeline runs", as_json)
 
 
